@@ -1,0 +1,95 @@
+/*
+ * status.h - the one error type of offpay.
+ *
+ * Every function that can fail for a reason a user should hear about returns an
+ * enum offpay_status.  offpay_status_str() turns it into one clear sentence and
+ * offpay_status_exit_code() maps it to the exit codes of SPEC.md, so that the
+ * programs translate statuses in exactly one place.
+ */
+#ifndef OFFPAY_STATUS_H
+#define OFFPAY_STATUS_H
+
+enum offpay_status {
+    OFFPAY_OK = 0,
+
+    /* exit 1: internal */
+    OFFPAY_ERR_INTERNAL,
+    OFFPAY_ERR_NOMEM,
+    OFFPAY_ERR_CRYPTO_INIT,
+    OFFPAY_ERR_BUFFER_TOO_SMALL,
+    OFFPAY_ERR_STORAGE,
+
+    /* exit 2: usage */
+    OFFPAY_ERR_USAGE,
+
+    /* exit 3: malformed input */
+    OFFPAY_ERR_MALFORMED,
+    OFFPAY_ERR_TRUNCATED,
+    OFFPAY_ERR_TRAILING_BYTES,
+    OFFPAY_ERR_BAD_VERSION,
+    OFFPAY_ERR_WRONG_TYPE,
+    OFFPAY_ERR_ZERO_AMOUNT,
+    OFFPAY_ERR_AMOUNT_OVERFLOW,
+    OFFPAY_ERR_TOO_MANY_ITEMS,
+    OFFPAY_ERR_BAD_ACCOUNT_NAME,
+    OFFPAY_ERR_NOT_CANONICAL,
+    OFFPAY_ERR_BAD_TEXT,
+
+    /* exit 4: verification failed */
+    OFFPAY_ERR_BAD_SIGNATURE,
+    OFFPAY_ERR_CERT_NOT_ISSUED,
+    OFFPAY_ERR_CERT_EXPIRED,
+    OFFPAY_ERR_CERT_NOT_YET_VALID,
+    OFFPAY_ERR_REVOKED,
+    OFFPAY_ERR_INPUT_NOT_ATTESTED,
+    OFFPAY_ERR_INPUT_NOT_OWNED,
+    OFFPAY_ERR_DUPLICATE_INPUT,
+    OFFPAY_ERR_UNBALANCED,
+    OFFPAY_ERR_WRONG_PAYEE,
+    OFFPAY_ERR_WRONG_AMOUNT,
+    OFFPAY_ERR_WRONG_NONCE,
+    OFFPAY_ERR_WRONG_RECORD,
+    OFFPAY_ERR_SELF_PAYMENT,
+
+    /* exit 5: not enough spendable offline funds */
+    OFFPAY_ERR_INSUFFICIENT_FUNDS,
+    OFFPAY_ERR_FUNDS_LOCKED,
+    OFFPAY_ERR_TOO_MANY_INPUTS,
+
+    /* exit 6: offline limit reached */
+    OFFPAY_ERR_LIMIT_PER_PAYMENT,
+    OFFPAY_ERR_LIMIT_OFFLINE_TOTAL,
+    OFFPAY_ERR_LIMIT_COUNT,
+
+    /* exit 7: server unreachable */
+    OFFPAY_ERR_UNREACHABLE,
+
+    /* exit 8: rejected by the server */
+    OFFPAY_ERR_REJECTED,
+
+    OFFPAY_STATUS_COUNT_ /* not a status; keep last */
+};
+
+/* Exit codes of SPEC.md. */
+enum offpay_exit {
+    OFFPAY_EXIT_OK = 0,
+    OFFPAY_EXIT_INTERNAL = 1,
+    OFFPAY_EXIT_USAGE = 2,
+    OFFPAY_EXIT_MALFORMED = 3,
+    OFFPAY_EXIT_VERIFICATION = 4,
+    OFFPAY_EXIT_FUNDS = 5,
+    OFFPAY_EXIT_LIMIT = 6,
+    OFFPAY_EXIT_UNREACHABLE = 7,
+    OFFPAY_EXIT_REJECTED = 8
+};
+
+/* Returns: a static, never-NULL sentence describing s (unknown values included). */
+const char *offpay_status_str(enum offpay_status s);
+
+/* Returns: a short stable identifier for s, e.g. "bad_signature" (for JSON). */
+const char *offpay_status_code(enum offpay_status s);
+
+/* Returns: the SPEC.md exit code for s. */
+int offpay_status_exit_code(enum offpay_status s);
+
+#endif
