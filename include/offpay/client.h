@@ -1,0 +1,58 @@
+/*
+ * client.h - the wallet's HTTP client for the offpayd API (docs/api.md).
+ *
+ * One call = one HTTP request with a JSON body and a JSON answer.  When a
+ * wallet key is given the request carries the X-Offpay-* authentication
+ * headers of http_auth.h.
+ * The functions are safe to call from several threads at once.
+ */
+#ifndef OFFPAY_CLIENT_H
+#define OFFPAY_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "offpay/crypto.h"
+#include "offpay/http_auth.h"
+#include "offpay/messages.h"
+#include "offpay/status.h"
+
+#define OFFPAY_CLIENT_RESPONSE_MAX (8u * 1024u * 1024u) /* bytes of an answer we accept */
+
+struct offpay_client_auth {
+    uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
+    const uint8_t *secret_key; /* 64-byte Ed25519 sk (seed || public key) */
+};
+
+/*
+ * One HTTP request to base_url (e.g. "http://127.0.0.1:18080") + path.
+ * In: method ("GET", "POST"), path (starts with '/'; a query string is not
+ * signed), body (sent compactly as JSON; NULL = no body), auth (NULL =
+ * unauthenticated: enrol only; otherwise the X-Offpay-* headers are added with
+ * a fresh random nonce and the current time).
+ * Out: *http_status (the HTTP status, 0 if none was received), *response (the
+ * parsed JSON object, owned by the caller who json_decref()s it; NULL when
+ * the answer was not a JSON object).
+ * Returns: OFFPAY_OK when an HTTP answer carrying a JSON object was received
+ * (any status); OFFPAY_ERR_UNREACHABLE when the server could not be reached
+ * or did not answer (connection refused, 3 s connect timeout, 10 s total
+ * timeout); OFFPAY_ERR_MALFORMED when the answer is not a JSON object or is
+ * over OFFPAY_CLIENT_RESPONSE_MAX bytes (*http_status is still set);
+ * OFFPAY_ERR_USAGE for bad arguments; OFFPAY_ERR_NOMEM; OFFPAY_ERR_INTERNAL.
+ */
+enum offpay_status offpay_client_call(const char *base_url, const char *method, const char *path, const json_t *body,
+                                      const struct offpay_client_auth *auth, long *http_status,
+                                      json_t **response) OFFPAY_WARN_UNUSED;
+
+/*
+ * The same with a raw body of body_len bytes (may be NULL/0) sent as is, for
+ * callers that already hold the serialised JSON (and for tests that send
+ * malformed bodies).  timeout_s overrides the 10 s total timeout when > 0.
+ */
+enum offpay_status offpay_client_call_raw(const char *base_url, const char *method, const char *path,
+                                          const char *body, size_t body_len, const struct offpay_client_auth *auth,
+                                          long timeout_s, long *http_status, json_t **response) OFFPAY_WARN_UNUSED;
+
+#endif

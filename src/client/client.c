@@ -1,0 +1,216 @@
+/*
+ * client.c - one HTTP request to offpayd with libcurl (include/offpay/client.h).
+ *
+ * Each call uses its own easy handle, so calls from several threads never
+ * share state; curl's global setup runs once.  The answer is collected up to
+ * OFFPAY_CLIENT_RESPONSE_MAX bytes (a larger one is a hostile or broken
+ * server) and must be one JSON object.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "offpay/client.h"
+
+#define CONNECT_TIMEOUT_S 3L
+#define TOTAL_TIMEOUT_S 10L
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_ready;
+
+static void curl_setup(void) { curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
+
+struct answer {
+    char *buf;
+    size_t len, cap;
+    int too_large;
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
+{
+    struct answer *a = user;
+    size_t n = size * nmemb;
+    if (n > OFFPAY_CLIENT_RESPONSE_MAX - a->len) {
+        a->too_large = 1;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+        while (cap < a->len + n + 1)
+            cap *= 2;
+        char *p = realloc(a->buf, cap);
+        if (p == NULL)
+            return 0;
+        a->buf = p;
+        a->cap = cap;
+    }
+    memcpy(a->buf + a->len, data, n);
+    a->len += n;
+    a->buf[a->len] = '\0';
+    return n;
+}
+
+/* The signed path is the request path without its query string. */
+static int signed_path(char *out, size_t cap, const char *path)
+{
+    size_t n = strcspn(path, "?");
+    if (n + 1 > cap)
+        return -1;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static struct curl_slist *auth_headers(struct curl_slist *h, const struct offpay_client_auth *auth, const char *method,
+                                       const char *path, const char *body, size_t body_len, int *ok)
+{
+    char line[256], ts[32], nonce_hex[2 * OFFPAY_HTTP_NONCE_BYTES + 1], wid[2 * OFFPAY_WALLET_ID_BYTES + 1];
+    char sig_hex[2 * OFFPAY_SIGNATURE_BYTES + 1], spath[1024];
+    uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], sig[OFFPAY_SIGNATURE_BYTES];
+    struct curl_slist *t;
+
+    *ok = 0;
+    if (signed_path(spath, sizeof spath, path) != 0)
+        return h;
+    offpay_random(nonce, sizeof nonce);
+    offpay_hex(nonce_hex, nonce, sizeof nonce);
+    offpay_hex(wid, auth->wallet_id, OFFPAY_WALLET_ID_BYTES);
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    offpay_http_auth_sign(sig, auth->secret_key, method, spath, (const uint8_t *)body, body_len, ts, nonce_hex);
+    offpay_hex(sig_hex, sig, sizeof sig);
+
+    const char *names[4] = {OFFPAY_HTTP_HEADER_WALLET, OFFPAY_HTTP_HEADER_TIMESTAMP, OFFPAY_HTTP_HEADER_NONCE,
+                            OFFPAY_HTTP_HEADER_SIGNATURE};
+    const char *values[4] = {wid, ts, nonce_hex, sig_hex};
+    for (int i = 0; i < 4; i++) {
+        snprintf(line, sizeof line, "%s: %s", names[i], values[i]);
+        if ((t = curl_slist_append(h, line)) == NULL)
+            return h;
+        h = t;
+    }
+    *ok = 1;
+    return h;
+}
+
+enum offpay_status offpay_client_call_raw(const char *base_url, const char *method, const char *path,
+                                          const char *body, size_t body_len, const struct offpay_client_auth *auth,
+                                          long timeout_s, long *http_status, json_t **response)
+{
+    enum offpay_status st = OFFPAY_ERR_INTERNAL;
+    struct answer ans = {0};
+    struct curl_slist *headers = NULL, *t;
+    CURL *c = NULL;
+    char *url = NULL;
+    int ok;
+
+    if (http_status)
+        *http_status = 0;
+    if (response)
+        *response = NULL;
+    if (base_url == NULL || method == NULL || path == NULL || path[0] != '/' || http_status == NULL ||
+        response == NULL || (body == NULL && body_len > 0) || (auth != NULL && auth->secret_key == NULL))
+        return OFFPAY_ERR_USAGE;
+    if (offpay_crypto_init() != 0)
+        return OFFPAY_ERR_CRYPTO_INIT;
+    pthread_once(&curl_once, curl_setup);
+    if (!curl_ready)
+        return OFFPAY_ERR_INTERNAL;
+
+    size_t ul = strlen(base_url), pl = strlen(path);
+    while (ul > 0 && base_url[ul - 1] == '/')
+        ul--; /* "http://h:p/" + "/v1/x" must not become "//v1/x" */
+    if ((url = malloc(ul + pl + 1)) == NULL)
+        return OFFPAY_ERR_NOMEM;
+    memcpy(url, base_url, ul);
+    memcpy(url + ul, path, pl + 1);
+
+    if ((c = curl_easy_init()) == NULL)
+        goto cleanup;
+    if ((t = curl_slist_append(headers, "Accept: application/json")) == NULL)
+        goto cleanup;
+    headers = t;
+    if (body != NULL) {
+        if ((t = curl_slist_append(headers, "Content-Type: application/json")) == NULL)
+            goto cleanup;
+        headers = t;
+    }
+    /* No "100-continue" round trip: our bodies are small and the server answers anyway. */
+    if ((t = curl_slist_append(headers, "Expect:")) == NULL)
+        goto cleanup;
+    headers = t;
+    if (auth != NULL) {
+        headers = auth_headers(headers, auth, method, path, body, body_len, &ok);
+        if (!ok)
+            goto cleanup;
+    }
+
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : TOTAL_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? body_len : 0));
+    }
+
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        if (ans.too_large) {
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
+            st = OFFPAY_ERR_MALFORMED;
+        } else {
+            st = rc == CURLE_OUT_OF_MEMORY ? OFFPAY_ERR_NOMEM : OFFPAY_ERR_UNREACHABLE;
+        }
+        goto cleanup;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
+
+    json_error_t err;
+    json_t *j = ans.len > 0 ? json_loadb(ans.buf, ans.len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        st = OFFPAY_ERR_MALFORMED;
+        goto cleanup;
+    }
+    *response = j;
+    st = OFFPAY_OK;
+
+cleanup:
+    if (c != NULL)
+        curl_easy_cleanup(c);
+    curl_slist_free_all(headers);
+    free(ans.buf);
+    free(url);
+    return st;
+}
+
+enum offpay_status offpay_client_call(const char *base_url, const char *method, const char *path, const json_t *body,
+                                      const struct offpay_client_auth *auth, long *http_status, json_t **response)
+{
+    char *text = NULL;
+    enum offpay_status st;
+
+    if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+        if (http_status)
+            *http_status = 0;
+        if (response)
+            *response = NULL;
+        return OFFPAY_ERR_NOMEM;
+    }
+    st = offpay_client_call_raw(base_url, method, path, text, text ? strlen(text) : 0, auth, 0, http_status,
+                                response);
+    free(text);
+    return st;
+}
