@@ -151,6 +151,9 @@ struct offpay_limits_policy {
  * Encoders.  Out: out (exactly the returned number of bytes).  In: the struct.
  * Returns: bytes written, or 0 if out_cap is too small or the struct cannot
  * be encoded canonically (zero amount, bad account name, too many inputs).
+ * An encoder refuses exactly what the matching decoder refuses (also a
+ * certificate whose not_after < not_before, a record whose seq is 0), so
+ * whatever encodes also decodes, to the same struct.
  */
 size_t offpay_cert_encode(uint8_t *out, size_t out_cap, const struct offpay_cert *c);
 size_t offpay_utxo_encode(uint8_t *out, size_t out_cap, const struct offpay_utxo *u);

@@ -35,7 +35,8 @@
 /* ---- issuer side (the server) ---- */
 
 /* Sign a certificate in place.  In: c (all fields but issuer_sig), issuer_sk.
- * Returns: OFFPAY_OK, or OFFPAY_ERR_BAD_ACCOUNT_NAME if c cannot be encoded. */
+ * Returns: OFFPAY_OK, OFFPAY_ERR_BAD_ACCOUNT_NAME, or OFFPAY_ERR_MALFORMED
+ * when not_after < not_before. */
 enum offpay_status offpay_cert_issue(struct offpay_cert *c, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
 /* Sign a UTXO attestation in place.  Returns: OFFPAY_OK or OFFPAY_ERR_ZERO_AMOUNT. */

@@ -164,7 +164,8 @@ int offpay_message_type(const uint8_t *in, size_t in_len)
 static void put_cert(struct writer *w, const struct offpay_cert *c)
 {
     size_t n = strnlen(c->account, sizeof c->account);
-    if (!offpay_account_name_valid(c->account)) {
+    /* Encode only what the decoder accepts, so encode then decode is lossless. */
+    if (!offpay_account_name_valid(c->account) || c->not_after < c->not_before) {
         w->bad = 1;
         return;
     }
@@ -192,7 +193,9 @@ static void get_cert(struct reader *r, struct offpay_cert *c)
     }
     r_bytes(r, c->account, n);
     c->account[r->err == OFFPAY_OK ? n : 0] = '\0';
-    if (r->err == OFFPAY_OK && !offpay_account_name_valid(c->account))
+    /* strlen catches a NUL inside the name: "al\0ce" must not decode to "al",
+     * or two encodings would share one struct. */
+    if (r->err == OFFPAY_OK && (strlen(c->account) != n || !offpay_account_name_valid(c->account)))
         r_fail(r, OFFPAY_ERR_BAD_ACCOUNT_NAME);
     if (r->err == OFFPAY_OK && c->not_after < c->not_before)
         r_fail(r, OFFPAY_ERR_MALFORMED);
@@ -294,7 +297,7 @@ enum offpay_status offpay_request_decode(struct offpay_request *q, const uint8_t
 size_t offpay_record_encode(uint8_t *out, size_t out_cap, const struct offpay_record *rec)
 {
     struct writer w = {out, out_cap, 0, 0};
-    if (rec->payee_amount == 0 || rec->n_inputs == 0 || rec->n_inputs > OFFPAY_RECORD_INPUTS_MAX)
+    if (rec->payee_amount == 0 || rec->seq == 0 || rec->n_inputs == 0 || rec->n_inputs > OFFPAY_RECORD_INPUTS_MAX)
         return 0;
     w_header(&w, OFFPAY_MSG_RECORD);
     put_cert(&w, &rec->payer);

@@ -15,12 +15,18 @@
 
 /* ---- issuer side ---- */
 
+/* Why a certificate cannot be encoded: its name, else its validity window. */
+static enum offpay_status cert_unencodable(const struct offpay_cert *c)
+{
+    return offpay_account_name_valid(c->account) ? OFFPAY_ERR_MALFORMED : OFFPAY_ERR_BAD_ACCOUNT_NAME;
+}
+
 enum offpay_status offpay_cert_issue(struct offpay_cert *c, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
 {
     uint8_t buf[OFFPAY_CERT_BYTES_MAX];
     size_t n = offpay_cert_encode(buf, sizeof buf, c);
     if (n == 0)
-        return OFFPAY_ERR_BAD_ACCOUNT_NAME;
+        return cert_unencodable(c);
     offpay_sign(c->issuer_sig, issuer_sk, OFFPAY_TAG_CERT, buf, BODY_LEN(n));
     return OFFPAY_OK;
 }
@@ -114,7 +120,7 @@ enum offpay_status offpay_cert_verify(const struct offpay_cert *c, const uint8_t
     uint8_t buf[OFFPAY_CERT_BYTES_MAX];
     size_t n = offpay_cert_encode(buf, sizeof buf, c);
     if (n == 0)
-        return OFFPAY_ERR_BAD_ACCOUNT_NAME;
+        return cert_unencodable(c);
     if (offpay_verify(c->issuer_sig, issuer_pk, OFFPAY_TAG_CERT, buf, BODY_LEN(n)) != 0)
         return OFFPAY_ERR_CERT_NOT_ISSUED;
     if (now < c->not_before)
@@ -151,7 +157,7 @@ enum offpay_status offpay_request_build(struct offpay_request *r, const struct o
     size_t n = offpay_request_encode(buf, sizeof buf, r);
     if (n == 0) {
         memset(r, 0, sizeof *r);
-        return OFFPAY_ERR_BAD_ACCOUNT_NAME;
+        return cert_unencodable(payee);
     }
     offpay_sign(r->sig, payee_sk, OFFPAY_TAG_REQUEST, buf, BODY_LEN(n));
     return OFFPAY_OK;
@@ -439,7 +445,7 @@ enum offpay_status offpay_confirmation_build(struct offpay_confirmation *c, cons
     size_t n = offpay_confirmation_encode(buf, sizeof buf, c);
     if (n == 0) {
         memset(c, 0, sizeof *c);
-        return OFFPAY_ERR_BAD_ACCOUNT_NAME;
+        return cert_unencodable(payee);
     }
     offpay_sign(c->sig, payee_sk, OFFPAY_TAG_CONFIRMATION, buf, BODY_LEN(n));
     return OFFPAY_OK;

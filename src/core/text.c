@@ -65,10 +65,12 @@ enum offpay_status offpay_text_decode(uint8_t *bin, size_t bin_cap, size_t *bin_
     *bin_len = 0;
     *type = 0;
     /* One trailing newline (LF or CRLF) is what files and `scan` produce. */
-    if (text_len > 0 && text[text_len - 1] == '\n')
+    if (text_len > 0 && text[text_len - 1] == '\n') {
         text_len--;
-    if (text_len > 0 && text[text_len - 1] == '\r')
-        text_len--;
+        /* A CR only as part of CRLF: a lone trailing CR is not a line end. */
+        if (text_len > 0 && text[text_len - 1] == '\r')
+            text_len--;
+    }
     if (text_len < OFFPAY_TEXT_PREFIX_BYTES)
         return OFFPAY_ERR_BAD_TEXT;
     int found = 0;
@@ -95,7 +97,7 @@ enum offpay_status offpay_text_decode(uint8_t *bin, size_t bin_cap, size_t *bin_
         int v = b32val(p[i]);
         if (v < 0)
             return OFFPAY_ERR_BAD_TEXT;
-        acc = (acc << 5 | (uint32_t)v) & 0x3ff;
+        acc = (acc << 5 | (uint32_t)v) & 0xfff; /* up to 7 pending bits + 5 new */
         bits += 5;
         if (bits >= 8) {
             bits -= 8;
