@@ -299,6 +299,15 @@ size_t offpay_record_encode(uint8_t *out, size_t out_cap, const struct offpay_re
     struct writer w = {out, out_cap, 0, 0};
     if (rec->payee_amount == 0 || rec->seq == 0 || rec->n_inputs == 0 || rec->n_inputs > OFFPAY_RECORD_INPUTS_MAX)
         return 0;
+    /* Sums the decoder refuses as overflowing are not encoded either. */
+    if (rec->payee_amount > UINT64_MAX - rec->change_amount)
+        return 0;
+    uint64_t in_sum = 0;
+    for (unsigned i = 0; i < rec->n_inputs; i++) {
+        if (rec->inputs[i].amount > UINT64_MAX - in_sum)
+            return 0;
+        in_sum += rec->inputs[i].amount;
+    }
     w_header(&w, OFFPAY_MSG_RECORD);
     put_cert(&w, &rec->payer);
     w_bytes(&w, rec->payee_key, sizeof rec->payee_key);

@@ -270,7 +270,9 @@ enum offpay_status offpay_coins_select(size_t chosen[OFFPAY_RECORD_INPUTS_MAX], 
             return OFFPAY_ERR_INTERNAL;
         }
         chosen[(*n_chosen)++] = pick;
-        got += coins[pick].amount; /* no overflow: got < amount before adding a spendable coin */
+        /* Saturating: got + a coin can pass UINT64_MAX (and would wrap below
+         * amount, then run out of coins) when amount is close to it. */
+        got = coins[pick].amount > UINT64_MAX - got ? UINT64_MAX : got + coins[pick].amount;
     }
     return OFFPAY_OK;
 }

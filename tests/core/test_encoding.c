@@ -224,13 +224,20 @@ static void test_overflowing_amounts(void)
     r.n_inputs = 2;
     r.inputs[0].amount = UINT64_C(1) << 63;
     r.inputs[1] = F.coins[2];
-    r.inputs[1].amount = UINT64_C(1) << 63;
-    n = offpay_record_encode(buf, sizeof buf, &r);
-    CHECK(n > 0);
-    CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, n), OFFPAY_ERR_AMOUNT_OVERFLOW);
     r.inputs[1].amount = (UINT64_C(1) << 63) - 1; /* sums to UINT64_MAX: fine */
     n = offpay_record_encode(buf, sizeof buf, &r);
+    CHECK(n > 0);
     CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, n), OFFPAY_OK);
+    put_u64(buf + REC_INPUT0 + OFFPAY_UTXO_BYTES + UTXO_AMOUNT, UINT64_C(1) << 63); /* one more: wraps */
+    CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, n), OFFPAY_ERR_AMOUNT_OVERFLOW);
+
+    /* The encoder refuses both overflows too. */
+    r.inputs[1].amount = UINT64_C(1) << 63;
+    CHECK_U64(offpay_record_encode(buf, sizeof buf, &r), 0);
+    r = F.rec;
+    r.payee_amount = UINT64_MAX;
+    r.change_amount = 1;
+    CHECK_U64(offpay_record_encode(buf, sizeof buf, &r), 0);
 }
 
 static void test_input_counts(void)
