@@ -67,6 +67,13 @@ enum offpay_status {
     /* exit 8: rejected by the server */
     OFFPAY_ERR_REJECTED,
 
+    /* device to device (transport, QR codes) */
+    OFFPAY_ERR_PEER_UNREACHABLE, /* exit 7 */
+    OFFPAY_ERR_PEER_TIMEOUT,     /* exit 7 */
+    OFFPAY_ERR_PEER_CLOSED,      /* exit 7 */
+    OFFPAY_ERR_FRAME_TOO_LARGE,  /* exit 3 */
+    OFFPAY_ERR_NO_CODE,          /* exit 3 */
+
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
 

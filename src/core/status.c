@@ -51,6 +51,11 @@ static const struct status_info table[OFFPAY_STATUS_COUNT_] = {
     [OFFPAY_ERR_LIMIT_COUNT] = {"limit_count", "The number of offline payments allowed in this period has been reached.", OFFPAY_EXIT_LIMIT},
     [OFFPAY_ERR_UNREACHABLE] = {"unreachable", "The server cannot be reached.", OFFPAY_EXIT_UNREACHABLE},
     [OFFPAY_ERR_REJECTED] = {"rejected", "The server rejected the request.", OFFPAY_EXIT_REJECTED},
+    [OFFPAY_ERR_PEER_UNREACHABLE] = {"peer_unreachable", "The other device cannot be reached.", OFFPAY_EXIT_UNREACHABLE},
+    [OFFPAY_ERR_PEER_TIMEOUT] = {"peer_timeout", "The other device did not answer in time.", OFFPAY_EXIT_UNREACHABLE},
+    [OFFPAY_ERR_PEER_CLOSED] = {"peer_closed", "The other device closed the connection.", OFFPAY_EXIT_UNREACHABLE},
+    [OFFPAY_ERR_FRAME_TOO_LARGE] = {"frame_too_large", "The other device sent a frame larger than any message.", OFFPAY_EXIT_MALFORMED},
+    [OFFPAY_ERR_NO_CODE] = {"no_code", "The picture holds no offpay QR code.", OFFPAY_EXIT_MALFORMED},
 };
 
 static const struct status_info *info(enum offpay_status s)
