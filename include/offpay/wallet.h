@@ -1,0 +1,350 @@
+/*
+ * wallet.h - the wallet: one device, one identity, its coins and its pending store.
+ *
+ * A wallet lives in a folder: wallet.db (SQLite, WAL, synchronous=FULL) and
+ * key (the Ed25519 secret key, mode 0600).  The secret key is read from its
+ * file only for the moment a signature is made and wiped right after.
+ *
+ * The offline handshake is four functions over encoded (binary) messages, so
+ * every transport - files, QR codes, a direct TCP connection - drives the same
+ * logic:
+ *
+ *   payee  offpay_wallet_request_create  amount        -> request
+ *   payer  offpay_wallet_pay             request       -> record
+ *   payee  offpay_wallet_accept          record        -> confirmation
+ *          (or offpay_wallet_refuse      record        -> refusal)
+ *   payer  offpay_wallet_confirm         confirmation or refusal
+ *
+ * The online operations (enrol, load, unload, sync, pay-online, the online
+ * balance) talk to the server through offpay_client_call (client.h).
+ *
+ * Every function that changes the wallet does so in exactly one SQLite
+ * transaction; when it returns anything but OFFPAY_OK, the wallet is as it
+ * was.  After a failure offpay_wallet_error() gives a sentence more precise
+ * than offpay_status_str() (for example which limit was reached); the
+ * status alone decides the exit code.
+ *
+ * A struct offpay_wallet is not thread-safe; open one per thread.  Several
+ * processes may use one wallet folder: writers take the database lock up
+ * front (BEGIN IMMEDIATE), so their transactions are serialised.
+ */
+#ifndef OFFPAY_WALLET_H
+#define OFFPAY_WALLET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offpay/messages.h"
+#include "offpay/status.h"
+
+struct offpay_wallet;
+
+#define OFFPAY_WALLET_DB_FILE "wallet.db"
+#define OFFPAY_WALLET_KEY_FILE "key"
+/* Longest message error sentence offpay_wallet_error() returns (with NUL). */
+#define OFFPAY_WALLET_ERROR_MAX 256
+/* Longest server URL a wallet stores. */
+#define OFFPAY_WALLET_URL_MAX 512
+
+/* ---- folder and lifetime ---- */
+
+/*
+ * Resolve the wallet folder: dir_opt if not NULL, else $OFFPAY_WALLET, else
+ * $HOME/.offpay.  Out: out (NUL-terminated).  Returns: OFFPAY_OK, or
+ * OFFPAY_ERR_USAGE when no folder can be named or it does not fit.
+ */
+enum offpay_status offpay_wallet_dir(char *out, size_t out_cap, const char *dir_opt) OFFPAY_WARN_UNUSED;
+
+/*
+ * Open the initialised wallet in dir.  Out: *w (NULL on failure; close with
+ * offpay_wallet_close), err (if not NULL, OFFPAY_WALLET_ERROR_MAX bytes: the
+ * failure sentence).  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE when dir holds
+ * no wallet (run init), OFFPAY_ERR_STORAGE when it cannot be read.
+ */
+enum offpay_status offpay_wallet_open(struct offpay_wallet **w, char *err, const char *dir) OFFPAY_WARN_UNUSED;
+
+/* Close w (NULL is fine).  Frees everything offpay_wallet_open allocated. */
+void offpay_wallet_close(struct offpay_wallet *w);
+
+/* Returns: the sentence describing the last failure on w (never NULL; empty
+ * before any failure).  Valid until the next call on w. */
+const char *offpay_wallet_error(const struct offpay_wallet *w);
+
+/*
+ * Create a wallet in dir from what enrolment handed out: the server URL, the
+ * certificate (its public key must be sk's), the issuer public key, the
+ * server's signed limits and revocation list (both verified against
+ * issuer_pk).  Writes dir/key (0600, never overwritten) and dir/wallet.db.
+ * In: sk (not kept; the caller wipes it).  Out: *w, the open wallet; err as
+ * for offpay_wallet_open.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (dir already holds a wallet),
+ * a verification failure, or OFFPAY_ERR_STORAGE.  On failure nothing is left
+ * in dir.
+ */
+enum offpay_status offpay_wallet_create(struct offpay_wallet **w, char *err, const char *dir, const char *server_url,
+                                        const struct offpay_cert *cert,
+                                        const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
+                                        const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                        const struct offpay_limits_policy *limits,
+                                        const uint8_t *revocation, size_t revocation_len) OFFPAY_WARN_UNUSED;
+
+/* ---- what the wallet knows ---- */
+
+/* Out: the wallet's certificate, issuer key and server URL (read-only views). */
+const struct offpay_cert *offpay_wallet_cert(const struct offpay_wallet *w);
+const uint8_t *offpay_wallet_issuer_key(const struct offpay_wallet *w);
+const char *offpay_wallet_server_url(const struct offpay_wallet *w);
+
+enum offpay_utxo_state {
+    OFFPAY_UTXO_SPENDABLE = 0, /* attested, free to spend offline */
+    OFFPAY_UTXO_LOCKED = 1,    /* change of a confirmed, unsynced payment (claim 2) */
+    OFFPAY_UTXO_IN_DOUBT = 2   /* input of a payment that left the wallet unconfirmed */
+};
+
+/* Returns: "spendable", "locked" or "in_doubt". */
+const char *offpay_utxo_state_name(enum offpay_utxo_state s);
+
+struct offpay_wallet_utxo {
+    uint8_t id[OFFPAY_UTXO_ID_BYTES];
+    uint64_t amount;
+    enum offpay_utxo_state state;
+};
+
+/* Offline totals (the online balance needs the server: offpay_wallet_online_balance). */
+struct offpay_wallet_balance {
+    uint64_t spendable, locked, in_doubt; /* sums of UTXO amounts by state */
+    uint64_t incoming_unsynced;           /* accepted offline payments not yet synced */
+    uint64_t pending_outgoing;            /* count of unsynced outgoing records */
+    uint64_t pending_incoming;            /* count of unsynced incoming records */
+};
+
+/*
+ * Out: *b, and *utxos (malloc'd array of *n_utxos entries sorted by amount
+ * then id; the caller frees it) unless utxos is NULL.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_STORAGE, OFFPAY_ERR_NOMEM.
+ */
+enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_wallet_balance *b,
+                                         struct offpay_wallet_utxo **utxos, size_t *n_utxos) OFFPAY_WARN_UNUSED;
+
+/* Limits: what the server set, what the owner set (0 = not set), the
+ * stricter of both, and what is used of them now. */
+struct offpay_wallet_limits {
+    struct offpay_limits server, owner, effective;
+    uint64_t unsynced_total;   /* offline payments not yet synced */
+    uint32_t count_in_period;  /* offline payments made in the current period */
+    uint64_t period_start;     /* start of the current period, Unix seconds */
+};
+
+enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_wallet_limits *l) OFFPAY_WARN_UNUSED;
+
+/*
+ * Set owner limits (claim 4): each field of owner that is nonzero replaces
+ * the owner's value; a field may only make the limit stricter than the
+ * server's (smaller amounts and count, longer period).
+ * Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (a value looser than the server's;
+ * offpay_wallet_error names it), OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_limits_set(struct offpay_wallet *w, const struct offpay_limits *owner) OFFPAY_WARN_UNUSED;
+
+/* One line of history, newest last. */
+struct offpay_wallet_event {
+    uint64_t time;
+    char kind[24];     /* load, unload, request, pay, accept, confirm, refused, ... */
+    uint64_t amount;
+    char counterparty[OFFPAY_ACCOUNT_MAX + 1]; /* "" when none */
+    uint8_t record_id[OFFPAY_RECORD_ID_BYTES]; /* all zero when none */
+    int has_record;
+    char detail[160];
+};
+
+/* Out: *events (malloc'd, oldest first; caller frees), *n.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_STORAGE, OFFPAY_ERR_NOMEM. */
+enum offpay_status offpay_wallet_history(struct offpay_wallet *w, struct offpay_wallet_event **events,
+                                         size_t *n) OFFPAY_WARN_UNUSED;
+
+/* ---- the offline handshake ---- */
+
+/* What one step of the handshake did, for the user. */
+struct offpay_wallet_payment {
+    uint8_t record_id[OFFPAY_RECORD_ID_BYTES];
+    uint64_t amount;                           /* paid to the payee */
+    uint64_t change;                           /* back to the payer (0: none) */
+    uint64_t inputs_total;                     /* sum of the inputs spent */
+    unsigned n_inputs;
+    char counterparty[OFFPAY_ACCOUNT_MAX + 1]; /* the other side's account */
+    int refused;                               /* confirm: the answer was a refusal */
+    uint8_t refusal_reason;                    /* enum offpay_refusal_reason when refused */
+};
+
+/*
+ * Payee: create a payment request for amount (> 0) under a fresh nonce and
+ * remember the nonce, so exactly one record can be accepted for it.
+ * Out: out[0..*out_len) the encoded request (out_cap >= OFFPAY_REQUEST_BYTES_MAX).
+ * Returns: OFFPAY_OK, OFFPAY_ERR_ZERO_AMOUNT, OFFPAY_ERR_BUFFER_TOO_SMALL,
+ * OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_request_create(struct offpay_wallet *w, uint8_t *out, size_t out_cap,
+                                                size_t *out_len, uint64_t amount) OFFPAY_WARN_UNUSED;
+
+/*
+ * Payer (claim 1): decode and verify the request (payee certificate, issuer,
+ * validity, revocation list, signature; not our own; not paid before), check
+ * the offline limits (claim 4), select coins (never locked or in-doubt ones,
+ * claim 2), build and sign the record, and - in one transaction, before the
+ * record is returned - mark the inputs in_doubt, store the record as pending
+ * outgoing and bump the record sequence number.
+ * In: request[0..request_len).  Out: out[0..*out_len) the encoded record
+ * (out_cap >= OFFPAY_RECORD_BYTES_MAX), *info (may be NULL).
+ * Returns: OFFPAY_OK, a malformation (exit 3), a verification failure (4),
+ * OFFPAY_ERR_INSUFFICIENT_FUNDS / FUNDS_LOCKED / TOO_MANY_INPUTS (5),
+ * OFFPAY_ERR_LIMIT_* (6), OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_pay(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
+                                     struct offpay_wallet_payment *info, const uint8_t *request,
+                                     size_t request_len) OFFPAY_WARN_UNUSED;
+
+/*
+ * Payee (claims 5-6): decode the record, check it answers one of our
+ * unanswered requests, verify it (payer certificate and signature, revocation
+ * list, input attestations, balance, amount, nonce), refuse an input already
+ * spent to us in another record, then in one transaction store it as pending
+ * incoming and mark the request answered.  The value becomes a spendable UTXO
+ * only at sync.  Out: out[0..*out_len) the encoded confirmation
+ * (out_cap >= OFFPAY_CONFIRMATION_BYTES_MAX), *info (may be NULL).
+ * Returns: OFFPAY_OK, a malformation (3), a verification failure (4) -
+ * including OFFPAY_ERR_WRONG_NONCE for a record already accepted (a replay)
+ * or answering no request of ours - or OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_accept(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
+                                        struct offpay_wallet_payment *info, const uint8_t *record,
+                                        size_t record_len) OFFPAY_WARN_UNUSED;
+
+/*
+ * Payee: decline a record addressed to us that we have not accepted, with a
+ * signed refusal (reason: enum offpay_refusal_reason), which lets the payer
+ * void it at the server.  The request stays answered (no record is accepted
+ * for it afterwards).  Out: out[0..*out_len) the encoded refusal, *info.
+ * Returns: OFFPAY_OK, a malformation (3), OFFPAY_ERR_WRONG_PAYEE,
+ * OFFPAY_ERR_BAD_SIGNATURE, OFFPAY_ERR_WRONG_NONCE (already answered), or
+ * OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_refuse(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
+                                        struct offpay_wallet_payment *info, const uint8_t *record, size_t record_len,
+                                        uint8_t reason) OFFPAY_WARN_UNUSED;
+
+/*
+ * Payer: apply the payee's answer to one of our pending outgoing records.
+ * A confirmation (verified: right record, the record's payee, certificate good
+ * and not revoked, signature) replaces the in-doubt inputs by the change,
+ * which stays locked until the record is synced (claims 1-2).  A refusal
+ * (verified against the record's payee key) is stored and keeps the inputs in
+ * doubt until sync voids the record.  One transaction either way.
+ * In: answer[0..answer_len), an encoded confirmation or refusal.
+ * Out: *info (may be NULL; info->refused tells which).
+ * Returns: OFFPAY_OK, a malformation (3), a verification failure (4) -
+ * including OFFPAY_ERR_WRONG_RECORD for an answer to no pending record of
+ * ours or one already answered (a replay) - or OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_confirm(struct offpay_wallet *w, struct offpay_wallet_payment *info,
+                                         const uint8_t *answer, size_t answer_len) OFFPAY_WARN_UNUSED;
+
+/* ---- coins from the server ---- */
+
+/*
+ * Store attested UTXOs as spendable: each must verify against the issuer key
+ * and be owned by this wallet's key; ones already held are skipped.  One
+ * transaction; history gets one "load" event of their sum.  Used by load and
+ * by tests that attest coins themselves.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_INPUT_NOT_ATTESTED, OFFPAY_ERR_INPUT_NOT_OWNED,
+ * OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_add_utxos(struct offpay_wallet *w, const struct offpay_utxo *utxos,
+                                           size_t n) OFFPAY_WARN_UNUSED;
+
+/* ---- online (through the server) ---- */
+
+/*
+ * Enrol: make a key pair, POST /v1/enrol with the one-time token, verify what
+ * comes back (certificate for our key and this account, issuer signatures on
+ * certificate, limits and revocation list) and create the wallet in dir.
+ * Out: *w, err as for offpay_wallet_open.  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (dir already holds a
+ * wallet, bad account name), OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED
+ * (e.g. a used token), a verification failure, OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_init(struct offpay_wallet **w, char *err, const char *dir, const char *server_url,
+                                      const char *account, const char *token) OFFPAY_WARN_UNUSED;
+
+/* Out: *online, the account's online balance.  Changes nothing.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED. */
+enum offpay_status offpay_wallet_online_balance(struct offpay_wallet *w, uint64_t *online) OFFPAY_WARN_UNUSED;
+
+/*
+ * Load: move amounts[0..n) (each > 0, n <= 64) from the online balance into
+ * new offline UTXOs.  Out: *online (the online balance after).
+ * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED, a
+ * verification failure of what came back, OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online, const uint64_t *amounts,
+                                      size_t n) OFFPAY_WARN_UNUSED;
+
+/*
+ * Unload: give spendable UTXOs back to the online balance: the one named by
+ * id, or all spendable ones when id is NULL.  The coins are marked in_doubt
+ * before the server is asked (so they can never be spent twice) and removed
+ * once it answers; when it cannot be reached they are spendable again.
+ * Out: *online, *unloaded (the amount moved).
+ * Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (no such coin), OFFPAY_ERR_FUNDS_LOCKED
+ * (the coin is locked or in doubt), OFFPAY_ERR_INSUFFICIENT_FUNDS (nothing to
+ * unload), OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED, OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded,
+                                        const uint8_t *id) OFFPAY_WARN_UNUSED;
+
+/* One record's fate at sync. */
+struct offpay_sync_item {
+    uint8_t record_id[OFFPAY_RECORD_ID_BYTES];
+    int outgoing;                              /* 1: we paid; 0: we were paid */
+    uint64_t amount;
+    char counterparty[OFFPAY_ACCOUNT_MAX + 1];
+    char status[16];                           /* settled, voided, rejected */
+    char reason[32];                           /* when rejected */
+    int was_unconfirmed;                       /* outgoing, settled without a confirmation (SPEC rule 8) */
+};
+
+struct offpay_sync_report {
+    size_t submitted, settled, voided, rejected;
+    struct offpay_sync_item *items; /* malloc'd, submitted entries */
+    struct offpay_wallet_utxo *new_utxos; /* malloc'd */
+    size_t n_new_utxos;
+    int limits_updated;
+    uint32_t revoked_count;         /* size of the revocation list now held */
+};
+
+/*
+ * Sync (claims 3, 6): submit every unsynced record, outgoing and incoming,
+ * with the confirmation or refusal we hold, in batches of at most 1000; apply
+ * the answers in one transaction per batch: settled outgoing records drop
+ * their spent inputs and their locked change is replaced by the attested one;
+ * settled incoming records give their attested UTXO; voided records free
+ * their inputs; rejected ones are reported with the server's reason.  Takes
+ * the new limits and revocation list (verified).  Every UTXO handed back is
+ * verified and must be an output of a settled record that is ours.
+ * Out: *report (free with offpay_sync_report_free, also on failure).
+ * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE (nothing changed),
+ * OFFPAY_ERR_REJECTED, a verification failure, OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_sync_report *report) OFFPAY_WARN_UNUSED;
+void offpay_sync_report_free(struct offpay_sync_report *report);
+
+/*
+ * Pay online (claim 3): sync first; only when that sync completed, pay
+ * amount from the online balance to account.  If the sync fails nothing is
+ * paid.  Out: *report (the sync's, free it), *online (balance after).
+ * Returns: as offpay_wallet_sync, then OFFPAY_ERR_REJECTED (unknown account,
+ * balance too small) or OFFPAY_ERR_UNREACHABLE.
+ */
+enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offpay_sync_report *report,
+                                            uint64_t *online, const char *account,
+                                            uint64_t amount) OFFPAY_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * internal.h - what the wallet's source files share and nobody else sees:
+ * the wallet struct, the transaction helpers and the secret-key handling.
+ */
+#ifndef OFFPAY_WALLET_INTERNAL_H
+#define OFFPAY_WALLET_INTERNAL_H
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "offpay/protocol.h"
+#include "offpay/wallet.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+/* SQLite integers are signed 64-bit: larger amounts never reach the store. */
+#define WALLET_AMOUNT_MAX ((uint64_t)INT64_MAX)
+
+struct offpay_wallet {
+    sqlite3 *db;
+    char dir[PATH_MAX];
+    char err[OFFPAY_WALLET_ERROR_MAX];
+    struct offpay_cert cert;
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+    char server_url[OFFPAY_WALLET_URL_MAX];
+};
+
+/* Record a failure sentence on w and return s (printf-style). */
+enum offpay_status wallet_fail(struct offpay_wallet *w, enum offpay_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Record the storage error of w's database and return OFFPAY_ERR_STORAGE. */
+enum offpay_status wallet_db_fail(struct offpay_wallet *w, const char *what);
+
+/* Transactions: begin takes the write lock up front (BEGIN IMMEDIATE). */
+enum offpay_status wallet_begin(struct offpay_wallet *w);
+enum offpay_status wallet_commit(struct offpay_wallet *w);
+void wallet_rollback(struct offpay_wallet *w);
+
+/* Prepare sql on w's database; NULL (and w->err set) on failure. */
+sqlite3_stmt *wallet_prepare(struct offpay_wallet *w, const char *sql);
+/* Run a statement with no result rows; finalizes it.  Returns OK or STORAGE. */
+enum offpay_status wallet_step_done(struct offpay_wallet *w, sqlite3_stmt *st);
+
+/* The wallet's clock, seconds since the Unix epoch.  $OFFPAY_NOW overrides
+ * it (tests of periods and certificate validity). */
+uint64_t wallet_now(void);
+
+/* Read the secret key into sodium_malloc'd memory and check it belongs to
+ * the certificate.  Out: *sk.  Free with wallet_key_free (which wipes). */
+enum offpay_status wallet_key_load(struct offpay_wallet *w, uint8_t **sk);
+void wallet_key_free(uint8_t *sk);
+
+/* The current revocation list.  Out: *r (ids point into *blob, which the
+ * caller frees).  An empty list when none is stored. */
+enum offpay_status wallet_revocation_load(struct offpay_wallet *w, struct offpay_revocation *r, uint8_t **blob);
+
+/* Verify and store a new revocation list (older serials are ignored) and a
+ * new limits policy (it must be for this wallet or the default).  Call inside
+ * a transaction. */
+enum offpay_status wallet_revocation_store(struct offpay_wallet *w, const uint8_t *msg, size_t len);
+enum offpay_status wallet_limits_store(struct offpay_wallet *w, const struct offpay_limits_policy *p);
+
+/* Append a history event (inside a transaction). */
+enum offpay_status wallet_history_add(struct offpay_wallet *w, const char *kind, uint64_t amount,
+                                      const char *counterparty, const uint8_t *record_id, const char *detail);
+
+/* Store verified, owned UTXOs as spendable inside a transaction; skips ones
+ * already held and ones this wallet has spent. Out: *added (may be NULL). */
+enum offpay_status wallet_utxos_insert(struct offpay_wallet *w, const struct offpay_utxo *u, size_t n, uint64_t *added_sum);
+
+/* Verify an attested UTXO for this wallet: issuer signature and our key. */
+enum offpay_status wallet_utxo_check(struct offpay_wallet *w, const struct offpay_utxo *u);
+
+/* Server and owner limits and their use now (inside a transaction for a consistent view). */
+enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wallet_limits *l);
+
+/* Open the database of w->dir and apply pending migrations. */
+enum offpay_status wallet_store_open(struct offpay_wallet *w, int create);
+
+#endif
