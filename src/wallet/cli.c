@@ -1,0 +1,253 @@
+/*
+ * cli.c - helpers shared by the commands of offpay (see cli.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "offpay/crypto.h"
+#include "offpay/text.h"
+
+int cli_fail(enum offpay_status s, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("offpay: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return offpay_status_exit_code(s);
+}
+
+int cli_wallet_fail(const struct offpay_wallet *w, enum offpay_status s)
+{
+    const char *why = offpay_wallet_error(w);
+    return cli_fail(s, "%s", why && *why ? why : offpay_status_str(s));
+}
+
+int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("offpay: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " Usage: offpay %s (see offpay %s --help).\n", cmd->usage, cmd->name);
+    return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+}
+
+int cli_help(const struct cli_command *cmd)
+{
+    printf("Usage: offpay [--wallet DIR] %s\n\n%s\n", cmd->usage, cmd->summary);
+    if (cmd->help && *cmd->help)
+        printf("\n%s", cmd->help);
+    printf("\nThe wallet folder is --wallet DIR, else $OFFPAY_WALLET, else ~/.offpay.\n"
+           "Exit codes: 0 ok, 1 internal error, 2 usage, 3 malformed input, 4 verification failed,\n"
+           "5 not enough spendable offline funds, 6 offline limit reached, 7 server unreachable,\n"
+           "8 rejected by the server.\n");
+    return 0;
+}
+
+int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, char **argv)
+{
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (o->n_pos == CLI_MAX_POS) {
+                cli_usage(cmd, "Too many arguments.");
+                return -1;
+            }
+            o->pos[o->n_pos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = 1;
+            continue;
+        }
+        if (a[1] != '-') {
+            cli_usage(cmd, "Unknown option %s.", a);
+            return -1;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        struct cli_opt *hit = NULL;
+        for (size_t k = 0; k < o->n_opt; k++)
+            if (strlen(o->opt[k].name) == len && strncmp(o->opt[k].name, name, len) == 0)
+                hit = &o->opt[k];
+        if (hit == NULL) {
+            cli_usage(cmd, "Unknown option %s.", a);
+            return -1;
+        }
+        if (!hit->takes_value) {
+            if (eq) {
+                cli_usage(cmd, "Option --%s takes no value.", hit->name);
+                return -1;
+            }
+            hit->value = "1";
+        } else if (eq) {
+            hit->value = eq + 1;
+        } else if (i + 1 < argc) {
+            hit->value = argv[++i];
+        } else {
+            cli_usage(cmd, "Option --%s needs a value.", hit->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *cli_opt(const struct cli_opts *o, const char *name)
+{
+    for (size_t k = 0; k < o->n_opt; k++)
+        if (strcmp(o->opt[k].name, name) == 0)
+            return o->opt[k].value;
+    return NULL;
+}
+
+int cli_amount(const char *s, uint64_t *v, int allow_zero)
+{
+    uint64_t x = 0;
+    if (s == NULL || *s == '\0' || strlen(s) > 19)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(*p - '0'); /* at most 19 digits: no overflow */
+    }
+    if (x > (uint64_t)INT64_MAX || (x == 0 && !allow_zero))
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int cli_open_wallet(struct cli *c, struct offpay_wallet **w)
+{
+    char err[OFFPAY_WALLET_ERROR_MAX];
+    *w = NULL;
+    if (offpay_wallet_dir(c->wallet_dir, sizeof c->wallet_dir, c->wallet_opt) != OFFPAY_OK)
+        return cli_fail(OFFPAY_ERR_USAGE, "No wallet folder: give --wallet DIR or set OFFPAY_WALLET or HOME.");
+    enum offpay_status s = offpay_wallet_open(w, err, c->wallet_dir);
+    if (s != OFFPAY_OK)
+        return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
+    return 0;
+}
+
+/* ---- message files ---- */
+
+enum offpay_status cli_read_message(const char *path, int want_type, uint8_t *bin, size_t cap, size_t *len, int *type,
+                                    char *why, size_t why_cap)
+{
+    /* The longest text form any message the commands read can take, with a line end. */
+    size_t max = offpay_text_len(OFFPAY_MESSAGE_BYTES_MAX) + 2;
+    char *text = malloc(max + 1);
+    size_t n = 0;
+    enum offpay_status s;
+    FILE *f;
+
+    *len = 0;
+    *type = 0;
+    if (text == NULL) {
+        snprintf(why, why_cap, "Out of memory.");
+        return OFFPAY_ERR_NOMEM;
+    }
+    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(why, why_cap, "Cannot read %s: %s.", path, strerror(errno));
+        free(text);
+        return OFFPAY_ERR_USAGE;
+    }
+    n = fread(text, 1, max + 1, f);
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        snprintf(why, why_cap, "Cannot read %s.", path);
+        s = OFFPAY_ERR_USAGE;
+    } else if (n == 0) {
+        snprintf(why, why_cap, "%s is empty; it holds no offpay message.", path);
+        s = OFFPAY_ERR_TRUNCATED;
+    } else if (n > max) {
+        snprintf(why, why_cap, "%s is too large to be an offpay message.", path);
+        s = OFFPAY_ERR_MALFORMED;
+    } else if (memchr(text, '\0', n) != NULL) {
+        snprintf(why, why_cap, "%s is not an offpay message (it holds binary data).", path);
+        s = OFFPAY_ERR_BAD_TEXT;
+    } else if ((s = offpay_text_decode(bin, cap, len, type, want_type, text, n)) != OFFPAY_OK) {
+        if (s == OFFPAY_ERR_WRONG_TYPE && want_type)
+            snprintf(why, why_cap, "%s is not a %s message.", path, offpay_text_prefix(want_type));
+        else
+            snprintf(why, why_cap, "%s: %s", path, offpay_status_str(s));
+        if (s == OFFPAY_ERR_BUFFER_TOO_SMALL)
+            s = OFFPAY_ERR_MALFORMED;
+    }
+    free(text);
+    return s;
+}
+
+int cli_output_open(struct cli_output *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    if (path == NULL || strcmp(path, "-") == 0) {
+        o->f = stdout;
+        return 0;
+    }
+    o->path = path;
+    int existed = access(path, F_OK) == 0;
+    o->f = fopen(path, "w");
+    if (o->f == NULL)
+        return cli_fail(OFFPAY_ERR_USAGE, "Cannot write %s: %s; nothing changed.", path, strerror(errno));
+    o->created = !existed;
+    return 0;
+}
+
+int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len)
+{
+    size_t cap = offpay_text_len(len) + 1;
+    char *text = malloc(cap);
+    int rc = 0;
+    if (text == NULL || offpay_text_encode(text, cap, bin, len) != OFFPAY_OK) {
+        rc = cli_fail(OFFPAY_ERR_INTERNAL, "The message cannot be written as text.");
+    } else if (fprintf(o->f, "%s\n", text) < 0 || fflush(o->f) != 0 ||
+               (o->f != stdout && fsync(fileno(o->f)) != 0)) {
+        rc = cli_fail(OFFPAY_ERR_INTERNAL, "Writing %s failed.", o->path ? o->path : "the message");
+    }
+    free(text);
+    if (o->f != stdout)
+        fclose(o->f);
+    o->f = NULL;
+    return rc;
+}
+
+void cli_output_abort(struct cli_output *o)
+{
+    if (o->f && o->f != stdout) {
+        fclose(o->f);
+        if (o->created)
+            unlink(o->path);
+    }
+    o->f = NULL;
+}
+
+FILE *cli_notes(const struct cli_output *o) { return o->path == NULL ? stderr : stdout; }
+
+int cli_json_print(json_t *obj)
+{
+    if (obj == NULL)
+        return cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
+    int rc = json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 ? 0 : 1;
+    fputc('\n', stdout);
+    json_decref(obj);
+    return rc;
+}
+
+void cli_hex(char *out, const uint8_t *id, size_t len) { offpay_hex(out, id, len); }

@@ -1,0 +1,118 @@
+/*
+ * cli.h - what the commands of the offpay program share: the command table
+ * entry, option helpers, reading and writing message files, and turning a
+ * status into an error sentence and the SPEC.md exit code (only through
+ * offpay_status_exit_code).
+ *
+ * To add a command: write cmd_NAME.c with one `const struct cli_command
+ * cli_cmd_NAME`, declare it below and list it in offpay.c's table.
+ */
+#ifndef OFFPAY_CLI_H
+#define OFFPAY_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "offpay/status.h"
+#include "offpay/wallet.h"
+
+/* What main hands every command. */
+struct cli {
+    const char *wallet_opt; /* --wallet DIR, or NULL */
+    char wallet_dir[4096];  /* resolved by cli_open_wallet */
+};
+
+struct cli_command {
+    const char *name;
+    const char *usage;   /* one line: "pay REQUEST_FILE [--out FILE]" */
+    const char *summary; /* one sentence for the command list */
+    const char *help;    /* the rest of --help: what it does, options, exit codes */
+    /* argv[0] is the command name; returns the exit code. */
+    int (*run)(struct cli *c, int argc, char **argv);
+};
+
+extern const struct cli_command cli_cmd_init, cli_cmd_balance, cli_cmd_load, cli_cmd_unload, cli_cmd_request,
+    cli_cmd_pay, cli_cmd_accept, cli_cmd_confirm, cli_cmd_sync, cli_cmd_pay_online, cli_cmd_history, cli_cmd_limits;
+
+/* ---- errors and exit codes ---- */
+
+/* Print "offpay: SENTENCE" on stderr; return offpay_status_exit_code(s). */
+int cli_fail(enum offpay_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with the wallet's own sentence for s (offpay_wallet_error). */
+int cli_wallet_fail(const struct offpay_wallet *w, enum offpay_status s);
+/* A usage error for cmd: its sentence, then the usage line; exit 2. */
+int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- options ---- */
+
+/*
+ * A tiny option scanner: flags (--json), options with a value (--out FILE or
+ * --out=FILE) and positional arguments in any order; "--" ends options.
+ * cli_opts_parse returns 0, or prints a usage error and returns -1 (unknown
+ * option, missing value).  --help is handled by the caller via opts->help.
+ */
+#define CLI_MAX_POS 80
+struct cli_opt {
+    const char *name;  /* "out" for --out */
+    int takes_value;
+    const char *value; /* set when seen (flags: "1") */
+};
+struct cli_opts {
+    struct cli_opt *opt;
+    size_t n_opt;
+    const char *pos[CLI_MAX_POS];
+    size_t n_pos;
+    int help;
+};
+int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, char **argv);
+const char *cli_opt(const struct cli_opts *o, const char *name);
+
+/* Print cmd's --help on stdout; returns 0. */
+int cli_help(const struct cli_command *cmd);
+
+/* Strict amount: decimal digits only, no sign, 1 .. 2^63-1 (0 when allow_zero).
+ * Returns 0 or -1. */
+int cli_amount(const char *s, uint64_t *v, int allow_zero);
+
+/* Open the wallet named by --wallet / $OFFPAY_WALLET / ~/.offpay.  On failure
+ * prints why and returns the exit code; *w is NULL. */
+int cli_open_wallet(struct cli *c, struct offpay_wallet **w);
+
+/* ---- messages as single-line text ---- */
+
+/*
+ * Read one message in text form from path ("-" = stdin).  want_type 0
+ * accepts any known type.  Out: bin[0..*len), *type.  Returns OFFPAY_OK,
+ * OFFPAY_ERR_USAGE (cannot read the file), or a malformation (exit 3); on
+ * failure *why is a sentence.
+ */
+enum offpay_status cli_read_message(const char *path, int want_type, uint8_t *bin, size_t cap, size_t *len, int *type,
+                                    char *why, size_t why_cap);
+
+/*
+ * Where a command's message goes: --out FILE, else stdout.  Opened before the
+ * wallet changes (so an unwritable path fails first), written after.
+ * (The QR options of the transport layer belong here too.)
+ */
+struct cli_output {
+    const char *path; /* NULL: stdout */
+    FILE *f;
+    int created;      /* we created path: remove it if the command fails */
+};
+int cli_output_open(struct cli_output *o, const char *path);           /* 0 or exit code */
+int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len); /* 0 or exit code; closes */
+void cli_output_abort(struct cli_output *o);
+/* Where human notes go: stdout, unless the message itself goes there. */
+FILE *cli_notes(const struct cli_output *o);
+
+/* ---- printing ---- */
+
+/* Print obj on stdout as one line of JSON and release it.  Returns 0 or 1. */
+int cli_json_print(json_t *obj);
+/* Lowercase hex of an id into a static-size buffer the caller provides. */
+void cli_hex(char *out, const uint8_t *id, size_t len);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * cmd_init.c - offpay init: enrol this device with the server and create the wallet.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+static int run(struct cli *c, int argc, char **argv)
+{
+    struct cli_opt opt[] = {{"server", 1, NULL}, {"account", 1, NULL}, {"token", 1, NULL}, {"json", 0, NULL}};
+    struct cli_opts o = {opt, 4, {0}, 0, 0};
+    struct offpay_wallet *w = NULL;
+    struct offpay_wallet_limits l;
+    char err[OFFPAY_WALLET_ERROR_MAX], wid[2 * OFFPAY_WALLET_ID_BYTES + 1];
+
+    if (cli_opts_parse(&cli_cmd_init, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help)
+        return cli_help(&cli_cmd_init);
+    const char *server = cli_opt(&o, "server"), *account = cli_opt(&o, "account"), *token = cli_opt(&o, "token");
+    if (server == NULL || account == NULL || token == NULL || o.n_pos != 0)
+        return cli_usage(&cli_cmd_init, "init needs --server, --account and --token.");
+    if (offpay_wallet_dir(c->wallet_dir, sizeof c->wallet_dir, c->wallet_opt) != OFFPAY_OK)
+        return cli_fail(OFFPAY_ERR_USAGE, "No wallet folder: give --wallet DIR or set OFFPAY_WALLET or HOME.");
+    enum offpay_status s = offpay_wallet_init(&w, err, c->wallet_dir, server, account, token);
+    if (s != OFFPAY_OK)
+        return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
+    cli_hex(wid, offpay_wallet_cert(w)->wallet_id, OFFPAY_WALLET_ID_BYTES);
+    if (offpay_wallet_limits(w, &l) != OFFPAY_OK)
+        memset(&l, 0, sizeof l);
+    int rc = 0;
+    if (cli_opt(&o, "json")) {
+        rc = cli_json_print(json_pack("{s:s, s:s, s:s, s:s}", "account", account, "wallet_id", wid, "wallet",
+                                      c->wallet_dir, "server", server));
+    } else {
+        printf("Wallet for %s created in %s (wallet id %s), enrolled at %s.\n", account, c->wallet_dir, wid, server);
+        printf("Offline limits from the server: each payment below %llu, unsynced total below %llu, "
+               "fewer than %u payments per %u seconds.\n",
+               (unsigned long long)l.server.per_payment, (unsigned long long)l.server.offline_total, l.server.count,
+               l.server.period);
+    }
+    offpay_wallet_close(w);
+    return rc;
+}
+
+const struct cli_command cli_cmd_init = {
+    "init", "init --server URL --account NAME --token TOKEN [--json]",
+    "Enrol this device with the server and create its wallet.",
+    "Makes a new key pair, sends its public key with the one-time enrolment token\n"
+    "(from `offpayd account open NAME`) and stores the certificate, the issuer key,\n"
+    "the server's offline limits and its revocation list.  The secret key is kept in\n"
+    "the wallet folder's file `key` (mode 0600).  An existing wallet is never\n"
+    "overwritten (exit 2).  Exit 7 when the server cannot be reached, 8 when it\n"
+    "refuses the token.\n",
+    run,
+};

@@ -1,0 +1,110 @@
+/*
+ * cmd_limits.c - offpay limits: the offline limits (claim 4), what is used of
+ * them, and `limits set` for the owner's stricter values.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+static json_t *limits_json(const struct offpay_limits *l)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "per_payment", (json_int_t)l->per_payment, "offline_total",
+                     (json_int_t)l->offline_total, "count", (json_int_t)l->count, "period", (json_int_t)l->period);
+}
+
+static int set(struct cli *c, int argc, char **argv)
+{
+    struct cli_opt opt[] = {{"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL}, {"period", 1, NULL}};
+    struct cli_opts o = {opt, 4, {0}, 0, 0};
+    struct offpay_limits owner = {0};
+    struct offpay_wallet *w = NULL;
+    uint64_t v;
+    int rc;
+
+    if (cli_opts_parse(&cli_cmd_limits, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help)
+        return cli_help(&cli_cmd_limits);
+    if (o.n_pos != 0)
+        return cli_usage(&cli_cmd_limits, "limits set takes only options.");
+    const char *names[4] = {"per-payment", "offline-total", "count", "period"};
+    int any = 0;
+    for (int i = 0; i < 4; i++) {
+        const char *val = cli_opt(&o, names[i]);
+        if (val == NULL)
+            continue;
+        any = 1;
+        if (cli_amount(val, &v, 0) != 0 || (i >= 2 && v > UINT32_MAX))
+            return cli_usage(&cli_cmd_limits, "--%s needs a positive whole number.", names[i]);
+        if (i == 0)
+            owner.per_payment = v;
+        else if (i == 1)
+            owner.offline_total = v;
+        else if (i == 2)
+            owner.count = (uint32_t)v;
+        else
+            owner.period = (uint32_t)v;
+    }
+    if (!any)
+        return cli_usage(&cli_cmd_limits, "limits set needs at least one of --per-payment, --offline-total, --count, --period.");
+    if ((rc = cli_open_wallet(c, &w)) != 0)
+        return rc;
+    enum offpay_status s = offpay_wallet_limits_set(w, &owner);
+    if (s != OFFPAY_OK)
+        rc = cli_wallet_fail(w, s);
+    else
+        printf("Owner limits set; they apply together with the server's, the stricter of each winning.\n");
+    offpay_wallet_close(w);
+    return rc;
+}
+
+static int run(struct cli *c, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "set") == 0)
+        return set(c, argc - 1, argv + 1);
+    struct cli_opt opt[] = {{"json", 0, NULL}};
+    struct cli_opts o = {opt, 1, {0}, 0, 0};
+    struct offpay_wallet *w = NULL;
+    struct offpay_wallet_limits l;
+    int rc;
+
+    if (cli_opts_parse(&cli_cmd_limits, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help)
+        return cli_help(&cli_cmd_limits);
+    if (o.n_pos != 0)
+        return cli_usage(&cli_cmd_limits, "Unknown argument \"%s\".", o.pos[0]);
+    if ((rc = cli_open_wallet(c, &w)) != 0)
+        return rc;
+    enum offpay_status s = offpay_wallet_limits(w, &l);
+    if (s != OFFPAY_OK) {
+        rc = cli_wallet_fail(w, s);
+    } else if (cli_opt(&o, "json")) {
+        rc = cli_json_print(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "effective", limits_json(&l.effective),
+                                      "server", limits_json(&l.server), "owner", limits_json(&l.owner), "used",
+                                      "offline_total", (json_int_t)l.unsynced_total, "count", (json_int_t)l.count_in_period,
+                                      "period_start", (json_int_t)l.period_start));
+    } else {
+        const struct offpay_limits *e = &l.effective;
+        printf("Offline limits (the stricter of the server's and the owner's):\n");
+        printf("  each payment must be below      %llu (server %llu, owner %s)\n", (unsigned long long)e->per_payment,
+               (unsigned long long)l.server.per_payment, l.owner.per_payment ? "set" : "not set");
+        printf("  unsynced total must stay below  %llu; used %llu\n", (unsigned long long)e->offline_total,
+               (unsigned long long)l.unsynced_total);
+        printf("  payments per %u seconds          fewer than %u; used %u this period\n", e->period, e->count,
+               l.count_in_period);
+    }
+    offpay_wallet_close(w);
+    return rc;
+}
+
+const struct cli_command cli_cmd_limits = {
+    "limits", "limits [--json] | limits set [--per-payment A] [--offline-total A] [--count N] [--period S]",
+    "Show the offline limits and their use, or set stricter owner limits.",
+    "The server sets the limits at init and every sync: a payment must be below\n"
+    "the per-payment limit, the unsynced offline total must stay below the\n"
+    "offline-total limit, and fewer than count payments may be made per period.\n"
+    "`limits set` adds the owner's own values; they may only be stricter than the\n"
+    "server's (a looser one is refused, exit 2).  A payment over a limit exits 6.\n",
+    run,
+};

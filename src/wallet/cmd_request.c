@@ -1,0 +1,52 @@
+/*
+ * cmd_request.c - offpay request: the payee asks for an amount (a signed payment request).
+ */
+#include "cli.h"
+#include "offpay/messages.h"
+
+static int run(struct cli *c, int argc, char **argv)
+{
+    struct cli_opt opt[] = {{"out", 1, NULL}};
+    struct cli_opts o = {opt, 1, {0}, 0, 0};
+    struct offpay_wallet *w = NULL;
+    struct cli_output out;
+    uint8_t msg[OFFPAY_REQUEST_BYTES_MAX];
+    size_t len = 0;
+    uint64_t amount;
+    int rc;
+
+    if (cli_opts_parse(&cli_cmd_request, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help)
+        return cli_help(&cli_cmd_request);
+    if (o.n_pos != 1)
+        return cli_usage(&cli_cmd_request, "Give one amount.");
+    if (cli_amount(o.pos[0], &amount, 0) != 0)
+        return cli_usage(&cli_cmd_request, "\"%s\" is not a positive whole amount.", o.pos[0]);
+    if ((rc = cli_open_wallet(c, &w)) != 0)
+        return rc;
+    if ((rc = cli_output_open(&out, cli_opt(&o, "out"))) != 0) {
+        offpay_wallet_close(w);
+        return rc;
+    }
+    enum offpay_status s = offpay_wallet_request_create(w, msg, sizeof msg, &len, amount);
+    if (s != OFFPAY_OK) {
+        cli_output_abort(&out);
+        rc = cli_wallet_fail(w, s);
+    } else if ((rc = cli_output_write(&out, msg, len)) == 0) {
+        fprintf(cli_notes(&out), "Payment request for %llu from %s%s%s; give it to the payer.\n",
+                (unsigned long long)amount, offpay_wallet_cert(w)->account, out.path ? " written to " : "",
+                out.path ? out.path : "");
+    }
+    offpay_wallet_close(w);
+    return rc;
+}
+
+const struct cli_command cli_cmd_request = {
+    "request", "request AMOUNT [--out FILE]",
+    "Payee: ask for AMOUNT with a signed payment request.",
+    "The request carries this wallet's certificate and a fresh nonce; the wallet\n"
+    "remembers the nonce so that exactly one payment can be accepted for it.\n"
+    "The request is one line of text (OP1REQ:...), written to FILE or stdout.\n",
+    run,
+};

@@ -1,0 +1,106 @@
+/*
+ * cmd_sync.c - offpay sync: settle every pending payment with the server and
+ * take the new limits and revocation list.  Also used by pay-online.
+ */
+#include <string.h>
+
+#include "cli.h"
+#include "sync_report.h"
+
+json_t *cli_sync_json(const struct offpay_sync_report *r)
+{
+    json_t *rejected = json_array(), *fresh = json_array(), *completed = json_array(), *voided = json_array();
+    for (size_t i = 0; i < r->submitted; i++) {
+        const struct offpay_sync_item *it = &r->items[i];
+        char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];
+        cli_hex(hex, it->record_id, OFFPAY_RECORD_ID_BYTES);
+        if (strcmp(it->status, "rejected") == 0)
+            json_array_append_new(rejected, json_pack("{s:s, s:s, s:s, s:I, s:s}", "record", hex, "reason", it->reason,
+                                                      "direction", it->outgoing ? "outgoing" : "incoming", "amount",
+                                                      (json_int_t)it->amount, "counterparty", it->counterparty));
+        if (strcmp(it->status, "voided") == 0)
+            json_array_append_new(voided, json_string(hex));
+        if (it->was_unconfirmed)
+            json_array_append_new(completed, json_string(hex));
+    }
+    for (size_t i = 0; i < r->n_new_utxos; i++) {
+        char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+        cli_hex(hex, r->new_utxos[i].id, OFFPAY_UTXO_ID_BYTES);
+        json_array_append_new(fresh, json_pack("{s:s, s:I}", "id", hex, "amount", (json_int_t)r->new_utxos[i].amount));
+    }
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I}", "submitted", (json_int_t)r->submitted, "settled",
+                     (json_int_t)r->settled, "rejected", rejected, "new_utxos", fresh, "voided", voided,
+                     "completed_unconfirmed", completed, "revoked_wallets", (json_int_t)r->revoked_count);
+}
+
+void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
+{
+    fprintf(f, "Synced: %zu payment%s submitted, %zu settled, %zu voided, %zu rejected.\n", r->submitted,
+            r->submitted == 1 ? "" : "s", r->settled, r->voided, r->rejected);
+    for (size_t i = 0; i < r->submitted; i++) {
+        const struct offpay_sync_item *it = &r->items[i];
+        char hex[17];
+        cli_hex(hex, it->record_id, 8);
+        const char *what = it->outgoing ? "paid" : "received";
+        const char *dir = it->outgoing ? "to" : "from";
+        if (strcmp(it->status, "settled") == 0 && it->was_unconfirmed)
+            fprintf(f, "  %s %llu %s %s (%s): settled; the confirmation never came back, but the payment completed.\n",
+                    what, (unsigned long long)it->amount, dir, it->counterparty, hex);
+        else if (strcmp(it->status, "settled") == 0)
+            fprintf(f, "  %s %llu %s %s (%s): settled.\n", what, (unsigned long long)it->amount, dir, it->counterparty, hex);
+        else if (strcmp(it->status, "voided") == 0)
+            fprintf(f, "  %s %llu %s %s (%s): voided; %s\n", what, (unsigned long long)it->amount, dir,
+                    it->counterparty, hex, it->outgoing ? "its coins are spendable again." : "it will never settle.");
+        else
+            fprintf(f, "  %s %llu %s %s (%s): REJECTED by the server: %s.\n", what, (unsigned long long)it->amount, dir,
+                    it->counterparty, hex, it->reason);
+    }
+    for (size_t i = 0; i < r->n_new_utxos; i++) {
+        char hex[17];
+        cli_hex(hex, r->new_utxos[i].id, 8);
+        fprintf(f, "  new spendable coin: %llu (%s)\n", (unsigned long long)r->new_utxos[i].amount, hex);
+    }
+    fprintf(f, "Limits and revocation list updated (%u revoked wallet%s).\n", r->revoked_count,
+            r->revoked_count == 1 ? "" : "s");
+}
+
+static int run(struct cli *c, int argc, char **argv)
+{
+    struct cli_opt opt[] = {{"json", 0, NULL}};
+    struct cli_opts o = {opt, 1, {0}, 0, 0};
+    struct offpay_wallet *w = NULL;
+    struct offpay_sync_report rep;
+    int rc;
+
+    if (cli_opts_parse(&cli_cmd_sync, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help)
+        return cli_help(&cli_cmd_sync);
+    if (o.n_pos != 0)
+        return cli_usage(&cli_cmd_sync, "sync takes no arguments.");
+    if ((rc = cli_open_wallet(c, &w)) != 0)
+        return rc;
+    enum offpay_status s = offpay_wallet_sync(w, &rep);
+    if (s != OFFPAY_OK)
+        rc = cli_wallet_fail(w, s);
+    else if (cli_opt(&o, "json"))
+        rc = cli_json_print(cli_sync_json(&rep));
+    else
+        cli_sync_print(stdout, &rep);
+    offpay_sync_report_free(&rep);
+    offpay_wallet_close(w);
+    return rc;
+}
+
+const struct cli_command cli_cmd_sync = {
+    "sync", "sync [--json]",
+    "Settle every pending payment with the server; take new limits and revocations.",
+    "Submits every unsynced payment record, outgoing and incoming, with the\n"
+    "confirmation or refusal the wallet holds - also payments whose confirmation\n"
+    "never came back: they settle like any other, and sync says so.  Settled\n"
+    "payments turn locked change and incoming payments into spendable coins\n"
+    "(each verified); payments refused by their payee are voided and free their\n"
+    "coins; rejected ones are listed with the server's reason.  Exit 7 when the\n"
+    "server cannot be reached: nothing changes.\n",
+    run,
+};

@@ -1,0 +1,77 @@
+/*
+ * offpay.c - the wallet program: global options and the command table.
+ *
+ * Every command lives in its own cmd_NAME.c and is listed here once; the
+ * transport layer adds its commands (receive, scan) the same way.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "offpay/crypto.h"
+
+static const struct cli_command *const commands[] = {
+    &cli_cmd_init,    &cli_cmd_balance, &cli_cmd_load,       &cli_cmd_unload,  &cli_cmd_request, &cli_cmd_pay,
+    &cli_cmd_accept,  &cli_cmd_confirm, &cli_cmd_sync,       &cli_cmd_pay_online, &cli_cmd_history, &cli_cmd_limits,
+};
+
+static void list_commands(FILE *f)
+{
+    fprintf(f, "Usage: offpay [--wallet DIR] COMMAND [ARGS]\n\n"
+               "Pay and get paid with no network; settle with the server when online.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-44s %s\n", commands[i]->usage, commands[i]->summary);
+    fprintf(f, "\nThe wallet folder is --wallet DIR, else $OFFPAY_WALLET, else ~/.offpay.\n"
+               "Run offpay COMMAND --help for details.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    char *args[256];
+    int n = 0;
+
+    if (offpay_crypto_init() != 0)
+        return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "%s", offpay_status_str(OFFPAY_ERR_CRYPTO_INIT));
+    /* --wallet DIR may stand anywhere before "--"; take it out so commands see only their own arguments. */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--wallet") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail(OFFPAY_ERR_USAGE, "Option --wallet needs a folder.");
+            c.wallet_opt = argv[++i];
+            continue;
+        }
+        if (strncmp(argv[i], "--wallet=", 9) == 0) {
+            c.wallet_opt = argv[i] + 9;
+            continue;
+        }
+        if (n == (int)(sizeof args / sizeof args[0]) - 1)
+            return cli_fail(OFFPAY_ERR_USAGE, "Too many arguments.");
+        args[n++] = argv[i];
+        if (strcmp(argv[i], "--") == 0) {
+            while (++i < argc && n < (int)(sizeof args / sizeof args[0]) - 1)
+                args[n++] = argv[i];
+            if (i < argc)
+                return cli_fail(OFFPAY_ERR_USAGE, "Too many arguments.");
+            break;
+        }
+    }
+    args[n] = NULL;
+    if (n < 2) {
+        list_commands(stderr);
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    }
+    if (strcmp(args[1], "--help") == 0 || strcmp(args[1], "-h") == 0 || strcmp(args[1], "help") == 0) {
+        if (n >= 3)
+            for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+                if (strcmp(commands[i]->name, args[2]) == 0)
+                    return cli_help(commands[i]);
+        list_commands(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i]->name, args[1]) == 0)
+            return commands[i]->run(&c, n - 1, args + 1);
+    list_commands(stderr);
+    return cli_fail(OFFPAY_ERR_USAGE, "Unknown command \"%s\".", args[1]);
+}

@@ -1,0 +1,783 @@
+/*
+ * online.c - what the wallet does with the server (docs/api.md): enrol,
+ * online balance, load, unload, sync and pay-online.
+ *
+ * The pattern everywhere: ask the server first, verify everything it hands
+ * back (issuer signatures, our key, the outputs we expect), then apply it in
+ * one transaction.  An unreachable server or a refused request changes
+ * nothing.  A repeated sync is harmless: the server settles once and hands
+ * the same attested outputs out again, and the store skips what it holds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+#include "offpay/client.h"
+#include "offpay/text.h"
+
+#define SYNC_BATCH_MAX 1000 /* records per /v1/sync call (docs/api.md) */
+#define LOAD_MAX 64         /* amounts per /v1/load, ids per /v1/unload */
+
+/* ---- one call ---- */
+
+/* Call the server; with_key signs the request with the wallet key.  Out:
+ * *resp (a JSON object, caller decrefs) only on a 2xx answer. */
+static enum offpay_status call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
+                               int with_key, json_t **resp)
+{
+    struct offpay_client_auth auth;
+    uint8_t *sk = NULL;
+    long http = 0;
+    enum offpay_status s;
+
+    *resp = NULL;
+    if (with_key) {
+        if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+            return s;
+        memcpy(auth.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES);
+        auth.secret_key = sk;
+    }
+    json_t *answer = NULL;
+    s = offpay_client_call(w->server_url, method, path, body, with_key ? &auth : NULL, &http, &answer);
+    wallet_key_free(sk);
+    if (s == OFFPAY_ERR_UNREACHABLE) {
+        json_decref(answer);
+        return wallet_fail(w, s, "The server at %s cannot be reached; nothing changed.", w->server_url);
+    }
+    if (s != OFFPAY_OK) {
+        json_decref(answer);
+        return wallet_fail(w, s == OFFPAY_ERR_MALFORMED ? OFFPAY_ERR_REJECTED : s,
+                           "The server at %s gave an answer that is not valid JSON (HTTP %ld); nothing changed.",
+                           w->server_url, http);
+    }
+    if (http < 200 || http > 299) {
+        const char *code = json_string_value(json_object_get(answer, "error"));
+        const char *msg = json_string_value(json_object_get(answer, "message"));
+        wallet_fail(w, OFFPAY_ERR_REJECTED, "The server refused (%s): %s", code ? code : "error",
+                    msg ? msg : "no reason given.");
+        json_decref(answer);
+        return OFFPAY_ERR_REJECTED;
+    }
+    *resp = answer;
+    return OFFPAY_OK;
+}
+
+/* A field holding a message in text form.  Out: bin[0..*len).  The answer
+ * came from the server, so a bad field is the server's fault: REJECTED. */
+static enum offpay_status text_field(struct offpay_wallet *w, const json_t *obj, const char *key, int type, uint8_t *bin,
+                                     size_t cap, size_t *len)
+{
+    int got_type;
+    const char *text = json_string_value(json_object_get(obj, key));
+    if (text == NULL || offpay_text_decode(bin, cap, len, &got_type, type, text, strlen(text)) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's answer has a bad \"%s\" field; nothing changed.", key);
+    return OFFPAY_OK;
+}
+
+static enum offpay_status u64_field(struct offpay_wallet *w, const json_t *obj, const char *key, uint64_t *v)
+{
+    json_t *j = json_object_get(obj, key);
+    if (!json_is_integer(j) || json_integer_value(j) < 0)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's answer has a bad \"%s\" field.", key);
+    *v = (uint64_t)json_integer_value(j);
+    return OFFPAY_OK;
+}
+
+/* Limits and revocation list of an answer (enrol, limits, sync), decoded.
+ * Out: *p, *rev_bin (malloc'd) / *rev_len. */
+static enum offpay_status policy_fields(struct offpay_wallet *w, const json_t *obj, struct offpay_limits_policy *p,
+                                        uint8_t **rev_bin, size_t *rev_len)
+{
+    uint8_t lim[OFFPAY_LIMITS_BYTES];
+    size_t lim_len = 0;
+    enum offpay_status s;
+    size_t cap = OFFPAY_REVOCATION_BYTES(OFFPAY_REVOCATION_MAX);
+
+    *rev_bin = NULL;
+    if ((s = text_field(w, obj, "limits", OFFPAY_MSG_LIMITS, lim, sizeof lim, &lim_len)) != OFFPAY_OK)
+        return s;
+    if (offpay_limits_policy_decode(p, lim, lim_len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's limits are malformed; nothing changed.");
+    if ((*rev_bin = malloc(cap)) == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the revocation list.");
+    if ((s = text_field(w, obj, "revocation", OFFPAY_MSG_REVOCATION, *rev_bin, cap, rev_len)) != OFFPAY_OK) {
+        free(*rev_bin);
+        *rev_bin = NULL;
+    }
+    return s;
+}
+
+/* ---- enrol ---- */
+
+enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                      const char *account, const char *token)
+{
+    struct offpay_wallet *scratch = NULL;
+    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+    uint8_t wid[OFFPAY_WALLET_ID_BYTES], cert_bin[OFFPAY_CERT_BYTES_MAX];
+    uint8_t *sk = NULL, *rev = NULL;
+    size_t cert_len, rev_len = 0;
+    char pk_hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1], path[PATH_MAX + 16];
+    struct offpay_cert cert;
+    struct offpay_limits_policy policy;
+    json_t *body = NULL, *resp = NULL;
+    enum offpay_status s;
+
+    *out = NULL;
+    if (err)
+        err[0] = '\0';
+    if (offpay_crypto_init() != 0)
+        return OFFPAY_ERR_CRYPTO_INIT;
+    if ((scratch = calloc(1, sizeof *scratch)) == NULL)
+        return OFFPAY_ERR_NOMEM;
+    if (!offpay_account_name_valid(account)) {
+        s = wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+        goto cleanup;
+    }
+    if (strlen(server_url) >= sizeof scratch->server_url || strlen(dir) >= sizeof scratch->dir) {
+        s = wallet_fail(scratch, OFFPAY_ERR_USAGE, "The server URL or wallet folder name is too long.");
+        goto cleanup;
+    }
+    strcpy(scratch->server_url, server_url);
+    strcpy(scratch->dir, dir);
+    /* Check before the one-time token is spent. */
+    snprintf(path, sizeof path, "%s/%s", dir, OFFPAY_WALLET_DB_FILE);
+    if (access(path, F_OK) == 0) {
+        s = wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", dir);
+        goto cleanup;
+    }
+    if ((sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL) {
+        s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");
+        goto cleanup;
+    }
+    offpay_keypair(pk, sk);
+    offpay_hex(pk_hex, pk, sizeof pk);
+    body = json_pack("{s:s, s:s}", "token", token, "public_key", pk_hex);
+    if (body == NULL) {
+        s = wallet_fail(scratch, OFFPAY_ERR_USAGE, "The token is not valid text.");
+        goto cleanup;
+    }
+    if ((s = call(scratch, "POST", "/v1/enrol", body, 0, &resp)) != OFFPAY_OK)
+        goto cleanup;
+
+    const char *ipk_hex = json_string_value(json_object_get(resp, "issuer_public_key"));
+    const char *wid_hex = json_string_value(json_object_get(resp, "wallet_id"));
+    if (ipk_hex == NULL || offpay_unhex(issuer_pk, sizeof issuer_pk, ipk_hex) != 0 || wid_hex == NULL ||
+        offpay_unhex(wid, sizeof wid, wid_hex) != 0) {
+        s = wallet_fail(scratch, OFFPAY_ERR_REJECTED, "The server's enrolment answer is malformed.");
+        goto cleanup;
+    }
+    if ((s = text_field(scratch, resp, "certificate", OFFPAY_MSG_CERT, cert_bin, sizeof cert_bin, &cert_len)) != OFFPAY_OK)
+        goto cleanup;
+    if (offpay_cert_decode(&cert, cert_bin, cert_len) != OFFPAY_OK) {
+        s = wallet_fail(scratch, OFFPAY_ERR_REJECTED, "The server's certificate is malformed.");
+        goto cleanup;
+    }
+    /* The issuer key is trusted on first use; the certificate must be for
+     * exactly the key, account and wallet id we enrolled. */
+    if (memcmp(cert.public_key, pk, sizeof pk) != 0 || strcmp(cert.account, account) != 0 ||
+        memcmp(cert.wallet_id, wid, sizeof wid) != 0) {
+        s = wallet_fail(scratch, OFFPAY_ERR_WRONG_PAYEE, "The server issued a certificate for another key, account or wallet.");
+        goto cleanup;
+    }
+    if ((s = policy_fields(scratch, resp, &policy, &rev, &rev_len)) != OFFPAY_OK)
+        goto cleanup;
+    s = offpay_wallet_create(out, err, dir, server_url, &cert, sk, issuer_pk, &policy, rev, rev_len);
+    free(scratch);
+    scratch = NULL;
+cleanup:
+    if (scratch && err)
+        snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch->err[0] ? scratch->err : offpay_status_str(s));
+    free(scratch);
+    if (sk)
+        sodium_free(sk);
+    free(rev);
+    json_decref(body);
+    json_decref(resp);
+    return s;
+}
+
+/* ---- balance, load, unload ---- */
+
+enum offpay_status offpay_wallet_online_balance(struct offpay_wallet *w, uint64_t *online)
+{
+    json_t *resp = NULL;
+    w->err[0] = '\0';
+    *online = 0;
+    enum offpay_status s = call(w, "GET", "/v1/balance", NULL, 1, &resp);
+    if (s == OFFPAY_OK)
+        s = u64_field(w, resp, "online", online);
+    json_decref(resp);
+    return s;
+}
+
+enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online, const uint64_t *amounts, size_t n)
+{
+    struct offpay_utxo got[LOAD_MAX];
+    uint8_t bin[OFFPAY_UTXO_BYTES];
+    uint64_t want_sum = 0, got_sum = 0, added = 0;
+    json_t *body = NULL, *arr = NULL, *resp = NULL;
+    enum offpay_status s;
+
+    w->err[0] = '\0';
+    *online = 0;
+    if (n == 0 || n > LOAD_MAX)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "Load between 1 and %d amounts at a time.", LOAD_MAX);
+    if ((arr = json_array()) == NULL)
+        return OFFPAY_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (amounts[i] == 0 || amounts[i] > WALLET_AMOUNT_MAX || amounts[i] > WALLET_AMOUNT_MAX - want_sum) {
+            json_decref(arr);
+            return wallet_fail(w, OFFPAY_ERR_USAGE, "Each amount must be a positive whole number and their sum must fit.");
+        }
+        want_sum += amounts[i];
+        json_array_append_new(arr, json_integer((json_int_t)amounts[i]));
+    }
+    body = json_pack("{s:o}", "amounts", arr);
+    if ((s = call(w, "POST", "/v1/load", body, 1, &resp)) != OFFPAY_OK)
+        goto cleanup;
+    json_t *list = json_object_get(resp, "utxos");
+    if ((s = u64_field(w, resp, "online", online)) != OFFPAY_OK)
+        goto cleanup;
+    if (!json_is_array(list) || json_array_size(list) != n) {
+        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server answered the load with the wrong number of coins.");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        int type;
+        const char *text = json_string_value(json_array_get(list, i));
+        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
+            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK) {
+            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server answered the load with a malformed coin.");
+            goto cleanup;
+        }
+        if ((s = wallet_utxo_check(w, &got[i])) != OFFPAY_OK)
+            goto cleanup;
+        got_sum += got[i].amount; /* bounded: each <= 2^63-1 was checked, at most 64 of them would overflow, so check */
+        if (got_sum < got[i].amount) {
+            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins add up to too much.");
+            goto cleanup;
+        }
+    }
+    if (got_sum != want_sum) {
+        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins do not add up to the amounts asked for.");
+        goto cleanup;
+    }
+    if ((s = wallet_begin(w)) != OFFPAY_OK)
+        goto cleanup;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%zu coin%s loaded from the online balance", n, n == 1 ? "" : "s");
+    if ((s = wallet_utxos_insert(w, got, n, &added)) != OFFPAY_OK ||
+        (s = wallet_history_add(w, "load", added, NULL, NULL, detail)) != OFFPAY_OK) {
+        wallet_rollback(w);
+        goto cleanup;
+    }
+    s = wallet_commit(w);
+cleanup:
+    json_decref(body);
+    json_decref(resp);
+    return s;
+}
+
+/* Set the state of the coins ids[0..n) (one transaction). */
+static enum offpay_status coins_mark(struct offpay_wallet *w, uint8_t (*ids)[OFFPAY_UTXO_ID_BYTES], size_t n,
+                                     const char *from, const char *to)
+{
+    enum offpay_status s = wallet_begin(w);
+    if (s != OFFPAY_OK)
+        return s;
+    for (size_t i = 0; i < n && s == OFFPAY_OK; i++) {
+        sqlite3_stmt *st = wallet_prepare(w, "UPDATE utxos SET state = ? WHERE id = ? AND state = ? AND record_id IS NULL");
+        if (st == NULL) {
+            s = OFFPAY_ERR_STORAGE;
+            break;
+        }
+        sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, ids[i], OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+        s = wallet_step_done(w, st);
+        if (s == OFFPAY_OK && sqlite3_changes(w->db) != 1)
+            s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "A coin changed under the unload.");
+    }
+    if (s != OFFPAY_OK) {
+        wallet_rollback(w);
+        return s;
+    }
+    return wallet_commit(w);
+}
+
+enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded, const uint8_t *id)
+{
+    uint8_t ids[LOAD_MAX][OFFPAY_UTXO_ID_BYTES];
+    uint64_t sum = 0;
+    size_t n = 0;
+    int rc;
+    enum offpay_status s = OFFPAY_OK;
+    json_t *arr = NULL, *body = NULL, *resp = NULL;
+
+    w->err[0] = '\0';
+    *online = *unloaded = 0;
+    sqlite3_stmt *st;
+    if (id) {
+        st = wallet_prepare(w, "SELECT id, amount, state FROM utxos WHERE id = ?");
+        if (st == NULL)
+            return OFFPAY_ERR_STORAGE;
+        sqlite3_bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+    } else {
+        st = wallet_prepare(w, "SELECT id, amount, state FROM utxos WHERE state = 'spendable' ORDER BY amount, id LIMIT 64");
+        if (st == NULL)
+            return OFFPAY_ERR_STORAGE;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < LOAD_MAX) {
+        const char *state = (const char *)sqlite3_column_text(st, 2);
+        if (strcmp(state, "spendable") != 0) {
+            sqlite3_finalize(st);
+            return wallet_fail(w, OFFPAY_ERR_FUNDS_LOCKED, "That coin is %s and cannot be unloaded until its payment is synced.",
+                               strcmp(state, "locked") == 0 ? "locked change" : "in doubt");
+        }
+        memcpy(ids[n], sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
+        sum += (uint64_t)sqlite3_column_int64(st, 1); /* each < 2^63, at most 64: may wrap only past 2^69 */
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (n == 0)
+        return id ? wallet_fail(w, OFFPAY_ERR_USAGE, "This wallet holds no coin with that id.")
+                  : wallet_fail(w, OFFPAY_ERR_INSUFFICIENT_FUNDS, "There are no spendable offline coins to unload.");
+
+    /* In doubt while the server decides: never spendable twice, even if we
+     * crash before its answer arrives. */
+    if ((s = coins_mark(w, ids, n, "spendable", "in_doubt")) != OFFPAY_OK)
+        return s;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+        offpay_hex(hex, ids[i], OFFPAY_UTXO_ID_BYTES);
+        json_array_append_new(arr, json_string(hex));
+    }
+    body = json_pack("{s:o}", "utxos", arr);
+    s = call(w, "POST", "/v1/unload", body, 1, &resp);
+    if (s == OFFPAY_OK)
+        s = u64_field(w, resp, "online", online);
+    if (s != OFFPAY_OK) {
+        /* The server changed nothing: the coins are spendable again. */
+        char keep[OFFPAY_WALLET_ERROR_MAX];
+        memcpy(keep, w->err, sizeof keep);
+        if (coins_mark(w, ids, n, "in_doubt", "spendable") == OFFPAY_OK)
+            memcpy(w->err, keep, sizeof keep);
+        goto cleanup;
+    }
+    if ((s = wallet_begin(w)) != OFFPAY_OK)
+        goto cleanup;
+    for (size_t i = 0; i < n && s == OFFPAY_OK; i++) {
+        st = wallet_prepare(w, "DELETE FROM utxos WHERE id = ? AND state = 'in_doubt'");
+        if (st == NULL) {
+            s = OFFPAY_ERR_STORAGE;
+            break;
+        }
+        sqlite3_bind_blob(st, 1, ids[i], OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+        s = wallet_step_done(w, st);
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "%zu coin%s back to the online balance", n, n == 1 ? "" : "s");
+    if (s == OFFPAY_OK)
+        s = wallet_history_add(w, "unload", sum, NULL, NULL, detail);
+    if (s != OFFPAY_OK) {
+        wallet_rollback(w);
+        goto cleanup;
+    }
+    if ((s = wallet_commit(w)) == OFFPAY_OK)
+        *unloaded = sum;
+cleanup:
+    json_decref(body);
+    json_decref(resp);
+    return s;
+}
+
+/* ---- sync ---- */
+
+void offpay_sync_report_free(struct offpay_sync_report *report)
+{
+    free(report->items);
+    free(report->new_utxos);
+    memset(report, 0, sizeof *report);
+}
+
+struct pending {
+    uint8_t id[OFFPAY_RECORD_ID_BYTES];
+    int outgoing;
+    struct offpay_record rec;
+    char answer[12];
+    uint8_t answer_msg[OFFPAY_CONFIRMATION_BYTES_MAX];
+    size_t answer_len;
+    struct offpay_utxo expect; /* the output that will be ours if it settles */
+    int has_expect;
+};
+
+static enum offpay_status pending_read(struct offpay_wallet *w, struct pending **out, size_t *n_out)
+{
+    struct pending *list = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st = wallet_prepare(w, "SELECT id, direction, record, answer, answer_msg FROM records"
+                                         " WHERE status = 'unsynced' ORDER BY created, id LIMIT 1000");
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    if ((list = calloc(SYNC_BATCH_MAX, sizeof *list)) == NULL) {
+        sqlite3_finalize(st);
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the pending store.");
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < SYNC_BATCH_MAX) {
+        struct pending *p = &list[n];
+        int ans_len = sqlite3_column_bytes(st, 4);
+        if (sqlite3_column_bytes(st, 0) != OFFPAY_RECORD_ID_BYTES ||
+            offpay_record_decode(&p->rec, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != OFFPAY_OK ||
+            ans_len < 0 || (size_t)ans_len > sizeof p->answer_msg) {
+            sqlite3_finalize(st);
+            free(list);
+            return wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored payment record is damaged.");
+        }
+        memcpy(p->id, sqlite3_column_blob(st, 0), OFFPAY_RECORD_ID_BYTES);
+        p->outgoing = strcmp((const char *)sqlite3_column_text(st, 1), "outgoing") == 0;
+        snprintf(p->answer, sizeof p->answer, "%s", (const char *)sqlite3_column_text(st, 3));
+        p->answer_len = (size_t)ans_len;
+        if (ans_len > 0)
+            memcpy(p->answer_msg, sqlite3_column_blob(st, 4), (size_t)ans_len);
+        unsigned index = p->outgoing ? 1 : 0;
+        if (!p->outgoing || p->rec.change_amount > 0)
+            p->has_expect = offpay_record_output(&p->expect, &p->rec, p->id, index) == OFFPAY_OK;
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        free(list);
+        return wallet_db_fail(w, "be read");
+    }
+    *out = list;
+    *n_out = n;
+    return OFFPAY_OK;
+}
+
+static json_t *text_json(const uint8_t *bin, size_t len)
+{
+    char text[4096];
+    if (offpay_text_encode(text, sizeof text, bin, len) != OFFPAY_OK)
+        return NULL;
+    return json_string(text);
+}
+
+static enum offpay_status exec_id(struct offpay_wallet *w, const char *sql, const uint8_t id[OFFPAY_RECORD_ID_BYTES])
+{
+    sqlite3_stmt *st = wallet_prepare(w, sql);
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_blob(st, 1, id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
+    return wallet_step_done(w, st);
+}
+
+static enum offpay_status record_status(struct offpay_wallet *w, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                                        const char *status, const char *reason)
+{
+    sqlite3_stmt *st = wallet_prepare(w, "UPDATE records SET status = ?, reason = ?, synced = ? WHERE id = ?");
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+    if (reason)
+        sqlite3_bind_text(st, 2, reason, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)wallet_now());
+    sqlite3_bind_blob(st, 4, id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
+    return wallet_step_done(w, st);
+}
+
+/* Apply one result of /v1/sync to its record (inside the sync transaction). */
+static enum offpay_status apply_result(struct offpay_wallet *w, const struct pending *p, const char *status,
+                                       const char *reason, struct offpay_sync_item *item)
+{
+    enum offpay_status s;
+    char detail[128];
+    const char *who = p->outgoing ? item->counterparty : p->rec.payer.account;
+
+    if (strcmp(status, "settled") == 0) {
+        item->was_unconfirmed = p->outgoing && strcmp(p->answer, "confirmed") != 0;
+        /* The inputs are spent for good; the change arrives attested below. */
+        if (p->outgoing && (s = exec_id(w, "DELETE FROM utxos WHERE record_id = ? AND state = 'in_doubt'", p->id)) != OFFPAY_OK)
+            return s;
+        if ((s = record_status(w, p->id, "settled", NULL)) != OFFPAY_OK)
+            return s;
+        if (p->outgoing)
+            snprintf(detail, sizeof detail, "%s", item->was_unconfirmed
+                     ? "settled at sync; the payee's confirmation never arrived, the payment completed anyway"
+                     : "settled at sync");
+        else
+            snprintf(detail, sizeof detail, "settled at sync; the coin is spendable");
+        return wallet_history_add(w, "settled", p->rec.payee_amount, who, p->id, detail);
+    }
+    if (strcmp(status, "voided") == 0) {
+        /* The payee's refusal voided it at the server: the inputs are ours again. */
+        if (p->outgoing && (s = exec_id(w, "UPDATE utxos SET state = 'spendable', record_id = NULL"
+                                           " WHERE record_id = ? AND state = 'in_doubt'", p->id)) != OFFPAY_OK)
+            return s;
+        if ((s = record_status(w, p->id, "voided", NULL)) != OFFPAY_OK)
+            return s;
+        return wallet_history_add(w, "voided", p->rec.payee_amount, who, p->id,
+                                  p->outgoing ? "voided at sync; the coins are spendable again" : "voided by the payer");
+    }
+    if (p->outgoing) {
+        /* A rejected record never creates its change. */
+        if ((s = exec_id(w, "DELETE FROM utxos WHERE record_id = ? AND state = 'locked'", p->id)) != OFFPAY_OK)
+            return s;
+        if (strcmp(reason, "voided") == 0) {
+            s = exec_id(w, "UPDATE utxos SET state = 'spendable', record_id = NULL WHERE record_id = ? AND state = 'in_doubt'", p->id);
+        } else if (strcmp(reason, "double_spend") == 0 || strcmp(reason, "unknown_input") == 0 ||
+                   strcmp(reason, "not_owner") == 0 || strcmp(reason, "revoked") == 0) {
+            /* The inputs are spent elsewhere or were never ours to spend. */
+            s = exec_id(w, "DELETE FROM utxos WHERE record_id = ? AND state = 'in_doubt'", p->id);
+        } else {
+            /* Otherwise they stay in doubt: the payee might still settle it. */
+            s = OFFPAY_OK;
+        }
+        if (s != OFFPAY_OK)
+            return s;
+    }
+    if ((s = record_status(w, p->id, "rejected", reason)) != OFFPAY_OK)
+        return s;
+    snprintf(detail, sizeof detail, "rejected by the server: %s", reason);
+    return wallet_history_add(w, "rejected", p->rec.payee_amount, who, p->id, detail);
+}
+
+static int reason_ok(const char *r)
+{
+    size_t n = r ? strlen(r) : 0;
+    if (n == 0 || n >= sizeof ((struct offpay_sync_item *)0)->reason)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || r[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* One batch: submit, verify the answer, apply it in one transaction. */
+static enum offpay_status sync_batch(struct offpay_wallet *w, struct offpay_sync_report *rep, int *more)
+{
+    struct pending *pend = NULL;
+    size_t n = 0, n_got = 0;
+    struct offpay_utxo *got = NULL;
+    struct offpay_limits_policy policy;
+    uint8_t *rev = NULL;
+    size_t rev_len = 0;
+    json_t *arr = NULL, *body = NULL, *resp = NULL;
+    enum offpay_status s;
+    int in_tx = 0;
+
+    *more = 0;
+    if ((s = pending_read(w, &pend, &n)) != OFFPAY_OK)
+        return s;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        uint8_t bin[OFFPAY_RECORD_BYTES_MAX];
+        size_t len = offpay_record_encode(bin, sizeof bin, &pend[i].rec);
+        json_t *item = json_object();
+        json_object_set_new(item, "record", text_json(bin, len));
+        int conf = strcmp(pend[i].answer, "confirmed") == 0, refused = strcmp(pend[i].answer, "refused") == 0;
+        json_object_set_new(item, "confirmation", conf ? text_json(pend[i].answer_msg, pend[i].answer_len) : json_null());
+        json_object_set_new(item, "refusal", refused ? text_json(pend[i].answer_msg, pend[i].answer_len) : json_null());
+        json_array_append_new(arr, item);
+    }
+    body = json_pack("{s:o}", "records", arr);
+    if (body == NULL) {
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory building the sync.");
+        goto cleanup;
+    }
+    if ((s = call(w, "POST", "/v1/sync", body, 1, &resp)) != OFFPAY_OK)
+        goto cleanup;
+
+    /* Verify the whole answer before touching the store. */
+    json_t *results = json_object_get(resp, "results"), *utxos = json_object_get(resp, "utxos");
+    if (!json_is_array(results) || json_array_size(results) != n || !json_is_array(utxos)) {
+        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's sync answer is malformed; nothing changed.");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(results, i);
+        const char *rid = json_string_value(json_object_get(r, "record"));
+        const char *st = json_string_value(json_object_get(r, "status"));
+        uint8_t id[OFFPAY_RECORD_ID_BYTES];
+        if (rid == NULL || offpay_unhex(id, sizeof id, rid) != 0 || memcmp(id, pend[i].id, sizeof id) != 0 || st == NULL ||
+            (strcmp(st, "settled") != 0 && strcmp(st, "voided") != 0 &&
+             (strcmp(st, "rejected") != 0 || !reason_ok(json_string_value(json_object_get(r, "reason")))))) {
+            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's sync answer does not match what was sent; nothing changed.");
+            goto cleanup;
+        }
+    }
+    if ((got = calloc(json_array_size(utxos) + 1, sizeof *got)) == NULL) {
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the sync answer.");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < json_array_size(utxos); i++) {
+        uint8_t bin[OFFPAY_UTXO_BYTES];
+        size_t len;
+        int type;
+        struct offpay_utxo u;
+        const char *text = json_string_value(json_array_get(utxos, i));
+        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
+            offpay_utxo_decode(&u, bin, len) != OFFPAY_OK) {
+            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server handed out a malformed coin; nothing changed.");
+            goto cleanup;
+        }
+        if ((s = wallet_utxo_check(w, &u)) != OFFPAY_OK)
+            goto cleanup;
+        /* Only an output of a record we submitted and that settled is ours to take. */
+        for (size_t k = 0; k < n; k++) {
+            const char *st = json_string_value(json_object_get(json_array_get(results, k), "status"));
+            if (pend[k].has_expect && strcmp(st, "settled") == 0 &&
+                memcmp(pend[k].expect.id, u.id, OFFPAY_UTXO_ID_BYTES) == 0 && pend[k].expect.amount == u.amount) {
+                got[n_got++] = u;
+                break;
+            }
+        }
+    }
+    if ((s = policy_fields(w, resp, &policy, &rev, &rev_len)) != OFFPAY_OK)
+        goto cleanup;
+
+    size_t base = rep->submitted;
+    struct offpay_sync_item *items = realloc(rep->items, (base + n + 1) * sizeof *items);
+    struct offpay_wallet_utxo *nu = realloc(rep->new_utxos, (rep->n_new_utxos + n_got + 1) * sizeof *nu);
+    if (items)
+        rep->items = items;
+    if (nu)
+        rep->new_utxos = nu;
+    if (items == NULL || nu == NULL) {
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the sync report.");
+        goto cleanup;
+    }
+
+    if ((s = wallet_begin(w)) != OFFPAY_OK)
+        goto cleanup;
+    in_tx = 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(results, i);
+        const char *status = json_string_value(json_object_get(r, "status"));
+        const char *reason = json_string_value(json_object_get(r, "reason"));
+        struct offpay_sync_item *it = &rep->items[base + i];
+        memset(it, 0, sizeof *it);
+        memcpy(it->record_id, pend[i].id, OFFPAY_RECORD_ID_BYTES);
+        it->outgoing = pend[i].outgoing;
+        it->amount = pend[i].rec.payee_amount;
+        snprintf(it->status, sizeof it->status, "%s", status);
+        if (strcmp(status, "rejected") == 0)
+            snprintf(it->reason, sizeof it->reason, "%s", reason);
+        /* The payee's account is in the stored row; the payer's is in the record. */
+        if (pend[i].outgoing) {
+            sqlite3_stmt *q = wallet_prepare(w, "SELECT counterparty FROM records WHERE id = ?");
+            if (q) {
+                sqlite3_bind_blob(q, 1, pend[i].id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
+                if (sqlite3_step(q) == SQLITE_ROW)
+                    snprintf(it->counterparty, sizeof it->counterparty, "%s", (const char *)sqlite3_column_text(q, 0));
+                sqlite3_finalize(q);
+            }
+        } else {
+            snprintf(it->counterparty, sizeof it->counterparty, "%s", pend[i].rec.payer.account);
+        }
+        if ((s = apply_result(w, &pend[i], status, it->reason, it)) != OFFPAY_OK)
+            goto cleanup;
+    }
+    uint64_t added = 0;
+    if ((s = wallet_utxos_insert(w, got, n_got, &added)) != OFFPAY_OK ||
+        (s = wallet_limits_store(w, &policy)) != OFFPAY_OK ||
+        (s = wallet_revocation_store(w, rev, rev_len)) != OFFPAY_OK)
+        goto cleanup;
+    if ((s = wallet_commit(w)) != OFFPAY_OK) {
+        in_tx = 0;
+        goto cleanup;
+    }
+    in_tx = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *status = rep->items[base + i].status;
+        rep->settled += strcmp(status, "settled") == 0;
+        rep->voided += strcmp(status, "voided") == 0;
+        rep->rejected += strcmp(status, "rejected") == 0;
+    }
+    for (size_t i = 0; i < n_got; i++) {
+        struct offpay_wallet_utxo *o = &rep->new_utxos[rep->n_new_utxos++];
+        memcpy(o->id, got[i].id, OFFPAY_UTXO_ID_BYTES);
+        o->amount = got[i].amount;
+        o->state = OFFPAY_UTXO_SPENDABLE;
+    }
+    rep->submitted += n;
+    rep->limits_updated = 1;
+    struct offpay_revocation rl;
+    if (offpay_revocation_decode(&rl, rev, rev_len) == OFFPAY_OK)
+        rep->revoked_count = rl.count;
+    *more = n == SYNC_BATCH_MAX;
+cleanup:
+    if (in_tx)
+        wallet_rollback(w);
+    free(pend);
+    free(got);
+    free(rev);
+    json_decref(body);
+    json_decref(resp);
+    return s;
+}
+
+enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_sync_report *report)
+{
+    enum offpay_status s;
+    int more = 1;
+    memset(report, 0, sizeof *report);
+    w->err[0] = '\0';
+    /* Each batch is one transaction; the loop is bounded by the pending store,
+     * which every successful batch shrinks. */
+    for (int round = 0; more && round < 1000; round++)
+        if ((s = sync_batch(w, report, &more)) != OFFPAY_OK)
+            return s;
+    return OFFPAY_OK;
+}
+
+/* ---- pay online ---- */
+
+enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offpay_sync_report *report, uint64_t *online,
+                                            const char *account, uint64_t amount)
+{
+    json_t *body = NULL, *resp = NULL;
+    enum offpay_status s;
+
+    *online = 0;
+    memset(report, 0, sizeof *report);
+    if (!offpay_account_name_valid(account))
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+    if (amount == 0 || amount > WALLET_AMOUNT_MAX)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "The amount must be a positive whole number.");
+    /* Claim 3: every unsynced record first; pay only once that sync completed. */
+    if ((s = offpay_wallet_sync(w, report)) != OFFPAY_OK) {
+        char keep[OFFPAY_WALLET_ERROR_MAX];
+        snprintf(keep, sizeof keep, "%s", w->err);
+        wallet_fail(w, s, "The sync before paying online failed, so nothing was paid: %s", keep);
+        return s;
+    }
+    body = json_pack("{s:s, s:I}", "to", account, "amount", (json_int_t)amount);
+    if ((s = call(w, "POST", "/v1/pay-online", body, 1, &resp)) != OFFPAY_OK)
+        goto cleanup;
+    if ((s = u64_field(w, resp, "online", online)) != OFFPAY_OK)
+        goto cleanup;
+    if ((s = wallet_begin(w)) != OFFPAY_OK)
+        goto cleanup;
+    if ((s = wallet_history_add(w, "pay_online", amount, account, NULL, "paid from the online balance")) != OFFPAY_OK) {
+        wallet_rollback(w);
+        goto cleanup;
+    }
+    s = wallet_commit(w);
+cleanup:
+    json_decref(body);
+    json_decref(resp);
+    return s;
+}
