@@ -1,0 +1,233 @@
+/*
+ * ledger.h - the server's storage, as an interface.
+ *
+ * The ledger holds accounts, enrolment tokens, wallets, used request nonces,
+ * limits, the revocation list, the UTXO set, settled and voided records and
+ * the evidence of double spends.  The server logic sees only this table of
+ * operations; each backend (sqlite/ now, PostgreSQL next) fills it in.  A
+ * struct offpay_ledger is one connection: use it from one thread at a time
+ * and open one per worker thread.
+ *
+ * Transactions: every state change happens between begin(l, 1) and commit(l).
+ * Any operation may answer OFFPAY_LEDGER_RETRY (the backend lost a race with
+ * another writer: busy database, serialization failure); the caller then
+ * rolls back and runs the whole transaction again.  Operations never commit
+ * on their own.
+ */
+#ifndef OFFPAY_LEDGER_H
+#define OFFPAY_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offpay/http_auth.h"
+#include "offpay/messages.h"
+#include "offpay/status.h"
+
+enum offpay_ledger_result {
+    OFFPAY_LEDGER_OK = 0,
+    OFFPAY_LEDGER_NOT_FOUND, /* no such row */
+    OFFPAY_LEDGER_DUPLICATE, /* a unique key already exists */
+    OFFPAY_LEDGER_RETRY,     /* transient conflict: roll back and run the transaction again */
+    OFFPAY_LEDGER_ERROR      /* anything else; the backend's message is in last_error */
+};
+
+struct offpay_ledger_account {
+    int64_t id;
+    char name[OFFPAY_ACCOUNT_MAX + 1];
+    uint64_t online;   /* online balance */
+    uint64_t minted;   /* all value minted into it */
+    uint64_t received; /* all value received from other accounts (offline and online) */
+    uint64_t sent;     /* all value sent to other accounts */
+};
+
+struct offpay_ledger_wallet {
+    uint8_t id[OFFPAY_WALLET_ID_BYTES];
+    int64_t account_id;
+    uint8_t public_key[OFFPAY_PUBLIC_KEY_BYTES];
+    int fraudulent; /* 1 once caught double spending (its certificate is then revoked) */
+};
+
+enum offpay_ledger_spent {
+    OFFPAY_LEDGER_UNSPENT = 0,
+    OFFPAY_LEDGER_SPENT_BY_RECORD = 1, /* spent_by holds the record id */
+    OFFPAY_LEDGER_SPENT_BY_UNLOAD = 2  /* returned to the online balance */
+};
+
+struct offpay_ledger_utxo {
+    uint8_t id[OFFPAY_UTXO_ID_BYTES];
+    uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES];
+    uint64_t amount;
+    int64_t account_id; /* the account of the owner's wallet */
+    int spent;          /* enum offpay_ledger_spent */
+    uint8_t spent_by[OFFPAY_RECORD_ID_BYTES];
+};
+
+enum offpay_ledger_record_state {
+    OFFPAY_LEDGER_RECORD_SETTLED = 1,
+    OFFPAY_LEDGER_RECORD_VOIDED = 2
+};
+
+struct offpay_ledger_record {
+    uint8_t id[OFFPAY_RECORD_ID_BYTES];
+    int state; /* enum offpay_ledger_record_state */
+    uint8_t payer_wallet[OFFPAY_WALLET_ID_BYTES];
+    uint8_t payee_key[OFFPAY_PUBLIC_KEY_BYTES];
+    uint64_t at;
+    const uint8_t *body; /* the encoded record */
+    size_t body_len;
+    const uint8_t *confirmation; /* encoded confirmation or NULL */
+    size_t confirmation_len;
+    const uint8_t *refusal; /* encoded refusal or NULL */
+    size_t refusal_len;
+};
+
+/* Evidence of one double spend: record spent input, which first_record (or an
+ * unload, when first_record_len is 0) had spent already. */
+struct offpay_ledger_fraud {
+    uint8_t record_id[OFFPAY_RECORD_ID_BYTES];
+    uint8_t payer_wallet[OFFPAY_WALLET_ID_BYTES];
+    int64_t account_id;
+    uint8_t input[OFFPAY_UTXO_ID_BYTES];
+    uint64_t at;
+    const uint8_t *record; /* encoded rejected record */
+    size_t record_len;
+    const uint8_t *first_record; /* encoded record that spent input first; NULL if unloaded */
+    size_t first_record_len;
+};
+
+/* One row of the audit: an account's figures and the sum of its unspent UTXOs. */
+struct offpay_ledger_audit_row {
+    struct offpay_ledger_account account;
+    uint64_t unspent; /* sum of unspent UTXOs whose account is this one */
+    int overflow;     /* 1 if a sum did not fit in 64 bits */
+};
+
+struct offpay_ledger;
+
+/*
+ * The operations of a backend.  Unless said otherwise each returns
+ * OFFPAY_LEDGER_OK, OFFPAY_LEDGER_RETRY or OFFPAY_LEDGER_ERROR.  Pointers in
+ * structs they fill (record bodies, ...) stay valid until the next operation
+ * on the same connection.  Callbacks return 0 to go on, nonzero to stop.
+ */
+struct offpay_ledger_ops {
+    const char *name; /* "sqlite" */
+    void (*close)(struct offpay_ledger *l);
+    /* The backend's last error message (static or owned by l). */
+    const char *(*last_error)(struct offpay_ledger *l);
+
+    /* Create the schema (numbered migrations) in a fresh or older ledger. */
+    enum offpay_ledger_result (*migrate)(struct offpay_ledger *l);
+
+    /* write = 1: a transaction that will change state (takes the write lock
+     * now, so it cannot fail half-way on a lock); write = 0: a consistent read. */
+    enum offpay_ledger_result (*begin)(struct offpay_ledger *l, int write);
+    enum offpay_ledger_result (*commit)(struct offpay_ledger *l);
+    void (*rollback)(struct offpay_ledger *l);
+
+    /* Small named values (issuer public key, creation time).  get: NOT_FOUND. */
+    enum offpay_ledger_result (*meta_get)(struct offpay_ledger *l, const char *key, uint8_t *value, size_t cap,
+                                          size_t *len);
+    enum offpay_ledger_result (*meta_set)(struct offpay_ledger *l, const char *key, const uint8_t *value, size_t len);
+
+    /* Accounts.  create: DUPLICATE when the name exists; get: NOT_FOUND. */
+    enum offpay_ledger_result (*account_create)(struct offpay_ledger *l, const char *name, uint64_t now, int64_t *id);
+    enum offpay_ledger_result (*account_get)(struct offpay_ledger *l, const char *name,
+                                             struct offpay_ledger_account *a);
+    enum offpay_ledger_result (*account_get_by_id)(struct offpay_ledger *l, int64_t id,
+                                                   struct offpay_ledger_account *a);
+    /* Write online, minted, received and sent of account a->id. */
+    enum offpay_ledger_result (*account_update)(struct offpay_ledger *l, const struct offpay_ledger_account *a);
+
+    /* Enrolment tokens, stored by hash.  take: marks it used; NOT_FOUND when
+     * unknown or already used. */
+    enum offpay_ledger_result (*token_insert)(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                              int64_t account_id, uint64_t now);
+    enum offpay_ledger_result (*token_take)(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                            uint64_t now, int64_t *account_id);
+
+    /* Wallets.  insert: DUPLICATE when the id or the key is taken; get: NOT_FOUND. */
+    enum offpay_ledger_result (*wallet_insert)(struct offpay_ledger *l, const struct offpay_ledger_wallet *w,
+                                               const uint8_t *cert, size_t cert_len, uint64_t now);
+    enum offpay_ledger_result (*wallet_get)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                            struct offpay_ledger_wallet *w);
+    enum offpay_ledger_result (*wallet_get_by_key)(struct offpay_ledger *l,
+                                                   const uint8_t key[OFFPAY_PUBLIC_KEY_BYTES],
+                                                   struct offpay_ledger_wallet *w);
+    /* Mark the wallet fraudulent and put it on the revocation list (serial + 1,
+     * issued_at = now).  A wallet already revoked is left as it is. */
+    enum offpay_ledger_result (*wallet_revoke)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                               uint64_t now);
+
+    /* Request nonces.  insert: DUPLICATE when this wallet used it already. */
+    enum offpay_ledger_result (*nonce_insert)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                              const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts);
+    enum offpay_ledger_result (*nonce_prune)(struct offpay_ledger *l, uint64_t older_than);
+
+    /* Limits; the all-zero wallet id holds the default.  get: NOT_FOUND. */
+    enum offpay_ledger_result (*limits_get)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                            struct offpay_limits *lim, uint64_t *issued_at);
+    enum offpay_ledger_result (*limits_set)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                            const struct offpay_limits *lim, uint64_t issued_at);
+
+    /* Revocation list: serial and issue time, then the ids in ascending order
+     * (each call to each() gets one id). */
+    enum offpay_ledger_result (*revocation_get)(struct offpay_ledger *l, uint64_t *serial, uint64_t *issued_at,
+                                                uint32_t *count);
+    enum offpay_ledger_result (*revocation_ids)(struct offpay_ledger *l,
+                                                int (*each)(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES]),
+                                                void *ctx);
+
+    /* UTXOs.  insert: DUPLICATE when the id exists; get: NOT_FOUND;
+     * spend: marks an unspent UTXO spent (NOT_FOUND if it is not unspent). */
+    enum offpay_ledger_result (*utxo_insert)(struct offpay_ledger *l, const struct offpay_ledger_utxo *u,
+                                             uint64_t now);
+    enum offpay_ledger_result (*utxo_get)(struct offpay_ledger *l, const uint8_t id[OFFPAY_UTXO_ID_BYTES],
+                                          struct offpay_ledger_utxo *u);
+    enum offpay_ledger_result (*utxo_spend)(struct offpay_ledger *l, const uint8_t id[OFFPAY_UTXO_ID_BYTES], int how,
+                                            const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now);
+
+    /* Records.  insert: DUPLICATE when the id exists; get: NOT_FOUND. */
+    enum offpay_ledger_result (*record_insert)(struct offpay_ledger *l, const struct offpay_ledger_record *r);
+    enum offpay_ledger_result (*record_get)(struct offpay_ledger *l, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                                            struct offpay_ledger_record *r);
+
+    /* Double-spend evidence.  insert: DUPLICATE when that record is already
+     * evidence; get: NOT_FOUND. */
+    enum offpay_ledger_result (*fraud_insert)(struct offpay_ledger *l, const struct offpay_ledger_fraud *f);
+    enum offpay_ledger_result (*fraud_get)(struct offpay_ledger *l, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                           struct offpay_ledger_fraud *f);
+    enum offpay_ledger_result (*fraud_list)(struct offpay_ledger *l,
+                                            int (*each)(void *ctx, const struct offpay_ledger_fraud *f), void *ctx);
+
+    /* Every account with the sum of its unspent UTXOs, in name order. */
+    enum offpay_ledger_result (*audit)(struct offpay_ledger *l,
+                                       int (*each)(void *ctx, const struct offpay_ledger_audit_row *row), void *ctx);
+};
+
+/* Every backend's connection starts with this. */
+struct offpay_ledger {
+    const struct offpay_ledger_ops *ops;
+};
+
+/*
+ * Open a connection to the ledger at url ("sqlite:PATH"; "postgresql://..."
+ * is recognised but not built yet).  create = 1 creates a fresh ledger (and
+ * fails if one exists); create = 0 opens an existing one (and fails if there
+ * is none).  Out: *out (close with offpay_ledger_close), err (one sentence on
+ * failure).  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (bad or unsupported url,
+ * ledger exists / missing), OFFPAY_ERR_STORAGE, OFFPAY_ERR_NOMEM.
+ */
+enum offpay_status offpay_ledger_open(struct offpay_ledger **out, const char *url, int create, char *err,
+                                      size_t err_cap) OFFPAY_WARN_UNUSED;
+
+/* Close a connection (NULL is fine). */
+void offpay_ledger_close(struct offpay_ledger *l);
+
+/* Returns: the filesystem path that goes with url for side files (the issuer
+ * key lives at PATH.issuer-key), written to out; -1 if url has none or it does
+ * not fit. */
+int offpay_ledger_local_path(char *out, size_t cap, const char *url);
+
+#endif

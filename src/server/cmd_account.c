@@ -1,0 +1,129 @@
+/*
+ * cmd_account.c - offpayd account open NAME | mint NAME AMOUNT.
+ *
+ * open creates the account if it is new and prints a one-time enrolment
+ * token; opening an existing account prints a token for one more wallet of
+ * it.  Only the token's hash is stored.  mint adds to the online balance and
+ * to the account's minted total (which audit checks against).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define TOKEN_BYTES 20
+
+struct open_ctx {
+    const char *name;
+    uint8_t hash[OFFPAY_HASH_BYTES];
+    int existed;
+    uint64_t now;
+};
+
+static enum tx_step open_tx(struct offpay_ledger *l, void *ctx)
+{
+    struct open_ctx *o = ctx;
+    struct offpay_ledger_account acc;
+    int64_t id;
+    enum offpay_ledger_result r = l->ops->account_get(l, o->name, &acc);
+    o->existed = r == OFFPAY_LEDGER_OK;
+    if (r == OFFPAY_LEDGER_NOT_FOUND)
+        r = l->ops->account_create(l, o->name, o->now, &id);
+    else
+        id = acc.id;
+    TRY(r);
+    TRY(l->ops->token_insert(l, o->hash, id, o->now));
+    return STEP_COMMIT;
+}
+
+struct mint_ctx {
+    const char *name;
+    uint64_t amount;
+    struct offpay_ledger_account acc;
+};
+
+static enum tx_step mint_tx(struct offpay_ledger *l, void *ctx)
+{
+    struct mint_ctx *m = ctx;
+    enum offpay_ledger_result r = l->ops->account_get(l, m->name, &m->acc);
+    if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        cli_fail(OFFPAY_EXIT_USAGE, "There is no account named \"%s\" (create it with offpayd account open).", m->name);
+        return STEP_ABORT;
+    }
+    TRY(r);
+    if (m->acc.online > (uint64_t)INT64_MAX - m->amount || m->acc.minted > (uint64_t)INT64_MAX - m->amount) {
+        cli_fail(OFFPAY_EXIT_USAGE, "Minting %llu would overflow the account's balance.", (unsigned long long)m->amount);
+        return STEP_ABORT;
+    }
+    m->acc.online += m->amount;
+    m->acc.minted += m->amount;
+    TRY(l->ops->account_update(l, &m->acc));
+    return STEP_COMMIT;
+}
+
+int cmd_account(const struct cli *c)
+{
+    const char *verb = cli_pos(c, 0), *name = cli_pos(c, 1);
+    struct offpay_ledger *l;
+    int code = OFFPAY_EXIT_INTERNAL, json = cli_flag(c, "json");
+
+    if (verb == NULL || (strcmp(verb, "open") != 0 && strcmp(verb, "mint") != 0))
+        return cli_fail(OFFPAY_EXIT_USAGE, "account needs open NAME or mint NAME AMOUNT (see offpayd account --help).");
+    int want = strcmp(verb, "open") == 0 ? 2 : 3;
+    if (cli_npos(c) != want)
+        return cli_fail(OFFPAY_EXIT_USAGE, "usage: offpayd account --ledger URL %s.",
+                        want == 2 ? "open NAME" : "mint NAME AMOUNT");
+    if (!offpay_account_name_valid(name))
+        return cli_fail(OFFPAY_EXIT_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+    if (offpay_crypto_init() != 0)
+        return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
+
+    if (want == 2) {
+        struct open_ctx o;
+        uint8_t raw[TOKEN_BYTES];
+        char token[2 * TOKEN_BYTES + 1];
+        memset(&o, 0, sizeof o);
+        o.name = name;
+        o.now = (uint64_t)time(NULL);
+        offpay_random(raw, sizeof raw);
+        offpay_hex(token, raw, sizeof raw);
+        offpay_hash(o.hash, (const uint8_t *)token, strlen(token));
+        if ((l = cli_ledger(c, 0, &code)) == NULL)
+            return code;
+        int r = cli_tx(l, open_tx, &o);
+        offpay_ledger_close(l);
+        if (r != 0)
+            return OFFPAY_EXIT_INTERNAL;
+        if (o.existed)
+            fprintf(stderr, "offpayd: account \"%s\" exists; this token enrols one more wallet of it.\n", name);
+        if (json)
+            printf("{\"account\":\"%s\",\"token\":\"%s\",\"new\":%s}\n", name, token, o.existed ? "false" : "true");
+        else
+            printf("%s\n", token);
+        offpay_wipe(token, sizeof token);
+        offpay_wipe(raw, sizeof raw);
+        return OFFPAY_EXIT_OK;
+    }
+
+    struct mint_ctx m;
+    memset(&m, 0, sizeof m);
+    m.name = name;
+    if (parse_amount(cli_pos(c, 2), &m.amount) != 0 || m.amount == 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "AMOUNT must be a whole number of minor units above zero and below 2^63.");
+    if ((l = cli_ledger(c, 0, &code)) == NULL)
+        return code;
+    int r = cli_tx(l, mint_tx, &m);
+    offpay_ledger_close(l);
+    if (r == -1)
+        return OFFPAY_EXIT_USAGE;
+    if (r != 0)
+        return OFFPAY_EXIT_INTERNAL;
+    if (json)
+        printf("{\"account\":\"%s\",\"minted\":%llu,\"online\":%llu}\n", name, (unsigned long long)m.amount,
+               (unsigned long long)m.acc.online);
+    else
+        printf("Minted %llu to %s; online balance %llu.\n", (unsigned long long)m.amount, name,
+               (unsigned long long)m.acc.online);
+    return OFFPAY_EXIT_OK;
+}

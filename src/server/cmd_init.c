@@ -1,0 +1,75 @@
+/*
+ * cmd_init.c - offpayd init: a fresh ledger, its issuer key file, and the
+ * default limits.  If any step fails, what was created is removed again, so a
+ * failed init leaves nothing behind.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct init {
+    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
+    uint64_t now;
+};
+
+static enum tx_step init_tx(struct offpay_ledger *l, void *ctx)
+{
+    static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
+    struct init *in = ctx;
+    struct offpay_limits lim = {OFFPAYD_DEFAULT_PER_PAYMENT, OFFPAYD_DEFAULT_OFFLINE_TOTAL, OFFPAYD_DEFAULT_COUNT,
+                                OFFPAYD_DEFAULT_PERIOD};
+    uint8_t created[8];
+    for (int i = 0; i < 8; i++)
+        created[i] = (uint8_t)(in->now >> (56 - 8 * i));
+    TRY(l->ops->meta_set(l, "issuer_public_key", in->pk, sizeof in->pk));
+    TRY(l->ops->meta_set(l, "created", created, sizeof created));
+    TRY(l->ops->limits_set(l, zero, &lim, in->now));
+    return STEP_COMMIT;
+}
+
+static void remove_ledger(const char *path)
+{
+    char side[4200];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+int cmd_init(const struct cli *c)
+{
+    struct init in;
+    struct offpay_ledger *l;
+    char err[512], path[4096], keypath[4200], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
+    const char *url = cli_opt(c, "ledger");
+    int code = OFFPAY_EXIT_INTERNAL;
+
+    if (cli_npos(c) != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "init takes no arguments (see offpayd init --help).");
+    if (url != NULL && offpay_ledger_local_path(path, sizeof path, url) == 0 &&
+        issuer_key_path(keypath, sizeof keypath, url) == 0 && access(keypath, F_OK) == 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "An issuer key file already exists at %s; refusing to replace it.", keypath);
+    if ((l = cli_ledger(c, 1, &code)) == NULL)
+        return code;
+    memset(&in, 0, sizeof in);
+    in.now = (uint64_t)time(NULL);
+    if (issuer_key_create(url, in.pk, err, sizeof err) != 0) {
+        offpay_ledger_close(l);
+        remove_ledger(path);
+        return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
+    }
+    if (cli_tx(l, init_tx, &in) != 0) {
+        offpay_ledger_close(l);
+        remove_ledger(path);
+        unlink(keypath);
+        return OFFPAY_EXIT_INTERNAL;
+    }
+    offpay_ledger_close(l);
+    offpay_hex(hex, in.pk, sizeof in.pk);
+    printf("Created ledger %s; issuer key in %s (public key %s).\n", path, keypath, hex);
+    return OFFPAY_EXIT_OK;
+}

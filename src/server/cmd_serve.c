@@ -1,0 +1,71 @@
+/*
+ * cmd_serve.c - offpayd serve: load the issuer key into protected memory,
+ * keep one ledger connection per worker thread, serve until a signal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+
+#define THREADS_DEFAULT 2u
+#define THREADS_MAX 64u
+
+int cmd_serve(const struct cli *c)
+{
+    struct offpayd srv;
+    struct offpay_ledger *l;
+    const char *listen_at = cli_opt(c, "listen"), *th = cli_opt(c, "threads");
+    char err[512];
+    unsigned threads = THREADS_DEFAULT;
+    int code = OFFPAY_EXIT_INTERNAL;
+
+    if (cli_npos(c) != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "serve takes no arguments (see offpayd serve --help).");
+    if (listen_at == NULL)
+        return cli_fail(OFFPAY_EXIT_USAGE, "--listen HOST:PORT is required.");
+    if (th != NULL) {
+        uint64_t n;
+        if (parse_amount(th, &n) != 0 || n < 1 || n > THREADS_MAX)
+            return cli_fail(OFFPAY_EXIT_USAGE, "--threads must be a number from 1 to %u.", THREADS_MAX);
+        threads = (unsigned)n;
+    }
+    if (offpay_crypto_init() != 0)
+        return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
+    if ((l = cli_ledger(c, 0, &code)) == NULL)
+        return code;
+
+    memset(&srv, 0, sizeof srv);
+    snprintf(srv.ledger_url, sizeof srv.ledger_url, "%s", cli_opt(c, "ledger"));
+    if (issuer_key_load(srv.ledger_url, l, &srv.issuer_sk, srv.issuer_pk, err, sizeof err) != 0) {
+        offpay_ledger_close(l);
+        return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
+    }
+    pthread_mutex_init(&srv.pool_lock, NULL);
+    pthread_mutex_init(&srv.rvl_lock, NULL);
+    pthread_mutex_init(&srv.prune_lock, NULL);
+    srv.pool_cap = threads + 1;
+    srv.pool = calloc(srv.pool_cap, sizeof *srv.pool);
+    srv.certs = cert_cache_new();
+    if (srv.pool == NULL || srv.certs == NULL) {
+        code = cli_fail(OFFPAY_EXIT_INTERNAL, "Out of memory.");
+        offpay_ledger_close(l);
+        goto out;
+    }
+    srv.pool[srv.pool_n++] = l;
+
+    code = offpayd_serve(&srv, listen_at, threads);
+out:
+    for (size_t i = 0; i < srv.pool_n; i++)
+        offpay_ledger_close(srv.pool[i]);
+    free(srv.pool);
+    cert_cache_free(srv.certs);
+    free(srv.rvl_text);
+    issuer_key_free(srv.issuer_sk);
+    pthread_mutex_destroy(&srv.pool_lock);
+    pthread_mutex_destroy(&srv.rvl_lock);
+    pthread_mutex_destroy(&srv.prune_lock);
+    return code;
+}

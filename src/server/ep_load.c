@@ -1,0 +1,88 @@
+/*
+ * ep_load.c - POST /v1/load: move part of the online balance into new
+ * attested UTXOs of the requested amounts, owned by the caller's key.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct load {
+    uint64_t amounts[OFFPAYD_COINS_MAX];
+    uint8_t ids[OFFPAYD_COINS_MAX][OFFPAY_UTXO_ID_BYTES];
+    size_t n;
+    uint64_t sum, online;
+};
+
+static enum tx_step load_tx(struct request *rq, void *ctx)
+{
+    struct load *ld = ctx;
+    struct offpay_ledger *l = rq->l;
+    struct offpay_ledger_account acc;
+    struct offpay_ledger_utxo u;
+
+    TRY(l->ops->account_get_by_id(l, rq->wallet.account_id, &acc));
+    if (acc.online < ld->sum) {
+        reply_error(rq, 409, "insufficient_balance", "The online balance (%llu) does not cover %llu.",
+                    (unsigned long long)acc.online, (unsigned long long)ld->sum);
+        return STEP_ABORT;
+    }
+    acc.online -= ld->sum;
+    TRY(l->ops->account_update(l, &acc));
+    for (size_t i = 0; i < ld->n; i++) {
+        memset(&u, 0, sizeof u);
+        offpay_random(ld->ids[i], OFFPAY_UTXO_ID_BYTES);
+        memcpy(u.id, ld->ids[i], OFFPAY_UTXO_ID_BYTES);
+        memcpy(u.owner, rq->wallet.public_key, OFFPAY_PUBLIC_KEY_BYTES);
+        u.amount = ld->amounts[i];
+        u.account_id = rq->wallet.account_id;
+        TRY(l->ops->utxo_insert(l, &u, rq->now));
+    }
+    ld->online = acc.online;
+    return STEP_COMMIT;
+}
+
+void ep_load(struct request *rq)
+{
+    struct load ld;
+    json_t *arr = json_object_get(rq->json, "amounts"), *v;
+    size_t i;
+
+    memset(&ld, 0, sizeof ld);
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > OFFPAYD_COINS_MAX) {
+        reply_error(rq, 400, "bad_field", "The field \"amounts\" must be an array of 1 to %d amounts.",
+                    OFFPAYD_COINS_MAX);
+        return;
+    }
+    json_array_foreach(arr, i, v) {
+        if (json_amount(v, 1, &ld.amounts[i]) != 0) {
+            reply_error(rq, 400, "bad_field", "amounts[%zu] must be an integer amount above zero.", i);
+            return;
+        }
+        if (ld.amounts[i] > (uint64_t)INT64_MAX - ld.sum) {
+            reply_error(rq, 400, "bad_field", "The field \"amounts\" adds up to more than can be represented.");
+            return;
+        }
+        ld.sum += ld.amounts[i];
+    }
+    ld.n = json_array_size(arr);
+    if (request_tx(rq, load_tx, &ld) != 0)
+        return;
+
+    json_t *utxos = json_array();
+    for (i = 0; utxos != NULL && i < ld.n; i++) {
+        char *t = utxo_text(rq->srv, ld.ids[i], rq->wallet.public_key, ld.amounts[i]);
+        if (t == NULL || json_array_append_new(utxos, json_string(t)) != 0) {
+            free(t);
+            json_decref(utxos);
+            utxos = NULL;
+            break;
+        }
+        free(t);
+    }
+    if (utxos == NULL) {
+        reply_error(rq, 500, "internal", "The coins were created but could not be encoded; sync to fetch them.");
+        return;
+    }
+    reply_json(rq, 200, json_pack("{s:I,s:o}", "online", (json_int_t)ld.online, "utxos", utxos));
+}

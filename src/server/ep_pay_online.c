@@ -1,0 +1,63 @@
+/*
+ * ep_pay_online.c - POST /v1/pay-online: account to account on the online
+ * balances, in one transaction.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+struct pay {
+    const char *to;
+    uint64_t amount, online;
+};
+
+static enum tx_step pay_tx(struct request *rq, void *ctx)
+{
+    struct pay *p = ctx;
+    struct offpay_ledger *l = rq->l;
+    struct offpay_ledger_account from, to;
+    enum offpay_ledger_result r;
+
+    r = l->ops->account_get(l, p->to, &to);
+    if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        reply_error(rq, 404, "not_found", "There is no account named \"%s\".", p->to);
+        return STEP_ABORT;
+    }
+    TRY(r);
+    TRY(l->ops->account_get_by_id(l, rq->wallet.account_id, &from));
+    if (from.id == to.id) {
+        reply_error(rq, 400, "bad_field", "The field \"to\" names the payer's own account.");
+        return STEP_ABORT;
+    }
+    if (from.online < p->amount) {
+        reply_error(rq, 409, "insufficient_balance", "The online balance (%llu) does not cover %llu.",
+                    (unsigned long long)from.online, (unsigned long long)p->amount);
+        return STEP_ABORT;
+    }
+    if (to.online > (uint64_t)INT64_MAX - p->amount || to.received > (uint64_t)INT64_MAX - p->amount ||
+        from.sent > (uint64_t)INT64_MAX - p->amount)
+        return STEP_ERROR;
+    from.online -= p->amount;
+    from.sent += p->amount;
+    to.online += p->amount;
+    to.received += p->amount;
+    TRY(l->ops->account_update(l, &from));
+    TRY(l->ops->account_update(l, &to));
+    p->online = from.online;
+    return STEP_COMMIT;
+}
+
+void ep_pay_online(struct request *rq)
+{
+    struct pay p;
+    memset(&p, 0, sizeof p);
+    if (field_string(rq, rq->json, "to", &p.to) != 0 || field_amount(rq, rq->json, "amount", 1, &p.amount) != 0)
+        return;
+    if (!offpay_account_name_valid(p.to)) {
+        reply_error(rq, 400, "bad_field", "The field \"to\" is not a valid account name.");
+        return;
+    }
+    if (request_tx(rq, pay_tx, &p) != 0)
+        return;
+    reply_json(rq, 200, json_pack("{s:I}", "online", (json_int_t)p.online));
+}

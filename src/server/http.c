@@ -1,0 +1,564 @@
+/*
+ * http.c - offpayd's HTTP front: libmicrohttpd glue, the route table,
+ * request authentication, the transaction helper and JSON field helpers.
+ *
+ * A request goes: route (404/405) -> body collected up to OFFPAYD_BODY_MAX
+ * (413) -> authentication headers, clock and signature (401/403) -> body
+ * parsed as one JSON object (400) -> the endpoint's handler, which verifies
+ * what it can before it opens its one transaction.  The request nonce is
+ * stored in that same transaction, so a replay is refused exactly when the
+ * original took effect.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "internal.h"
+
+/* ---- the route table ---- */
+
+struct route {
+    const char *method;
+    const char *path;
+    int auth; /* 1: the X-Offpay-* headers are required */
+    void (*handler)(struct request *rq);
+};
+
+static const struct route routes[] = {
+    {"POST", "/v1/enrol", 0, ep_enrol},
+    {"GET", "/v1/limits", 1, ep_limits},
+    {"GET", "/v1/balance", 1, ep_balance},
+    {"POST", "/v1/load", 1, ep_load},
+    {"POST", "/v1/unload", 1, ep_unload},
+    {"POST", "/v1/sync", 1, ep_sync},
+    {"POST", "/v1/pay-online", 1, ep_pay_online},
+};
+
+/* ---- replies ---- */
+
+void reply_json(struct request *rq, int status, json_t *body)
+{
+    json_decref(rq->reply);
+    if (body == NULL) {
+        rq->status = 500;
+        rq->reply = json_pack("{s:s,s:s}", "error", "internal", "message", "Out of memory.");
+        return;
+    }
+    rq->status = status;
+    rq->reply = body;
+}
+
+void reply_error(struct request *rq, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_json(rq, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
+}
+
+void reply_ledger_error(struct request *rq, const char *what)
+{
+    fprintf(stderr, "offpayd: ledger error during %s: %s\n", what, rq->l ? rq->l->ops->last_error(rq->l) : "?");
+    reply_error(rq, 500, "internal", "The ledger failed; nothing was changed.");
+}
+
+/* ---- transactions ---- */
+
+enum tx_step step_of(enum offpay_ledger_result r)
+{
+    return r == OFFPAY_LEDGER_RETRY ? STEP_RETRY : STEP_ERROR;
+}
+
+int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
+{
+    struct offpay_ledger *l = rq->l;
+    for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
+        enum offpay_ledger_result r = l->ops->begin(l, 1);
+        enum tx_step s;
+        if (r != OFFPAY_LEDGER_OK) {
+            s = step_of(r);
+        } else {
+            s = STEP_COMMIT;
+            if (rq->authed) {
+                r = l->ops->nonce_insert(l, rq->wallet.id, rq->nonce, rq->ts);
+                if (r == OFFPAY_LEDGER_DUPLICATE) {
+                    reply_error(rq, 409, "replayed", "This request was already made (its nonce was used).");
+                    s = STEP_ABORT;
+                } else if (r != OFFPAY_LEDGER_OK) {
+                    s = step_of(r);
+                }
+            }
+            if (s == STEP_COMMIT)
+                s = fn(rq, ctx);
+            if (s == STEP_COMMIT) {
+                r = l->ops->commit(l);
+                if (r == OFFPAY_LEDGER_OK)
+                    return 0;
+                s = step_of(r);
+            } else {
+                l->ops->rollback(l);
+            }
+        }
+        if (s == STEP_ABORT)
+            return -1;
+        if (s == STEP_ERROR) {
+            reply_ledger_error(rq, rq->path);
+            return -1;
+        }
+        /* STEP_RETRY: another writer won; back off a little and run it again. */
+        struct timespec ts = {0, (long)(1000000L * (1 + attempt))};
+        nanosleep(&ts, NULL);
+    }
+    reply_error(rq, 503, "busy", "The ledger is busy; try again.");
+    return -1;
+}
+
+/* ---- JSON fields ---- */
+
+int json_amount(json_t *v, int positive, uint64_t *out)
+{
+    if (!json_is_integer(v))
+        return -1;
+    json_int_t n = json_integer_value(v);
+    if (n < 0 || (positive && n == 0))
+        return -1;
+    *out = (uint64_t)n;
+    return 0;
+}
+
+int field_string(struct request *rq, json_t *obj, const char *name, const char **out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!json_is_string(v)) {
+        reply_error(rq, 400, "bad_field", "The field \"%s\" must be a string.", name);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int field_string_or_null(struct request *rq, json_t *obj, const char *name, const char **out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    return field_string(rq, obj, name, out);
+}
+
+int field_amount(struct request *rq, json_t *obj, const char *name, int positive, uint64_t *out)
+{
+    if (json_amount(json_object_get(obj, name), positive, out) != 0) {
+        reply_error(rq, 400, "bad_field", "The field \"%s\" must be an integer amount%s.", name,
+                    positive ? " above zero" : "");
+        return -1;
+    }
+    return 0;
+}
+
+int hex_exact(uint8_t *out, size_t n, const char *hex)
+{
+    if (hex == NULL || strlen(hex) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < 2 * n; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return -1;
+    return offpay_unhex(out, n, hex);
+}
+
+int text_message(uint8_t *bin, size_t bin_cap, size_t *bin_len, int want, const char *text)
+{
+    int type;
+    if (text == NULL)
+        return -1;
+    return offpay_text_decode(bin, bin_cap, bin_len, &type, want, text, strlen(text)) == OFFPAY_OK ? 0 : -1;
+}
+
+/* ---- authentication ---- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Returns 0 when the caller is a known wallet that signed this request. */
+static int authenticate(struct request *rq, struct MHD_Connection *c)
+{
+    const char *wid = header(c, OFFPAY_HTTP_HEADER_WALLET), *ts = header(c, OFFPAY_HTTP_HEADER_TIMESTAMP);
+    const char *nonce = header(c, OFFPAY_HTTP_HEADER_NONCE), *sig_hex = header(c, OFFPAY_HTTP_HEADER_SIGNATURE);
+    uint8_t id[OFFPAY_WALLET_ID_BYTES], sig[OFFPAY_SIGNATURE_BYTES];
+    uint64_t t = 0;
+
+    if (wid == NULL || ts == NULL || nonce == NULL || sig_hex == NULL) {
+        reply_error(rq, 401, "bad_auth", "The request lacks the X-Offpay-* authentication headers.");
+        return -1;
+    }
+    if (hex_exact(id, sizeof id, wid) != 0 || hex_exact(rq->nonce, sizeof rq->nonce, nonce) != 0 ||
+        hex_exact(sig, sizeof sig, sig_hex) != 0) {
+        reply_error(rq, 401, "bad_auth", "An X-Offpay-* header is not lowercase hex of the right length.");
+        return -1;
+    }
+    size_t tl = strlen(ts);
+    if (tl == 0 || tl > 18 || (tl > 1 && ts[0] == '0')) {
+        reply_error(rq, 401, "bad_auth", "The X-Offpay-Timestamp header is not a decimal Unix time.");
+        return -1;
+    }
+    for (size_t i = 0; i < tl; i++) {
+        if (ts[i] < '0' || ts[i] > '9') {
+            reply_error(rq, 401, "bad_auth", "The X-Offpay-Timestamp header is not a decimal Unix time.");
+            return -1;
+        }
+        t = t * 10 + (uint64_t)(ts[i] - '0');
+    }
+    if (t + OFFPAY_HTTP_MAX_SKEW < rq->now || t > rq->now + OFFPAY_HTTP_MAX_SKEW) {
+        reply_error(rq, 401, "stale_timestamp", "The request's timestamp is more than %d seconds from the server's clock.",
+                    OFFPAY_HTTP_MAX_SKEW);
+        return -1;
+    }
+    enum offpay_ledger_result r = rq->l->ops->wallet_get(rq->l, id, &rq->wallet);
+    if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        reply_error(rq, 401, "bad_auth", "The wallet is not enrolled here.");
+        return -1;
+    }
+    if (r != OFFPAY_LEDGER_OK) {
+        reply_ledger_error(rq, "authentication");
+        return -1;
+    }
+    if (offpay_http_auth_verify(sig, rq->wallet.public_key, rq->method, rq->path, rq->body, rq->body_len, ts,
+                                nonce) != 0) {
+        reply_error(rq, 401, "bad_auth", "The request's signature does not verify.");
+        return -1;
+    }
+    if (rq->wallet.fraudulent) {
+        reply_error(rq, 403, "revoked", "This wallet's certificate is revoked (double spending).");
+        return -1;
+    }
+    rq->ts = t;
+    rq->authed = 1;
+    return 0;
+}
+
+/* ---- ledger connections ---- */
+
+static struct offpay_ledger *pool_take(struct offpayd *srv)
+{
+    struct offpay_ledger *l = NULL;
+    char err[512];
+    pthread_mutex_lock(&srv->pool_lock);
+    if (srv->pool_n > 0)
+        l = srv->pool[--srv->pool_n];
+    pthread_mutex_unlock(&srv->pool_lock);
+    if (l == NULL && offpay_ledger_open(&l, srv->ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
+        fprintf(stderr, "offpayd: %s\n", err);
+        return NULL;
+    }
+    return l;
+}
+
+static void pool_give(struct offpayd *srv, struct offpay_ledger *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&srv->pool_lock);
+    if (srv->pool_n < srv->pool_cap) {
+        srv->pool[srv->pool_n++] = l;
+        l = NULL;
+    }
+    pthread_mutex_unlock(&srv->pool_lock);
+    offpay_ledger_close(l);
+}
+
+/* Drop stale nonces now and then (once a minute per process). */
+static void maybe_prune(struct request *rq)
+{
+    struct offpayd *srv = rq->srv;
+    int due;
+    pthread_mutex_lock(&srv->prune_lock);
+    due = rq->now >= srv->last_prune + 60;
+    if (due)
+        srv->last_prune = rq->now;
+    pthread_mutex_unlock(&srv->prune_lock);
+    if (!due || rq->now < OFFPAYD_NONCE_KEEP)
+        return;
+    struct offpay_ledger *l = rq->l;
+    if (l->ops->begin(l, 1) != OFFPAY_LEDGER_OK)
+        return;
+    if (l->ops->nonce_prune(l, rq->now - OFFPAYD_NONCE_KEEP) == OFFPAY_LEDGER_OK)
+        (void)l->ops->commit(l);
+    else
+        l->ops->rollback(l);
+}
+
+/* ---- libmicrohttpd ---- */
+
+struct upload {
+    char *buf;
+    size_t len, cap;
+    int too_large;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    if (text == NULL) {
+        static const char oom[] = "{\"error\":\"internal\",\"message\":\"Out of memory.\"}";
+        status = 500;
+        resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    }
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code, const char *msg)
+{
+    json_t *j = json_pack("{s:s,s:s}", "error", code, "message", msg);
+    enum MHD_Result r = send_reply(c, status, j);
+    json_decref(j);
+    return r;
+}
+
+static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, const struct route *rt,
+                                const char *url, struct upload *up)
+{
+    struct request rq;
+    enum MHD_Result ret;
+
+    memset(&rq, 0, sizeof rq);
+    rq.srv = srv;
+    rq.method = rt->method;
+    rq.path = url;
+    rq.body = (const uint8_t *)up->buf;
+    rq.body_len = up->len;
+    rq.now = (uint64_t)time(NULL);
+    if ((rq.l = pool_take(srv)) == NULL)
+        return send_error(c, 500, "internal", "The ledger cannot be opened.");
+
+    if (rt->auth == 0 || authenticate(&rq, c) == 0) {
+        if (strcmp(rt->method, "POST") == 0) {
+            json_error_t err;
+            rq.json = json_loadb(up->len ? up->buf : "", up->len, JSON_REJECT_DUPLICATES, &err);
+            if (rq.json == NULL || !json_is_object(rq.json))
+                reply_error(&rq, 400, "malformed_json", "The request body is not a JSON object.");
+        }
+        if (rq.reply == NULL)
+            rt->handler(&rq);
+        if (rq.reply == NULL)
+            reply_error(&rq, 500, "internal", "The server produced no answer.");
+    }
+    maybe_prune(&rq);
+    ret = send_reply(c, rq.status, rq.reply);
+    json_decref(rq.reply);
+    json_decref(rq.json);
+    pool_give(srv, rq.l);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct offpayd *srv = cls;
+    struct upload *up = *con_cls;
+    (void)version;
+
+    if (up == NULL) {
+        /* First call: headers only.  Refuse a declared oversize body before reading it. */
+        if ((up = calloc(1, sizeof *up)) == NULL)
+            return MHD_NO;
+        *con_cls = up;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > OFFPAYD_BODY_MAX)
+            up->too_large = 1;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (up->too_large || n > OFFPAYD_BODY_MAX - up->len) {
+            up->too_large = 1; /* keep reading and dropping, then answer 413 */
+            return MHD_YES;
+        }
+        if (up->len + n + 1 > up->cap) {
+            size_t cap = up->cap ? up->cap : 8192;
+            while (cap < up->len + n + 1)
+                cap *= 2;
+            char *p = realloc(up->buf, cap);
+            if (p == NULL)
+                return MHD_NO;
+            up->buf = p;
+            up->cap = cap;
+        }
+        memcpy(up->buf + up->len, upload_data, n);
+        up->len += n;
+        up->buf[up->len] = '\0';
+        return MHD_YES;
+    }
+
+    /* The whole request is in. */
+    const struct route *rt = NULL;
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(routes[i].path, url) != 0)
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, method) == 0)
+            rt = &routes[i];
+    }
+    if (!path_known)
+        return send_error(c, 404, "not_found", "There is no such endpoint.");
+    if (rt == NULL)
+        return send_error(c, 405, "method_not_allowed", "This endpoint does not take that method.");
+    if (up->too_large)
+        return send_error(c, 413, "too_large", "The request body is over 4 MiB.");
+    return dispatch(srv, c, rt, url, up);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct upload *up = *con_cls;
+    (void)cls, (void)c, (void)toe;
+    if (up != NULL) {
+        free(up->buf);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fputs("offpayd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+/* Split "HOST:PORT" or "[V6]:PORT". */
+static int split_listen(const char *s, char *host, size_t host_cap, char *port, size_t port_cap)
+{
+    const char *colon;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':')
+            return -1;
+        hl = (size_t)(end - s - 1);
+        s++;
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= host_cap || strlen(colon + 1) == 0 || strlen(colon + 1) >= port_cap)
+        return -1;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    if (strtoul(colon + 1, NULL, 10) > 65535)
+        return -1;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return 0;
+}
+
+int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
+{
+    char host[256], port[16], shown[300];
+    struct addrinfo hints, *ai = NULL;
+    struct MHD_Daemon *d = NULL;
+    int fd = -1, one = 1, rc = OFFPAY_EXIT_INTERNAL;
+    sigset_t sigs;
+
+    if (split_listen(listen_at, host, sizeof host, port, sizeof port) != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080.");
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "Cannot resolve the listen address %s: %s.", host, gai_strerror(gai));
+    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+        int e = errno;
+        rc = cli_fail(OFFPAY_EXIT_INTERNAL, "Cannot listen on %s: %s.", listen_at, strerror(e));
+        goto out;
+    }
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned bound_port = 0;
+    if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0) {
+        if (sa.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+            inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr);
+            bound_port = ntohs(s6->sin6_port);
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+            inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr);
+            bound_port = ntohs(s4->sin_port);
+        }
+    }
+    snprintf(shown, sizeof shown, sa.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, bound_port);
+
+    /* Worker threads inherit this mask: only the main thread takes the signals. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+#ifdef MHD_USE_EPOLL_LINUX_ONLY
+    if (threads > 1)
+        flags |= MHD_USE_EPOLL_LINUX_ONLY;
+#endif
+    if (sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0), MHD_OPTION_END);
+    if (d == NULL) {
+        rc = cli_fail(OFFPAY_EXIT_INTERNAL, "The HTTP server could not be started on %s.", listen_at);
+        goto out;
+    }
+    fd = -1; /* the daemon owns it now */
+    printf("listening on %s\n", shown);
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    MHD_stop_daemon(d);
+    fprintf(stderr, "offpayd: stopped (signal %d).\n", sig);
+    rc = OFFPAY_EXIT_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}

@@ -1,0 +1,191 @@
+/*
+ * internal.h - what the parts of offpayd share: the serving process, one
+ * request being handled, the transaction helper, JSON field helpers, the
+ * issuer key and the signed documents (limits, revocation list), and the
+ * commands of the offpayd program.
+ */
+#ifndef OFFPAYD_INTERNAL_H
+#define OFFPAYD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "offpay/http_auth.h"
+#include "offpay/ledger.h"
+#include "offpay/messages.h"
+#include "offpay/protocol.h"
+#include "offpay/server.h"
+#include "offpay/status.h"
+#include "offpay/text.h"
+
+#define OFFPAYD_BODY_MAX (4u * 1024u * 1024u) /* bytes of a request body */
+#define OFFPAYD_SYNC_MAX 1000                  /* records in one sync */
+#define OFFPAYD_COINS_MAX 64                   /* amounts in a load, ids in an unload */
+#define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
+#define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
+#define OFFPAYD_NONCE_KEEP (2u * OFFPAY_HTTP_MAX_SKEW + 60u) /* seconds a used nonce is kept */
+
+/* Defaults when no limits were set (docs/api.md). */
+#define OFFPAYD_DEFAULT_PER_PAYMENT 50000u
+#define OFFPAYD_DEFAULT_OFFLINE_TOTAL 200000u
+#define OFFPAYD_DEFAULT_COUNT 50u
+#define OFFPAYD_DEFAULT_PERIOD 86400u
+
+struct cert_cache;
+
+/* The serving process: shared by all worker threads. */
+struct offpayd {
+    char ledger_url[4096];
+    uint8_t *issuer_sk; /* sodium_malloc'd, read-only while serving */
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+
+    pthread_mutex_t pool_lock; /* ledger connections not in use */
+    struct offpay_ledger **pool;
+    size_t pool_n, pool_cap;
+
+    struct cert_cache *certs;
+
+    pthread_mutex_t rvl_lock; /* the signed revocation list, by serial */
+    uint64_t rvl_serial;
+    char *rvl_text;
+
+    pthread_mutex_t prune_lock;
+    uint64_t last_prune;
+};
+
+/* One request being handled. */
+struct request {
+    struct offpayd *srv;
+    struct offpay_ledger *l;
+    const char *method, *path;
+    const uint8_t *body;
+    size_t body_len;
+    json_t *json; /* the body as a JSON object, or NULL when there is none */
+    uint64_t now;
+
+    int authed; /* the caller: set for every endpoint but enrol */
+    struct offpay_ledger_wallet wallet;
+    uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
+    uint64_t ts;
+
+    int status; /* the reply */
+    json_t *reply;
+};
+
+/* ---- replies (http.c) ---- */
+
+/* Set the reply to {"error": code, "message": printf(fmt, ...)}. */
+void reply_error(struct request *rq, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Set the reply to body (stolen; NULL = out of memory -> 500). */
+void reply_json(struct request *rq, int status, json_t *body);
+/* 500 internal, with the ledger's message logged on stderr. */
+void reply_ledger_error(struct request *rq, const char *what);
+
+/* ---- transactions (http.c) ---- */
+
+enum tx_step { STEP_COMMIT, STEP_ABORT, STEP_RETRY, STEP_ERROR };
+
+/* Map a ledger result that is not OK to STEP_RETRY or STEP_ERROR. */
+enum tx_step step_of(enum offpay_ledger_result r);
+
+#define TRY(call)                                                                                                      \
+    do {                                                                                                               \
+        enum offpay_ledger_result try_r_ = (call);                                                                     \
+        if (try_r_ != OFFPAY_LEDGER_OK)                                                                                \
+            return step_of(try_r_);                                                                                    \
+    } while (0)
+
+/*
+ * Run fn in one write transaction, which also records the caller's request
+ * nonce (a repeated nonce answers 409 replayed), and commit when fn returns
+ * STEP_COMMIT.  STEP_ABORT: fn set the reply, roll back.  STEP_RETRY: roll back
+ * and run again (bounded).  STEP_ERROR: roll back, 500.
+ * Returns: 0 when committed, -1 otherwise (the reply is set).
+ */
+int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx);
+
+/* ---- JSON fields (http.c): on failure they set a 400 bad_field reply and return -1 ---- */
+
+int field_string(struct request *rq, json_t *obj, const char *name, const char **out);
+/* A string or null/absent (*out = NULL). */
+int field_string_or_null(struct request *rq, json_t *obj, const char *name, const char **out);
+/* An amount: a JSON integer 0 <= n < 2^63; positive = 1 requires n > 0. */
+int field_amount(struct request *rq, json_t *obj, const char *name, int positive, uint64_t *out);
+int json_amount(json_t *v, int positive, uint64_t *out);
+/* A lowercase hex string of exactly n bytes. */
+int hex_exact(uint8_t *out, size_t n, const char *hex);
+/* Decode a text-form message of type want into bin (bin_cap bytes). */
+int text_message(uint8_t *bin, size_t bin_cap, size_t *bin_len, int want, const char *text);
+
+/* ---- issuer key and signed documents (issuer.c) ---- */
+
+/* The issuer key file that goes with a ledger URL: PATH.issuer-key. */
+int issuer_key_path(char *out, size_t cap, const char *url);
+/* Create the key file (0600, must not exist).  Out: pk.  Returns 0 or -1 (err set). */
+int issuer_key_create(const char *url, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err, size_t err_cap);
+/* Load the key into sodium_malloc memory (*sk; free with issuer_key_free) and
+ * check it belongs to the ledger l.  Returns 0 or -1 (err set). */
+int issuer_key_load(const char *url, struct offpay_ledger *l, uint8_t **sk, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
+                    char *err, size_t err_cap);
+void issuer_key_free(uint8_t *sk);
+
+/* Text of a signed message (malloc'd); NULL on failure. */
+char *message_text(const uint8_t *bin, size_t len);
+/* The signed limits for wallet (its own if set, else the default policy).
+ * Returns: malloc'd text, or NULL (ledger error). */
+char *limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
+/* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */
+char *revocation_text(struct offpayd *srv, struct offpay_ledger *l);
+/* An attested UTXO in text form (malloc'd) or NULL. */
+char *utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                uint64_t amount);
+
+/* ---- settlement (settle.c) ---- */
+
+struct cert_cache *cert_cache_new(void);
+void cert_cache_free(struct cert_cache *c);
+
+/* ---- endpoints (ep_*.c) ---- */
+
+void ep_enrol(struct request *rq);
+void ep_balance(struct request *rq);
+void ep_limits(struct request *rq);
+void ep_load(struct request *rq);
+void ep_unload(struct request *rq);
+void ep_sync(struct request *rq);
+void ep_pay_online(struct request *rq);
+
+/* ---- the offpayd commands (cmd_*.c); each returns the exit code ---- */
+
+struct cli; /* parsed command line (main.c) */
+const char *cli_opt(const struct cli *c, const char *name); /* value of --name, or NULL */
+int cli_flag(const struct cli *c, const char *name);        /* 1 if --name was given */
+int cli_npos(const struct cli *c);                          /* positional arguments */
+const char *cli_pos(const struct cli *c, int i);
+/* Print "offpayd: <sentence>" on stderr and return code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Open the ledger of --ledger (create: see offpay_ledger_open); NULL after printing why. */
+struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code);
+/* Parse a non-negative decimal amount below 2^63; -1 if it is not one. */
+int parse_amount(const char *s, uint64_t *out);
+
+/* Serve HTTP on listen_at with threads workers until SIGINT/SIGTERM (http.c). */
+int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads);
+
+/* Run fn in one write transaction (retrying conflicts).  Returns 0 committed,
+ * -1 fn aborted (it said why), -2 ledger failure (printed). */
+int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx);
+
+int cmd_init(const struct cli *c);
+int cmd_serve(const struct cli *c);
+int cmd_account(const struct cli *c);
+int cmd_limits(const struct cli *c);
+int cmd_frauds(const struct cli *c);
+int cmd_audit(const struct cli *c);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * issuer.c - the issuer key and the documents it signs.
+ *
+ * The issuer key signs certificates, UTXO attestations, limits and the
+ * revocation list.  It lives in PATH.issuer-key next to an sqlite:PATH ledger
+ * (mode 0600, hex of the 32-byte seed) and is never printed.  While serving it
+ * is held in sodium_malloc memory (guarded, locked, read-only); every other
+ * copy is wiped.  The ledger keeps the public key, so a key file that does
+ * not belong to the ledger is refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+
+#define META_ISSUER_PK "issuer_public_key"
+
+int issuer_key_path(char *out, size_t cap, const char *url)
+{
+    char path[4096];
+    if (offpay_ledger_local_path(path, sizeof path, url) != 0)
+        return -1;
+    int n = snprintf(out, cap, "%s.issuer-key", path);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int issuer_key_create(const char *url, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err, size_t err_cap)
+{
+    char path[4200], hex[2 * OFFPAY_SEED_BYTES + 2];
+    uint8_t seed[OFFPAY_SEED_BYTES], sk[OFFPAY_SECRET_KEY_BYTES];
+    int fd = -1, rc = -1;
+
+    if (issuer_key_path(path, sizeof path, url) != 0) {
+        snprintf(err, err_cap, "This ledger URL has no place for an issuer key file.");
+        return -1;
+    }
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        snprintf(err, err_cap, "Cannot create the issuer key file %s: %s.", path, strerror(errno));
+        return -1;
+    }
+    offpay_random(seed, sizeof seed);
+    offpay_keypair_from_seed(pk, sk, seed);
+    offpay_hex(hex, seed, sizeof seed);
+    hex[2 * OFFPAY_SEED_BYTES] = '\n';
+    if (write(fd, hex, 2 * OFFPAY_SEED_BYTES + 1) != 2 * OFFPAY_SEED_BYTES + 1 || fsync(fd) != 0) {
+        snprintf(err, err_cap, "Cannot write the issuer key file %s: %s.", path, strerror(errno));
+        unlink(path);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    close(fd);
+    offpay_wipe(seed, sizeof seed);
+    offpay_wipe(sk, sizeof sk);
+    offpay_wipe(hex, sizeof hex);
+    return rc;
+}
+
+void issuer_key_free(uint8_t *sk)
+{
+    if (sk != NULL)
+        sodium_free(sk); /* wipes before it frees */
+}
+
+int issuer_key_load(const char *url, struct offpay_ledger *l, uint8_t **sk_out, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
+                    char *err, size_t err_cap)
+{
+    char path[4200], hex[2 * OFFPAY_SEED_BYTES + 3];
+    uint8_t seed[OFFPAY_SEED_BYTES], want[OFFPAY_PUBLIC_KEY_BYTES];
+    uint8_t *sk = NULL;
+    size_t want_len = 0;
+    struct stat st;
+    int fd = -1, rc = -1;
+    ssize_t n;
+
+    *sk_out = NULL;
+    memset(hex, 0, sizeof hex);
+    if (issuer_key_path(path, sizeof path, url) != 0) {
+        snprintf(err, err_cap, "This ledger URL has no place for an issuer key file.");
+        return -1;
+    }
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        snprintf(err, err_cap, "Cannot open the issuer key file %s: %s.", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+        snprintf(err, err_cap, "The issuer key file %s must be readable by its owner only (chmod 600).", path);
+        goto cleanup;
+    }
+    n = read(fd, hex, sizeof hex - 1);
+    if (n == 2 * OFFPAY_SEED_BYTES + 1 && hex[2 * OFFPAY_SEED_BYTES] == '\n')
+        hex[2 * OFFPAY_SEED_BYTES] = '\0';
+    if (hex_exact(seed, sizeof seed, hex) != 0) {
+        snprintf(err, err_cap, "The issuer key file %s is malformed.", path);
+        goto cleanup;
+    }
+    if ((sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL) {
+        snprintf(err, err_cap, "Cannot allocate protected memory for the issuer key.");
+        goto cleanup;
+    }
+    offpay_keypair_from_seed(pk, sk, seed);
+    if (l->ops->meta_get(l, META_ISSUER_PK, want, sizeof want, &want_len) != OFFPAY_LEDGER_OK ||
+        want_len != sizeof want || sodium_memcmp(want, pk, sizeof want) != 0) {
+        snprintf(err, err_cap, "The issuer key file %s does not belong to this ledger.", path);
+        goto cleanup;
+    }
+    sodium_mprotect_readonly(sk);
+    *sk_out = sk;
+    sk = NULL;
+    rc = 0;
+cleanup:
+    if (sk != NULL)
+        sodium_free(sk);
+    close(fd);
+    offpay_wipe(seed, sizeof seed);
+    offpay_wipe(hex, sizeof hex);
+    return rc;
+}
+
+/* ---- signed documents ---- */
+
+char *message_text(const uint8_t *bin, size_t len)
+{
+    size_t cap = offpay_text_len(len) + 1;
+    char *t = malloc(cap);
+    if (t != NULL && offpay_text_encode(t, cap, bin, len) != OFFPAY_OK) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+char *limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
+{
+    static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
+    struct offpay_limits_policy p;
+    uint8_t buf[OFFPAY_LIMITS_BYTES];
+    enum offpay_ledger_result r;
+
+    memset(&p, 0, sizeof p);
+    r = l->ops->limits_get(l, wallet, &p.limits, &p.issued_at);
+    if (r == OFFPAY_LEDGER_OK) {
+        memcpy(p.wallet_id, wallet, OFFPAY_WALLET_ID_BYTES);
+    } else if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        r = l->ops->limits_get(l, zero, &p.limits, &p.issued_at);
+        if (r == OFFPAY_LEDGER_NOT_FOUND) {
+            /* A ledger without a default row still has the documented defaults. */
+            p.limits.per_payment = OFFPAYD_DEFAULT_PER_PAYMENT;
+            p.limits.offline_total = OFFPAYD_DEFAULT_OFFLINE_TOTAL;
+            p.limits.count = OFFPAYD_DEFAULT_COUNT;
+            p.limits.period = OFFPAYD_DEFAULT_PERIOD;
+            p.issued_at = 0;
+            r = OFFPAY_LEDGER_OK;
+        }
+    }
+    if (r != OFFPAY_LEDGER_OK || offpay_limits_policy_sign(&p, srv->issuer_sk) != OFFPAY_OK)
+        return NULL;
+    size_t n = offpay_limits_policy_encode(buf, sizeof buf, &p);
+    return n ? message_text(buf, n) : NULL;
+}
+
+struct id_list {
+    uint8_t *ids;
+    uint32_t n, cap;
+};
+
+static int collect_id(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
+{
+    struct id_list *L = ctx;
+    if (L->n >= L->cap)
+        return 1;
+    memcpy(L->ids + (size_t)L->n * OFFPAY_WALLET_ID_BYTES, id, OFFPAY_WALLET_ID_BYTES);
+    L->n++;
+    return 0;
+}
+
+char *revocation_text(struct offpayd *srv, struct offpay_ledger *l)
+{
+    uint64_t serial, issued_at;
+    uint32_t count;
+    char *text = NULL;
+
+    if (l->ops->revocation_get(l, &serial, &issued_at, &count) != OFFPAY_LEDGER_OK)
+        return NULL;
+    pthread_mutex_lock(&srv->rvl_lock);
+    if (srv->rvl_text != NULL && srv->rvl_serial == serial)
+        text = strdup(srv->rvl_text);
+    pthread_mutex_unlock(&srv->rvl_lock);
+    if (text != NULL)
+        return text;
+
+    struct id_list L = {malloc((size_t)(count ? count : 1) * OFFPAY_WALLET_ID_BYTES), 0, count};
+    struct offpay_revocation v;
+    uint8_t *buf = NULL;
+    if (L.ids == NULL || l->ops->revocation_ids(l, collect_id, &L) != OFFPAY_LEDGER_OK || L.n != count)
+        goto out;
+    memset(&v, 0, sizeof v);
+    v.serial = serial;
+    v.issued_at = issued_at;
+    v.count = count;
+    v.ids = L.ids;
+    if (offpay_revocation_sign(&v, srv->issuer_sk) != OFFPAY_OK)
+        goto out;
+    size_t cap = OFFPAY_REVOCATION_BYTES(count);
+    if ((buf = malloc(cap)) == NULL)
+        goto out;
+    size_t n = offpay_revocation_encode(buf, cap, &v);
+    if (n == 0 || (text = message_text(buf, n)) == NULL)
+        goto out;
+    pthread_mutex_lock(&srv->rvl_lock);
+    if (serial >= srv->rvl_serial || srv->rvl_text == NULL) {
+        char *copy = strdup(text);
+        if (copy != NULL) {
+            free(srv->rvl_text);
+            srv->rvl_text = copy;
+            srv->rvl_serial = serial;
+        }
+    }
+    pthread_mutex_unlock(&srv->rvl_lock);
+out:
+    free(L.ids);
+    free(buf);
+    return text;
+}
+
+char *utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                uint64_t amount)
+{
+    struct offpay_utxo u;
+    uint8_t buf[OFFPAY_UTXO_BYTES];
+    memset(&u, 0, sizeof u);
+    memcpy(u.id, id, OFFPAY_UTXO_ID_BYTES);
+    memcpy(u.owner, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    u.amount = amount;
+    if (offpay_utxo_attest(&u, srv->issuer_sk) != OFFPAY_OK)
+        return NULL;
+    size_t n = offpay_utxo_encode(buf, sizeof buf, &u);
+    return n ? message_text(buf, n) : NULL;
+}

@@ -1,0 +1,238 @@
+/*
+ * main.c - the offpayd command line: parse, dispatch, map failures to the
+ * exit codes of SPEC.md (0 ok, 1 internal, 2 usage, 3 malformed input).
+ *
+ * Options may come before or after the subcommand's words (SPEC.md writes
+ * "offpayd account --ledger URL open NAME").  Every command has --help.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_OPTS 16
+#define MAX_POS 8
+
+struct cli {
+    const char *cmd;
+    const char *names[MAX_OPTS], *values[MAX_OPTS];
+    int nopt;
+    const char *pos[MAX_POS];
+    int npos;
+};
+
+struct command {
+    const char *name;
+    int (*run)(const struct cli *c);
+    const char *const *value_opts; /* options that take a value */
+    const char *const *flag_opts;  /* options that do not */
+    const char *help;
+};
+
+static const char *const opts_ledger[] = {"ledger", NULL};
+static const char *const opts_serve[] = {"ledger", "listen", "threads", NULL};
+static const char *const opts_limits[] = {"ledger", "wallet", "per-payment", "offline-total", "count", "period", NULL};
+static const char *const flags_none[] = {NULL};
+static const char *const flags_json[] = {"json", NULL};
+
+static const struct command commands[] = {
+    {"init", cmd_init, opts_ledger, flags_none,
+     "usage: offpayd init --ledger URL\n"
+     "Create a new ledger and its issuer key (PATH.issuer-key, mode 0600, never printed).\n"
+     "URL is sqlite:PATH (postgresql:// is not built yet).\n"},
+    {"serve", cmd_serve, opts_serve, flags_none,
+     "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N]\n"
+     "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
+     "\"listening on HOST:PORT\" once ready.  N worker threads (default 2, 1..64).\n"},
+    {"account", cmd_account, opts_ledger, flags_json,
+     "usage: offpayd account --ledger URL open NAME\n"
+     "       offpayd account --ledger URL mint NAME AMOUNT\n"
+     "open: create account NAME (1-32 of a-z 0-9 . _ -) if new, and print a one-time\n"
+     "enrolment token for one wallet of it.  mint: add AMOUNT to its online balance.\n"},
+    {"limits", cmd_limits, opts_limits, flags_json,
+     "usage: offpayd limits --ledger URL [--wallet ID] [--per-payment A] [--offline-total A]\n"
+     "                      [--count N] [--period SECONDS] [--json]\n"
+     "Set the default offline limits, or those of one wallet (ID: 32 hex).  Fields not\n"
+     "given keep their current value; with none given, print the current limits.\n"
+     "Wallets learn them at enrolment and at every sync.\n"},
+    {"frauds", cmd_frauds, opts_ledger, flags_json,
+     "usage: offpayd frauds --ledger URL [--json]\n"
+     "List the evidence of every double spend caught: both signed records.\n"},
+    {"audit", cmd_audit, opts_ledger, flags_json,
+     "usage: offpayd audit --ledger URL [--json]\n"
+     "Check that sum(online balances) + sum(unspent coins) = sum(minted), and every\n"
+     "account's own books.  Exit 0 only if the ledger conserves value.\n"},
+};
+
+static const char usage_all[] =
+    "usage: offpayd COMMAND [OPTIONS]\n"
+    "  init    --ledger URL                    create ledger + issuer key\n"
+    "  serve   --ledger URL --listen HOST:PORT [--threads N]\n"
+    "  account --ledger URL open NAME          print a one-time enrolment token\n"
+    "  account --ledger URL mint NAME AMOUNT\n"
+    "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"
+    "  frauds  --ledger URL [--json]\n"
+    "  audit   --ledger URL                    exit 0 only if the ledger conserves value\n"
+    "Each command takes --help.\n";
+
+const char *cli_opt(const struct cli *c, const char *name)
+{
+    for (int i = 0; i < c->nopt; i++)
+        if (strcmp(c->names[i], name) == 0)
+            return c->values[i] ? c->values[i] : "";
+    return NULL;
+}
+
+int cli_flag(const struct cli *c, const char *name) { return cli_opt(c, name) != NULL; }
+int cli_npos(const struct cli *c) { return c->npos; }
+const char *cli_pos(const struct cli *c, int i) { return i < c->npos ? c->pos[i] : NULL; }
+
+int cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("offpayd: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code)
+{
+    struct offpay_ledger *l = NULL;
+    char err[512];
+    const char *url = cli_opt(c, "ledger");
+    if (url == NULL) {
+        *exit_code = cli_fail(OFFPAY_EXIT_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
+        return NULL;
+    }
+    enum offpay_status s = offpay_ledger_open(&l, url, create, err, sizeof err);
+    if (s != OFFPAY_OK) {
+        *exit_code = cli_fail(offpay_status_exit_code(s), "%s", err);
+        return NULL;
+    }
+    return l;
+}
+
+int parse_amount(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits cannot overflow 2^64 */
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int in_list(const char *const *list, const char *name)
+{
+    for (; *list; list++)
+        if (strcmp(*list, name) == 0)
+            return 1;
+    return 0;
+}
+
+int offpayd_main(int argc, char **argv)
+{
+    struct cli c;
+    const struct command *cmd = NULL;
+
+    memset(&c, 0, sizeof c);
+    if (argc < 2) {
+        fputs(usage_all, stderr);
+        return OFFPAY_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage_all, stdout);
+        return OFFPAY_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, argv[1]) == 0)
+            cmd = &commands[i];
+    if (cmd == NULL) {
+        fputs(usage_all, stderr);
+        return cli_fail(OFFPAY_EXIT_USAGE, "Unknown command \"%s\".", argv[1]);
+    }
+    c.cmd = cmd->name;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(cmd->help, stdout);
+            return OFFPAY_EXIT_OK;
+        }
+        if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            char buf[64];
+            const char *value = NULL;
+            if (eq != NULL) {
+                size_t n = (size_t)(eq - name);
+                if (n >= sizeof buf)
+                    return cli_fail(OFFPAY_EXIT_USAGE, "Unknown option %s (see offpayd %s --help).", a, cmd->name);
+                memcpy(buf, name, n);
+                buf[n] = '\0';
+                name = buf;
+                value = eq + 1;
+            }
+            int takes_value = in_list(cmd->value_opts, name);
+            if (!takes_value && !in_list(cmd->flag_opts, name))
+                return cli_fail(OFFPAY_EXIT_USAGE, "Unknown option --%s (see offpayd %s --help).", name, cmd->name);
+            if (takes_value && value == NULL) {
+                if (i + 1 >= argc)
+                    return cli_fail(OFFPAY_EXIT_USAGE, "The option --%s needs a value.", name);
+                value = argv[++i];
+            }
+            if (!takes_value && value != NULL)
+                return cli_fail(OFFPAY_EXIT_USAGE, "The option --%s takes no value.", name);
+            if (cli_opt(&c, name) != NULL)
+                return cli_fail(OFFPAY_EXIT_USAGE, "The option --%s is given twice.", name);
+            if (c.nopt >= MAX_OPTS)
+                return cli_fail(OFFPAY_EXIT_USAGE, "Too many options.");
+            /* Option names live in the command's static table, never in buf. */
+            for (const char *const *l = takes_value ? cmd->value_opts : cmd->flag_opts; *l; l++)
+                if (strcmp(*l, name) == 0)
+                    c.names[c.nopt] = *l;
+            c.values[c.nopt++] = value;
+        } else {
+            if (c.npos >= MAX_POS)
+                return cli_fail(OFFPAY_EXIT_USAGE, "Too many arguments (see offpayd %s --help).", cmd->name);
+            c.pos[c.npos++] = a;
+        }
+    }
+    return cmd->run(&c);
+}
+
+int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
+{
+    for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
+        enum offpay_ledger_result r = l->ops->begin(l, 1);
+        enum tx_step s = r == OFFPAY_LEDGER_OK ? fn(l, ctx) : step_of(r);
+        if (r == OFFPAY_LEDGER_OK) {
+            if (s == STEP_COMMIT) {
+                r = l->ops->commit(l);
+                if (r == OFFPAY_LEDGER_OK)
+                    return 0;
+                s = step_of(r);
+            } else {
+                l->ops->rollback(l);
+            }
+        }
+        if (s == STEP_ABORT)
+            return -1;
+        if (s == STEP_ERROR) {
+            cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger failed, nothing was changed: %s", l->ops->last_error(l));
+            return -2;
+        }
+    }
+    cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger stayed busy; nothing was changed.");
+    return -2;
+}

@@ -1,0 +1,449 @@
+/*
+ * harness.c - see harness.h.  Children are run with fork/exec; every wait is
+ * bounded; the server child is killed from h_fail and at exit, so a failing
+ * test never leaves a server behind.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "harness.h"
+
+#ifndef OFFPAYD_PATH
+#error "OFFPAYD_PATH must name the offpayd binary"
+#endif
+
+static char dir[512], ledger_url[700], ledger_path[600], base_url[96], test_name[64];
+static pid_t server_pid = -1;
+static int failed;
+
+static void kill_server(int sig)
+{
+    if (server_pid > 0) {
+        kill(server_pid, sig);
+        for (int i = 0; i < 200; i++) {
+            if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
+                break;
+            usleep(10000);
+        }
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, WNOHANG);
+        server_pid = -1;
+    }
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void at_exit(void)
+{
+    kill_server(SIGKILL);
+    if (dir[0] != '\0' && !failed)
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    else if (dir[0] != '\0')
+        fprintf(stderr, "(test files kept in %s)\n", dir);
+}
+
+void h_fail(const char *file, int line, const char *what) { h_failf(file, line, "check failed: %s", what); }
+
+void h_failf(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    failed = 1;
+    fprintf(stderr, "%s:%d: FAIL [%s] ", file, line, test_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (dir[0] != '\0') {
+        char log[600], buf[4096];
+        snprintf(log, sizeof log, "%s/server.log", dir);
+        FILE *f = fopen(log, "r");
+        if (f != NULL) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            buf[n] = '\0';
+            fprintf(stderr, "--- server.log ---\n%s\n", buf);
+            fclose(f);
+        }
+    }
+    kill_server(SIGKILL);
+    exit(1);
+}
+
+const char *h_dir(void) { return dir; }
+const char *h_ledger_url(void) { return ledger_url; }
+const char *h_ledger_path(void) { return ledger_path; }
+const char *h_base_url(void) { return base_url; }
+
+/* ---- running offpayd ---- */
+
+static char out_buf[1 << 20], err_buf[1 << 16];
+
+static int run_argv(char *const argv[], const char **out, const char **err)
+{
+    int po[2], pe[2], status = 0;
+    size_t on = 0, en = 0;
+    if (pipe(po) != 0 || pipe(pe) != 0)
+        h_failf(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        h_failf(__FILE__, __LINE__, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
+        execv(OFFPAYD_PATH, argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    int open_fds = 2;
+    time_t deadline = time(NULL) + 60;
+    while (open_fds > 0) {
+        if (time(NULL) > deadline) {
+            kill(pid, SIGKILL);
+            h_failf(__FILE__, __LINE__, "offpayd %s did not finish within 60 s", argv[1]);
+        }
+        if (poll(fds, 2, 1000) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char *b = i == 0 ? out_buf : err_buf;
+            size_t cap = i == 0 ? sizeof out_buf : sizeof err_buf, *n = i == 0 ? &on : &en;
+            ssize_t r = read(fds[i].fd, b + *n, cap - 1 - *n);
+            if (r <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            } else {
+                *n += (size_t)r;
+            }
+        }
+    }
+    out_buf[on] = '\0';
+    err_buf[en] = '\0';
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (out)
+        *out = out_buf;
+    if (err)
+        *err = err_buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int h_offpayd(const char **out, const char **err, ...)
+{
+    char *argv[32];
+    int n = 0;
+    va_list ap;
+    argv[n++] = (char *)"offpayd";
+    va_start(ap, err);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 31)
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_argv(argv, out, err);
+}
+
+void h_setup(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(test_name, sizeof test_name, "%s", name);
+    snprintf(dir, sizeof dir, "%s/offpay-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (mkdtemp(dir) == NULL)
+        h_failf(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
+    atexit(at_exit);
+    signal(SIGPIPE, SIG_IGN);
+    if (offpay_crypto_init() != 0)
+        h_failf(__FILE__, __LINE__, "crypto init");
+    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.db", dir);
+    snprintf(ledger_url, sizeof ledger_url, "sqlite:%s", ledger_path);
+    const char *out, *err;
+    int rc = h_offpayd(&out, &err, "init", "--ledger", ledger_url, NULL);
+    if (rc != 0)
+        h_failf(__FILE__, __LINE__, "offpayd init exited %d: %s", rc, err);
+}
+
+/* ---- the server ---- */
+
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+void h_server_start(int threads)
+{
+    char listen_at[64], th[16], log[600];
+    unsigned first = name_hash(test_name) + (unsigned)getpid() * 7u;
+    snprintf(th, sizeof th, "%d", threads);
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    for (unsigned attempt = 0; attempt < 40; attempt++) {
+        unsigned port = 18000 + (first + attempt * 37u) % 1000;
+        int po[2];
+        snprintf(listen_at, sizeof listen_at, "127.0.0.1:%u", port);
+        if (pipe(po) != 0)
+            h_failf(__FILE__, __LINE__, "pipe");
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(po[1], 1);
+            if (fd >= 0)
+                dup2(fd, 2);
+            close(po[0]);
+            close(po[1]);
+            execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", ledger_url, "--listen", listen_at, "--threads", th,
+                  (char *)NULL);
+            _exit(127);
+        }
+        close(po[1]);
+        server_pid = pid;
+        char line[256];
+        size_t n = 0;
+        int ready = 0;
+        time_t deadline = time(NULL) + 20;
+        while (time(NULL) <= deadline && n < sizeof line - 1) {
+            struct pollfd p = {po[0], POLLIN, 0};
+            if (poll(&p, 1, 200) > 0) {
+                ssize_t r = read(po[0], line + n, sizeof line - 1 - n);
+                if (r <= 0)
+                    break;
+                n += (size_t)r;
+                line[n] = '\0';
+                if (strchr(line, '\n') != NULL) {
+                    ready = strncmp(line, "listening on ", 13) == 0;
+                    break;
+                }
+            }
+        }
+        close(po[0]);
+        if (ready) {
+            snprintf(base_url, sizeof base_url, "http://%s", listen_at);
+            return;
+        }
+        int status;
+        int exited = waitpid(pid, &status, WNOHANG) == pid;
+        if (!exited)
+            kill_server(SIGKILL);
+        server_pid = -1;
+        FILE *f = fopen(log, "r");
+        char buf[1024] = "";
+        if (f != NULL) {
+            size_t k = fread(buf, 1, sizeof buf - 1, f);
+            buf[k] = '\0';
+            fclose(f);
+        }
+        if (strstr(buf, "in use") == NULL)
+            h_failf(__FILE__, __LINE__, "offpayd serve did not start: %s", buf);
+    }
+    h_failf(__FILE__, __LINE__, "no free port found in 18000-18999");
+}
+
+void h_server_stop(void)
+{
+    int status = 0;
+    if (server_pid <= 0)
+        return;
+    kill(server_pid, SIGTERM);
+    for (int i = 0; i < 1000; i++) {
+        pid_t r = waitpid(server_pid, &status, WNOHANG);
+        if (r == server_pid) {
+            server_pid = -1;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                h_failf(__FILE__, __LINE__, "offpayd serve ended badly (status %d)", status);
+            return;
+        }
+        usleep(10000);
+    }
+    h_failf(__FILE__, __LINE__, "offpayd serve did not stop within 10 s of SIGTERM");
+}
+
+/* ---- wallets and calls ---- */
+
+long h_call(const struct h_wallet *w, const char *method, const char *path, json_t *body, json_t **resp)
+{
+    long status = 0;
+    json_t *r = NULL;
+    enum offpay_status s = offpay_client_call(base_url, method, path, body, w ? &w->auth : NULL, &status, &r);
+    if (s != OFFPAY_OK)
+        h_failf(__FILE__, __LINE__, "%s %s: %s", method, path, offpay_status_str(s));
+    if (resp)
+        *resp = r;
+    else
+        json_decref(r);
+    return status;
+}
+
+static void decode_text(void *msg, int type, const char *text)
+{
+    uint8_t bin[OFFPAY_MESSAGE_BYTES_MAX];
+    size_t n;
+    int t;
+    if (text == NULL || offpay_text_decode(bin, sizeof bin, &n, &t, type, text, strlen(text)) != OFFPAY_OK)
+        h_failf(__FILE__, __LINE__, "not a text message of type %d: %s", type, text ? text : "(null)");
+    enum offpay_status s = type == OFFPAY_MSG_CERT ? offpay_cert_decode(msg, bin, n) : offpay_utxo_decode(msg, bin, n);
+    if (s != OFFPAY_OK)
+        h_failf(__FILE__, __LINE__, "undecodable message: %s", offpay_status_str(s));
+}
+
+void h_utxo_decode(struct offpay_utxo *u, const char *text) { decode_text(u, OFFPAY_MSG_UTXO, text); }
+
+void h_wallet_enrol(struct h_wallet *w, const char *account)
+{
+    const char *out, *err;
+    char token[128], pkhex[65];
+    json_t *resp;
+    memset(w, 0, sizeof *w);
+    snprintf(w->account, sizeof w->account, "%s", account);
+    int rc = h_offpayd(&out, &err, "account", "--ledger", ledger_url, "open", account, NULL);
+    if (rc != 0)
+        h_failf(__FILE__, __LINE__, "account open %s: %s", account, err);
+    snprintf(token, sizeof token, "%s", out);
+    token[strcspn(token, "\n")] = '\0';
+    offpay_keypair(w->pk, w->sk);
+    offpay_hex(pkhex, w->pk, sizeof w->pk);
+    long st = h_call(NULL, "POST", "/v1/enrol", json_pack("{s:s,s:s}", "token", token, "public_key", pkhex), &resp);
+    if (st != 200)
+        h_failf(__FILE__, __LINE__, "enrol answered %ld", st);
+    decode_text(&w->cert, OFFPAY_MSG_CERT, json_string_value(json_object_get(resp, "certificate")));
+    CHECK(offpay_unhex(w->issuer_pk, sizeof w->issuer_pk, json_string_value(json_object_get(resp, "issuer_public_key"))) == 0);
+    CHECK(offpay_cert_verify(&w->cert, w->issuer_pk, NULL, (uint64_t)time(NULL)) == OFFPAY_OK);
+    CHECK(memcmp(w->cert.public_key, w->pk, sizeof w->pk) == 0);
+    CHECK_STR(json_string_value(json_object_get(resp, "account")), account);
+    memcpy(w->auth.wallet_id, w->cert.wallet_id, sizeof w->auth.wallet_id);
+    w->auth.secret_key = w->sk;
+    json_decref(resp);
+}
+
+void h_mint(const char *account, uint64_t amount)
+{
+    char a[32];
+    const char *out, *err;
+    snprintf(a, sizeof a, "%llu", (unsigned long long)amount);
+    int rc = h_offpayd(&out, &err, "account", "--ledger", ledger_url, "mint", account, a, NULL);
+    if (rc != 0)
+        h_failf(__FILE__, __LINE__, "mint: %s", err);
+}
+
+uint64_t h_online(const struct h_wallet *w)
+{
+    json_t *resp;
+    long st = h_call(w, "GET", "/v1/balance", NULL, &resp);
+    if (st != 200)
+        h_failf(__FILE__, __LINE__, "balance answered %ld", st);
+    json_t *v = json_object_get(resp, "online");
+    CHECK(json_is_integer(v));
+    uint64_t n = (uint64_t)json_integer_value(v);
+    json_decref(resp);
+    return n;
+}
+
+void h_load(const struct h_wallet *w, const uint64_t *amounts, size_t n, struct offpay_utxo *out)
+{
+    json_t *arr = json_array(), *resp;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_integer((json_int_t)amounts[i]));
+    long st = h_call(w, "POST", "/v1/load", json_pack("{s:o}", "amounts", arr), &resp);
+    if (st != 200)
+        h_failf(__FILE__, __LINE__, "load answered %ld", st);
+    json_t *u = json_object_get(resp, "utxos");
+    CHECK(json_array_size(u) == n);
+    for (size_t i = 0; i < n; i++) {
+        h_utxo_decode(&out[i], json_string_value(json_array_get(u, i)));
+        CHECK(offpay_utxo_verify(&out[i], w->issuer_pk) == OFFPAY_OK);
+        CHECK(memcmp(out[i].owner, w->pk, sizeof w->pk) == 0);
+        CHECK_EQ_U64(out[i].amount, amounts[i]);
+    }
+    json_decref(resp);
+}
+
+void h_record(struct offpay_record *r, char *text, size_t text_cap, uint8_t id[OFFPAY_RECORD_ID_BYTES],
+              const struct h_wallet *payer, const struct h_wallet *payee, uint64_t amount,
+              const struct offpay_utxo *inputs, size_t n_inputs)
+{
+    static uint64_t seq;
+    struct offpay_request req;
+    uint8_t nonce[OFFPAY_NONCE_BYTES], bin[OFFPAY_RECORD_BYTES_MAX];
+    offpay_random(nonce, sizeof nonce);
+    CHECK(offpay_request_build(&req, &payee->cert, payee->sk, amount, nonce) == OFFPAY_OK);
+    CHECK(offpay_record_build(r, &payer->cert, payer->sk, &req, inputs, n_inputs, (uint64_t)time(NULL), ++seq) ==
+          OFFPAY_OK);
+    offpay_record_id(id, r);
+    size_t n = offpay_record_encode(bin, sizeof bin, r);
+    CHECK(n > 0);
+    CHECK(offpay_text_encode(text, text_cap, bin, n) == OFFPAY_OK);
+}
+
+void h_confirmation(char *text, size_t cap, const struct h_wallet *payee, const uint8_t id[OFFPAY_RECORD_ID_BYTES])
+{
+    struct offpay_confirmation c;
+    uint8_t bin[OFFPAY_CONFIRMATION_BYTES_MAX];
+    CHECK(offpay_confirmation_build(&c, id, &payee->cert, payee->sk) == OFFPAY_OK);
+    size_t n = offpay_confirmation_encode(bin, sizeof bin, &c);
+    CHECK(n > 0);
+    CHECK(offpay_text_encode(text, cap, bin, n) == OFFPAY_OK);
+}
+
+/* ---- SQL ---- */
+
+static sqlite3 *sql_open(void)
+{
+    sqlite3 *db;
+    if (sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        h_failf(__FILE__, __LINE__, "cannot open %s", ledger_path);
+    sqlite3_busy_timeout(db, 10000);
+    return db;
+}
+
+long long h_sql_int(const char *sql)
+{
+    sqlite3 *db = sql_open();
+    sqlite3_stmt *st;
+    long long v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        h_failf(__FILE__, __LINE__, "sql %s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) != SQLITE_ROW)
+        h_failf(__FILE__, __LINE__, "sql %s: no row", sql);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+void h_sql_exec(const char *sql)
+{
+    sqlite3 *db = sql_open();
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        h_failf(__FILE__, __LINE__, "sql %s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+void h_audit_ok(void)
+{
+    const char *out, *err;
+    int rc = h_offpayd(&out, &err, "audit", "--ledger", ledger_url, NULL);
+    if (rc != 0)
+        h_failf(__FILE__, __LINE__, "audit exited %d: %s%s", rc, out, err);
+}

@@ -1,0 +1,96 @@
+/*
+ * harness.h - what the server tests share: a fresh temp dir per test, the
+ * real offpayd program run as a child (commands and a server on 127.0.0.1),
+ * enrolled test wallets with real keys, and checks that stop the test with
+ * a clear message.  The server is always stopped, also when a check fails.
+ */
+#ifndef OFFPAY_TEST_HARNESS_H
+#define OFFPAY_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "offpay/client.h"
+#include "offpay/messages.h"
+#include "offpay/protocol.h"
+#include "offpay/text.h"
+
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond))                                                                                                   \
+            h_fail(__FILE__, __LINE__, #cond);                                                                         \
+    } while (0)
+#define CHECK_EQ_U64(a, b)                                                                                             \
+    do {                                                                                                               \
+        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);                                 \
+        if (a_ != b_)                                                                                                  \
+            h_failf(__FILE__, __LINE__, "%s == %s: %llu != %llu", #a, #b, a_, b_);                                     \
+    } while (0)
+#define CHECK_STR(a, b)                                                                                                \
+    do {                                                                                                               \
+        const char *a_ = (a), *b_ = (b);                                                                               \
+        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                                                           \
+            h_failf(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
+    } while (0)
+
+void h_fail(const char *file, int line, const char *what) __attribute__((noreturn));
+void h_failf(const char *file, int line, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+
+/* Set up: temp dir, ledger sqlite:DIR/ledger.db created with offpayd init. */
+void h_setup(const char *test_name);
+const char *h_dir(void);
+const char *h_ledger_url(void);
+const char *h_ledger_path(void);
+const char *h_base_url(void); /* "http://127.0.0.1:PORT" once started */
+
+/* Run offpayd with args (NULL-terminated).  Out: stdout and stderr text
+ * (static buffers, valid until the next call).  Returns: exit code. */
+int h_offpayd(const char **out, const char **err, ...) __attribute__((sentinel));
+
+/* Start / stop offpayd serve (threads workers). */
+void h_server_start(int threads);
+void h_server_stop(void);
+
+/* An enrolled wallet. */
+struct h_wallet {
+    char account[OFFPAY_ACCOUNT_MAX + 1];
+    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
+    uint8_t sk[OFFPAY_SECRET_KEY_BYTES];
+    struct offpay_cert cert;
+    struct offpay_client_auth auth;
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+};
+
+/* Open account (if needed) with offpayd, enrol a fresh key over HTTP. */
+void h_wallet_enrol(struct h_wallet *w, const char *account);
+/* Mint with offpayd account mint. */
+void h_mint(const char *account, uint64_t amount);
+
+/* Authenticated (w) or not (w NULL) JSON call; returns the HTTP status and
+ * stores the answer in *resp (caller decrefs; may be NULL). */
+long h_call(const struct h_wallet *w, const char *method, const char *path, json_t *body, json_t **resp);
+/* The online balance of w's account via GET /v1/balance. */
+uint64_t h_online(const struct h_wallet *w);
+/* Load amounts (n of them) into UTXOs; out: the decoded coins. */
+void h_load(const struct h_wallet *w, const uint64_t *amounts, size_t n, struct offpay_utxo *out);
+
+/* Build a record from payer paying payee amount from inputs; out: record, text, id. */
+void h_record(struct offpay_record *r, char *text, size_t text_cap, uint8_t id[OFFPAY_RECORD_ID_BYTES],
+              const struct h_wallet *payer, const struct h_wallet *payee, uint64_t amount,
+              const struct offpay_utxo *inputs, size_t n_inputs);
+/* The payee's confirmation for a record, as text. */
+void h_confirmation(char *text, size_t cap, const struct h_wallet *payee, const uint8_t id[OFFPAY_RECORD_ID_BYTES]);
+
+/* One integer from the ledger via SQLite (sql returns one row, one column). */
+long long h_sql_int(const char *sql);
+/* Run SQL on the ledger (to corrupt it on purpose). */
+void h_sql_exec(const char *sql);
+/* offpayd audit exits 0. */
+void h_audit_ok(void);
+
+/* Decode a text-form UTXO. */
+void h_utxo_decode(struct offpay_utxo *u, const char *text);
+
+#endif
