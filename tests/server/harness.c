@@ -286,6 +286,7 @@ long h_call(const struct h_wallet *w, const char *method, const char *path, json
     long status = 0;
     json_t *r = NULL;
     enum offpay_status s = offpay_client_call(base_url, method, path, body, w ? &w->auth : NULL, &status, &r);
+    json_decref(body);
     if (s != OFFPAY_OK)
         h_failf(__FILE__, __LINE__, "%s %s: %s", method, path, offpay_status_str(s));
     if (resp)

@@ -68,7 +68,7 @@ void h_wallet_enrol(struct h_wallet *w, const char *account);
 /* Mint with offpayd account mint. */
 void h_mint(const char *account, uint64_t amount);
 
-/* Authenticated (w) or not (w NULL) JSON call; returns the HTTP status and
+/* Authenticated (w) or not (w NULL) JSON call; body is stolen (decref'd); returns the HTTP status and
  * stores the answer in *resp (caller decrefs; may be NULL). */
 long h_call(const struct h_wallet *w, const char *method, const char *path, json_t *body, json_t **resp);
 /* The online balance of w's account via GET /v1/balance. */

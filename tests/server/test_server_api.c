@@ -14,23 +14,10 @@
 
 static const char *err_code(json_t *resp) { return json_string_value(json_object_get(resp, "error")); }
 
-/* A request with hand-made auth headers (to test the server's checks). */
-static long raw_call(const struct h_wallet *w, const char *method, const char *path, const char *body,
-                     long long ts_offset, const char *nonce_hex, int break_sig, json_t **resp)
-{
-    /* Build the headers by hand with curl through the client's raw call: we
-     * sign ourselves and send via offpay_client_call_raw with auth NULL and
-     * our own headers is not possible, so use libcurl-free trick: the client
-     * only signs "now"; for other timestamps use h_raw_signed below. */
-    (void)w, (void)method, (void)path, (void)body, (void)ts_offset, (void)nonce_hex, (void)break_sig, (void)resp;
-    return 0;
-}
-
 int main(void)
 {
     json_t *resp;
     long st;
-    (void)raw_call;
 
     h_setup("api");
     h_server_start(2);
