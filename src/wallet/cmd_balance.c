@@ -50,13 +50,15 @@ static int run(struct cli *c, int argc, char **argv)
                                 "utxos", list);
         rc = cli_json_print(obj);
     } else {
-        const char *who = offpay_wallet_cert(w)->account;
+        printf("wallet of %s\n", offpay_wallet_cert(w)->account);
         if (have_online)
-            printf("%s online:   %llu\n", who, (unsigned long long)online);
+            printf("online:         %llu\n", (unsigned long long)online);
+        else if (cli_opt(&o, "offline"))
+            printf("online:         not asked (--offline)\n");
         else if (os == OFFPAY_ERR_UNREACHABLE)
-            printf("%s online:   unknown (the server cannot be reached)\n", who);
+            printf("online:         unknown (the server cannot be reached)\n");
         else
-            printf("%s online:   unknown (%s)\n", who, offpay_wallet_error(w));
+            printf("online:         unknown (%s)\n", offpay_wallet_error(w));
         printf("offline:        %llu spendable, %llu locked change, %llu in doubt\n", (unsigned long long)b.spendable,
                (unsigned long long)b.locked, (unsigned long long)b.in_doubt);
         printf("incoming:       %llu accepted offline, spendable after sync\n", (unsigned long long)b.incoming_unsynced);

@@ -20,7 +20,7 @@ static void list_commands(FILE *f)
     fprintf(f, "Usage: offpay [--wallet DIR] COMMAND [ARGS]\n\n"
                "Pay and get paid with no network; settle with the server when online.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-44s %s\n", commands[i]->usage, commands[i]->summary);
+        fprintf(f, "  %s\n      %s\n", commands[i]->usage, commands[i]->summary);
     fprintf(f, "\nThe wallet folder is --wallet DIR, else $OFFPAY_WALLET, else ~/.offpay.\n"
                "Run offpay COMMAND --help for details.\n");
 }
@@ -57,10 +57,8 @@ int main(int argc, char **argv)
         }
     }
     args[n] = NULL;
-    if (n < 2) {
-        list_commands(stderr);
-        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
-    }
+    if (n < 2)
+        return cli_fail(OFFPAY_ERR_USAGE, "No command given; run offpay --help for the list.");
     if (strcmp(args[1], "--help") == 0 || strcmp(args[1], "-h") == 0 || strcmp(args[1], "help") == 0) {
         if (n >= 3)
             for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -72,6 +70,5 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i]->name, args[1]) == 0)
             return commands[i]->run(&c, n - 1, args + 1);
-    list_commands(stderr);
-    return cli_fail(OFFPAY_ERR_USAGE, "Unknown command \"%s\".", args[1]);
+    return cli_fail(OFFPAY_ERR_USAGE, "Unknown command \"%s\"; run offpay --help for the list.", args[1]);
 }

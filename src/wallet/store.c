@@ -387,6 +387,9 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
     key_written = 1;
     if ((s = wallet_store_open(w, 1)) != OFFPAY_OK || (s = wallet_begin(w)) != OFFPAY_OK)
         goto fail_files;
+    /* The store names who paid whom: only the owner reads it. */
+    if (path_join(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0)
+        chmod(path, 0600);
 
     sqlite3_stmt *st = wallet_prepare(
         w, "INSERT INTO identity (one, wallet_id, public_key, certificate, issuer_public_key, server_url, account, created)"

@@ -1,0 +1,170 @@
+# lib.sh - what the wallet's end-to-end tests share (sourced, bash).
+#
+# Each test runs the real programs: OFFPAY and OFFPAYD are given by ctest
+# (CMake's $<TARGET_FILE:...>).  It gets a fresh temporary folder, a ledger on
+# the embedded SQLite backend and its own offpayd on 127.0.0.1, on a port in
+# the wallet tests' range (19000-19999) derived from the test's base port and
+# its pid, retried when taken.  Everything is stopped and removed on exit,
+# also on failure.
+set -u
+
+OFFPAY=${OFFPAY:?OFFPAY must name the offpay program}
+OFFPAYD=${OFFPAYD:?OFFPAYD must name the offpayd program}
+T=$(mktemp -d "${TMPDIR:-/tmp}/offpay-wallet-test.XXXXXX")
+LEDGER="sqlite:$T/ledger.db"
+SERVER_PID=""
+PORT=""
+URL=""
+FAILS=0
+CHECKS=0
+
+cleanup() {
+  stop_server
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '== %s\n' "$*"; }
+
+fail() {
+  FAILS=$((FAILS + 1))
+  printf 'FAIL: %s\n' "$*" >&2
+}
+
+# ok COND_DESCRIPTION COMMAND...: passes when the command succeeds.
+ok() {
+  local what=$1; shift
+  CHECKS=$((CHECKS + 1))
+  if ! "$@"; then fail "$what"; fi
+}
+
+# eq WHAT GOT WANT
+eq() {
+  CHECKS=$((CHECKS + 1))
+  if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; fi
+}
+
+# contains WHAT FILE PATTERN (grep -E)
+contains() {
+  CHECKS=$((CHECKS + 1))
+  if ! grep -Eq -- "$3" "$2"; then fail "$1: '$3' not in $(head -c 600 "$2")"; fi
+}
+
+# run RC WALLET ARGS...: run offpay on wallet folder WALLET ($T/WALLET),
+# expect exit code RC; stdout in $T/out, stderr in $T/err.
+run() {
+  local want=$1 wallet=$2; shift 2
+  CHECKS=$((CHECKS + 1))
+  "$OFFPAY" --wallet "$T/$wallet" "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  if [ "$rc" != "$want" ]; then
+    fail "offpay $wallet $* exited $rc, want $want; stdout: $(head -c 400 "$T/out") stderr: $(head -c 400 "$T/err")"
+  fi
+  # An error is one sentence on stderr.
+  if [ "$rc" != 0 ] && [ "$(wc -l <"$T/err")" -lt 1 ]; then fail "offpay $wallet $*: no error sentence"; fi
+  return 0
+}
+
+# j WALLET FILTER ARGS...: jq FILTER over `offpay ARGS --json` of WALLET.
+j() {
+  local wallet=$1 filter=$2; shift 2
+  "$OFFPAY" --wallet "$T/$wallet" "$@" --json 2>"$T/jerr" | jq -c "$filter"
+}
+
+# dump WALLET: every row of the wallet store, for before/after comparisons.
+dump() {
+  sqlite3 "$T/$1/wallet.db" .dump
+}
+
+# unchanged WHAT WALLET BEFORE_FILE
+unchanged() {
+  CHECKS=$((CHECKS + 1))
+  dump "$2" >"$T/after.dump"
+  if ! cmp -s "$3" "$T/after.dump"; then
+    fail "$1: the wallet $2 changed: $(diff "$3" "$T/after.dump" | head -5)"
+  fi
+}
+
+# start_server BASE_PORT: start offpayd; sets PORT, URL, SERVER_PID.
+start_server() {
+  local base=$1 try
+  for try in 0 1 2 3 4 5 6 7; do
+    PORT=$((base + ($$ * 7 + try * 13) % 97))
+    URL="http://127.0.0.1:$PORT"
+    "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >"$T/server.log" 2>&1 &
+    SERVER_PID=$!
+    local i
+    for i in $(seq 1 100); do
+      if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+      if curl -s -o /dev/null --max-time 1 "$URL/v1/limits"; then return 0; fi
+      sleep 0.05
+    done
+    stop_server
+  done
+  echo "cannot start offpayd: $(cat "$T/server.log")" >&2
+  exit 1
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+  fi
+}
+
+# restart the server on the same port (after stop_server).
+restart_server() {
+  "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >>"$T/server.log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if curl -s -o /dev/null --max-time 1 "$URL/v1/limits"; then return 0; fi
+    sleep 0.05
+  done
+  echo "cannot restart offpayd" >&2
+  exit 1
+}
+
+# ledger BASE_PORT: a fresh ledger and a running server.
+ledger() {
+  "$OFFPAYD" init --ledger "$LEDGER" >/dev/null || { echo "offpayd init failed" >&2; exit 1; }
+  start_server "$1"
+}
+
+# enrol NAME [MINT]: open an account (minting MINT online), init wallet $T/NAME.
+enrol() {
+  local name=$1 mint=${2:-0} token
+  token=$("$OFFPAYD" account --ledger "$LEDGER" open "$name") || { echo "account open $name failed" >&2; exit 1; }
+  if [ "$mint" != 0 ]; then
+    "$OFFPAYD" account --ledger "$LEDGER" mint "$name" "$mint" >/dev/null || { echo "mint failed" >&2; exit 1; }
+  fi
+  "$OFFPAY" --wallet "$T/$name" init --server "$URL" --account "$name" --token "$token" >/dev/null ||
+    { echo "offpay init $name failed" >&2; exit 1; }
+}
+
+# handshake PAYER PAYEE AMOUNT: request, pay, accept, confirm via files; all must succeed.
+handshake() {
+  local payer=$1 payee=$2 amount=$3
+  run 0 "$payee" request "$amount" --out "$T/req.txt"
+  run 0 "$payer" pay "$T/req.txt" --out "$T/rec.txt"
+  run 0 "$payee" accept "$T/rec.txt" --out "$T/conf.txt"
+  run 0 "$payer" confirm "$T/conf.txt"
+}
+
+# amounts WALLET STATE: the sorted amounts of the wallet's coins in that state ("" = all), space-separated.
+amounts() {
+  local f='.utxos[]'
+  [ -n "${2:-}" ] && f=".utxos[] | select(.state == \"$2\")"
+  "$OFFPAY" --wallet "$T/$1" balance --offline --json | jq -r "[$f | .amount] | sort | map(tostring) | join(\" \")"
+}
+
+finish() {
+  if [ "$FAILS" -ne 0 ]; then
+    echo "$FAILS of $CHECKS checks failed" >&2
+    exit 1
+  fi
+  echo "all $CHECKS checks passed"
+  exit 0
+}
