@@ -150,6 +150,37 @@ char *utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], con
 struct cert_cache *cert_cache_new(void);
 void cert_cache_free(struct cert_cache *c);
 
+enum sync_outcome { SYNC_PENDING = 0, SYNC_SETTLED, SYNC_VOIDED, SYNC_REJECTED };
+
+/* One record of a sync batch: what came in, and what became of it. */
+struct sync_item {
+    uint8_t rec_bin[OFFPAY_RECORD_BYTES_MAX];
+    size_t rec_len;
+    struct offpay_record rec;
+    uint8_t id[OFFPAY_RECORD_ID_BYTES];
+    uint8_t conf_bin[OFFPAY_CONFIRMATION_BYTES_MAX];
+    size_t conf_len; /* 0: no confirmation */
+    struct offpay_confirmation conf;
+    uint8_t ref_bin[OFFPAY_REFUSAL_BYTES];
+    size_t ref_len; /* 0: no refusal */
+    struct offpay_refusal ref;
+
+    int caller_is_payer, caller_is_payee;
+    int outcome;        /* enum sync_outcome */
+    const char *reason; /* when rejected: a stable code of docs/api.md */
+};
+
+/* Check one decoded item without touching the ledger: the caller is a party,
+ * the payer certificate (verified once per process, then cached) and record
+ * signature, the confirmation and refusal when given.  Sets outcome to
+ * SYNC_REJECTED with a reason, or leaves it SYNC_PENDING. */
+void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KEY_BYTES], uint64_t now,
+                   struct sync_item *it);
+
+/* Settle, void or reject every pending item in one transaction of rq (which
+ * also stores rq's nonce).  Returns 0, or -1 with the reply set. */
+int settle_apply(struct request *rq, struct sync_item *items, size_t n);
+
 /* ---- endpoints (ep_*.c) ---- */
 
 void ep_enrol(struct request *rq);

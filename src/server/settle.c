@@ -1,13 +1,414 @@
 /*
  * settle.c - settlement of payment records (SPEC rules 6-8).
+ *
+ * Two phases, so storage never stalls crypto and crypto never holds the
+ * write lock.  settle_verify runs in the request's worker thread with no
+ * transaction open: it checks every signature once (a certificate is
+ * verified once per process and then found in the cache).  settle_apply then
+ * runs one write transaction for the whole batch: it looks every input up in
+ * the ledger -- the authority on coins, which is why input attestations are
+ * not re-verified -- and spends them, creates the payee and change outputs,
+ * stores the record, or records a double spend as evidence and revokes the
+ * payer.  A record is keyed by its id, so the same record brought by payer
+ * and payee, in any order or at once, settles once: the second finds it
+ * settled.  Records of one batch may depend on each other (one spends an
+ * output another creates); the batch is applied in passes until no record
+ * makes progress.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
-struct cert_cache {
-    int unused;
+/* ---- the certificate cache ---- */
+
+#define CERT_SLOTS 4096u
+
+struct cert_slot {
+    size_t len;
+    uint8_t bytes[OFFPAY_CERT_BYTES_MAX];
 };
 
-struct cert_cache *cert_cache_new(void) { return calloc(1, sizeof(struct cert_cache)); }
-void cert_cache_free(struct cert_cache *c) { free(c); }
+struct cert_cache {
+    pthread_mutex_t lock;
+    struct cert_slot slots[CERT_SLOTS];
+};
+
+struct cert_cache *cert_cache_new(void)
+{
+    struct cert_cache *c = calloc(1, sizeof *c);
+    if (c != NULL)
+        pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+void cert_cache_free(struct cert_cache *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* A certificate is good now if it is inside its validity window and the
+ * issuer signed it; the signature is checked once per distinct certificate
+ * (the cache compares whole encodings, so a forged body never hits). */
+static enum offpay_status cert_good(struct offpayd *srv, const struct offpay_cert *cert, uint64_t now)
+{
+    uint8_t enc[OFFPAY_CERT_BYTES_MAX];
+    size_t n = offpay_cert_encode(enc, sizeof enc, cert);
+    if (n == 0)
+        return OFFPAY_ERR_BAD_ACCOUNT_NAME;
+    if (now < cert->not_before)
+        return OFFPAY_ERR_CERT_NOT_YET_VALID;
+    if (now > cert->not_after)
+        return OFFPAY_ERR_CERT_EXPIRED;
+    struct cert_cache *cc = srv->certs;
+    unsigned slot = ((unsigned)cert->issuer_sig[0] << 8 | cert->issuer_sig[1]) % CERT_SLOTS;
+    int hit;
+    pthread_mutex_lock(&cc->lock);
+    hit = cc->slots[slot].len == n && memcmp(cc->slots[slot].bytes, enc, n) == 0;
+    pthread_mutex_unlock(&cc->lock);
+    if (hit)
+        return OFFPAY_OK;
+    enum offpay_status s = offpay_cert_verify(cert, srv->issuer_pk, NULL, now);
+    if (s != OFFPAY_OK)
+        return s;
+    pthread_mutex_lock(&cc->lock);
+    cc->slots[slot].len = n;
+    memcpy(cc->slots[slot].bytes, enc, n);
+    pthread_mutex_unlock(&cc->lock);
+    return OFFPAY_OK;
+}
+
+static void reject(struct sync_item *it, const char *reason)
+{
+    it->outcome = SYNC_REJECTED;
+    it->reason = reason;
+}
+
+/* The payee's confirmation: names this record, comes from its payee under a
+ * good certificate, and the payee signed it. */
+static enum offpay_status confirmation_good(struct offpayd *srv, const struct sync_item *it, uint64_t now)
+{
+    uint8_t enc[OFFPAY_CONFIRMATION_BYTES_MAX];
+    const struct offpay_confirmation *c = &it->conf;
+    if (memcmp(c->record_id, it->id, OFFPAY_RECORD_ID_BYTES) != 0)
+        return OFFPAY_ERR_WRONG_RECORD;
+    if (memcmp(c->payee.public_key, it->rec.payee_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
+        return OFFPAY_ERR_WRONG_PAYEE;
+    enum offpay_status s = cert_good(srv, &c->payee, now);
+    if (s != OFFPAY_OK)
+        return s;
+    size_t n = offpay_confirmation_encode(enc, sizeof enc, c);
+    if (n == 0)
+        return OFFPAY_ERR_MALFORMED;
+    if (offpay_verify(c->sig, c->payee.public_key, OFFPAY_TAG_CONFIRMATION, enc, n - OFFPAY_SIGNATURE_BYTES) != 0)
+        return OFFPAY_ERR_BAD_SIGNATURE;
+    return OFFPAY_OK;
+}
+
+void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KEY_BYTES], uint64_t now,
+                   struct sync_item *it)
+{
+    it->outcome = SYNC_PENDING;
+    it->caller_is_payer = memcmp(caller_pk, it->rec.payer.public_key, OFFPAY_PUBLIC_KEY_BYTES) == 0;
+    it->caller_is_payee = memcmp(caller_pk, it->rec.payee_key, OFFPAY_PUBLIC_KEY_BYTES) == 0;
+    if (!it->caller_is_payer && !it->caller_is_payee) {
+        reject(it, "not_party");
+        return;
+    }
+    if (cert_good(srv, &it->rec.payer, now) != OFFPAY_OK) {
+        reject(it, "invalid");
+        return;
+    }
+    /* The certificate was checked just above; the ledger is the authority on inputs. */
+    if (offpay_record_verify(&it->rec, srv->issuer_pk, NULL, now,
+                             OFFPAY_VERIFY_SKIP_PAYER_CERT | OFFPAY_VERIFY_SKIP_INPUT_ATTESTATIONS) != OFFPAY_OK) {
+        reject(it, "invalid");
+        return;
+    }
+    if (it->conf_len > 0 && confirmation_good(srv, it, now) != OFFPAY_OK) {
+        reject(it, "bad_confirmation");
+        return;
+    }
+    if (it->ref_len > 0 && offpay_refusal_verify(&it->ref, &it->rec) != OFFPAY_OK) {
+        reject(it, "bad_refusal");
+        return;
+    }
+}
+
+/* ---- the transaction ---- */
+
+/* Value moved between accounts by this batch, applied once at the end. */
+struct delta {
+    int64_t account_id;
+    uint64_t received, sent;
+};
+
+struct apply {
+    struct sync_item *items;
+    size_t n;
+    struct delta *deltas;
+    size_t n_deltas;
+    unsigned char *verdict; /* outcome and reason after verification, per item */
+    const char **reasons;
+};
+
+static int add_delta(struct apply *a, int64_t account_id, uint64_t received, uint64_t sent)
+{
+    size_t i;
+    for (i = 0; i < a->n_deltas; i++)
+        if (a->deltas[i].account_id == account_id)
+            break;
+    if (i == a->n_deltas) {
+        a->deltas[i].account_id = account_id;
+        a->deltas[i].received = a->deltas[i].sent = 0;
+        a->n_deltas++;
+    }
+    if (a->deltas[i].received > (uint64_t)INT64_MAX - received || a->deltas[i].sent > (uint64_t)INT64_MAX - sent)
+        return -1;
+    a->deltas[i].received += received;
+    a->deltas[i].sent += sent;
+    return 0;
+}
+
+/* Store the evidence of a double spend and revoke the payer. */
+static enum tx_step double_spend(struct request *rq, struct sync_item *it, const struct offpay_ledger_wallet *payer,
+                                 const struct offpay_ledger_utxo *coin)
+{
+    struct offpay_ledger *l = rq->l;
+    struct offpay_ledger_fraud f;
+    struct offpay_ledger_record first;
+    uint8_t *first_copy = NULL;
+    enum offpay_ledger_result r;
+
+    memset(&f, 0, sizeof f);
+    memcpy(f.record_id, it->id, OFFPAY_RECORD_ID_BYTES);
+    memcpy(f.payer_wallet, payer->id, OFFPAY_WALLET_ID_BYTES);
+    f.account_id = payer->account_id;
+    memcpy(f.input, coin->id, OFFPAY_UTXO_ID_BYTES);
+    f.at = rq->now;
+    f.record = it->rec_bin;
+    f.record_len = it->rec_len;
+    if (coin->spent == OFFPAY_LEDGER_SPENT_BY_RECORD) {
+        r = l->ops->record_get(l, coin->spent_by, &first);
+        if (r != OFFPAY_LEDGER_OK)
+            return step_of(r == OFFPAY_LEDGER_NOT_FOUND ? OFFPAY_LEDGER_ERROR : r);
+        /* The record's body lives in the connection's buffer until the next call: copy it. */
+        if ((first_copy = malloc(first.body_len)) == NULL)
+            return STEP_ERROR;
+        memcpy(first_copy, first.body, first.body_len);
+        f.first_record = first_copy;
+        f.first_record_len = first.body_len;
+    }
+    r = l->ops->fraud_insert(l, &f);
+    free(first_copy);
+    if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_DUPLICATE)
+        return step_of(r);
+    TRY(l->ops->wallet_revoke(l, payer->id, rq->now));
+    reject(it, "double_spend");
+    return STEP_COMMIT;
+}
+
+/* Try to settle one item.  Leaves it SYNC_PENDING when an input is not in the
+ * ledger (yet): a record of the same batch may create it. */
+static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_item *it)
+{
+    struct offpay_ledger *l = rq->l;
+    struct offpay_ledger_record known;
+    struct offpay_ledger_fraud fraud;
+    struct offpay_ledger_wallet payer, payee;
+    struct offpay_ledger_utxo coins[OFFPAY_RECORD_INPUTS_MAX], out;
+    struct offpay_utxo o;
+    enum offpay_ledger_result r;
+    const struct offpay_record *rec = &it->rec;
+
+    /* Already settled or voided: the same answer again. */
+    r = l->ops->record_get(l, it->id, &known);
+    if (r == OFFPAY_LEDGER_OK) {
+        if (known.state == OFFPAY_LEDGER_RECORD_SETTLED)
+            it->outcome = SYNC_SETTLED;
+        else if (it->ref_len > 0)
+            it->outcome = SYNC_VOIDED; /* the payer voiding it again */
+        else
+            reject(it, "voided");
+        return STEP_COMMIT;
+    }
+    if (r != OFFPAY_LEDGER_NOT_FOUND)
+        return step_of(r);
+    r = l->ops->fraud_get(l, it->id, &fraud);
+    if (r == OFFPAY_LEDGER_OK) {
+        reject(it, "double_spend");
+        return STEP_COMMIT;
+    }
+    if (r != OFFPAY_LEDGER_NOT_FOUND)
+        return step_of(r);
+
+    /* The payer must be the wallet its certificate names. */
+    r = l->ops->wallet_get(l, rec->payer.wallet_id, &payer);
+    if (r == OFFPAY_LEDGER_NOT_FOUND ||
+        (r == OFFPAY_LEDGER_OK && memcmp(payer.public_key, rec->payer.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)) {
+        reject(it, "invalid");
+        return STEP_COMMIT;
+    }
+    if (r != OFFPAY_LEDGER_OK)
+        return step_of(r);
+
+    /* A refusal signed by the payee voids the record for good. */
+    if (it->ref_len > 0) {
+        struct offpay_ledger_record v;
+        memset(&v, 0, sizeof v);
+        memcpy(v.id, it->id, OFFPAY_RECORD_ID_BYTES);
+        v.state = OFFPAY_LEDGER_RECORD_VOIDED;
+        memcpy(v.payer_wallet, payer.id, OFFPAY_WALLET_ID_BYTES);
+        memcpy(v.payee_key, rec->payee_key, OFFPAY_PUBLIC_KEY_BYTES);
+        v.at = rq->now;
+        v.body = it->rec_bin;
+        v.body_len = it->rec_len;
+        v.refusal = it->ref_bin;
+        v.refusal_len = it->ref_len;
+        TRY(l->ops->record_insert(l, &v));
+        it->outcome = SYNC_VOIDED;
+        return STEP_COMMIT;
+    }
+
+    if (payer.fraudulent) {
+        reject(it, "revoked");
+        return STEP_COMMIT;
+    }
+    r = l->ops->wallet_get_by_key(l, rec->payee_key, &payee);
+    if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        reject(it, "unknown_payee");
+        return STEP_COMMIT;
+    }
+    if (r != OFFPAY_LEDGER_OK)
+        return step_of(r);
+
+    /* Every input: in the ledger, the payer's, of this amount, unspent. */
+    for (unsigned i = 0; i < rec->n_inputs; i++) {
+        r = l->ops->utxo_get(l, rec->inputs[i].id, &coins[i]);
+        if (r == OFFPAY_LEDGER_NOT_FOUND)
+            return STEP_COMMIT; /* pending: maybe a later record of the batch creates it */
+        if (r != OFFPAY_LEDGER_OK)
+            return step_of(r);
+    }
+    for (unsigned i = 0; i < rec->n_inputs; i++) {
+        if (memcmp(coins[i].owner, rec->payer.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
+            reject(it, "not_owner");
+            return STEP_COMMIT;
+        }
+        if (coins[i].amount != rec->inputs[i].amount) {
+            reject(it, "invalid");
+            return STEP_COMMIT;
+        }
+    }
+    for (unsigned i = 0; i < rec->n_inputs; i++)
+        if (coins[i].spent != OFFPAY_LEDGER_UNSPENT)
+            return double_spend(rq, it, &payer, &coins[i]);
+
+    for (unsigned i = 0; i < rec->n_inputs; i++)
+        TRY(l->ops->utxo_spend(l, rec->inputs[i].id, OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
+    for (unsigned idx = 0; idx < 2; idx++) {
+        if (idx == 1 && rec->change_amount == 0)
+            break;
+        if (offpay_record_output(&o, rec, it->id, idx) != OFFPAY_OK)
+            return STEP_ERROR;
+        memset(&out, 0, sizeof out);
+        memcpy(out.id, o.id, OFFPAY_UTXO_ID_BYTES);
+        memcpy(out.owner, o.owner, OFFPAY_PUBLIC_KEY_BYTES);
+        out.amount = o.amount;
+        out.account_id = idx == 0 ? payee.account_id : payer.account_id;
+        TRY(l->ops->utxo_insert(l, &out, rq->now));
+    }
+    struct offpay_ledger_record s;
+    memset(&s, 0, sizeof s);
+    memcpy(s.id, it->id, OFFPAY_RECORD_ID_BYTES);
+    s.state = OFFPAY_LEDGER_RECORD_SETTLED;
+    memcpy(s.payer_wallet, payer.id, OFFPAY_WALLET_ID_BYTES);
+    memcpy(s.payee_key, rec->payee_key, OFFPAY_PUBLIC_KEY_BYTES);
+    s.at = rq->now;
+    s.body = it->rec_bin;
+    s.body_len = it->rec_len;
+    s.confirmation = it->conf_len ? it->conf_bin : NULL;
+    s.confirmation_len = it->conf_len;
+    TRY(l->ops->record_insert(l, &s));
+    if (add_delta(a, payer.account_id, 0, rec->payee_amount) != 0 ||
+        add_delta(a, payee.account_id, rec->payee_amount, 0) != 0)
+        return STEP_ERROR;
+    it->outcome = SYNC_SETTLED;
+    return STEP_COMMIT;
+}
+
+static enum tx_step apply_tx(struct request *rq, void *ctx)
+{
+    struct apply *a = ctx;
+    struct offpay_ledger *l = rq->l;
+    enum tx_step s;
+    size_t pending = 0;
+
+    /* A retried transaction starts over from what verification decided. */
+    a->n_deltas = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        a->items[i].outcome = a->verdict[i];
+        a->items[i].reason = a->reasons[i];
+        if (a->items[i].outcome == SYNC_PENDING)
+            pending++;
+    }
+    int progress = 1;
+    while (pending > 0 && progress) {
+        progress = 0;
+        for (size_t i = 0; i < a->n; i++) {
+            struct sync_item *it = &a->items[i];
+            if (it->outcome != SYNC_PENDING)
+                continue;
+            if ((s = apply_one(rq, a, it)) != STEP_COMMIT)
+                return s;
+            if (it->outcome != SYNC_PENDING) {
+                pending--;
+                progress = 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (a->items[i].outcome == SYNC_PENDING)
+            reject(&a->items[i], "unknown_input");
+
+    for (size_t i = 0; i < a->n_deltas; i++) {
+        struct offpay_ledger_account acc;
+        TRY(l->ops->account_get_by_id(l, a->deltas[i].account_id, &acc));
+        if (acc.received > (uint64_t)INT64_MAX - a->deltas[i].received ||
+            acc.sent > (uint64_t)INT64_MAX - a->deltas[i].sent)
+            return STEP_ERROR;
+        acc.received += a->deltas[i].received;
+        acc.sent += a->deltas[i].sent;
+        TRY(l->ops->account_update(l, &acc));
+    }
+    return STEP_COMMIT;
+}
+
+int settle_apply(struct request *rq, struct sync_item *items, size_t n)
+{
+    struct apply a;
+    int rc = -1;
+
+    memset(&a, 0, sizeof a);
+    a.items = items;
+    a.n = n;
+    /* Each settled record touches at most two accounts. */
+    if ((a.deltas = calloc(2 * n + 1, sizeof *a.deltas)) == NULL || (a.verdict = malloc(n + 1)) == NULL ||
+        (a.reasons = calloc(n + 1, sizeof *a.reasons)) == NULL) {
+        reply_error(rq, 500, "internal", "Out of memory.");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        a.verdict[i] = (unsigned char)items[i].outcome;
+        a.reasons[i] = items[i].reason;
+    }
+    rc = request_tx(rq, apply_tx, &a);
+out:
+    free(a.deltas);
+    free(a.verdict);
+    free(a.reasons);
+    return rc;
+}
