@@ -448,3 +448,112 @@ void h_audit_ok(void)
     if (rc != 0)
         h_failf(__FILE__, __LINE__, "audit exited %d: %s%s", rc, out, err);
 }
+
+/* ---- raw requests ---- */
+
+#include <curl/curl.h>
+
+struct sink {
+    char *p;
+    size_t n;
+};
+
+static size_t sink_write(char *d, size_t s, size_t m, void *u)
+{
+    struct sink *k = u;
+    size_t add = s * m;
+    char *q = realloc(k->p, k->n + add + 1);
+    if (q == NULL)
+        return 0;
+    memcpy(q + k->n, d, add);
+    k->p = q;
+    k->n += add;
+    k->p[k->n] = '\0';
+    return add;
+}
+
+struct source {
+    const char *p;
+    size_t n, off;
+};
+
+static size_t source_read(char *d, size_t s, size_t m, void *u)
+{
+    struct source *src = u;
+    size_t want = s * m, left = src->n - src->off;
+    if (want > left)
+        want = left;
+    memcpy(d, src->p + src->off, want);
+    src->off += want;
+    return want;
+}
+
+long h_raw(const struct h_wallet *w, const char *method, const char *path, const char *body, size_t body_len,
+           long long ts, const char *nonce_hex, char *nonce_out, int flip_sig, int chunked, json_t **resp)
+{
+    char url[256], line[300], tsbuf[32], nonce[33], wid[33], sighex[129];
+    struct curl_slist *h = NULL;
+    struct sink k = {NULL, 0};
+    struct source src = {body, body_len, 0};
+    long status = 0;
+    CURL *c = curl_easy_init();
+    CHECK(c != NULL);
+    snprintf(url, sizeof url, "%s%s", base_url, path);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    if (chunked)
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    if (w != NULL) {
+        uint8_t n[16], sig[64];
+        if (nonce_hex != NULL) {
+            snprintf(nonce, sizeof nonce, "%s", nonce_hex);
+        } else {
+            offpay_random(n, sizeof n);
+            offpay_hex(nonce, n, sizeof n);
+        }
+        if (nonce_out)
+            memcpy(nonce_out, nonce, 33);
+        snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
+        offpay_http_auth_sign(sig, w->sk, method, path, (const uint8_t *)body, body_len, tsbuf, nonce);
+        if (flip_sig)
+            sig[5] ^= 1;
+        offpay_hex(sighex, sig, sizeof sig);
+        offpay_hex(wid, w->auth.wallet_id, 16);
+        snprintf(line, sizeof line, "X-Offpay-Wallet: %s", wid);
+        h = curl_slist_append(h, line);
+        snprintf(line, sizeof line, "X-Offpay-Timestamp: %s", tsbuf);
+        h = curl_slist_append(h, line);
+        snprintf(line, sizeof line, "X-Offpay-Nonce: %s", nonce);
+        h = curl_slist_append(h, line);
+        snprintf(line, sizeof line, "X-Offpay-Signature: %s", sighex);
+        h = curl_slist_append(h, line);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (chunked) {
+            curl_easy_setopt(c, CURLOPT_READFUNCTION, source_read);
+            curl_easy_setopt(c, CURLOPT_READDATA, &src);
+        } else {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        }
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK || k.n > 0)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (resp) {
+        json_error_t e;
+        *resp = k.p ? json_loads(k.p, 0, &e) : NULL;
+    }
+    free(k.p);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}

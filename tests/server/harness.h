@@ -94,3 +94,11 @@ void h_audit_ok(void);
 void h_utxo_decode(struct offpay_utxo *u, const char *text);
 
 #endif
+
+/* A request with hand-made auth headers, to test the server's checks.
+ * w NULL: no auth headers.  ts: the timestamp to sign and send.  nonce_hex:
+ * NULL for a fresh one (the one used is copied to nonce_out when not NULL).
+ * flip_sig: corrupt the signature.  chunked: send without Content-Length.
+ * Returns the HTTP status (0 if none); *resp the JSON answer or NULL. */
+long h_raw(const struct h_wallet *w, const char *method, const char *path, const char *body, size_t body_len,
+           long long ts, const char *nonce_hex, char *nonce_out, int flip_sig, int chunked, json_t **resp);

@@ -87,6 +87,194 @@ int main(void)
     json_decref(resp);
     CHECK_EQ_U64(h_online(&alice), 94000);
 
+    /* ---- authentication: every refusal changes nothing ---- */
+    long long now = (long long)time(NULL);
+    char nonce[33];
+    const char *lb = "{\"amounts\":[10]}";
+    size_t lbn = strlen(lb);
+    long long coins_before = h_sql_int("SELECT count(*) FROM utxos");
+    /* a good raw request works ... */
+    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, NULL, nonce, 0, 0, &resp), 200);
+    json_decref(resp);
+    CHECK_EQ_U64(h_online(&alice), 93990);
+    /* ... once: the same nonce again is a replay */
+    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, nonce, NULL, 0, 0, &resp), 409);
+    CHECK_STR(err_code(resp), "replayed");
+    json_decref(resp);
+    /* stale and future timestamps */
+    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now - 301, NULL, NULL, 0, 0, &resp), 401);
+    CHECK_STR(err_code(resp), "stale_timestamp");
+    json_decref(resp);
+    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now + 400, NULL, NULL, 0, 0, &resp), 401);
+    CHECK_STR(err_code(resp), "stale_timestamp");
+    json_decref(resp);
+    /* a broken signature, no headers, a body changed after signing */
+    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 1, 0, &resp), 401);
+    CHECK_STR(err_code(resp), "bad_auth");
+    json_decref(resp);
+    CHECK_EQ_U64(h_raw(NULL, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
+    CHECK_STR(err_code(resp), "bad_auth");
+    json_decref(resp);
+    {
+        /* bob's headers on alice's wallet id: the signature does not verify */
+        struct h_wallet mallory = bob;
+        memcpy(mallory.auth.wallet_id, alice.auth.wallet_id, 16);
+        CHECK_EQ_U64(h_raw(&mallory, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
+        CHECK_STR(err_code(resp), "bad_auth");
+        json_decref(resp);
+        /* an unknown wallet */
+        offpay_random(mallory.auth.wallet_id, 16);
+        CHECK_EQ_U64(h_raw(&mallory, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
+        CHECK_STR(err_code(resp), "bad_auth");
+        json_decref(resp);
+    }
+    CHECK_EQ_U64(h_online(&alice), 93990);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos"), coins_before + 1);
+
+    /* ---- bodies: size, JSON, fields ---- */
+    {
+        size_t big = 4u * 1024u * 1024u + 1;
+        char *huge = malloc(big + 1);
+        CHECK(huge != NULL);
+        memset(huge, ' ', big);
+        huge[0] = '{';
+        huge[big - 1] = '}';
+        huge[big] = '\0';
+        CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", huge, big, now, NULL, NULL, 0, 0, &resp), 413);
+        CHECK_STR(err_code(resp), "too_large");
+        json_decref(resp);
+        CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", huge, big, now, NULL, NULL, 0, 1, &resp), 413);
+        CHECK_STR(err_code(resp), "too_large");
+        json_decref(resp);
+        free(huge);
+    }
+    static const struct {
+        const char *path, *body, *code;
+    } bad[] = {
+        {"/v1/load", "{\"amounts\":[10]", "malformed_json"},
+        {"/v1/load", "[10]", "malformed_json"},
+        {"/v1/load", "", "malformed_json"},
+        {"/v1/load", "{\"amounts\":[10],\"amounts\":[20]}", "malformed_json"},
+        {"/v1/load", "{\"amounts\":\"10\"}", "bad_field"},
+        {"/v1/load", "{\"amounts\":[\"10\"]}", "bad_field"},
+        {"/v1/load", "{\"amounts\":[0]}", "bad_field"},
+        {"/v1/load", "{\"amounts\":[-5]}", "bad_field"},
+        {"/v1/load", "{\"amounts\":[1.5]}", "bad_field"},
+        {"/v1/load", "{\"amounts\":[]}", "bad_field"},
+        {"/v1/load", "{}", "bad_field"},
+        {"/v1/load", "{\"amounts\":[9223372036854775807,1]}", "bad_field"},
+        {"/v1/unload", "{\"utxos\":[\"zz\"]}", "bad_field"},
+        {"/v1/unload", "{\"utxos\":[\"ABCDEF0000000000000000000000000000000000000000000000000000000000\"]}", "bad_field"},
+        {"/v1/pay-online", "{\"to\":\"bob\",\"amount\":\"5\"}", "bad_field"},
+        {"/v1/pay-online", "{\"to\":5,\"amount\":5}", "bad_field"},
+        {"/v1/pay-online", "{\"to\":\"Bob!\",\"amount\":5}", "bad_field"},
+        {"/v1/pay-online", "{\"to\":\"alice\",\"amount\":5}", "bad_field"},
+        {"/v1/sync", "{\"records\":{}}", "bad_field"},
+        {"/v1/sync", "{\"records\":[{\"record\":\"OP1REC:AAAA\"}]}", "bad_field"},
+        {"/v1/sync", "{\"records\":[{\"record\":5}]}", "bad_field"},
+        {"/v1/sync", "{\"records\":[17]}", "bad_field"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        st = h_raw(&alice, "POST", bad[i].path, bad[i].body, strlen(bad[i].body), now, NULL, NULL, 0, 0, &resp);
+        if (st != 400 || resp == NULL || strcmp(err_code(resp), bad[i].code) != 0)
+            h_failf(__FILE__, __LINE__, "%s %s: %ld %s", bad[i].path, bad[i].body, st, resp ? err_code(resp) : "-");
+        CHECK(json_is_string(json_object_get(resp, "message")));
+        json_decref(resp);
+    }
+    st = h_call(NULL, "POST", "/v1/enrol", json_pack("{s:s,s:s}", "token", "x", "public_key", "12"), &resp);
+    CHECK_EQ_U64(st, 400);
+    CHECK_STR(err_code(resp), "bad_field");
+    json_decref(resp);
+    CHECK_EQ_U64(h_call(&alice, "GET", "/v1/nothing", NULL, &resp), 404);
+    CHECK_STR(err_code(resp), "not_found");
+    json_decref(resp);
+    CHECK_EQ_U64(h_call(&alice, "POST", "/v1/balance", json_object(), &resp), 405);
+    CHECK_STR(err_code(resp), "method_not_allowed");
+    json_decref(resp);
+    CHECK_EQ_U64(h_online(&alice), 93990);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos"), coins_before + 1);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos WHERE spent = 0"), coins_before + 1);
+    h_audit_ok();
+
+    /* ---- unload ---- */
+    {
+        char id0[65], id1[65];
+        offpay_hex(id0, coins[0].id, 32);
+        offpay_hex(id1, coins[1].id, 32);
+        /* not bob's */
+        st = h_call(&bob, "POST", "/v1/unload", json_pack("{s:[s]}", "utxos", id0), &resp);
+        CHECK_EQ_U64(st, 409);
+        CHECK_STR(err_code(resp), "not_yours");
+        json_decref(resp);
+        /* one good and one unknown: nothing happens */
+        char unknown[65];
+        uint8_t r[32];
+        offpay_random(r, sizeof r);
+        offpay_hex(unknown, r, 32);
+        st = h_call(&alice, "POST", "/v1/unload", json_pack("{s:[s,s]}", "utxos", id0, unknown), &resp);
+        CHECK_EQ_U64(st, 404);
+        json_decref(resp);
+        CHECK_EQ_U64(h_online(&alice), 93990);
+        st = h_call(&alice, "POST", "/v1/unload", json_pack("{s:[s,s]}", "utxos", id0, id1), &resp);
+        CHECK_EQ_U64(st, 200);
+        CHECK_EQ_U64(json_integer_value(json_object_get(resp, "online")), 96990);
+        CHECK_EQ_U64(json_integer_value(json_object_get(resp, "unloaded")), 2);
+        json_decref(resp);
+        st = h_call(&alice, "POST", "/v1/unload", json_pack("{s:[s]}", "utxos", id0), &resp);
+        CHECK_EQ_U64(st, 409);
+        CHECK_STR(err_code(resp), "not_unspent");
+        json_decref(resp);
+        CHECK_EQ_U64(h_online(&alice), 96990);
+    }
+    h_audit_ok();
+
+    /* ---- pay-online ---- */
+    st = h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "nobody", "amount", (json_int_t)5), &resp);
+    CHECK_EQ_U64(st, 404);
+    json_decref(resp);
+    st = h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "bob", "amount", (json_int_t)96991), &resp);
+    CHECK_EQ_U64(st, 409);
+    CHECK_STR(err_code(resp), "insufficient_balance");
+    json_decref(resp);
+    st = h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "bob", "amount", (json_int_t)990), &resp);
+    CHECK_EQ_U64(st, 200);
+    CHECK_EQ_U64(json_integer_value(json_object_get(resp, "online")), 96000);
+    json_decref(resp);
+    CHECK_EQ_U64(h_online(&alice), 96000);
+    CHECK_EQ_U64(h_online(&bob), 990);
+    h_audit_ok();
+
+    /* ---- per-wallet limits reach the wallet ---- */
+    {
+        char wid[33];
+        offpay_hex(wid, bob.cert.wallet_id, 16);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", h_ledger_url(), "--wallet", wid, "--per-payment", "700",
+                        NULL) == 0);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", h_ledger_url(), "--count", "7", NULL) == 0);
+        st = h_call(&bob, "GET", "/v1/limits", NULL, &resp);
+        CHECK_EQ_U64(st, 200);
+        uint8_t bin[256];
+        size_t n;
+        int t;
+        struct offpay_limits_policy p;
+        const char *txt = json_string_value(json_object_get(resp, "limits"));
+        CHECK(offpay_text_decode(bin, sizeof bin, &n, &t, OFFPAY_MSG_LIMITS, txt, strlen(txt)) == OFFPAY_OK);
+        CHECK(offpay_limits_policy_decode(&p, bin, n) == OFFPAY_OK);
+        CHECK(offpay_limits_policy_verify(&p, bob.issuer_pk) == OFFPAY_OK);
+        CHECK(memcmp(p.wallet_id, bob.cert.wallet_id, 16) == 0);
+        CHECK_EQ_U64(p.limits.per_payment, 700);
+        CHECK_EQ_U64(p.limits.offline_total, 200000);
+        CHECK_EQ_U64(p.limits.count, 50); /* its own policy was made from the default before --count 7 */
+        json_decref(resp);
+        st = h_call(&alice, "GET", "/v1/limits", NULL, &resp);
+        txt = json_string_value(json_object_get(resp, "limits"));
+        CHECK(offpay_text_decode(bin, sizeof bin, &n, &t, OFFPAY_MSG_LIMITS, txt, strlen(txt)) == OFFPAY_OK);
+        CHECK(offpay_limits_policy_decode(&p, bin, n) == OFFPAY_OK);
+        CHECK_EQ_U64(p.limits.count, 7);
+        CHECK_EQ_U64(p.limits.per_payment, 50000);
+        json_decref(resp);
+    }
+
     h_audit_ok();
     h_server_stop();
     h_audit_ok();
