@@ -41,6 +41,7 @@ for f in empty garbage binary huge; do
   refuse 3 alice pay "$T/$f.txt" "pay $f"
   refuse_confirm 3 alice "$T/$f.txt" "confirm $f"
 done
+run 3 bob accept "$T/empty.txt"
 contains "the empty file is named as empty" "$T/err" "empty"
 
 say "truncated record: exit 3"
