@@ -64,6 +64,9 @@ enum offpay_status offpay_limits_policy_verify(const struct offpay_limits_policy
 
 /* ---- payee: request ---- */
 
+/* Every *_build function below writes its output only at the end, so its
+ * inputs may point into its output (rebuild a record from rec.inputs). */
+
 /* Build and sign a request.  In: payee certificate and secret key, amount (> 0),
  * nonce (fresh: use offpay_random).  Out: r. */
 enum offpay_status offpay_request_build(struct offpay_request *r, const struct offpay_cert *payee,
@@ -189,7 +192,9 @@ enum offpay_status offpay_confirmation_verify(const struct offpay_confirmation *
 enum offpay_status offpay_refusal_build(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
                                         uint8_t reason, const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
-/* A refusal is good for r when it names r and r's payee key signed it. */
+/* A refusal is good for r when it names r and r's payee key signed it.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_WRONG_RECORD (also when r cannot be encoded,
+ * so has no id), OFFPAY_ERR_MALFORMED or OFFPAY_ERR_BAD_SIGNATURE. */
 enum offpay_status offpay_refusal_verify(const struct offpay_refusal *f, const struct offpay_record *r) OFFPAY_WARN_UNUSED;
 
 #endif

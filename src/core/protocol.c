@@ -143,7 +143,7 @@ enum offpay_status offpay_utxo_verify(const struct offpay_utxo *u, const uint8_t
 
 /* ---- request ---- */
 
-enum offpay_status offpay_request_build(struct offpay_request *r, const struct offpay_cert *payee,
+static enum offpay_status request_build(struct offpay_request *r, const struct offpay_cert *payee,
                                         const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES], uint64_t amount,
                                         const uint8_t nonce[OFFPAY_NONCE_BYTES])
 {
@@ -318,7 +318,7 @@ static enum offpay_status record_check_inputs(const struct offpay_record *r)
     return OFFPAY_OK;
 }
 
-enum offpay_status offpay_record_build(struct offpay_record *r, const struct offpay_cert *payer,
+static enum offpay_status record_build(struct offpay_record *r, const struct offpay_cert *payer,
                                        const uint8_t payer_sk[OFFPAY_SECRET_KEY_BYTES],
                                        const struct offpay_request *request, const struct offpay_utxo *inputs,
                                        size_t n_inputs, uint64_t created, uint64_t seq)
@@ -360,6 +360,19 @@ enum offpay_status offpay_record_build(struct offpay_record *r, const struct off
     }
     offpay_sign(r->sig, payer_sk, OFFPAY_TAG_RECORD, buf, body_len);
     return OFFPAY_OK;
+}
+
+/* The id of an encodable record; an unencodable one has none (the all-zero
+ * id offpay_record_id gives it must never match a confirmation or refusal
+ * that names the all-zero id). */
+static enum offpay_status record_id_checked(uint8_t id[OFFPAY_RECORD_ID_BYTES], const struct offpay_record *r)
+{
+    uint8_t buf[OFFPAY_RECORD_BYTES_MAX];
+    size_t body_len;
+    enum offpay_status s = record_body(buf, sizeof buf, &body_len, r);
+    if (s == OFFPAY_OK)
+        offpay_hash(id, buf, body_len);
+    return s;
 }
 
 void offpay_record_id(uint8_t id[OFFPAY_RECORD_ID_BYTES], const struct offpay_record *r)
@@ -436,7 +449,7 @@ enum offpay_status offpay_record_output(struct offpay_utxo *u, const struct offp
 
 /* ---- confirmation and refusal ---- */
 
-enum offpay_status offpay_confirmation_build(struct offpay_confirmation *c, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+static enum offpay_status confirmation_build(struct offpay_confirmation *c, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
                                              const struct offpay_cert *payee,
                                              const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
 {
@@ -461,8 +474,7 @@ enum offpay_status offpay_confirmation_verify(const struct offpay_confirmation *
     uint8_t id[OFFPAY_RECORD_ID_BYTES];
     enum offpay_status s;
 
-    offpay_record_id(id, r);
-    if (memcmp(id, c->record_id, sizeof id) != 0)
+    if (record_id_checked(id, r) != OFFPAY_OK || memcmp(id, c->record_id, sizeof id) != 0)
         return OFFPAY_ERR_WRONG_RECORD;
     if (memcmp(c->payee.public_key, r->payee_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
         return OFFPAY_ERR_WRONG_PAYEE;
@@ -476,7 +488,7 @@ enum offpay_status offpay_confirmation_verify(const struct offpay_confirmation *
     return OFFPAY_OK;
 }
 
-enum offpay_status offpay_refusal_build(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+static enum offpay_status refusal_build(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
                                         uint8_t reason, const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
 {
     uint8_t buf[OFFPAY_REFUSAL_BYTES];
@@ -496,8 +508,7 @@ enum offpay_status offpay_refusal_verify(const struct offpay_refusal *f, const s
 {
     uint8_t buf[OFFPAY_REFUSAL_BYTES];
     uint8_t id[OFFPAY_RECORD_ID_BYTES];
-    offpay_record_id(id, r);
-    if (memcmp(id, f->record_id, sizeof id) != 0)
+    if (record_id_checked(id, r) != OFFPAY_OK || memcmp(id, f->record_id, sizeof id) != 0)
         return OFFPAY_ERR_WRONG_RECORD;
     size_t n = offpay_refusal_encode(buf, sizeof buf, f);
     if (n == 0)
@@ -505,4 +516,50 @@ enum offpay_status offpay_refusal_verify(const struct offpay_refusal *f, const s
     if (offpay_verify(f->sig, r->payee_key, OFFPAY_TAG_REFUSAL, buf, BODY_LEN(n)) != 0)
         return OFFPAY_ERR_BAD_SIGNATURE;
     return OFFPAY_OK;
+}
+
+/* ---- builders, safe when an input points into the output ----
+ * Each builder writes a local message and copies it out at the end, so a
+ * caller may rebuild a message from its own fields (say, a record from
+ * rec.inputs, or a confirmation naming c.record_id) without the output's
+ * early zeroing destroying the input. */
+
+enum offpay_status offpay_request_build(struct offpay_request *r, const struct offpay_cert *payee,
+                                        const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES], uint64_t amount,
+                                        const uint8_t nonce[OFFPAY_NONCE_BYTES])
+{
+    struct offpay_request tmp;
+    enum offpay_status s = request_build(&tmp, payee, payee_sk, amount, nonce);
+    *r = tmp;
+    return s;
+}
+
+enum offpay_status offpay_record_build(struct offpay_record *r, const struct offpay_cert *payer,
+                                       const uint8_t payer_sk[OFFPAY_SECRET_KEY_BYTES],
+                                       const struct offpay_request *request, const struct offpay_utxo *inputs,
+                                       size_t n_inputs, uint64_t created, uint64_t seq)
+{
+    struct offpay_record tmp;
+    enum offpay_status s = record_build(&tmp, payer, payer_sk, request, inputs, n_inputs, created, seq);
+    *r = tmp;
+    return s;
+}
+
+enum offpay_status offpay_confirmation_build(struct offpay_confirmation *c, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                             const struct offpay_cert *payee,
+                                             const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_confirmation tmp;
+    enum offpay_status s = confirmation_build(&tmp, record_id, payee, payee_sk);
+    *c = tmp;
+    return s;
+}
+
+enum offpay_status offpay_refusal_build(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                        uint8_t reason, const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_refusal tmp;
+    enum offpay_status s = refusal_build(&tmp, record_id, reason, payee_sk);
+    *f = tmp;
+    return s;
 }

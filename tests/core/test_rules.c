@@ -525,6 +525,42 @@ static void test_domain_separation(void)
     CHECK(offpay_verify(F.rec.sig, F.payer_pk, OFFPAY_TAG_CONFIRMATION, rb, n - 64) != 0);
 }
 
+/* Builders may take inputs that point into their own output. */
+static void test_build_aliasing(void)
+{
+    struct offpay_record r = F.rec;
+    CHECK_STATUS(offpay_record_build(&r, &r.payer, F.payer_sk, &F.req, r.inputs, r.n_inputs, r.created, r.seq), OFFPAY_OK);
+    CHECK_MEM(&r, &F.rec, sizeof r);
+    struct offpay_confirmation c = F.conf;
+    CHECK_STATUS(offpay_confirmation_build(&c, c.record_id, &c.payee, F.payee_sk), OFFPAY_OK);
+    CHECK_MEM(&c, &F.conf, sizeof c);
+    struct offpay_request q = F.req;
+    CHECK_STATUS(offpay_request_build(&q, &q.payee, F.payee_sk, q.amount, q.nonce), OFFPAY_OK);
+    CHECK_MEM(&q, &F.req, sizeof q);
+    struct offpay_refusal f = F.refusal;
+    CHECK_STATUS(offpay_refusal_build(&f, f.record_id, f.reason, F.payee_sk), OFFPAY_OK);
+    CHECK_MEM(&f, &F.refusal, sizeof f);
+    /* A failed build still leaves its output all zero. */
+    static const struct offpay_record zero;
+    CHECK_STATUS(offpay_record_build(&r, &r.payer, F.payer_sk, &F.req, r.inputs, r.n_inputs, r.created, 0), OFFPAY_ERR_USAGE);
+    CHECK_MEM(&r, &zero, sizeof r);
+}
+
+/* An unencodable record has no id: a confirmation or refusal naming the
+ * all-zero id (what offpay_record_id gives it) does not match it. */
+static void test_record_without_id(void)
+{
+    static const uint8_t zero_id[OFFPAY_RECORD_ID_BYTES];
+    struct offpay_record r = F.rec;
+    r.n_inputs = 0;
+    struct offpay_confirmation c;
+    struct offpay_refusal f;
+    CHECK_STATUS(offpay_confirmation_build(&c, zero_id, &F.payee, F.payee_sk), OFFPAY_OK);
+    CHECK_STATUS(offpay_confirmation_verify(&c, &r, F.issuer_pk, NULL, NOW), OFFPAY_ERR_WRONG_RECORD);
+    CHECK_STATUS(offpay_refusal_build(&f, zero_id, OFFPAY_REFUSE_INVALID, F.payee_sk), OFFPAY_OK);
+    CHECK_STATUS(offpay_refusal_verify(&f, &r), OFFPAY_ERR_WRONG_RECORD);
+}
+
 int main(void)
 {
     fx_init(&F, NULL);
@@ -544,5 +580,7 @@ int main(void)
     test_refusal();
     test_limits_policy();
     test_domain_separation();
+    test_build_aliasing();
+    test_record_without_id();
     return 0;
 }
