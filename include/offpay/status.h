@@ -73,6 +73,7 @@ enum offpay_status {
     OFFPAY_ERR_PEER_CLOSED,      /* exit 7 */
     OFFPAY_ERR_FRAME_TOO_LARGE,  /* exit 3 */
     OFFPAY_ERR_NO_CODE,          /* exit 3 */
+    OFFPAY_ERR_PEER_REFUSED,     /* exit 4 */
 
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
