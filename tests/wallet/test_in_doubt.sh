@@ -65,5 +65,33 @@ run 0 alice sync --json
 eq "voided at sync" "$(jq -c '.voided | length' "$T/out")" "1"
 eq "the coin is spendable again" "$(amounts alice)" "300 1000 10000"
 eq "nothing in doubt" "$(j alice .offline.in_doubt balance)" "0"
+say "interrupted: alice's record never reaches bob (lost); its coin stays in doubt and is never reused"
+run 0 bob request 250 --out "$T/req4.txt"
+run 0 alice pay "$T/req4.txt" --out "$T/rec4.txt"
+mv "$T/rec4.txt" "$T/rec4-lost.txt"
+eq "the 300 is in doubt" "$(amounts alice in_doubt)" "300"
+run 0 bob request 200 --out "$T/req5.txt"
+run 0 alice pay "$T/req5.txt" --out "$T/rec5.txt"
+eq "the next payment takes another coin" "$(amounts alice in_doubt)" "300 1000"
+run 0 alice sync --json
+eq "both settle at alice's sync" "$(jq .settled "$T/out")" "2"
+say "the lost record turns up later: bob accepts it offline and his sync gives him the coin"
+run 0 bob accept "$T/rec4-lost.txt" --out "$T/conf4.txt"
+run 0 bob accept "$T/rec5.txt" --out "$T/conf5.txt"
+run 0 bob sync --json
+eq "bob's new coins" "$(jq -c '[.new_utxos[].amount] | sort' "$T/out")" "[200,250]"
+
+say "two payments at once from one wallet with one coin: exactly one wins, the other exits 5"
+run 0 alice unload --all
+run 0 alice load 600
+run 0 bob request 500 --out "$T/req6.txt"
+run 0 bob request 400 --out "$T/req7.txt"
+"$OFFPAY" --wallet "$T/alice" pay "$T/req6.txt" --out "$T/rec6.txt" >/dev/null 2>&1 & p1=$!
+"$OFFPAY" --wallet "$T/alice" pay "$T/req7.txt" --out "$T/rec7.txt" >/dev/null 2>&1 & p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+eq "exit codes of the two payments" "$(printf '%s\n' "$r1" "$r2" | sort | tr '\n' ' ')" "0 5 "
+eq "the one coin is in doubt once" "$(amounts alice in_doubt)" "600"
+eq "one pending payment" "$(j alice .pending.outgoing balance)" "1"
 ok "audit" "$OFFPAYD" audit --ledger "$LEDGER"
 finish

@@ -49,6 +49,10 @@ dump alice >"$T/before.dump"
 run 6 alice pay "$T/r6.txt" --out "$T/x6.txt"
 contains "names the count limit" "$T/err" "count limit"
 unchanged "refused over the count limit" alice "$T/before.dump"
+say "the count is per period: in the next period (the wallet's clock an hour on) the payment goes through"
+next=$(( ($(date +%s) / 3600 + 1) * 3600 + 5 ))
+OFFPAY_NOW=$next run 0 alice pay "$T/r6.txt" --out "$T/x6.txt"
+eq "count in the new period" "$(OFFPAY_NOW=$next j alice .used.count limits)" "1"
 
 say "owner limits: looser than the server's is refused (exit 2), stricter applies"
 run 2 alice limits set --per-payment 6000
