@@ -538,10 +538,13 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
 #endif
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* One worker: the daemon's own polling thread; more: a pool of that many. */
+    struct MHD_OptionItem pool[] = {{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+                                    {MHD_OPTION_END, 0, NULL}};
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0), MHD_OPTION_END);
+                         MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     if (d == NULL) {
         rc = cli_fail(OFFPAY_EXIT_INTERNAL, "The HTTP server could not be started on %s.", listen_at);
         goto out;

@@ -153,7 +153,37 @@ struct apply {
     size_t n_deltas;
     unsigned char *verdict; /* outcome and reason after verification, per item */
     const char **reasons;
+    /* The last payer and payee looked up: a batch usually comes from one
+     * wallet and pays few others, so most lookups hit these. */
+    struct offpay_ledger_wallet payer, payee;
+    int have_payer, have_payee;
 };
+
+static enum offpay_ledger_result payer_of(struct request *rq, struct apply *a, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                          struct offpay_ledger_wallet *w)
+{
+    if (!a->have_payer || memcmp(a->payer.id, id, OFFPAY_WALLET_ID_BYTES) != 0) {
+        enum offpay_ledger_result r = rq->l->ops->wallet_get(rq->l, id, &a->payer);
+        a->have_payer = r == OFFPAY_LEDGER_OK;
+        if (r != OFFPAY_LEDGER_OK)
+            return r;
+    }
+    *w = a->payer;
+    return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result payee_of(struct request *rq, struct apply *a,
+                                          const uint8_t key[OFFPAY_PUBLIC_KEY_BYTES], struct offpay_ledger_wallet *w)
+{
+    if (!a->have_payee || memcmp(a->payee.public_key, key, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
+        enum offpay_ledger_result r = rq->l->ops->wallet_get_by_key(rq->l, key, &a->payee);
+        a->have_payee = r == OFFPAY_LEDGER_OK;
+        if (r != OFFPAY_LEDGER_OK)
+            return r;
+    }
+    *w = a->payee;
+    return OFFPAY_LEDGER_OK;
+}
 
 static int add_delta(struct apply *a, int64_t account_id, uint64_t received, uint64_t sent)
 {
@@ -237,16 +267,8 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
     }
     if (r != OFFPAY_LEDGER_NOT_FOUND)
         return step_of(r);
-    r = l->ops->fraud_get(l, it->id, &fraud);
-    if (r == OFFPAY_LEDGER_OK) {
-        reject(it, "double_spend");
-        return STEP_COMMIT;
-    }
-    if (r != OFFPAY_LEDGER_NOT_FOUND)
-        return step_of(r);
-
     /* The payer must be the wallet its certificate names. */
-    r = l->ops->wallet_get(l, rec->payer.wallet_id, &payer);
+    r = payer_of(rq, a, rec->payer.wallet_id, &payer);
     if (r == OFFPAY_LEDGER_NOT_FOUND ||
         (r == OFFPAY_LEDGER_OK && memcmp(payer.public_key, rec->payer.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)) {
         reject(it, "invalid");
@@ -274,10 +296,15 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
     }
 
     if (payer.fraudulent) {
-        reject(it, "revoked");
+        /* Evidence already held answers as it did the first time; any other
+         * record of a revoked payer is refused. */
+        r = l->ops->fraud_get(l, it->id, &fraud);
+        if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_NOT_FOUND)
+            return step_of(r);
+        reject(it, r == OFFPAY_LEDGER_OK ? "double_spend" : "revoked");
         return STEP_COMMIT;
     }
-    r = l->ops->wallet_get_by_key(l, rec->payee_key, &payee);
+    r = payee_of(rq, a, rec->payee_key, &payee);
     if (r == OFFPAY_LEDGER_NOT_FOUND) {
         reject(it, "unknown_payee");
         return STEP_COMMIT;
@@ -304,8 +331,10 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         }
     }
     for (unsigned i = 0; i < rec->n_inputs; i++)
-        if (coins[i].spent != OFFPAY_LEDGER_UNSPENT)
+        if (coins[i].spent != OFFPAY_LEDGER_UNSPENT) {
+            a->have_payer = a->have_payee = 0; /* the payer is revoked now: look wallets up afresh */
             return double_spend(rq, it, &payer, &coins[i]);
+        }
 
     for (unsigned i = 0; i < rec->n_inputs; i++)
         TRY(l->ops->utxo_spend(l, rec->inputs[i].id, OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
@@ -349,6 +378,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
 
     /* A retried transaction starts over from what verification decided. */
     a->n_deltas = 0;
+    a->have_payer = a->have_payee = 0;
     for (size_t i = 0; i < a->n; i++) {
         a->items[i].outcome = a->verdict[i];
         a->items[i].reason = a->reasons[i];

@@ -1007,7 +1007,12 @@ enum offpay_status offpay_sqlite_ledger_open(struct offpay_ledger **out, const c
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     if (exec_sql(s, "PRAGMA journal_mode = WAL") != OFFPAY_LEDGER_OK ||
         exec_sql(s, "PRAGMA synchronous = FULL") != OFFPAY_LEDGER_OK ||
-        exec_sql(s, "PRAGMA foreign_keys = ON") != OFFPAY_LEDGER_OK) {
+        exec_sql(s, "PRAGMA foreign_keys = ON") != OFFPAY_LEDGER_OK ||
+        /* A larger page cache and memory-mapped reads: a sync batch touches
+         * thousands of rows, and with one connection per worker each
+         * connection re-reads pages the other one wrote. */
+        exec_sql(s, "PRAGMA cache_size = -65536") != OFFPAY_LEDGER_OK ||
+        exec_sql(s, "PRAGMA mmap_size = 268435456") != OFFPAY_LEDGER_OK) {
         snprintf(err, err_cap, "Cannot set up the ledger %s: %s.", path, s->err);
         goto fail;
     }

@@ -78,9 +78,13 @@ CREATE TABLE utxos (
     spent_at   INTEGER
 ) WITHOUT ROWID;
 
--- Settled (state 1) and voided (state 2) payment records, encoded.
+-- Settled (state 1) and voided (state 2) payment records, encoded.  A rowid
+-- table with a unique index on the id: rows are appended in arrival order, so
+-- a batch of records dirties few pages (ids are random; only the small index
+-- entries land all over the tree).
 CREATE TABLE records (
-    id           BLOB PRIMARY KEY,
+    seq          INTEGER PRIMARY KEY,
+    id           BLOB NOT NULL UNIQUE,
     state        INTEGER NOT NULL CHECK (state IN (1, 2)),
     payer_wallet BLOB NOT NULL,
     payee_key    BLOB NOT NULL,
@@ -88,7 +92,7 @@ CREATE TABLE records (
     confirmation BLOB,
     refusal      BLOB,
     at           INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 -- Evidence of double spends: the rejected record and the one that spent its input first.
 CREATE TABLE frauds (

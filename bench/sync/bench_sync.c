@@ -1,0 +1,523 @@
+/*
+ * bench_sync.c - offpay-bench-sync: how many payment records per second
+ * offpayd settles over real HTTP into its SQLite ledger, next to how many
+ * Ed25519 signatures this machine verifies per second on both cores.
+ *
+ * Each record carries at least two signatures the server must verify (the
+ * payer's on the record, the payee's on the confirmation; certificates are
+ * verified once and cached), so the bound is verifications/s on 2 cores / 2.
+ * Configurations: batches of 1 and 1000 records, servers with 1 and 2 worker
+ * threads, with as many client connections as server threads.  Records are
+ * built and serialised before the clock starts; the clock covers the HTTP
+ * requests, the server's work (decode, verify, one transaction per batch,
+ * attest the payer's change) and reading the answers.  Every answer is
+ * checked: all records settled.  The last line is
+ *   records_per_second=N bound=M ratio=N/M
+ * for the best configuration.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <ftw.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "offpay/client.h"
+#include "offpay/protocol.h"
+#include "offpay/text.h"
+
+#define MAX_CLIENTS 2
+#define COIN 100
+#define PAY 60
+
+static char dir[512], ledger[700], base[300];
+static pid_t server = -1;
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* CPU seconds (user + system) the last server used, from wait4. */
+static double server_cpu;
+
+static void stop_server(void)
+{
+    struct rusage ru;
+    server_cpu = 0;
+    if (server > 0) {
+        kill(server, SIGTERM);
+        int done = 0;
+        for (int i = 0; i < 1000 && !done; i++) {
+            memset(&ru, 0, sizeof ru);
+            done = wait4(server, NULL, WNOHANG, &ru) == server;
+            if (!done)
+                usleep(10000);
+        }
+        if (done)
+            server_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                         (double)ru.ru_stime.tv_usec / 1e6;
+        kill(server, SIGKILL);
+        waitpid(server, NULL, WNOHANG);
+        server = -1;
+    }
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void cleanup(void)
+{
+    stop_server();
+    if (dir[0])
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("offpay-bench-sync: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run offpayd with args; stdout into out (cap bytes).  Exit code returned. */
+static int offpayd(char *out, size_t cap, char *const args[])
+{
+    int p[2], status;
+    size_t n = 0;
+    if (pipe(p) != 0)
+        die("pipe failed");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(OFFPAYD_PATH, args);
+        _exit(127);
+    }
+    close(p[1]);
+    for (;;) {
+        ssize_t r = read(p[0], out + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    out[n] = '\0';
+    close(p[0]);
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void start_server(int threads)
+{
+    char th[8];
+    int p[2];
+    snprintf(th, sizeof th, "%d", threads);
+    if (pipe(p) != 0)
+        die("pipe failed");
+    server = fork();
+    if (server == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--threads", th,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[256];
+    size_t n = 0;
+    double deadline = now_s() + 20;
+    while (now_s() < deadline && n < sizeof line - 1) {
+        struct pollfd pf = {p[0], POLLIN, 0};
+        if (poll(&pf, 1, 200) <= 0)
+            continue;
+        ssize_t r = read(p[0], line + n, sizeof line - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        line[n] = '\0';
+        if (strchr(line, '\n'))
+            break;
+    }
+    close(p[0]);
+    line[n] = '\0';
+    if (strncmp(line, "listening on ", 13) != 0)
+        die("offpayd serve did not start");
+    line[strcspn(line, "\n")] = '\0';
+    snprintf(base, sizeof base, "http://%s", line + 13);
+}
+
+/* ---- wallets ---- */
+
+struct wallet {
+    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], sk[OFFPAY_SECRET_KEY_BYTES];
+    struct offpay_cert cert;
+    struct offpay_client_auth auth;
+};
+
+static void enrol(struct wallet *w, const char *account)
+{
+    char tok[256], pkhex[65];
+    char *open_args[] = {"offpayd", "account", "--ledger", ledger, "open", (char *)account, NULL};
+    if (offpayd(tok, sizeof tok, open_args) != 0)
+        die("account open failed");
+    tok[strcspn(tok, "\n")] = '\0';
+    offpay_keypair(w->pk, w->sk);
+    offpay_hex(pkhex, w->pk, sizeof w->pk);
+    json_t *body = json_pack("{s:s,s:s}", "token", tok, "public_key", pkhex), *resp = NULL;
+    long st;
+    if (offpay_client_call(base, "POST", "/v1/enrol", body, NULL, &st, &resp) != OFFPAY_OK || st != 200)
+        die("enrol failed");
+    json_decref(body);
+    const char *ct = json_string_value(json_object_get(resp, "certificate"));
+    uint8_t bin[OFFPAY_CERT_BYTES_MAX];
+    size_t n;
+    int t;
+    if (ct == NULL || offpay_text_decode(bin, sizeof bin, &n, &t, OFFPAY_MSG_CERT, ct, strlen(ct)) != OFFPAY_OK ||
+        offpay_cert_decode(&w->cert, bin, n) != OFFPAY_OK)
+        die("bad certificate");
+    json_decref(resp);
+    memcpy(w->auth.wallet_id, w->cert.wallet_id, sizeof w->auth.wallet_id);
+    w->auth.secret_key = w->sk;
+}
+
+static void mint(const char *account, uint64_t amount)
+{
+    char out[256], a[32];
+    snprintf(a, sizeof a, "%llu", (unsigned long long)amount);
+    char *args[] = {"offpayd", "account", "--ledger", ledger, "mint", (char *)account, a, NULL};
+    if (offpayd(out, sizeof out, args) != 0)
+        die("mint failed");
+}
+
+/* Load n coins of COIN each into w. */
+static struct offpay_utxo *load(const struct wallet *w, size_t n)
+{
+    struct offpay_utxo *coins = calloc(n, sizeof *coins);
+    size_t got = 0;
+    if (coins == NULL)
+        die("out of memory");
+    while (got < n) {
+        size_t k = n - got > 64 ? 64 : n - got;
+        json_t *arr = json_array(), *resp = NULL;
+        for (size_t i = 0; i < k; i++)
+            json_array_append_new(arr, json_integer(COIN));
+        json_t *body = json_pack("{s:o}", "amounts", arr);
+        long st;
+        if (offpay_client_call(base, "POST", "/v1/load", body, &w->auth, &st, &resp) != OFFPAY_OK || st != 200)
+            die("load failed (%ld)", st);
+        json_decref(body);
+        json_t *u = json_object_get(resp, "utxos");
+        for (size_t i = 0; i < k; i++) {
+            const char *t = json_string_value(json_array_get(u, i));
+            uint8_t bin[OFFPAY_UTXO_BYTES];
+            size_t bn;
+            int ty;
+            if (t == NULL || offpay_text_decode(bin, sizeof bin, &bn, &ty, OFFPAY_MSG_UTXO, t, strlen(t)) != OFFPAY_OK ||
+                offpay_utxo_decode(&coins[got + i], bin, bn) != OFFPAY_OK)
+                die("bad coin");
+        }
+        json_decref(resp);
+        got += k;
+    }
+    return coins;
+}
+
+/* ---- the timed part ---- */
+
+struct client {
+    const struct wallet *payer;
+    char **bodies; /* one per batch */
+    size_t n_bodies, per_batch;
+    size_t settled;
+    int failed;
+    pthread_barrier_t *start;
+};
+
+static void *client_run(void *arg)
+{
+    struct client *c = arg;
+    pthread_barrier_wait(c->start);
+    for (size_t b = 0; b < c->n_bodies; b++) {
+        long st = 0;
+        json_t *resp = NULL;
+        enum offpay_status s = offpay_client_call_raw(base, "POST", "/v1/sync", c->bodies[b], strlen(c->bodies[b]),
+                                                      &c->payer->auth, 300, &st, &resp);
+        if (s != OFFPAY_OK || st != 200) {
+            c->failed = 1;
+            json_decref(resp);
+            return NULL;
+        }
+        json_t *res = json_object_get(resp, "results");
+        for (size_t i = 0; i < json_array_size(res); i++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(res, i), "status")) ?: "", "settled") == 0)
+                c->settled++;
+        json_decref(resp);
+    }
+    return NULL;
+}
+
+/* Build the batches of one client: n records from payer to payee, each
+ * spending one coin (change COIN - PAY), with the payee's confirmation. */
+static char **build(const struct wallet *payer, const struct wallet *payee, const struct offpay_utxo *coins, size_t n,
+                    size_t per_batch, size_t *n_bodies)
+{
+    size_t nb = (n + per_batch - 1) / per_batch;
+    char **bodies = calloc(nb, sizeof *bodies);
+    static uint64_t seq;
+    if (bodies == NULL)
+        die("out of memory");
+    for (size_t b = 0; b < nb; b++) {
+        size_t k = n - b * per_batch < per_batch ? n - b * per_batch : per_batch;
+        size_t cap = 64 + k * 2200, len = 0;
+        char *s = malloc(cap);
+        if (s == NULL)
+            die("out of memory");
+        len += (size_t)snprintf(s + len, cap - len, "{\"records\":[");
+        for (size_t i = 0; i < k; i++) {
+            struct offpay_request req;
+            struct offpay_record rec;
+            struct offpay_confirmation conf;
+            uint8_t nonce[OFFPAY_NONCE_BYTES], id[OFFPAY_RECORD_ID_BYTES], bin[OFFPAY_RECORD_BYTES_MAX];
+            char rt[1500], ct[800];
+            offpay_random(nonce, sizeof nonce);
+            if (offpay_request_build(&req, &payee->cert, payee->sk, PAY, nonce) != OFFPAY_OK ||
+                offpay_record_build(&rec, &payer->cert, payer->sk, &req, &coins[b * per_batch + i], 1,
+                                    (uint64_t)time(NULL), ++seq) != OFFPAY_OK)
+                die("record build failed");
+            offpay_record_id(id, &rec);
+            if (offpay_confirmation_build(&conf, id, &payee->cert, payee->sk) != OFFPAY_OK)
+                die("confirmation build failed");
+            size_t rn = offpay_record_encode(bin, sizeof bin, &rec);
+            if (offpay_text_encode(rt, sizeof rt, bin, rn) != OFFPAY_OK)
+                die("encode failed");
+            size_t cn = offpay_confirmation_encode(bin, sizeof bin, &conf);
+            if (offpay_text_encode(ct, sizeof ct, bin, cn) != OFFPAY_OK)
+                die("encode failed");
+            len += (size_t)snprintf(s + len, cap - len, "%s{\"record\":\"%s\",\"confirmation\":\"%s\"}", i ? "," : "",
+                                    rt, ct);
+        }
+        snprintf(s + len, cap - len, "]}");
+        bodies[b] = s;
+    }
+    *n_bodies = nb;
+    return bodies;
+}
+
+struct result {
+    size_t batch;
+    int threads;
+    size_t records;
+    double seconds, rps, cpu_us;
+};
+
+static struct result run_config(struct wallet *payers, struct wallet *payees, int threads, size_t per_batch,
+                                size_t records_per_client)
+{
+    struct client cl[MAX_CLIENTS];
+    pthread_t tid[MAX_CLIENTS];
+    pthread_barrier_t bar;
+    struct result r = {per_batch, threads, 0, 0, 0, 0};
+
+    /* Coins are loaded through a server of their own, so the timed server's
+     * CPU time (from wait4) is the sync work alone. */
+    start_server(threads);
+    struct offpay_utxo *coins[MAX_CLIENTS];
+    for (int k = 0; k < threads; k++)
+        coins[k] = load(&payers[k], records_per_client);
+    stop_server();
+    for (int k = 0; k < threads; k++) {
+        memset(&cl[k], 0, sizeof cl[k]);
+        cl[k].payer = &payers[k];
+        cl[k].per_batch = per_batch;
+        cl[k].bodies = build(&payers[k], &payees[k], coins[k], records_per_client, per_batch, &cl[k].n_bodies);
+        free(coins[k]);
+    }
+    start_server(threads);
+    pthread_barrier_init(&bar, NULL, (unsigned)threads + 1);
+    for (int k = 0; k < threads; k++) {
+        cl[k].start = &bar;
+        if (pthread_create(&tid[k], NULL, client_run, &cl[k]) != 0)
+            die("pthread_create failed");
+    }
+    pthread_barrier_wait(&bar);
+    double t0 = now_s();
+    for (int k = 0; k < threads; k++)
+        pthread_join(tid[k], NULL);
+    r.seconds = now_s() - t0;
+    pthread_barrier_destroy(&bar);
+    stop_server();
+    for (int k = 0; k < threads; k++) {
+        if (cl[k].failed || cl[k].settled != records_per_client)
+            die("batch=%zu threads=%d: only %zu of %zu records settled", per_batch, threads, cl[k].settled,
+                records_per_client);
+        r.records += cl[k].settled;
+        for (size_t b = 0; b < cl[k].n_bodies; b++)
+            free(cl[k].bodies[b]);
+        free(cl[k].bodies);
+    }
+    r.rps = (double)r.records / r.seconds;
+    r.cpu_us = server_cpu * 1e6 / (double)r.records;
+    printf("batch=%zu server_threads=%d clients=%d records=%zu seconds=%.3f records_per_second=%.0f "
+           "server_cpu_us_per_record=%.1f\n",
+           per_batch, threads, threads, r.records, r.seconds, r.rps, server_cpu * 1e6 / (double)r.records);
+    fflush(stdout);
+    return r;
+}
+
+/* ---- the verification rate ---- */
+
+struct verifier {
+    double seconds;
+    unsigned long count;
+};
+
+static uint8_t vpk[OFFPAY_PUBLIC_KEY_BYTES], vsig[OFFPAY_SIGNATURE_BYTES], vbody[420];
+
+static void *verify_run(void *arg)
+{
+    struct verifier *v = arg;
+    double end = now_s() + v->seconds;
+    while (now_s() < end) {
+        for (int i = 0; i < 64; i++)
+            if (offpay_verify(vsig, vpk, OFFPAY_TAG_RECORD, vbody, sizeof vbody) != 0)
+                die("verification failed");
+        v->count += 64;
+    }
+    return NULL;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Microseconds of CPU one verification takes (load-independent). */
+static double verify_cpu_us(void)
+{
+    double c0 = cpu_now();
+    for (int i = 0; i < 2000; i++)
+        if (offpay_verify(vsig, vpk, OFFPAY_TAG_RECORD, vbody, sizeof vbody) != 0)
+            die("verification failed");
+    return (cpu_now() - c0) * 1e6 / 2000;
+}
+
+static double verify_rate(int cores, double seconds)
+{
+    pthread_t t[8];
+    struct verifier v[8];
+    uint8_t sk[OFFPAY_SECRET_KEY_BYTES];
+    offpay_keypair(vpk, sk);
+    offpay_random(vbody, sizeof vbody);
+    offpay_sign(vsig, sk, OFFPAY_TAG_RECORD, vbody, sizeof vbody);
+    offpay_wipe(sk, sizeof sk);
+    double t0 = now_s();
+    for (int i = 0; i < cores; i++) {
+        v[i].seconds = seconds;
+        v[i].count = 0;
+        pthread_create(&t[i], NULL, verify_run, &v[i]);
+    }
+    unsigned long total = 0;
+    for (int i = 0; i < cores; i++) {
+        pthread_join(t[i], NULL);
+        total += v[i].count;
+    }
+    return (double)total / (now_s() - t0);
+}
+
+int main(int argc, char **argv)
+{
+    int smoke = 0, only_batch = 0, only_threads = 0;
+    size_t small = 3000, big = 20000, big_batch = 1000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--smoke") == 0) {
+            smoke = 1;
+            small = 20, big = 40, big_batch = 20;
+        } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
+            big = small = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
+            only_batch = atoi(argv[++i]);
+            only_threads = atoi(argv[++i]);
+        } else {
+            printf("usage: offpay-bench-sync [--smoke] [--records N] [--only BATCH THREADS]\n"
+                   "Runs batches of 1 and 1000 records against 1 and 2 server threads (or only one\n"
+                   "configuration) and prints records/s against the Ed25519 verification bound.\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
+    if (offpay_crypto_init() != 0)
+        die("crypto init failed");
+    signal(SIGPIPE, SIG_IGN);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/offpay-bench-sync-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp: %s", strerror(errno));
+    atexit(cleanup);
+    snprintf(ledger, sizeof ledger, "sqlite:%s/ledger.db", dir);
+    char out[4096];
+    char *init_args[] = {"offpayd", "init", "--ledger", ledger, NULL};
+    if (offpayd(out, sizeof out, init_args) != 0)
+        die("offpayd init failed");
+
+    double v1 = verify_rate(1, smoke ? 0.2 : 1.5);
+    double v2 = verify_rate(2, smoke ? 0.2 : 1.5);
+    double vus = verify_cpu_us();
+    printf("ed25519_verifications_per_second 1_core=%.0f 2_cores=%.0f (cpu per verification %.1f us)\n", v1, v2,
+           vus);
+    fflush(stdout);
+
+    /* Wallets: one payer per client connection, each paying its own payee. */
+    struct wallet payers[MAX_CLIENTS], payees[MAX_CLIENTS];
+    start_server(1);
+    for (int k = 0; k < MAX_CLIENTS; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "payer%d", k);
+        enrol(&payers[k], name);
+        mint(name, (uint64_t)COIN * (2 * small + 2 * big) + 1000);
+        snprintf(name, sizeof name, "payee%d", k);
+        enrol(&payees[k], name);
+    }
+    stop_server();
+
+    struct result best = {0, 0, 0, 0, 0, 0}, r;
+    int configs[4][2] = {{1, 1}, {1, 2}, {0, 1}, {0, 2}}; /* {small?, threads} */
+    for (int i = 0; i < 4; i++) {
+        size_t batch = configs[i][0] ? 1 : (only_batch > 1 ? (size_t)only_batch : big_batch), total = configs[i][0] ? small : big;
+        int threads = configs[i][1];
+        if (only_batch > 0 && (batch != (size_t)only_batch || threads != only_threads))
+            continue;
+        r = run_config(payers, payees, threads, batch, total / (size_t)threads);
+        if (r.rps > best.rps)
+            best = r;
+    }
+    char *audit_args[] = {"offpayd", "audit", "--ledger", ledger, NULL};
+    if (offpayd(out, sizeof out, audit_args) != 0)
+        die("audit failed after the benchmark: %s", out);
+    double bound = v2 / 2;
+    printf("best: batch=%zu server_threads=%d (server cpu per record = %.2f verifications)\n", best.batch,
+           best.threads, best.cpu_us / vus);
+    printf("records_per_second=%.0f bound=%.0f ratio=%.3f\n", best.rps, bound, best.rps / bound);
+    return 0;
+}
