@@ -132,7 +132,10 @@ void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KE
         reject(it, "bad_confirmation");
         return;
     }
-    if (it->ref_len > 0 && offpay_refusal_verify(&it->ref, &it->rec) != OFFPAY_OK) {
+    /* Only the payer voids (SPEC rule 8): it is the payer's inputs the
+     * refusal frees, and a payee holding both its confirmation and its
+     * refusal must not be able to undo a payment the payer completed. */
+    if (it->ref_len > 0 && (!it->caller_is_payer || offpay_refusal_verify(&it->ref, &it->rec) != OFFPAY_OK)) {
         reject(it, "bad_refusal");
         return;
     }

@@ -557,3 +557,5 @@ long h_raw(const struct h_wallet *w, const char *method, const char *path, const
     curl_easy_cleanup(c);
     return status;
 }
+
+void h_server_kill(void) { kill_server(SIGKILL); }

@@ -102,3 +102,6 @@ void h_utxo_decode(struct offpay_utxo *u, const char *text);
  * Returns the HTTP status (0 if none); *resp the JSON answer or NULL. */
 long h_raw(const struct h_wallet *w, const char *method, const char *path, const char *body, size_t body_len,
            long long ts, const char *nonce_hex, char *nonce_out, int flip_sig, int chunked, json_t **resp);
+
+/* Kill the server with SIGKILL (a crash), wait for it. */
+void h_server_kill(void);

@@ -219,6 +219,11 @@ int main(void)
         CHECK(offpay_refusal_build(&g, r4.id, OFFPAY_REFUSE_DECLINED, dave.sk) == OFFPAY_OK);
         n = offpay_refusal_encode(bin, sizeof bin, &g);
         CHECK(offpay_text_encode(bad, sizeof bad, bin, n) == OFFPAY_OK);
+        /* the payee cannot void it with its own refusal */
+        b = sync1(&carol, &r4, NULL, ref);
+        CHECK_STR(status_of(b, 0), "rejected");
+        CHECK_STR(reason_of(b, 0), "bad_refusal");
+        json_decref(b);
         a = sync1(&alice, &r4, NULL, bad);
         CHECK_STR(status_of(a, 0), "rejected");
         CHECK_STR(reason_of(a, 0), "bad_refusal");
