@@ -87,11 +87,11 @@ static int run(struct cli *c, int argc, char **argv)
     } else {
         const struct offpay_limits *e = &l.effective;
         printf("Offline limits (the stricter of the server's and the owner's):\n");
-        printf("  each payment must be below      %llu (server %llu, owner %s)\n", (unsigned long long)e->per_payment,
+        printf("  per payment:     below %llu (server %llu, owner %s)\n", (unsigned long long)e->per_payment,
                (unsigned long long)l.server.per_payment, l.owner.per_payment ? "set" : "not set");
-        printf("  unsynced total must stay below  %llu; used %llu\n", (unsigned long long)e->offline_total,
+        printf("  unsynced total:  below %llu; used %llu\n", (unsigned long long)e->offline_total,
                (unsigned long long)l.unsynced_total);
-        printf("  payments per %u seconds          fewer than %u; used %u this period\n", e->period, e->count,
+        printf("  count:           fewer than %u payments per %u seconds; used %u this period\n", e->count, e->period,
                l.count_in_period);
     }
     offpay_wallet_close(w);
