@@ -168,6 +168,11 @@ static void test_forged_issuer(void)
     CHECK_STATUS(verify(&r), OFFPAY_ERR_INPUT_NOT_ATTESTED);
     /* A server checking inputs against its own ledger may skip attestations. */
     CHECK_STATUS(offpay_record_verify(&r, F.issuer_pk, NULL, NOW, OFFPAY_VERIFY_SKIP_INPUT_ATTESTATIONS), OFFPAY_OK);
+    /* The issuer refuses to attest a zero amount (nothing to sign). */
+    struct offpay_utxo zero_coin = F.coins[0];
+    zero_coin.amount = 0;
+    CHECK_STATUS(offpay_utxo_attest(&zero_coin, F.issuer_sk), OFFPAY_ERR_ZERO_AMOUNT);
+    CHECK_STATUS(offpay_utxo_verify(&zero_coin, F.issuer_pk), OFFPAY_ERR_INPUT_NOT_ATTESTED);
     /* A coin whose amount was raised after attestation. */
     coin = F.coins[2];
     coin.amount = 4000;
@@ -248,6 +253,19 @@ static void test_revoked(void)
     v.count = 3;
     CHECK_STATUS(offpay_revocation_sign(&v, F.issuer_sk), OFFPAY_ERR_NOT_CANONICAL);
     CHECK_STATUS(offpay_revocation_verify(&v, F.issuer_pk), OFFPAY_ERR_NOT_CANONICAL);
+    /* A count without ids, or over the maximum, is never signed or accepted. */
+    v.ids = NULL;
+    CHECK_STATUS(offpay_revocation_sign(&v, F.issuer_sk), OFFPAY_ERR_NOT_CANONICAL);
+    CHECK_STATUS(offpay_revocation_verify(&v, F.issuer_pk), OFFPAY_ERR_NOT_CANONICAL);
+    v.count = OFFPAY_REVOCATION_MAX + 1;
+    v.ids = F.revoked_ids; /* (never read: the count is refused first) */
+    CHECK_STATUS(offpay_revocation_sign(&v, F.issuer_sk), OFFPAY_ERR_NOT_CANONICAL);
+    CHECK_STATUS(offpay_revocation_verify(&v, F.issuer_pk), OFFPAY_ERR_NOT_CANONICAL);
+    /* The empty list signs and verifies. */
+    struct offpay_revocation empty = {.serial = 1, .issued_at = NOW, .count = 0, .ids = NULL};
+    CHECK_STATUS(offpay_revocation_sign(&empty, F.issuer_sk), OFFPAY_OK);
+    CHECK_STATUS(offpay_revocation_verify(&empty, F.issuer_pk), OFFPAY_OK);
+    CHECK_STATUS(offpay_cert_verify(&F.payer, F.issuer_pk, &empty, NOW), OFFPAY_OK);
 }
 
 /* Outputs must add up to inputs exactly, in either direction. */
