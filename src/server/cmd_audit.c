@@ -40,6 +40,15 @@ static const char *wide_str(char *buf, size_t cap, wide v)
     return buf;
 }
 
+/* A JSON integer when it fits (it always does in an honest ledger), else its digits as a string. */
+static json_t *wide_json(wide v)
+{
+    char b[48];
+    if (v >= INT64_MIN && v <= INT64_MAX)
+        return json_integer((json_int_t)v);
+    return json_string(wide_str(b, sizeof b, v));
+}
+
 static int each_row(void *ctx, const struct offpay_ledger_audit_row *row)
 {
     struct audit *a = ctx;
@@ -70,6 +79,7 @@ static int each_row(void *ctx, const struct offpay_ledger_audit_row *row)
                               (json_int_t)acc->online, "unspent", (json_int_t)row->unspent, "minted",
                               (json_int_t)acc->minted, "received", (json_int_t)acc->received, "sent",
                               (json_int_t)acc->sent, "difference", wide_str(b3, sizeof b3, have - should), "ok", ok);
+        json_object_set_new(j, "difference", wide_json(have - should));
         json_array_append_new(a->rows, j);
     }
     return 0;
@@ -107,10 +117,9 @@ int cmd_audit(const struct cli *c)
     if (!global_ok)
         a.bad = 1;
     if (a.json) {
-        json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:o}", "ok", !a.bad, "minted", wide_str(b1, sizeof b1, a.minted),
-                              "online", wide_str(b2, sizeof b2, a.online), "unspent",
-                              wide_str(b3, sizeof b3, a.unspent), "received", wide_str((char[48]){0}, 48, a.received),
-                              "sent", wide_str((char[48]){0}, 48, a.sent), "accounts", a.rows);
+        json_t *j = json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "ok", !a.bad, "minted", wide_json(a.minted), "online",
+                              wide_json(a.online), "unspent", wide_json(a.unspent), "received", wide_json(a.received),
+                              "sent", wide_json(a.sent), "accounts", a.rows);
         char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (t)
             printf("%s\n", t);

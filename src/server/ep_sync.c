@@ -19,6 +19,11 @@ static int decode_item(struct request *rq, size_t i, json_t *obj, struct sync_it
     const char *rec, *conf, *ref;
     enum offpay_status s;
 
+    /* Items are reused between requests: reset what decoding does not always write. */
+    it->rec_len = it->conf_len = it->ref_len = 0;
+    it->caller_is_payer = it->caller_is_payee = 0;
+    it->outcome = SYNC_PENDING;
+    it->reason = NULL;
     if (!json_is_object(obj)) {
         reply_error(rq, 400, "bad_field", "records[%zu] must be an object.", i);
         return -1;
@@ -79,6 +84,49 @@ static int add_output(struct request *rq, json_t *utxos, const struct sync_item 
     return rc;
 }
 
+/* The items of a batch (a few kilobytes each) are kept per worker thread
+ * and reused, so a big batch does not map and fault in fresh pages each time. */
+static pthread_key_t items_key;
+static pthread_once_t items_once = PTHREAD_ONCE_INIT;
+
+struct items_buf {
+    struct sync_item *items;
+    size_t cap;
+};
+
+static void items_free(void *p)
+{
+    struct items_buf *b = p;
+    if (b != NULL) {
+        free(b->items);
+        free(b);
+    }
+}
+
+static void items_key_make(void) { (void)pthread_key_create(&items_key, items_free); }
+
+static struct sync_item *items_get(size_t n)
+{
+    struct items_buf *b;
+    pthread_once(&items_once, items_key_make);
+    if ((b = pthread_getspecific(items_key)) == NULL) {
+        if ((b = calloc(1, sizeof *b)) == NULL)
+            return NULL;
+        if (pthread_setspecific(items_key, b) != 0) {
+            free(b);
+            return NULL;
+        }
+    }
+    if (b->cap < n) {
+        free(b->items);
+        b->cap = 0;
+        if ((b->items = malloc(n * sizeof *b->items)) == NULL)
+            return NULL;
+        b->cap = n;
+    }
+    return b->items;
+}
+
 void ep_sync(struct request *rq)
 {
     json_t *arr = json_object_get(rq->json, "records"), *v;
@@ -91,7 +139,7 @@ void ep_sync(struct request *rq)
         return;
     }
     n = json_array_size(arr);
-    if (n > 0 && (items = calloc(n, sizeof *items)) == NULL) {
+    if (n > 0 && (items = items_get(n)) == NULL) {
         reply_error(rq, 500, "internal", "Out of memory.");
         return;
     }
@@ -132,7 +180,6 @@ void ep_sync(struct request *rq)
                json_pack("{s:o,s:o,s:s,s:s}", "results", results, "utxos", utxos, "limits", limits, "revocation",
                          revocation));
 out:
-    free(items);
     free(limits);
     free(revocation);
 }
