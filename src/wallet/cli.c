@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "offpay/crypto.h"
+#include "offpay/qr.h"
 #include "offpay/text.h"
 
 int cli_fail(enum offpay_status s, const char *fmt, ...)
@@ -210,6 +211,43 @@ int cli_output_open(struct cli_output *o, const char *path)
     return 0;
 }
 
+int cli_output_open_opts(struct cli_output *o, const struct cli_opts *opts)
+{
+    int rc = cli_output_open(o, cli_opt(opts, "out"));
+    if (rc != 0)
+        return rc;
+    o->qr = cli_opt(opts, "qr") != NULL;
+    o->qr_png = cli_opt(opts, "qr-png");
+    if (o->qr_png != NULL) {
+        /* Fail before the wallet changes if the picture cannot be written. */
+        int existed = access(o->qr_png, F_OK) == 0;
+        FILE *f = fopen(o->qr_png, "a");
+        if (f == NULL) {
+            cli_output_abort(o);
+            return cli_fail(OFFPAY_ERR_USAGE, "Cannot write %s: %s; nothing changed.", o->qr_png, strerror(errno));
+        }
+        fclose(f);
+        o->qr_png_created = !existed;
+    }
+    return 0;
+}
+
+/* Draw and/or write the QR code of text.  Returns 0 or an exit code. */
+static int output_qr(struct cli_output *o, const char *text)
+{
+    enum offpay_status s;
+    if (o->qr_png != NULL && (s = offpay_qr_text_to_png(o->qr_png, text, 0)) != OFFPAY_OK)
+        return cli_fail(s, "Writing the QR picture %s failed: %s", o->qr_png, offpay_status_str(s));
+    if (o->qr) {
+        FILE *f = cli_notes(o);
+        /* Black on white whatever the terminal's colours, when it is one. */
+        unsigned flags = isatty(fileno(f)) ? OFFPAY_QR_ANSI : 0;
+        if ((s = offpay_qr_text_print(f, text, flags)) != OFFPAY_OK)
+            return cli_fail(s, "Drawing the QR code failed: %s", offpay_status_str(s));
+    }
+    return 0;
+}
+
 int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len)
 {
     size_t cap = offpay_text_len(len) + 1;
@@ -220,6 +258,8 @@ int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len)
     } else if (fprintf(o->f, "%s\n", text) < 0 || fflush(o->f) != 0 ||
                (o->f != stdout && fsync(fileno(o->f)) != 0)) {
         rc = cli_fail(OFFPAY_ERR_INTERNAL, "Writing %s failed.", o->path ? o->path : "the message");
+    } else {
+        rc = output_qr(o, text);
     }
     free(text);
     if (o->f != stdout)
@@ -235,6 +275,9 @@ void cli_output_abort(struct cli_output *o)
         if (o->created)
             unlink(o->path);
     }
+    if (o->qr_png != NULL && o->qr_png_created)
+        unlink(o->qr_png);
+    o->qr_png = NULL;
     o->f = NULL;
 }
 

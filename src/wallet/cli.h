@@ -37,6 +37,13 @@ struct cli_command {
 extern const struct cli_command cli_cmd_init, cli_cmd_balance, cli_cmd_load, cli_cmd_unload, cli_cmd_request,
     cli_cmd_pay, cli_cmd_accept, cli_cmd_confirm, cli_cmd_sync, cli_cmd_pay_online, cli_cmd_history, cli_cmd_limits;
 
+/* The device-to-device commands (docs/transport.md): receive and scan, and
+ * pay --to, which cmd_pay.c hands to cli_pay_to (cmd_pay_to.c). */
+extern const struct cli_command cli_cmd_receive, cli_cmd_scan;
+int cli_pay_to(struct cli *c, int argc, char **argv);
+/* --timeout SECONDS (1..3600) into *ms; NULL leaves *ms.  Returns 0 or -1. */
+int cli_timeout_ms(const char *s, int *ms);
+
 /* ---- errors and exit codes ---- */
 
 /* Print "offpay: SENTENCE" on stderr; return offpay_status_exit_code(s). */
@@ -93,16 +100,25 @@ enum offpay_status cli_read_message(const char *path, int want_type, uint8_t *bi
                                     char *why, size_t why_cap);
 
 /*
- * Where a command's message goes: --out FILE, else stdout.  Opened before the
- * wallet changes (so an unwritable path fails first), written after.
- * (The QR options of the transport layer belong here too.)
+ * Where a command's message goes: --out FILE, else stdout; and, with --qr,
+ * its QR code drawn on the terminal (stdout when the message goes to a file,
+ * else stderr, so stdout stays one line), with --qr-png FILE as a picture.
+ * Opened before the wallet changes (so an unwritable path fails first),
+ * written after.
  */
 struct cli_output {
     const char *path; /* NULL: stdout */
     FILE *f;
     int created;      /* we created path: remove it if the command fails */
+    int qr;           /* --qr */
+    const char *qr_png; /* --qr-png FILE, or NULL */
+    int qr_png_created;
 };
+/* The options every message-writing command takes (3 entries). */
+#define CLI_OUTPUT_OPTS {"out", 1, NULL}, {"qr", 0, NULL}, {"qr-png", 1, NULL}
 int cli_output_open(struct cli_output *o, const char *path);           /* 0 or exit code */
+/* cli_output_open with --out, --qr and --qr-png taken from parsed options. */
+int cli_output_open_opts(struct cli_output *o, const struct cli_opts *opts);
 int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len); /* 0 or exit code; closes */
 void cli_output_abort(struct cli_output *o);
 /* Where human notes go: stdout, unless the message itself goes there. */

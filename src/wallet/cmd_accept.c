@@ -9,8 +9,8 @@
 
 static int run(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"out", 1, NULL}, {"refuse", 0, NULL}};
-    struct cli_opts o = {opt, 2, {0}, 0, 0};
+    struct cli_opt opt[] = {CLI_OUTPUT_OPTS, {"refuse", 0, NULL}};
+    struct cli_opts o = {opt, 4, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_wallet_payment info;
     struct cli_output out;
@@ -31,7 +31,7 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_fail(s, "%s", why);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
-    if ((rc = cli_output_open(&out, cli_opt(&o, "out"))) != 0) {
+    if ((rc = cli_output_open_opts(&out, &o)) != 0) {
         offpay_wallet_close(w);
         return rc;
     }
@@ -58,7 +58,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_accept = {
-    "accept", "accept RECORD_FILE [--out FILE] [--refuse]",
+    "accept", "accept RECORD_FILE [--out FILE] [--refuse] [--qr] [--qr-png FILE]",
     "Payee: verify a payment record and answer with a signed confirmation.",
     "Checks that the record answers one of this wallet's own unanswered requests,\n"
     "the payer's certificate (issuer, validity, revocation list) and signature, that\n"
@@ -68,6 +68,8 @@ const struct cli_command cli_cmd_accept = {
     "after sync.  A record for another wallet, a replayed record or one from a\n"
     "revoked payer is refused (exit 4) and nothing changes.\n"
     "--refuse declines the record instead and writes a signed refusal (OP1REF:...),\n"
-    "which lets the payer void it at the server.\n",
+    "which lets the payer void it at the server.\n"
+    "--qr draws the answer's QR code on the terminal; --qr-png FILE writes it as a\n"
+    "picture.\n",
     run,
 };

@@ -2,13 +2,15 @@
  * cmd_pay.c - offpay pay: the payer answers a payment request with a signed
  * payment record, offline (claim 1).
  */
+#include <string.h>
+
 #include "cli.h"
 #include "offpay/messages.h"
 
 static int run(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"out", 1, NULL}};
-    struct cli_opts o = {opt, 1, {0}, 0, 0};
+    struct cli_opt opt[] = {CLI_OUTPUT_OPTS};
+    struct cli_opts o = {opt, 3, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_wallet_payment info;
     struct cli_output out;
@@ -17,6 +19,10 @@ static int run(struct cli *c, int argc, char **argv)
     char why[512];
     int type, rc;
 
+    /* pay --to HOST:PORT AMOUNT: over a direct connection (cmd_pay_to.c). */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--to") == 0 || strncmp(argv[i], "--to=", 5) == 0)
+            return cli_pay_to(c, argc, argv);
     if (cli_opts_parse(&cli_cmd_pay, &o, argc, argv) != 0)
         return offpay_status_exit_code(OFFPAY_ERR_USAGE);
     if (o.help)
@@ -28,7 +34,7 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_fail(s, "%s", why);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
-    if ((rc = cli_output_open(&out, cli_opt(&o, "out"))) != 0) {
+    if ((rc = cli_output_open_opts(&out, &o)) != 0) {
         offpay_wallet_close(w);
         return rc;
     }
@@ -54,7 +60,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_pay = {
-    "pay", "pay REQUEST_FILE [--out FILE]",
+    "pay", "pay (REQUEST_FILE [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--timeout SECONDS])",
     "Payer: pay a payment request offline with a signed payment record.",
     "Verifies the payee's certificate (issuer, validity, revocation list) and\n"
     "signature, checks the offline limits (exit 6), then picks coins: the smallest\n"
@@ -63,6 +69,14 @@ const struct cli_command cli_cmd_pay = {
     "The chosen coins are marked in doubt and the record is stored as pending before\n"
     "it is written (one transaction).  The record (OP1REC:...) goes to FILE or stdout.\n"
     "If the payee's confirmation never comes back, the next sync settles the\n"
-    "payment anyway.\n",
+    "payment anyway.\n"
+    "--qr draws the record's QR code on the terminal; --qr-png FILE writes it as a\n"
+    "picture (offpay scan reads it back).\n"
+    "--to HOST:PORT AMOUNT pays a payee waiting with offpay receive over a direct\n"
+    "connection: takes its request, refuses one for another amount (exit 4),\n"
+    "pays it with the same checks, sends the record and applies the payee's answer,\n"
+    "each step waiting at most --timeout seconds (default 30).  If the connection\n"
+    "breaks after the record left, its coins stay in doubt and the next sync\n"
+    "settles the payment (exit 7).\n",
     run,
 };

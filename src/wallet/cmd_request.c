@@ -6,8 +6,8 @@
 
 static int run(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"out", 1, NULL}};
-    struct cli_opts o = {opt, 1, {0}, 0, 0};
+    struct cli_opt opt[] = {CLI_OUTPUT_OPTS};
+    struct cli_opts o = {opt, 3, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct cli_output out;
     uint8_t msg[OFFPAY_REQUEST_BYTES_MAX];
@@ -25,7 +25,7 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_request, "\"%s\" is not a positive whole amount.", o.pos[0]);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
-    if ((rc = cli_output_open(&out, cli_opt(&o, "out"))) != 0) {
+    if ((rc = cli_output_open_opts(&out, &o)) != 0) {
         offpay_wallet_close(w);
         return rc;
     }
@@ -43,10 +43,11 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_request = {
-    "request", "request AMOUNT [--out FILE]",
+    "request", "request AMOUNT [--out FILE] [--qr] [--qr-png FILE]",
     "Payee: ask for AMOUNT with a signed payment request.",
     "The request carries this wallet's certificate and a fresh nonce; the wallet\n"
     "remembers the nonce so that exactly one payment can be accepted for it.\n"
-    "The request is one line of text (OP1REQ:...), written to FILE or stdout.\n",
+    "The request is one line of text (OP1REQ:...), written to FILE or stdout.\n"
+    "--qr draws its QR code on the terminal; --qr-png FILE writes it as a picture.\n",
     run,
 };

@@ -8,7 +8,7 @@
  * unread, bad versions and garbage, timeouts (silent peer, stalled header,
  * trickling peer, full send buffer), peers closing mid-frame, no SIGPIPE,
  * EINTR during a wait, connect/accept failures and HOST:PORT parsing.
- * Ports: 20000-20499 (the transport tests' range), chosen from the pid and
+ * Ports: 20000-20299 (part of the transport tests' range), chosen from the pid and
  * retried on EADDRINUSE.
  */
 #include <arpa/inet.h>
@@ -46,7 +46,7 @@ static int listen_local(uint16_t *port)
 {
     static unsigned salt;
     for (unsigned i = 0; i < 200; i++) {
-        unsigned p = 20000 + ((unsigned)getpid() * 7u + salt++ * 31u + i * 13u) % 500u;
+        unsigned p = 20000 + ((unsigned)getpid() * 7u + salt++ * 31u + i * 13u) % 300u;
         char hp[32];
         int fd;
         snprintf(hp, sizeof hp, "127.0.0.1:%u", p);
@@ -57,7 +57,7 @@ static int listen_local(uint16_t *port)
         }
         REQUIRE(s == OFFPAY_ERR_PEER_UNREACHABLE && errno == EADDRINUSE);
     }
-    REQUIRE(!"no free port in 20000-20499");
+    REQUIRE(!"no free port in 20000-20299");
     return -1;
 }
 
@@ -434,7 +434,7 @@ static void test_connect_failures(void)
         uint16_t p6 = 0;
         int l6 = -1;
         for (unsigned i = 0; i < 50 && l6 < 0; i++) {
-            snprintf(hp, sizeof hp, "[::1]:%u", 20000 + ((unsigned)getpid() * 11u + i * 17u) % 500u);
+            snprintf(hp, sizeof hp, "[::1]:%u", 20000 + ((unsigned)getpid() * 11u + i * 17u) % 300u);
             if (offpay_tcp_listen(&l6, &p6, hp) != OFFPAY_OK && errno != EADDRINUSE)
                 break; /* no IPv6 loopback here */
         }
