@@ -21,6 +21,18 @@ say "0: ok"
 run 0 alice balance
 run 0 alice load 1000
 
+say "the wallet folder: --wallet, else \$OFFPAY_WALLET, else ~/.offpay"
+CHECKS=$((CHECKS + 1))
+OFFPAY_WALLET="$T/alice" "$OFFPAY" balance --offline --json >"$T/out" 2>&1 || fail "OFFPAY_WALLET names the wallet"
+contains "OFFPAY_WALLET" "$T/out" '"spendable":1000'
+mkdir -p "$T/home"
+cp -a "$T/bob" "$T/home/.offpay"
+CHECKS=$((CHECKS + 1))
+env -u OFFPAY_WALLET HOME="$T/home" "$OFFPAY" limits --json >"$T/out" 2>&1 || fail "HOME/.offpay is the default wallet"
+CHECKS=$((CHECKS + 1))
+OFFPAY_WALLET="$T/home/.offpay" "$OFFPAY" --wallet "$T/alice" balance --offline --json >"$T/out" 2>&1
+contains "--wallet wins over OFFPAY_WALLET" "$T/out" '"spendable":1000'
+
 say "1: internal (a damaged key file)"
 cp -a "$T/alice" "$T/broken"
 head -c 10 "$T/alice/key" >"$T/broken/key"
