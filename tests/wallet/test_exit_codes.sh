@@ -17,6 +17,11 @@ for cmd in init balance load unload request pay accept confirm sync pay-online h
 done
 run 0 alice --help
 
+say "the secret key and the store are readable by the owner only"
+eq "key file mode" "$(stat -c %a "$T/alice/key")" "600"
+eq "store mode" "$(stat -c %a "$T/alice/wallet.db")" "600"
+eq "folder mode" "$(stat -c %a "$T/alice")" "700"
+
 say "0: ok"
 run 0 alice balance
 run 0 alice load 1000
