@@ -1,0 +1,209 @@
+/*
+ * test_ledger.c - the ledger interface, operation by operation, on a real
+ * backend.  Written against include/offpay/ledger.h only, so the same source
+ * runs against every backend: argv[1] is a ledger URL (default: a fresh
+ * sqlite: file in a temp dir).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "offpay/ledger.h"
+
+static int failures;
+#define EXPECT(cond)                                                                                                   \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
+            failures++;                                                                                                \
+        }                                                                                                              \
+    } while (0)
+
+static int collect(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
+{
+    uint8_t *out = ctx;
+    memcpy(out + 16 * out[255], id, 16);
+    out[255]++;
+    return 0;
+}
+
+static int count_rows(void *ctx, const struct offpay_ledger_audit_row *row)
+{
+    (void)row;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char url[600], dir[512], err[512];
+    struct offpay_ledger *l = NULL, *l2 = NULL;
+
+    if (argc > 1) {
+        snprintf(url, sizeof url, "%s", argv[1]);
+        dir[0] = '\0';
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/offpay-ledger-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(dir) == NULL)
+            return 1;
+        snprintf(url, sizeof url, "sqlite:%s/l.db", dir);
+    }
+    EXPECT(offpay_ledger_open(&l, url, 0, err, sizeof err) == OFFPAY_ERR_USAGE); /* not there yet */
+    EXPECT(offpay_ledger_open(&l, url, 1, err, sizeof err) == OFFPAY_OK);
+    EXPECT(offpay_ledger_open(&l2, url, 1, err, sizeof err) == OFFPAY_ERR_USAGE); /* already there */
+    EXPECT(offpay_ledger_open(&l2, "postgresql://x/y", 0, err, sizeof err) == OFFPAY_ERR_USAGE);
+    EXPECT(strstr(err, "not built yet") != NULL);
+    EXPECT(offpay_ledger_open(&l2, "sqlite:", 0, err, sizeof err) == OFFPAY_ERR_USAGE);
+    if (l == NULL)
+        return 1;
+    const struct offpay_ledger_ops *op = l->ops;
+
+    /* meta, accounts */
+    uint8_t v[8] = {1, 2, 3}, got[8];
+    size_t n;
+    int64_t a1, a2, acc_id;
+    struct offpay_ledger_account acc;
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_ERROR); /* no nesting */
+    EXPECT(op->meta_get(l, "k", got, sizeof got, &n) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->meta_set(l, "k", v, 3) == OFFPAY_LEDGER_OK);
+    EXPECT(op->meta_get(l, "k", got, sizeof got, &n) == OFFPAY_LEDGER_OK && n == 3 && got[2] == 3);
+    EXPECT(op->account_create(l, "alice", 1, &a1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->account_create(l, "alice", 1, &a2) == OFFPAY_LEDGER_DUPLICATE);
+    EXPECT(op->account_create(l, "bob", 1, &a2) == OFFPAY_LEDGER_OK && a2 != a1);
+    EXPECT(op->account_get(l, "carol", &acc) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->account_get(l, "alice", &acc) == OFFPAY_LEDGER_OK && acc.id == a1 && acc.online == 0);
+    acc.online = 500;
+    acc.minted = 500;
+    EXPECT(op->account_update(l, &acc) == OFFPAY_LEDGER_OK);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* a rolled-back transaction leaves nothing */
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->account_create(l, "ghost", 1, &acc_id) == OFFPAY_LEDGER_OK);
+    acc.online = 1;
+    EXPECT(op->account_update(l, &acc) == OFFPAY_LEDGER_OK);
+    op->rollback(l);
+    EXPECT(op->account_get(l, "ghost", &acc) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->account_get(l, "alice", &acc) == OFFPAY_LEDGER_OK && acc.online == 500);
+    EXPECT(op->account_get_by_id(l, a2, &acc) == OFFPAY_LEDGER_OK && strcmp(acc.name, "bob") == 0);
+
+    /* tokens are taken once */
+    uint8_t h[OFFPAY_HASH_BYTES] = {9};
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->token_insert(l, h, a1, 5) == OFFPAY_LEDGER_OK);
+    EXPECT(op->token_insert(l, h, a1, 5) == OFFPAY_LEDGER_DUPLICATE);
+    EXPECT(op->token_take(l, h, 6, &acc_id) == OFFPAY_LEDGER_OK && acc_id == a1);
+    EXPECT(op->token_take(l, h, 7, &acc_id) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* wallets, revocation */
+    struct offpay_ledger_wallet w1 = {{1}, 0, {1}, 0}, w2 = {{2}, 0, {2}, 0}, w3 = {{3}, 0, {1}, 0}, w;
+    w1.account_id = a1;
+    w2.account_id = a2;
+    w3.account_id = a2;
+    uint64_t serial, issued;
+    uint32_t count;
+    uint8_t ids[256];
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->wallet_insert(l, &w1, (const uint8_t *)"c", 1, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->wallet_insert(l, &w2, (const uint8_t *)"c", 1, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->wallet_insert(l, &w3, (const uint8_t *)"c", 1, 1) == OFFPAY_LEDGER_DUPLICATE); /* key taken */
+    EXPECT(op->wallet_get_by_key(l, w2.public_key, &w) == OFFPAY_LEDGER_OK && w.account_id == a2 && !w.fraudulent);
+    EXPECT(op->revocation_get(l, &serial, &issued, &count) == OFFPAY_LEDGER_OK && count == 0);
+    uint64_t s0 = serial;
+    EXPECT(op->wallet_revoke(l, w2.id, 77) == OFFPAY_LEDGER_OK);
+    EXPECT(op->wallet_revoke(l, w2.id, 78) == OFFPAY_LEDGER_OK); /* once is enough */
+    EXPECT(op->wallet_revoke(l, w1.id, 79) == OFFPAY_LEDGER_OK);
+    EXPECT(op->revocation_get(l, &serial, &issued, &count) == OFFPAY_LEDGER_OK);
+    EXPECT(serial == s0 + 2 && issued == 79 && count == 2);
+    memset(ids, 0, sizeof ids);
+    EXPECT(op->revocation_ids(l, collect, ids) == OFFPAY_LEDGER_OK && ids[255] == 2);
+    EXPECT(ids[0] == 1 && ids[16] == 2); /* ascending */
+    EXPECT(op->wallet_get(l, w2.id, &w) == OFFPAY_LEDGER_OK && w.fraudulent);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* nonces */
+    uint8_t nonce[16] = {5};
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->nonce_insert(l, w1.id, nonce, 100) == OFFPAY_LEDGER_OK);
+    EXPECT(op->nonce_insert(l, w1.id, nonce, 100) == OFFPAY_LEDGER_DUPLICATE);
+    EXPECT(op->nonce_insert(l, w2.id, nonce, 100) == OFFPAY_LEDGER_OK); /* per wallet */
+    EXPECT(op->nonce_prune(l, 101) == OFFPAY_LEDGER_OK);
+    EXPECT(op->nonce_insert(l, w1.id, nonce, 100) == OFFPAY_LEDGER_OK);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* limits */
+    static const uint8_t zero[16];
+    struct offpay_limits lim = {10, 20, 3, 60}, lg;
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->limits_get(l, zero, &lg, &issued) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->limits_set(l, zero, &lim, 9) == OFFPAY_LEDGER_OK);
+    lim.count = 4;
+    EXPECT(op->limits_set(l, zero, &lim, 10) == OFFPAY_LEDGER_OK);
+    EXPECT(op->limits_get(l, zero, &lg, &issued) == OFFPAY_LEDGER_OK && lg.count == 4 && lg.period == 60 && issued == 10);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* coins, records, evidence */
+    struct offpay_ledger_utxo u = {{7}, {1}, 300, 0, 0, {0}}, ug;
+    u.account_id = a1;
+    uint8_t rid[32] = {8}, rid2[32] = {9};
+    struct offpay_ledger_record r, rg;
+    memset(&r, 0, sizeof r);
+    memcpy(r.id, rid, 32);
+    r.state = OFFPAY_LEDGER_RECORD_SETTLED;
+    r.body = (const uint8_t *)"body";
+    r.body_len = 4;
+    r.at = 3;
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_insert(l, &u, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_insert(l, &u, 1) == OFFPAY_LEDGER_DUPLICATE);
+    EXPECT(op->utxo_get(l, u.id, &ug) == OFFPAY_LEDGER_OK && ug.amount == 300 && ug.spent == OFFPAY_LEDGER_UNSPENT);
+    EXPECT(op->utxo_spend(l, u.id, OFFPAY_LEDGER_SPENT_BY_RECORD, rid, 2) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_spend(l, u.id, OFFPAY_LEDGER_SPENT_BY_RECORD, rid2, 2) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->utxo_get(l, u.id, &ug) == OFFPAY_LEDGER_OK && ug.spent == OFFPAY_LEDGER_SPENT_BY_RECORD &&
+           memcmp(ug.spent_by, rid, 32) == 0);
+    EXPECT(op->record_insert(l, &r) == OFFPAY_LEDGER_OK);
+    EXPECT(op->record_insert(l, &r) == OFFPAY_LEDGER_DUPLICATE);
+    EXPECT(op->record_get(l, rid2, &rg) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->record_get(l, rid, &rg) == OFFPAY_LEDGER_OK && rg.body_len == 4 && memcmp(rg.body, "body", 4) == 0 &&
+           rg.confirmation == NULL && rg.state == OFFPAY_LEDGER_RECORD_SETTLED);
+    struct offpay_ledger_fraud f, fg;
+    memset(&f, 0, sizeof f);
+    memcpy(f.record_id, rid2, 32);
+    f.account_id = a1;
+    f.record = (const uint8_t *)"second";
+    f.record_len = 6;
+    f.first_record = (const uint8_t *)"body";
+    f.first_record_len = 4;
+    EXPECT(op->fraud_insert(l, &f) == OFFPAY_LEDGER_OK);
+    EXPECT(op->fraud_insert(l, &f) == OFFPAY_LEDGER_DUPLICATE);
+    EXPECT(op->fraud_get(l, rid2, &fg) == OFFPAY_LEDGER_OK && fg.record_len == 6 && fg.first_record_len == 4);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    int rows = 0;
+    EXPECT(op->audit(l, count_rows, &rows) == OFFPAY_LEDGER_OK && rows == 2);
+    offpay_ledger_close(l);
+
+    /* reopening applies no migration twice and keeps everything */
+    EXPECT(offpay_ledger_open(&l, url, 0, err, sizeof err) == OFFPAY_OK);
+    if (l != NULL) {
+        EXPECT(l->ops->account_get(l, "alice", &acc) == OFFPAY_LEDGER_OK && acc.online == 500);
+        offpay_ledger_close(l);
+    }
+    if (dir[0]) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/l.db", dir);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/l.db-wal", dir);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/l.db-shm", dir);
+        unlink(p);
+        rmdir(dir);
+    }
+    if (failures == 0)
+        printf("ok\n");
+    return failures ? 1 : 0;
+}
