@@ -12,6 +12,8 @@
 #include "offpay/session.h"
 #include "offpay/transport.h"
 
+#define RECEIVE_WAIT_MS 300000 /* how long receive waits for a payer by default */
+
 /* --timeout SECONDS: 1..3600, strict decimal.  Returns 0 or -1. */
 int cli_timeout_ms(const char *s, int *ms)
 {
@@ -49,6 +51,9 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_receive, "\"%s\" is not a positive whole amount.", o.pos[0]);
     if (cli_timeout_ms(cli_opt(&o, "timeout"), &timeout_ms) != 0)
         return cli_usage(&cli_cmd_receive, "--timeout takes 1 to 3600 seconds.");
+    /* A person has to walk over and type the payer's command: give them
+     * longer than one network step, unless told otherwise. */
+    int wait_ms = cli_opt(&o, "timeout") ? timeout_ms : RECEIVE_WAIT_MS;
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
     enum offpay_status s = offpay_tcp_listen(&lfd, &port, listen_at);
@@ -59,9 +64,9 @@ static int run(struct cli *c, int argc, char **argv)
     }
     /* This line tells the user (and scripts) where to point the payer. */
     printf("Waiting for a payer on %s%s%s:%u to pay %llu (for %d s)...\n", strchr(host, ':') ? "[" : "", host,
-           strchr(host, ':') ? "]" : "", (unsigned)port, (unsigned long long)amount, timeout_ms / 1000);
+           strchr(host, ':') ? "]" : "", (unsigned)port, (unsigned long long)amount, wait_ms / 1000);
     fflush(stdout);
-    s = offpay_tcp_accept(&t, lfd, timeout_ms);
+    s = offpay_tcp_accept(&t, lfd, wait_ms);
     close(lfd); /* one payment: nobody else gets in */
     if (s != OFFPAY_OK) {
         rc = cli_fail(s, "No payer connected: %s", offpay_status_str(s));
@@ -99,8 +104,8 @@ const struct cli_command cli_cmd_receive = {
     "verifies its payment record exactly as offpay accept does: when it is good the\n"
     "record is stored as pending incoming and a signed confirmation goes back;\n"
     "otherwise a signed refusal (exit 4).  Then it exits.  The money becomes a\n"
-    "spendable coin after sync.  Each step waits at most --timeout seconds\n"
-    "(default 30).  If the connection breaks before the record is verified,\n"
-    "nothing is stored (exit 7).\n",
+    "spendable coin after sync.  It waits for the payer for 300 seconds and for\n"
+    "each step of the exchange for 30, or both for --timeout SECONDS.  If the\n"
+    "connection breaks before the record is verified, nothing is stored (exit 7).\n",
     run,
 };
