@@ -32,7 +32,7 @@ static int run(struct cli *c, int argc, char **argv)
         do {
             s = offpay_wallet_unload(w, &online, &moved, NULL);
             if (s == OFFPAY_OK)
-                total += moved;
+                total = moved > UINT64_MAX - total ? UINT64_MAX : total + moved; /* shown only; the store holds < 2^63 each */
         } while (s == OFFPAY_OK && ++rounds < 100000);
         if (s == OFFPAY_ERR_INSUFFICIENT_FUNDS && rounds > 0)
             s = OFFPAY_OK;

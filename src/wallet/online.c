@@ -259,7 +259,8 @@ enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online,
         }
         if ((s = wallet_utxo_check(w, &got[i])) != OFFPAY_OK)
             goto cleanup;
-        got_sum += got[i].amount; /* bounded: each <= 2^63-1 was checked, at most 64 of them would overflow, so check */
+        /* Checked: a sum that wraps ends below the amount just added. */
+        got_sum += got[i].amount;
         if (got_sum < got[i].amount) {
             s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins add up to too much.");
             goto cleanup;
@@ -341,8 +342,13 @@ enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *onlin
             return wallet_fail(w, OFFPAY_ERR_FUNDS_LOCKED, "That coin is %s and cannot be unloaded until its payment is synced.",
                                strcmp(state, "locked") == 0 ? "locked change" : "in doubt");
         }
+        uint64_t amount = (uint64_t)sqlite3_column_int64(st, 1);
+        if (amount > UINT64_MAX - sum) {
+            sqlite3_finalize(st);
+            return wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The coins to unload add up to more than can be represented.");
+        }
         memcpy(ids[n], sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
-        sum += (uint64_t)sqlite3_column_int64(st, 1); /* each < 2^63, at most 64: may wrap only past 2^69 */
+        sum += amount;
         n++;
     }
     sqlite3_finalize(st);
