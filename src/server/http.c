@@ -350,9 +350,13 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     rq.path = url;
     rq.body = (const uint8_t *)up->buf;
     rq.body_len = up->len;
+    while (sem_wait(&srv->workers) != 0)
+        ; /* EINTR: signals are blocked in these threads, but be safe */
     rq.now = (uint64_t)time(NULL);
-    if ((rq.l = pool_take(srv)) == NULL)
+    if ((rq.l = pool_take(srv)) == NULL) {
+        sem_post(&srv->workers);
         return send_error(c, 500, "internal", "The ledger cannot be opened.");
+    }
 
     if (rt->auth == 0 || authenticate(&rq, c) == 0) {
         if (strcmp(rt->method, "POST") == 0) {
@@ -367,10 +371,11 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
             reply_error(&rq, 500, "internal", "The server produced no answer.");
     }
     maybe_prune(&rq);
+    pool_give(srv, rq.l);
+    sem_post(&srv->workers);
     ret = send_reply(c, rq.status, rq.reply);
     json_decref(rq.reply);
     json_decref(rq.json);
-    pool_give(srv, rq.l);
     return ret;
 }
 
@@ -538,21 +543,23 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-#ifdef MHD_USE_EPOLL_LINUX_ONLY
-    if (threads > 1)
-        flags |= MHD_USE_EPOLL_LINUX_ONLY;
-#endif
+    /* A thread per connection for I/O; the handling itself is limited to
+     * `threads` at once by srv->workers (see internal.h), so that work is
+     * never queued behind a busy worker that happened to accept it while
+     * another worker idles. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    /* One worker: the daemon's own polling thread; more: a pool of that many. */
-    struct MHD_OptionItem pool[] = {{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
-                                    {MHD_OPTION_END, 0, NULL}};
+    if (sem_init(&srv->workers, 0, threads) != 0) {
+        rc = cli_fail(OFFPAY_EXIT_INTERNAL, "Cannot set up the worker limit.");
+        goto out;
+    }
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                         MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                         MHD_OPTION_END);
     if (d == NULL) {
+        sem_destroy(&srv->workers);
         rc = cli_fail(OFFPAY_EXIT_INTERNAL, "The HTTP server could not be started on %s.", listen_at);
         goto out;
     }
@@ -564,6 +571,7 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     while (sigwait(&sigs, &sig) != 0)
         ;
     MHD_stop_daemon(d);
+    sem_destroy(&srv->workers);
     fprintf(stderr, "offpayd: stopped (signal %d).\n", sig);
     rc = OFFPAY_EXIT_OK;
 out:

@@ -8,6 +8,7 @@
 #define OFFPAYD_INTERNAL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,12 @@ struct offpayd {
 
     pthread_mutex_t prune_lock;
     uint64_t last_prune;
+
+    /* --threads N: at most N requests are handled at once.  Each connection
+     * has its own thread for its I/O; handling (verification, the ledger)
+     * takes one of these N permits, so N busy workers always run in parallel
+     * whichever connections they came on. */
+    sem_t workers;
 };
 
 /* One request being handled. */

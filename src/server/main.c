@@ -45,7 +45,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, opts_serve, flags_none,
      "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N]\n"
      "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
-     "\"listening on HOST:PORT\" once ready.  N worker threads (default 2, 1..64).\n"},
+     "\"listening on HOST:PORT\" once ready.  N requests are handled at once (default 2, 1..64).\n"},
     {"account", cmd_account, opts_ledger, flags_json,
      "usage: offpayd account --ledger URL open NAME\n"
      "       offpayd account --ledger URL mint NAME AMOUNT\n"
