@@ -62,6 +62,14 @@ static enum offpay_status expect(struct offpay_transport *t, uint8_t *type, uint
     return OFFPAY_OK;
 }
 
+/* A frame we refuse (rather than a channel that failed): worth telling the
+ * peer why before hanging up. */
+static int refusable_frame_error(enum offpay_status s)
+{
+    return s == OFFPAY_ERR_WRONG_TYPE || s == OFFPAY_ERR_BAD_VERSION || s == OFFPAY_ERR_MALFORMED ||
+           s == OFFPAY_ERR_FRAME_TOO_LARGE;
+}
+
 /* Tell the peer why we stop (best effort: it may be gone already). */
 static void abort_with(struct offpay_transport *t, enum offpay_status why, int timeout_ms)
 {
@@ -80,8 +88,7 @@ enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_tra
     memset(res, 0, sizeof *res);
     s = expect(t, &type, buf, cap, &len, OFFPAY_FRAME_REQUEST, 0, res, timeout_ms);
     if (s != OFFPAY_OK) {
-        if (s == OFFPAY_ERR_WRONG_TYPE || s == OFFPAY_ERR_BAD_VERSION || s == OFFPAY_ERR_MALFORMED ||
-            s == OFFPAY_ERR_FRAME_TOO_LARGE)
+        if (refusable_frame_error(s))
             abort_with(t, s, timeout_ms);
         return s;
     }
@@ -107,8 +114,11 @@ enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_tra
     if ((s = offpay_transport_send(t, OFFPAY_FRAME_RECORD, rec, rec_len, timeout_ms)) != OFFPAY_OK)
         return s;
     s = expect(t, &type, buf, cap, &len, OFFPAY_FRAME_CONFIRMATION, OFFPAY_FRAME_REFUSAL, res, timeout_ms);
-    if (s != OFFPAY_OK)
+    if (s != OFFPAY_OK) {
+        if (refusable_frame_error(s))
+            abort_with(t, s, timeout_ms);
         return s;
+    }
     /* The payment's own details (amount, change, payee) stay as the pay step
      * reported them; confirm says only whether it was a refusal. */
     struct offpay_wallet_payment answer;
@@ -165,8 +175,7 @@ enum offpay_status offpay_session_receive(struct offpay_wallet *w, struct offpay
         return s;
     s = expect(t, &type, buf, cap, &len, OFFPAY_FRAME_RECORD, 0, res, timeout_ms);
     if (s != OFFPAY_OK) {
-        if (s == OFFPAY_ERR_WRONG_TYPE || s == OFFPAY_ERR_BAD_VERSION || s == OFFPAY_ERR_MALFORMED ||
-            s == OFFPAY_ERR_FRAME_TOO_LARGE)
+        if (refusable_frame_error(s))
             abort_with(t, s, timeout_ms);
         return s;
     }

@@ -61,7 +61,7 @@ static int run(struct cli *c, int argc, char **argv)
 
 const struct cli_command cli_cmd_pay = {
     "pay", "pay (REQUEST_FILE [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--timeout SECONDS])",
-    "Payer: pay a payment request offline with a signed payment record.",
+    "Payer: pay a payment request offline (a file, or --to a payee over a direct connection).",
     "Verifies the payee's certificate (issuer, validity, revocation list) and\n"
     "signature, checks the offline limits (exit 6), then picks coins: the smallest\n"
     "single spendable coin that covers the amount, else the fewest.  Locked change\n"

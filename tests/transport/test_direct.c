@@ -465,7 +465,8 @@ static void test_usage(void)
     char a[512], b[512];
     struct proc *p, r;
     scenario("usage", a, b);
-    static const char *const bad_listen[] = {"127.0.0.1", "127.0.0.1:99999", "1.2.3.999:7", "host name:7", ":7"};
+    /* (HOST:PORT parsing is tested in full by test_frame; these show the CLI uses it.) */
+    static const char *const bad_listen[] = {"127.0.0.1", "127.0.0.1:99999", "host name:7"};
     for (size_t i = 0; i < sizeof bad_listen / sizeof bad_listen[0]; i++) {
         CHECK_RC(proc_run(&p, (char *const[]){OFFPAY_BIN, "--wallet", b, "receive", "--listen", (char *)bad_listen[i],
                                               "10", NULL}),
