@@ -6,6 +6,7 @@
  * a well-formed offpay message.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <qrencode.h>
 #include <stdlib.h>
@@ -116,14 +117,22 @@ enum offpay_status offpay_qr_write_png(const char *path, const struct offpay_qr 
 
     enum offpay_status s = OFFPAY_ERR_STORAGE;
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
+    char *tmp = malloc(plen + 32);
     if (tmp == NULL) {
         free(pix);
         return OFFPAY_ERR_NOMEM;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp-XXXXXX", 12);
-    int fd = mkstemp(tmp);
+    /* A fresh temporary name beside path, created with the mode the user's
+     * umask gives any new file (mkstemp would force 0600 on the picture). */
+    int fd = -1;
+    for (unsigned i = 0; i < 100 && fd < 0; i++) {
+        uint32_t r;
+        offpay_random(&r, sizeof r);
+        snprintf(tmp, plen + 32, "%s.tmp-%08x", path, (unsigned)r);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (f == NULL) {
         if (fd >= 0) {

@@ -160,9 +160,11 @@ static void through_png(const char *what, const uint8_t *bin, size_t bin_len, un
     CHECK_STATUS(offpay_qr_write_png(png, &q, scale), OFFPAY_OK);
     offpay_qr_free(&q);
 
-    /* The picture is the size the header promises. */
+    /* A picture for people: its mode is what the umask gives any new file
+     * (not the 0600 of a temporary file), and no temporary file is left. */
     struct stat st;
     CHECK(stat(png, &st) == 0 && st.st_size > 0);
+    CHECK((st.st_mode & 0777) == (0666 & ~(mode_t)022));
 
     size_t n = 0;
     CHECK_STATUS(offpay_qr_png_scan(got, sizeof got, &n, png), OFFPAY_OK);
@@ -547,6 +549,7 @@ static void test_hostile_pictures(void)
 int main(void)
 {
     REQUIRE(offpay_crypto_init() == 0);
+    umask(022);
     snprintf(dir, sizeof dir, "/tmp/offpay-qr-XXXXXX");
     REQUIRE(mkdtemp(dir) != NULL);
     now = (uint64_t)time(NULL);
@@ -565,6 +568,6 @@ int main(void)
     offpay_wipe(issuer_sk, sizeof issuer_sk);
     offpay_wipe(payer_sk, sizeof payer_sk);
     offpay_wipe(payee_sk, sizeof payee_sk);
-    rmdir(dir);
+    CHECK(rmdir(dir) == 0); /* empty: no temporary picture left behind */
     return check_report("test_qr");
 }
