@@ -372,6 +372,13 @@ static void test_record_build(void)
     CHECK_STATUS(offpay_record_verify(&r, F.issuer_pk, NULL, NOW, OFFPAY_VERIFY_SKIP_INPUT_ATTESTATIONS), OFFPAY_OK);
     many[0].amount = UINT64_MAX;
     CHECK_STATUS(offpay_record_build(&r, &F.payer, F.payer_sk, &F.req, many, 2, NOW, 1), OFFPAY_ERR_AMOUNT_OVERFLOW);
+    /* A zero-amount input, or a request for nothing, builds no record. */
+    many[0].amount = 0;
+    many[1].amount = 4000;
+    CHECK_STATUS(offpay_record_build(&r, &F.payer, F.payer_sk, &F.req, many, 2, NOW, 1), OFFPAY_ERR_ZERO_AMOUNT);
+    struct offpay_request nothing = F.req;
+    nothing.amount = 0;
+    CHECK_STATUS(offpay_record_build(&r, &F.payer, F.payer_sk, &nothing, &F.coins[0], 1, NOW, 1), OFFPAY_ERR_ZERO_AMOUNT);
     /* Exact amount: no change output. */
     struct offpay_request q;
     CHECK_STATUS(offpay_request_build(&q, &F.payee, F.payee_sk, 4000, F.req.nonce), OFFPAY_OK);
@@ -393,6 +400,8 @@ static void test_record_build(void)
     q = F.req;
     q.amount = 350;
     CHECK_STATUS(offpay_request_verify(&q, F.issuer_pk, NULL, NOW), OFFPAY_ERR_BAD_SIGNATURE);
+    q.amount = 0; /* a struct no decoder would produce: refused, not signed over garbage */
+    CHECK_STATUS(offpay_request_verify(&q, F.issuer_pk, NULL, NOW), OFFPAY_ERR_MALFORMED);
 }
 
 static void test_record_id_and_outputs(void)
