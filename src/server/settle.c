@@ -388,6 +388,20 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         if (a->items[i].outcome == SYNC_PENDING)
             pending++;
     }
+    /* A record that failed verification now (say its certificate expired
+     * since) but is settled in the ledger was verified when it settled: its
+     * id commits to every byte, so it is answered settled like any re-sync. */
+    for (size_t i = 0; i < a->n; i++) {
+        struct sync_item *it = &a->items[i];
+        struct offpay_ledger_record known;
+        if (it->outcome != SYNC_REJECTED || strcmp(it->reason, "not_party") == 0)
+            continue;
+        enum offpay_ledger_result r = l->ops->record_get(l, it->id, &known);
+        if (r == OFFPAY_LEDGER_OK && known.state == OFFPAY_LEDGER_RECORD_SETTLED)
+            it->outcome = SYNC_SETTLED;
+        else if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_NOT_FOUND)
+            return step_of(r);
+    }
     int progress = 1;
     while (pending > 0 && progress) {
         progress = 0;

@@ -142,6 +142,12 @@ int main(void)
     CHECK_STR(status_of(b, 0), "settled");
     expect_output(b, &bob, &r1, 0);
     json_decref(b);
+    /* with a confirmation by someone else: it is settled, that is the answer */
+    h_confirmation(conf2, sizeof conf2, &carol, r1.id);
+    b = sync1(&bob, &r1, conf2, NULL);
+    CHECK_STR(status_of(b, 0), "settled");
+    expect_output(b, &bob, &r1, 0);
+    json_decref(b);
     /* and the payer again, without the confirmation: the same answer */
     a = sync1(&alice, &r1, NULL, NULL);
     CHECK_STR(status_of(a, 0), "settled");
