@@ -25,6 +25,7 @@ stop_server() {
   fi
 }
 trap 'stop_server; rm -rf "$DIR"' EXIT
+trap 'echo "story.sh: a step failed (line $LINENO); server log:" >&2; tail -5 "$DIR/server.log" >&2' ERR
 trap 'exit 130' INT TERM
 
 if [ -t 1 ]; then B=$'\e[1m'; D=$'\e[2m'; N=$'\e[0m'; else B=""; D=""; N=""; fi
@@ -107,10 +108,12 @@ as_refused alice 5 pay "$DIR/request2.txt" --out "$DIR/record2.txt"
 step "Back above ground: the server is up again and bob syncs first"
 "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >>"$DIR/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null --max-time 1 "$URL/v1/limits" && break
+up=""
+for _ in $(seq 1 200); do
+  if curl -s -o /dev/null --max-time 1 "$URL/v1/limits"; then up=1; break; fi
   sleep 0.05
 done
+[ -n "$up" ] || { echo "story.sh: offpayd did not come back on $URL: $(tail -3 "$DIR/server.log")" >&2; exit 1; }
 as bob sync
 note "bob's coins: $(coins bob)   <- the incoming coin exists only now, after sync ([0099])"
 
