@@ -44,6 +44,7 @@ int cmd_serve(const struct cli *c)
         return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
     }
     pthread_mutex_init(&srv.pool_lock, NULL);
+    pthread_mutex_init(&srv.writer_lock, NULL);
     pthread_mutex_init(&srv.rvl_lock, NULL);
     pthread_mutex_init(&srv.prune_lock, NULL);
     srv.pool_cap = threads + 1;
@@ -55,16 +56,22 @@ int cmd_serve(const struct cli *c)
         goto out;
     }
     srv.pool[srv.pool_n++] = l;
+    if (offpay_ledger_open(&srv.writer, srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
+        code = cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
+        goto out;
+    }
 
     code = offpayd_serve(&srv, listen_at, threads);
 out:
     for (size_t i = 0; i < srv.pool_n; i++)
         offpay_ledger_close(srv.pool[i]);
     free(srv.pool);
+    offpay_ledger_close(srv.writer);
     cert_cache_free(srv.certs);
     free(srv.rvl_text);
     issuer_key_free(srv.issuer_sk);
     pthread_mutex_destroy(&srv.pool_lock);
+    pthread_mutex_destroy(&srv.writer_lock);
     pthread_mutex_destroy(&srv.rvl_lock);
     pthread_mutex_destroy(&srv.prune_lock);
     return code;

@@ -80,7 +80,20 @@ enum tx_step step_of(enum offpay_ledger_result r)
     return r == OFFPAY_LEDGER_RETRY ? STEP_RETRY : STEP_ERROR;
 }
 
+static int request_tx_on(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx);
+
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
+{
+    struct offpay_ledger *reader = rq->l;
+    pthread_mutex_lock(&rq->srv->writer_lock);
+    rq->l = rq->srv->writer;
+    int rc = request_tx_on(rq, fn, ctx);
+    rq->l = reader;
+    pthread_mutex_unlock(&rq->srv->writer_lock);
+    return rc;
+}
+
+static int request_tx_on(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
 {
     struct offpay_ledger *l = rq->l;
     for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
@@ -291,13 +304,15 @@ static void maybe_prune(struct request *rq)
     pthread_mutex_unlock(&srv->prune_lock);
     if (!due || rq->now < OFFPAYD_NONCE_KEEP)
         return;
-    struct offpay_ledger *l = rq->l;
-    if (l->ops->begin(l, 1) != OFFPAY_LEDGER_OK)
-        return;
-    if (l->ops->nonce_prune(l, rq->now - OFFPAYD_NONCE_KEEP) == OFFPAY_LEDGER_OK)
-        (void)l->ops->commit(l);
-    else
-        l->ops->rollback(l);
+    struct offpay_ledger *l = srv->writer;
+    pthread_mutex_lock(&srv->writer_lock);
+    if (l->ops->begin(l, 1) == OFFPAY_LEDGER_OK) {
+        if (l->ops->nonce_prune(l, rq->now - OFFPAYD_NONCE_KEEP) == OFFPAY_LEDGER_OK)
+            (void)l->ops->commit(l);
+        else
+            l->ops->rollback(l);
+    }
+    pthread_mutex_unlock(&srv->writer_lock);
 }
 
 /* ---- libmicrohttpd ---- */

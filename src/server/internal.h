@@ -48,6 +48,13 @@ struct offpayd {
     struct offpay_ledger **pool;
     size_t pool_n, pool_cap;
 
+    /* Every write transaction runs on this one connection, one at a time.
+     * SQLite serializes writers anyway, and a connection keeps its page
+     * cache only while no other connection writes: with one writer, the
+     * pages a sync touches stay cached from one batch to the next. */
+    pthread_mutex_t writer_lock;
+    struct offpay_ledger *writer;
+
     struct cert_cache *certs;
 
     pthread_mutex_t rvl_lock; /* the signed revocation list, by serial */
