@@ -614,24 +614,39 @@ static void test_qr_handshake(void)
     ALICE_PAID(a);
 }
 
-int main(void)
+/* The scenarios in groups, one ctest entry each, so they can run side by side. */
+static const struct {
+    const char *name;
+    void (*run[4])(void);
+} groups[] = {
+    {"pay", {test_pay_over_tcp, test_refusals, test_usage}},
+    {"cuts", {test_cuts, test_crashes, test_tampering}},
+    {"fakes", {test_fake_payees, test_fake_payers}},
+    {"qr", {test_qr_handshake}},
+};
+
+int main(int argc, char **argv)
 {
     const char *tmp = getenv("TMPDIR");
+    int found = argc < 2;
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        found |= argc > 1 && strcmp(argv[1], groups[g].name) == 0;
+    if (!found) {
+        fprintf(stderr, "test_direct: unknown group %s\n", argv[1]);
+        return 2;
+    }
     REQUIRE(offpay_crypto_init() == 0);
     snprintf(base, sizeof base, "%s/offpay-direct-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     REQUIRE(mkdtemp(base) != NULL);
     offpay_keypair(issuer_pk, issuer_sk);
 
-    test_pay_over_tcp();
-    test_refusals();
-    test_cuts();
-    test_crashes();
-    test_tampering();
-    test_fake_payees();
-    test_fake_payers();
-    test_usage();
-    test_qr_handshake();
-
+    /* No argument: every group. */
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        if (argc > 1 && strcmp(argv[1], groups[g].name) != 0)
+            continue;
+        for (size_t i = 0; i < 4 && groups[g].run[i] != NULL; i++)
+            groups[g].run[i]();
+    }
     offpay_wipe(issuer_sk, sizeof issuer_sk);
     int rc = check_report("test_direct");
     if (rc == 0) {
