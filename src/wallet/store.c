@@ -311,7 +311,7 @@ const char *offpay_wallet_server_url(const struct offpay_wallet *w) { return w->
 
 /* ---- creating ---- */
 
-static void remove_created(struct offpay_wallet *w, int key_written)
+static void remove_created(struct offpay_wallet *w, int key_written, int dir_created)
 {
     static const char *const files[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_DB_FILE "-wal",
                                         OFFPAY_WALLET_DB_FILE "-shm", OFFPAY_WALLET_DB_FILE "-journal"};
@@ -325,6 +325,8 @@ static void remove_created(struct offpay_wallet *w, int key_written)
             unlink(path);
     if (key_written && path_join(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0)
         unlink(path);
+    if (dir_created)
+        rmdir(w->dir); /* only empty, and only the folder we made */
 }
 
 enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
@@ -336,7 +338,7 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
     char path[PATH_MAX + 16];
     uint8_t cert_buf[OFFPAY_CERT_BYTES_MAX];
     enum offpay_status s;
-    int key_written = 0;
+    int key_written = 0, dir_created = 0;
     struct offpay_revocation rev;
 
     *out = NULL;
@@ -373,14 +375,16 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
         goto fail;
     }
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0700) == 0) {
+        dir_created = 1;
+    } else if (errno != EEXIST) {
         s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", dir, strerror(errno));
         goto fail;
     }
     if ((path_join(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0) ||
         (path_join(path, sizeof path, dir, OFFPAY_WALLET_KEY_FILE) == 0 && access(path, F_OK) == 0)) {
         s = wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", dir);
-        goto fail;
+        goto fail; /* the folder existed: nothing of ours to remove */
     }
     if ((s = key_write(w, sk)) != OFFPAY_OK)
         goto fail_files;
@@ -417,7 +421,7 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
 fail_tx:
     wallet_rollback(w);
 fail_files:
-    remove_created(w, key_written);
+    remove_created(w, key_written, dir_created);
 fail:
     pass_error(err, w, s);
     offpay_wallet_close(w);

@@ -97,6 +97,7 @@ run 8 alice pay-online nobody 10
 run 8 fresh init --server "$URL" --account dave --token nosuchtoken
 ok "a failed init leaves no wallet" test ! -e "$T/fresh/wallet.db"
 ok "a failed init leaves no key" test ! -e "$T/fresh/key"
+ok "a failed init leaves no folder" test ! -e "$T/fresh"
 
 say "7: server unreachable"
 stop_server
