@@ -39,6 +39,7 @@
 struct offpay_session_result {
     struct offpay_wallet_payment info; /* filled once the wallet step succeeded */
     uint64_t requested;                /* the amount the request asked for (0 before one arrived) */
+    char requester[OFFPAY_ACCOUNT_MAX + 1]; /* the account the request came from ("" before one arrived) */
     int record_sent;                   /* payer: the record may have left (inputs in doubt) */
     int accepted;                      /* payee: the record is stored and a confirmation made */
     int refused;                       /* payee: we refused; payer: the payee refused */
@@ -51,18 +52,22 @@ struct offpay_session_result {
 
 /*
  * Payer: take the payee's request from t, check that it asks for exactly
- * amount, pay it with offpay_wallet_pay, send the record and apply the answer
- * with offpay_wallet_confirm.  Every receive waits at most timeout_ms.
+ * amount and, when payee_account is not NULL, that it comes from that
+ * account (the payee of the user's payment instruction, claim 1: on a shared
+ * network anyone could answer the connection); pay it with
+ * offpay_wallet_pay, send the record and apply the answer with
+ * offpay_wallet_confirm.  Every receive waits at most timeout_ms.
  * Out: *res.  Returns: OFFPAY_OK (confirmed: the change is locked until
  * sync), OFFPAY_ERR_PEER_REFUSED (the payee refused or aborted; res says
  * why; after the record left, its inputs stay in doubt until sync),
- * OFFPAY_ERR_WRONG_AMOUNT (the request asks for another amount; nothing
- * changed), any failure of offpay_wallet_pay / offpay_wallet_confirm,
- * a malformed frame (exit 3), or a transport failure (exit 7).
- * Does not close t.
+ * OFFPAY_ERR_WRONG_AMOUNT / OFFPAY_ERR_WRONG_PAYEE (the request asks for
+ * another amount / comes from another account; nothing changed), any
+ * failure of offpay_wallet_pay / offpay_wallet_confirm, a malformed frame
+ * (exit 3), or a transport failure (exit 7).  Does not close t.
  */
 enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_transport *t, uint64_t amount,
-                                      struct offpay_session_result *res, int timeout_ms) OFFPAY_WARN_UNUSED;
+                                      const char *payee_account, struct offpay_session_result *res,
+                                      int timeout_ms) OFFPAY_WARN_UNUSED;
 
 /*
  * Payee: create a request for amount, send it, take the payer's record and

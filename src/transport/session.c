@@ -77,7 +77,7 @@ static void abort_with(struct offpay_transport *t, enum offpay_status why, int t
 }
 
 enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_transport *t, uint64_t amount,
-                                      struct offpay_session_result *res, int timeout_ms)
+                                      const char *payee_account, struct offpay_session_result *res, int timeout_ms)
 {
     static const size_t cap = OFFPAY_FRAME_PAYLOAD_MAX;
     uint8_t buf[OFFPAY_FRAME_PAYLOAD_MAX], rec[OFFPAY_RECORD_BYTES_MAX], type;
@@ -92,16 +92,23 @@ enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_tra
             abort_with(t, s, timeout_ms);
         return s;
     }
-    /* The payer agreed to pay `amount`; a request for anything else is
-     * refused here, before the wallet commits to anything. */
+    /* The payer agreed to pay `amount` (to `payee_account`); a request for
+     * anything else is refused here, before the wallet commits to anything. */
     if ((s = offpay_request_decode(&req, buf, len)) != OFFPAY_OK) {
         abort_with(t, s, timeout_ms);
         return s;
     }
     res->requested = req.amount;
+    memcpy(res->requester, req.payee.account, sizeof res->requester);
     if (req.amount != amount) {
         abort_with(t, OFFPAY_ERR_WRONG_AMOUNT, timeout_ms);
         return OFFPAY_ERR_WRONG_AMOUNT;
+    }
+    /* The name is only as good as the certificate behind it, which
+     * offpay_wallet_pay verifies next (issuer, validity, revocation). */
+    if (payee_account != NULL && strcmp(req.payee.account, payee_account) != 0) {
+        abort_with(t, OFFPAY_ERR_WRONG_PAYEE, timeout_ms);
+        return OFFPAY_ERR_WRONG_PAYEE;
     }
     s = offpay_wallet_pay(w, rec, sizeof rec, &rec_len, &res->info, buf, len);
     if (s != OFFPAY_OK) {

@@ -60,7 +60,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_pay = {
-    "pay", "pay (REQUEST_FILE [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--timeout SECONDS])",
+    "pay", "pay (REQUEST_FILE [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--payee ACCOUNT] [--timeout SECONDS])",
     "Payer: pay a payment request offline (a file, or --to a payee over a direct connection).",
     "Verifies the payee's certificate (issuer, validity, revocation list) and\n"
     "signature, checks the offline limits (exit 6), then picks coins: the smallest\n"
@@ -73,7 +73,8 @@ const struct cli_command cli_cmd_pay = {
     "--qr draws the record's QR code on the terminal; --qr-png FILE writes it as a\n"
     "picture (offpay scan reads it back).\n"
     "--to HOST:PORT AMOUNT pays a payee waiting with offpay receive over a direct\n"
-    "connection: takes its request, refuses one for another amount (exit 4),\n"
+    "connection: takes its request, refuses one for another amount or, with\n"
+    "--payee ACCOUNT, from another account than ACCOUNT (exit 4; nothing changes),\n"
     "pays it with the same checks, sends the record and applies the payee's answer,\n"
     "each step waiting at most --timeout seconds (default 30).  If the connection\n"
     "breaks after the record left, its coins stay in doubt and the next sync\n"

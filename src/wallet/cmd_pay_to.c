@@ -12,8 +12,8 @@
 
 int cli_pay_to(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"to", 1, NULL}, {"timeout", 1, NULL}};
-    struct cli_opts o = {opt, 2, {0}, 0, 0};
+    struct cli_opt opt[] = {{"to", 1, NULL}, {"timeout", 1, NULL}, {"payee", 1, NULL}};
+    struct cli_opts o = {opt, 3, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_transport t;
     struct offpay_session_result res;
@@ -35,6 +35,9 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_pay, "\"%s\" is not a positive whole amount.", o.pos[0]);
     if (cli_timeout_ms(cli_opt(&o, "timeout"), &timeout_ms) != 0)
         return cli_usage(&cli_cmd_pay, "--timeout takes 1 to 3600 seconds.");
+    const char *payee = cli_opt(&o, "payee");
+    if (payee != NULL && !offpay_account_name_valid(payee))
+        return cli_usage(&cli_cmd_pay, "\"%s\" is not an account name.", payee);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
     int connect_ms = timeout_ms < OFFPAY_TRANSPORT_CONNECT_TIMEOUT_MS ? timeout_ms : OFFPAY_TRANSPORT_CONNECT_TIMEOUT_MS;
@@ -44,7 +47,7 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
         offpay_wallet_close(w);
         return rc;
     }
-    s = offpay_session_pay(w, &t, amount, &res, timeout_ms);
+    s = offpay_session_pay(w, &t, amount, payee, &res, timeout_ms);
     offpay_transport_close(&t);
     if (s == OFFPAY_OK) {
         printf("Paid %llu to %s offline; it settles when either of you syncs.\n", (unsigned long long)res.info.amount,
@@ -59,6 +62,8 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
     } else if (res.refused) {
         rc = cli_fail(s, "%s refused the payment of %llu; its coins stay in doubt until your next sync voids it.",
                       res.info.counterparty, (unsigned long long)res.info.amount);
+    } else if (s == OFFPAY_ERR_WRONG_PAYEE && !res.record_sent) {
+        rc = cli_fail(s, "The request at %s comes from %s, not %s; nothing was paid.", to, res.requester, payee);
     } else if (s == OFFPAY_ERR_WRONG_AMOUNT) {
         rc = cli_fail(s, "The payee asks for %llu, not %llu; nothing was paid.", (unsigned long long)res.requested,
                       (unsigned long long)amount);

@@ -193,14 +193,21 @@ static unsigned start_peer(struct proc *p, char *const argv[])
     return (unsigned)atoi(line + strlen("LISTENING "));
 }
 
-static int pay_to(struct proc *p, const char *alice, unsigned port, const char *amount, const char *timeout)
+/* alice pays --to 127.0.0.1:port; with --payee ACCOUNT when payee is not NULL. */
+static int pay_to_payee(struct proc *p, const char *alice, unsigned port, const char *amount, const char *timeout,
+                        const char *payee)
 {
     char hp[32];
     snprintf(hp, sizeof hp, "127.0.0.1:%u", port);
     proc_start(p, (char *const[]){OFFPAY_BIN, "--wallet", (char *)alice, "pay", "--to", hp, (char *)amount,
-                                  "--timeout", (char *)timeout, NULL});
+                                  "--timeout", (char *)timeout, payee ? "--payee" : NULL, (char *)payee, NULL});
     proc_close_stdin(p);
     return proc_wait(p, 60000);
+}
+
+static int pay_to(struct proc *p, const char *alice, unsigned port, const char *amount, const char *timeout)
+{
+    return pay_to_payee(p, alice, port, amount, timeout, NULL);
 }
 
 static const char *const PEER_RANGE = "127.0.0.1:20750-20999";
@@ -213,7 +220,7 @@ static void test_pay_over_tcp(void)
     struct proc r, pay;
     scenario("pay-over-tcp", a, b);
     unsigned port = start_receive(&r, b, "3500", "20");
-    CHECK_RC(pay_to(&pay, a, port, "3500", "20"), 0, &pay);
+    CHECK_RC(pay_to_payee(&pay, a, port, "3500", "20", "bob"), 0, &pay);
     CHECK_RC(proc_wait(&r, 30000), 0, &r);
     CHECK(strstr(pay.out, "Paid 3500 to bob") != NULL);
     CHECK(strstr(pay.out, "change of 500 is locked") != NULL);
@@ -243,6 +250,14 @@ static void test_refusals(void)
     unsigned port = start_receive(&r, b, "3500", "20");
     CHECK_RC(pay_to(&pay, a, port, "3000", "20"), 4, &pay);
     CHECK(strstr(pay.err, "asks for 3500, not 3000") != NULL);
+    CHECK_RC(proc_wait(&r, 30000), 4, &r);
+    ALICE_UNTOUCHED(a);
+    BOB_UNTOUCHED(b);
+
+    /* The payer meant to pay mallory; whoever answers the connection is bob. */
+    port = start_receive(&r, b, "3500", "20");
+    CHECK_RC(pay_to_payee(&pay, a, port, "3500", "20", "mallory"), 4, &pay);
+    CHECK(strstr(pay.err, "comes from bob, not mallory") != NULL);
     CHECK_RC(proc_wait(&r, 30000), 4, &r);
     ALICE_UNTOUCHED(a);
     BOB_UNTOUCHED(b);
@@ -479,6 +494,9 @@ static void test_usage(void)
     CHECK_RC(proc_run(&p, (char *const[]){OFFPAY_BIN, "--wallet", b, "receive", "10", NULL}), 2, p);
     CHECK_RC(proc_run(&p, (char *const[]){OFFPAY_BIN, "--wallet", b, "receive", "--listen", "127.0.0.1:20500", "0", NULL}), 2, p);
     CHECK_RC(proc_run(&p, (char *const[]){OFFPAY_BIN, "--wallet", a, "pay", "--to", "127.0.0.1:20500", NULL}), 2, p);
+    CHECK_RC(proc_run(&p, (char *const[]){OFFPAY_BIN, "--wallet", a, "pay", "--to", "127.0.0.1:20500", "5", "--payee",
+                                          "Not An Account", NULL}),
+             2, p);
     CHECK_RC(proc_run(&p, (char *const[]){OFFPAY_BIN, "--wallet", a, "pay", "--to", "127.0.0.1:20500", "5", "--timeout",
                                           "0", NULL}),
              2, p);

@@ -228,7 +228,7 @@ static void *run_side(void *arg)
         return NULL;
     }
     if (sd->payer)
-        sd->s = offpay_session_pay(w, &sd->t, sd->amount, &sd->res, 2000);
+        sd->s = offpay_session_pay(w, &sd->t, sd->amount, "bob", &sd->res, 2000);
     else
         sd->s = offpay_session_receive(w, &sd->t, sd->amount, &sd->res, 2000);
     offpay_transport_close(&sd->t);
