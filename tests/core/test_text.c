@@ -180,6 +180,12 @@ static void test_strict(void)
     CHECK_STATUS(dec("", 0, back, sizeof back, &m), OFFPAY_ERR_BAD_TEXT);
     CHECK_STATUS(dec("OP1REC", 0, back, sizeof back, &m), OFFPAY_ERR_BAD_TEXT);
     CHECK_STATUS(dec("\n", 0, back, sizeof back, &m), OFFPAY_ERR_BAD_TEXT);
+    /* The length given is what counts, not where a NUL happens to be: six
+     * characters of "OP1REC:" are too short, whatever follows them. */
+    int ty;
+    CHECK_STATUS(offpay_text_decode(back, sizeof back, &m, &ty, 0, "OP1REC:AECA", 6), OFFPAY_ERR_BAD_TEXT);
+    CHECK_STATUS(offpay_text_decode(back, sizeof back, &m, &ty, 0, "OP1REC:AECA", 11), OFFPAY_OK); /* 01 04: text only */
+    CHECK_U64(m, 2);
 
     /* The prefix must match the binary's type: a certificate labelled a record. */
     n = fx_encode(&F, OFFPAY_MSG_CERT, bin, sizeof bin);
