@@ -318,6 +318,15 @@ struct offpay_sync_report {
     size_t n_new_utxos;
     int limits_updated;
     uint32_t revoked_count;         /* size of the revocation list now held */
+    /* Coins the server holds for us that the wallet had never seen (GET
+     * /v1/utxos after the sync): a load whose answer was lost, a payment
+     * settled by its payer before its record reached us.  Now spendable. */
+    struct offpay_wallet_utxo *recovered; /* malloc'd */
+    size_t n_recovered;
+    uint64_t recovered_sum;
+    /* Set when that listing failed or was refused: the sync itself counts as
+     * done; this says why nothing was recovered. */
+    char recovery_warning[256];
 };
 
 /*
@@ -329,6 +338,10 @@ struct offpay_sync_report {
  * their inputs; rejected ones are reported with the server's reason.  Takes
  * the new limits and revocation list (verified).  Every UTXO handed back is
  * verified and must be an output of a settled record that is ours.
+ * Then it asks for every unspent coin the server holds for our key and adds,
+ * in one transaction, each one (verified) whose id the wallet has never seen
+ * as spendable (report->recovered); a coin the wallet knows keeps its state.
+ * If that listing fails the sync still succeeds (report->recovery_warning).
  * Out: *report (free with offpay_sync_report_free, also on failure).
  * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE (nothing changed),
  * OFFPAY_ERR_REJECTED, a verification failure, OFFPAY_ERR_STORAGE.

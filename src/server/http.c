@@ -37,6 +37,7 @@ static const struct route routes[] = {
     {"POST", "/v1/enrol", 0, ep_enrol},
     {"GET", "/v1/limits", 1, ep_limits},
     {"GET", "/v1/balance", 1, ep_balance},
+    {"GET", "/v1/utxos", 1, ep_utxos},
     {"POST", "/v1/load", 1, ep_load},
     {"POST", "/v1/unload", 1, ep_unload},
     {"POST", "/v1/sync", 1, ep_sync},

@@ -26,6 +26,7 @@
 #define OFFPAYD_BODY_MAX (4u * 1024u * 1024u) /* bytes of a request body */
 #define OFFPAYD_SYNC_MAX 1000                  /* records in one sync */
 #define OFFPAYD_COINS_MAX 64                   /* amounts in a load, ids in an unload */
+#define OFFPAYD_UTXOS_MAX 10000                /* coins in one GET /v1/utxos answer */
 #define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
 #define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
 #define OFFPAYD_NONCE_KEEP (2u * OFFPAY_HTTP_MAX_SKEW + 60u) /* seconds a used nonce is kept */
@@ -199,6 +200,7 @@ int settle_apply(struct request *rq, struct sync_item *items, size_t n);
 
 void ep_enrol(struct request *rq);
 void ep_balance(struct request *rq);
+void ep_utxos(struct request *rq);
 void ep_limits(struct request *rq);
 void ep_load(struct request *rq);
 void ep_unload(struct request *rq);

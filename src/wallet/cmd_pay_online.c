@@ -28,12 +28,13 @@ static int run(struct cli *c, int argc, char **argv)
         return rc;
     enum offpay_status s = offpay_wallet_pay_online(w, &rep, &online, o.pos[0], amount);
     if (s != OFFPAY_OK) {
-        if (rep.submitted > 0 && !cli_opt(&o, "json"))
+        if ((rep.submitted > 0 || rep.n_recovered > 0) && !cli_opt(&o, "json"))
             cli_sync_print(stderr, &rep);
         rc = cli_wallet_fail(w, s);
     } else if (cli_opt(&o, "json")) {
         rc = cli_json_print(json_pack("{s:s, s:I, s:I, s:o}", "to", o.pos[0], "amount", (json_int_t)amount, "online",
                                       (json_int_t)online, "sync", cli_sync_json(&rep)));
+        cli_sync_warn(&rep);
     } else {
         cli_sync_print(stdout, &rep);
         printf("Paid %llu to %s online; your online balance is now %llu.\n", (unsigned long long)amount, o.pos[0],

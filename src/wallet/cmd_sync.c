@@ -28,9 +28,20 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
         cli_hex(hex, r->new_utxos[i].id, OFFPAY_UTXO_ID_BYTES);
         json_array_append_new(fresh, json_pack("{s:s, s:I}", "id", hex, "amount", (json_int_t)r->new_utxos[i].amount));
     }
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I}", "submitted", (json_int_t)r->submitted, "settled",
+    /* Recovered coins (GET /v1/utxos) have their own key: they are not
+     * outputs of records this sync submitted. */
+    json_t *recovered = json_array();
+    for (size_t i = 0; i < r->n_recovered; i++) {
+        char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+        cli_hex(hex, r->recovered[i].id, OFFPAY_UTXO_ID_BYTES);
+        json_array_append_new(recovered,
+                              json_pack("{s:s, s:I}", "id", hex, "amount", (json_int_t)r->recovered[i].amount));
+    }
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "submitted", (json_int_t)r->submitted, "settled",
                      (json_int_t)r->settled, "rejected", rejected, "new_utxos", fresh, "voided", voided,
-                     "completed_unconfirmed", completed, "revoked_wallets", (json_int_t)r->revoked_count);
+                     "completed_unconfirmed", completed, "revoked_wallets", (json_int_t)r->revoked_count, "recovered",
+                     recovered, "recovery_warning",
+                     r->recovery_warning[0] ? json_string(r->recovery_warning) : json_null());
 }
 
 void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
@@ -60,8 +71,22 @@ void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
         cli_hex(hex, r->new_utxos[i].id, 8);
         fprintf(f, "  new spendable coin: %llu (%s)\n", (unsigned long long)r->new_utxos[i].amount, hex);
     }
+    if (r->n_recovered == 1)
+        fprintf(f, "Recovered 1 coin of %llu the server holds for you (a payment settled by its payer, or an "
+                   "interrupted load).\n", (unsigned long long)r->recovered_sum);
+    else if (r->n_recovered > 1)
+        fprintf(f, "Recovered %zu coins (%llu in all) the server holds for you (payments settled by their payers, or "
+                   "an interrupted load).\n", r->n_recovered, (unsigned long long)r->recovered_sum);
     fprintf(f, "Limits and revocation list updated (%u revoked wallet%s).\n", r->revoked_count,
             r->revoked_count == 1 ? "" : "s");
+    cli_sync_warn(r);
+}
+
+void cli_sync_warn(const struct offpay_sync_report *r)
+{
+    if (r->recovery_warning[0])
+        fprintf(stderr, "offpay: warning: the sync is done, but the coins the server holds for this wallet could not "
+                        "be checked (the next sync tries again): %s\n", r->recovery_warning);
 }
 
 static int run(struct cli *c, int argc, char **argv)
@@ -83,8 +108,10 @@ static int run(struct cli *c, int argc, char **argv)
     enum offpay_status s = offpay_wallet_sync(w, &rep);
     if (s != OFFPAY_OK)
         rc = cli_wallet_fail(w, s);
-    else if (cli_opt(&o, "json"))
+    else if (cli_opt(&o, "json")) {
         rc = cli_json_print(cli_sync_json(&rep));
+        cli_sync_warn(&rep);
+    }
     else
         cli_sync_print(stdout, &rep);
     offpay_sync_report_free(&rep);
@@ -100,7 +127,10 @@ const struct cli_command cli_cmd_sync = {
     "never came back: they settle like any other, and sync says so.  Settled\n"
     "payments turn locked change and incoming payments into spendable coins\n"
     "(each verified); payments refused by their payee are voided and free their\n"
-    "coins; rejected ones are listed with the server's reason.  Exit 7 when the\n"
+    "coins; rejected ones are listed with the server's reason.  Then it takes\n"
+    "every coin the server holds for this wallet that the wallet never saw (a\n"
+    "payment settled by its payer before its record reached you, a load whose\n"
+    "answer was lost); coins the wallet knows keep their state.  Exit 7 when the\n"
     "server cannot be reached: nothing changes.\n",
     run,
 };

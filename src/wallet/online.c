@@ -22,6 +22,7 @@
 
 #define SYNC_BATCH_MAX 1000 /* records per /v1/sync call (docs/api.md) */
 #define LOAD_MAX 64         /* amounts per /v1/load, ids per /v1/unload */
+#define RECOVER_MAX 10000   /* coins in one /v1/utxos answer (docs/api.md) */
 
 /* ---- one call ---- */
 
@@ -411,6 +412,7 @@ void offpay_sync_report_free(struct offpay_sync_report *report)
 {
     free(report->items);
     free(report->new_utxos);
+    free(report->recovered);
     memset(report, 0, sizeof *report);
 }
 
@@ -735,6 +737,111 @@ cleanup:
     return s;
 }
 
+/*
+ * Recovery: take every coin the server holds for our key that this wallet has
+ * never seen.  Such a coin exists when a load's answer was lost (the wallet
+ * crashed before storing it) or when a payment to us was settled by its payer
+ * while its record never reached us (SPEC rule 8).  A coin id the wallet
+ * knows keeps its state whatever the server says - above all an in_doubt
+ * input, which an honest wallet must never spend twice - and so does one we
+ * spent in an outgoing record.  The whole answer is verified first; the coins
+ * are added in one transaction.
+ */
+static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_sync_report *rep)
+{
+    json_t *resp = NULL;
+    struct offpay_utxo *got = NULL;
+    size_t n = 0;
+    uint64_t sum = 0;
+    enum offpay_status s;
+
+    if ((s = call(w, "GET", "/v1/utxos", NULL, 1, &resp)) != OFFPAY_OK)
+        return s;
+    json_t *list = json_object_get(resp, "utxos");
+    if (!json_is_array(list) || json_array_size(list) > RECOVER_MAX) {
+        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's list of our coins is malformed; nothing was recovered.");
+        goto cleanup;
+    }
+    n = json_array_size(list);
+    if ((got = calloc(n + 1, sizeof *got)) == NULL ||
+        (rep->recovered = calloc(n + 1, sizeof *rep->recovered)) == NULL) {
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the server's list of our coins.");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t bin[OFFPAY_UTXO_BYTES];
+        size_t len;
+        int type;
+        const char *text = json_string_value(json_array_get(list, i));
+        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
+            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK) {
+            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server listed a malformed coin; nothing was recovered.");
+            goto cleanup;
+        }
+        if ((s = wallet_utxo_check(w, &got[i])) != OFFPAY_OK)
+            goto cleanup;
+    }
+    if (n == 0)
+        goto cleanup;
+    if ((s = wallet_begin(w)) != OFFPAY_OK)
+        goto cleanup;
+    for (size_t i = 0; i < n && s == OFFPAY_OK; i++) {
+        uint8_t buf[OFFPAY_UTXO_BYTES];
+        size_t len = offpay_utxo_encode(buf, sizeof buf, &got[i]);
+        if (len == 0) {
+            s = wallet_fail(w, OFFPAY_ERR_MALFORMED, "A coin cannot be encoded.");
+            break;
+        }
+        /* DO NOTHING on a known id: never a state change for a coin we hold. */
+        sqlite3_stmt *st = wallet_prepare(
+            w, "INSERT INTO utxos (id, amount, state, attestation, record_id, added)"
+               " SELECT ?1, ?2, 'spendable', ?3, NULL, ?4"
+               " WHERE NOT EXISTS (SELECT 1 FROM record_inputs ri JOIN records r ON r.id = ri.record_id"
+               "                   WHERE ri.utxo_id = ?1 AND r.direction = 'outgoing')"
+               " ON CONFLICT (id) DO NOTHING");
+        if (st == NULL) {
+            s = OFFPAY_ERR_STORAGE;
+            break;
+        }
+        sqlite3_bind_blob(st, 1, got[i].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)got[i].amount);
+        sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)wallet_now());
+        if ((s = wallet_step_done(w, st)) != OFFPAY_OK)
+            break;
+        if (sqlite3_changes(w->db) == 0)
+            continue;
+        if (got[i].amount > UINT64_MAX - sum) {
+            s = wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The recovered coins add up to too much.");
+            break;
+        }
+        sum += got[i].amount;
+        struct offpay_wallet_utxo *o = &rep->recovered[rep->n_recovered++];
+        memcpy(o->id, got[i].id, OFFPAY_UTXO_ID_BYTES);
+        o->amount = got[i].amount;
+        o->state = OFFPAY_UTXO_SPENDABLE;
+    }
+    if (s == OFFPAY_OK && rep->n_recovered > 0) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "%zu coin%s the server held for this wallet (a payment settled by its payer, or an interrupted load)",
+                 rep->n_recovered, rep->n_recovered == 1 ? "" : "s");
+        s = wallet_history_add(w, "recovered", sum, NULL, NULL, detail);
+    }
+    if (s == OFFPAY_OK)
+        s = wallet_commit(w);
+    else
+        wallet_rollback(w);
+    if (s == OFFPAY_OK)
+        rep->recovered_sum = sum;
+cleanup:
+    if (s != OFFPAY_OK)
+        rep->n_recovered = 0;
+    free(got);
+    json_decref(resp);
+    return s;
+}
+
 enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_sync_report *report)
 {
     enum offpay_status s;
@@ -746,6 +853,12 @@ enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_syn
     for (int round = 0; more && round < 1000; round++)
         if ((s = sync_batch(w, report, &more)) != OFFPAY_OK)
             return s;
+    /* The sync is done; a failed recovery only warns (the next sync retries). */
+    if (recover_coins(w, report) != OFFPAY_OK) {
+        snprintf(report->recovery_warning, sizeof report->recovery_warning, "%s",
+                 w->err[0] ? w->err : "The server's list of our coins could not be read.");
+        w->err[0] = '\0';
+    }
     return OFFPAY_OK;
 }
 

@@ -14,5 +14,7 @@
 json_t *cli_sync_json(const struct offpay_sync_report *r);
 /* The human lines of a sync. */
 void cli_sync_print(FILE *f, const struct offpay_sync_report *r);
+/* On stderr: the warning of a sync whose coin recovery failed (if any). */
+void cli_sync_warn(const struct offpay_sync_report *r);
 
 #endif

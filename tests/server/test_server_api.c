@@ -78,6 +78,33 @@ int main(void)
     struct offpay_utxo coins[3];
     h_load(&alice, amounts, 3, coins);
     CHECK_EQ_U64(h_online(&alice), 94000);
+
+    /* GET /v1/utxos: exactly the caller's unspent coins, attested, ours only. */
+    st = h_call(&alice, "GET", "/v1/utxos", NULL, &resp);
+    CHECK_EQ_U64(st, 200);
+    CHECK(json_is_false(json_object_get(resp, "more")));
+    CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 3);
+    {
+        int seen[3] = {0, 0, 0};
+        for (size_t i = 0; i < 3; i++) {
+            struct offpay_utxo u;
+            h_utxo_decode(&u, json_string_value(json_array_get(json_object_get(resp, "utxos"), i)));
+            CHECK(offpay_utxo_verify(&u, alice.issuer_pk) == OFFPAY_OK);
+            CHECK(memcmp(u.owner, alice.pk, sizeof u.owner) == 0);
+            for (int k = 0; k < 3; k++)
+                if (memcmp(u.id, coins[k].id, sizeof u.id) == 0 && u.amount == coins[k].amount)
+                    seen[k]++;
+        }
+        CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+    }
+    json_decref(resp);
+    st = h_call(&bob, "GET", "/v1/utxos", NULL, &resp);
+    CHECK_EQ_U64(st, 200);
+    CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 0);
+    json_decref(resp);
+    st = h_call(NULL, "GET", "/v1/utxos", NULL, &resp);
+    CHECK_EQ_U64(st, 401);
+    json_decref(resp);
     CHECK_EQ_U64(h_sql_int("SELECT sum(amount) FROM utxos WHERE spent = 0"), 6000);
 
     /* Load more than the balance: 409, nothing changes. */

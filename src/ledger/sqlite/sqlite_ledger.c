@@ -51,6 +51,7 @@ enum stmt {
     S_UTXO_INSERT,
     S_UTXO_GET,
     S_UTXO_SPEND,
+    S_UTXO_UNSPENT_OF,
     S_RECORD_INSERT,
     S_RECORD_GET,
     S_FRAUD_INSERT,
@@ -87,6 +88,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_UTXO_INSERT] = "INSERT INTO utxos (id, owner, account_id, amount, created) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_UTXO_GET] = "SELECT owner, account_id, amount, spent, spent_by FROM utxos WHERE id = ?1",
     [S_UTXO_SPEND] = "UPDATE utxos SET spent = ?2, spent_by = ?3, spent_at = ?4 WHERE id = ?1 AND spent = 0",
+    [S_UTXO_UNSPENT_OF] = "SELECT id, amount FROM utxos WHERE owner = ?1 AND spent = 0 ORDER BY id LIMIT ?2",
     [S_RECORD_INSERT] = "INSERT INTO records (id, state, payer_wallet, payee_key, body, confirmation, refusal, at) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_RECORD_GET] = "SELECT state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records WHERE id = ?1",
@@ -780,6 +782,36 @@ static enum offpay_ledger_result sl_utxo_spend(struct offpay_ledger *l, const ui
     return sqlite3_changes(s->db) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
 }
 
+static enum offpay_ledger_result sl_utxo_unspent_of(struct offpay_ledger *l,
+                                                    const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES], size_t max,
+                                                    int (*each)(void *ctx, const struct offpay_ledger_utxo *u),
+                                                    void *ctx)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_UTXO_UNSPENT_OF);
+    struct offpay_ledger_utxo u;
+    enum offpay_ledger_result r;
+    int rc;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    sqlite3_bind_int64(st, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&u, 0, sizeof u);
+        if (col_fixed(st, 0, u.id, OFFPAY_UTXO_ID_BYTES) != 0)
+            return corrupt(s, st, "coin id");
+        memcpy(u.owner, owner, OFFPAY_PUBLIC_KEY_BYTES);
+        u.amount = col_u64(st, 1);
+        if (u.amount == 0 || sqlite3_column_int64(st, 1) <= 0)
+            return corrupt(s, st, "coin amount");
+        if (each(ctx, &u) != 0)
+            break;
+    }
+    r = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? OFFPAY_LEDGER_OK : fail(s, sqlite3_extended_errcode(s->db));
+    sqlite3_reset(st);
+    return r;
+}
+
 /* ---- records ---- */
 
 static enum offpay_ledger_result sl_record_insert(struct offpay_ledger *l, const struct offpay_ledger_record *r)
@@ -970,6 +1002,7 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .utxo_insert = sl_utxo_insert,
     .utxo_get = sl_utxo_get,
     .utxo_spend = sl_utxo_spend,
+    .utxo_unspent_of = sl_utxo_unspent_of,
     .record_insert = sl_record_insert,
     .record_get = sl_record_get,
     .fraud_insert = sl_fraud_insert,
