@@ -28,6 +28,13 @@ static int collect(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
     return 0;
 }
 
+static int count_coins(void *ctx, const struct offpay_ledger_utxo *u)
+{
+    (void)u;
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static int count_rows(void *ctx, const struct offpay_ledger_audit_row *row)
 {
     (void)row;
@@ -181,6 +188,19 @@ int main(int argc, char **argv)
     EXPECT(op->fraud_insert(l, &f) == OFFPAY_LEDGER_OK);
     EXPECT(op->fraud_insert(l, &f) == OFFPAY_LEDGER_DUPLICATE);
     EXPECT(op->fraud_get(l, rid2, &fg) == OFFPAY_LEDGER_OK && fg.record_len == 6 && fg.first_record_len == 4);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* a key's unspent coins: the spent one is not listed, max is respected */
+    struct offpay_ledger_utxo u2 = u, u3 = u;
+    u2.id[0] = 3;
+    u3.id[0] = 4;
+    int listed = 0;
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_insert(l, &u2, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_insert(l, &u3, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_unspent_of(l, u.owner, 10, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 2);
+    listed = 0;
+    EXPECT(op->utxo_unspent_of(l, u.owner, 1, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 1);
     EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
 
     int rows = 0;
