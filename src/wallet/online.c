@@ -762,24 +762,42 @@ static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_s
         s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's list of our coins is malformed; nothing was recovered.");
         goto cleanup;
     }
-    n = json_array_size(list);
-    if ((got = calloc(n + 1, sizeof *got)) == NULL ||
-        (rep->recovered = calloc(n + 1, sizeof *rep->recovered)) == NULL) {
+    if ((got = calloc(json_array_size(list) + 1, sizeof *got)) == NULL ||
+        (rep->recovered = calloc(json_array_size(list) + 1, sizeof *rep->recovered)) == NULL) {
         s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the server's list of our coins.");
         goto cleanup;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < json_array_size(list); i++) {
         uint8_t bin[OFFPAY_UTXO_BYTES];
         size_t len;
-        int type;
+        int type, known;
         const char *text = json_string_value(json_array_get(list, i));
         if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
-            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK) {
+            offpay_utxo_decode(&got[n], bin, len) != OFFPAY_OK) {
             s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server listed a malformed coin; nothing was recovered.");
             goto cleanup;
         }
-        if ((s = wallet_utxo_check(w, &got[i])) != OFFPAY_OK)
+        /* Most listed coins are ones we hold: skip them before the costly
+         * signature check (the insert below skips them again, in its
+         * transaction).  Every other coin is verified strictly. */
+        sqlite3_stmt *q = wallet_prepare(w, "SELECT 1 FROM utxos WHERE id = ?");
+        if (q == NULL) {
+            s = OFFPAY_ERR_STORAGE;
             goto cleanup;
+        }
+        sqlite3_bind_blob(q, 1, got[n].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(q);
+        known = rc == SQLITE_ROW;
+        sqlite3_finalize(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            s = wallet_db_fail(w, "be read");
+            goto cleanup;
+        }
+        if (known)
+            continue;
+        if ((s = wallet_utxo_check(w, &got[n])) != OFFPAY_OK)
+            goto cleanup;
+        n++;
     }
     if (n == 0)
         goto cleanup;
