@@ -58,9 +58,11 @@ for try in 0 1 2 3 4 5 6 7 8 9; do
   port=$((19990 + (try + $$) % 10))
   "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$port" >"$DIR/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do
+  # Wait for this server's own "listening on" line: probing the port could
+  # reach some other program that already listens there.
+  for _ in $(seq 1 200); do
     kill -0 "$SERVER_PID" 2>/dev/null || break
-    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/v1/limits"; then PORT=$port; break; fi
+    if grep -q '^listening on ' "$DIR/server.log"; then PORT=$port; break; fi
     sleep 0.05
   done
   [ -n "$PORT" ] && break
@@ -106,11 +108,13 @@ as bob request 6500 --out "$DIR/request2.txt"
 as_refused alice 5 pay "$DIR/request2.txt" --out "$DIR/record2.txt"
 
 step "Back above ground: the server is up again and bob syncs first"
+before=$(grep -c '^listening on ' "$DIR/server.log")
 "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >>"$DIR/server.log" 2>&1 &
 SERVER_PID=$!
 up=""
 for _ in $(seq 1 200); do
-  if curl -s -o /dev/null --max-time 1 "$URL/v1/limits"; then up=1; break; fi
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  if [ "$(grep -c '^listening on ' "$DIR/server.log")" -gt "$before" ]; then up=1; break; fi
   sleep 0.05
 done
 [ -n "$up" ] || { echo "story.sh: offpayd did not come back on $URL: $(tail -3 "$DIR/server.log")" >&2; exit 1; }

@@ -86,6 +86,19 @@ unchanged() {
   fi
 }
 
+# wait_listening LOG PID BEFORE: wait (bounded, 10 s) until the offpayd with
+# PID has written a new "listening on" line to LOG (it had BEFORE such lines).
+# Probing the port instead could reach another test's server on that port.
+wait_listening() {
+  local log=$1 pid=$2 before=$3 i
+  for i in $(seq 1 200); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ "$(grep -c '^listening on ' "$log" 2>/dev/null)" -gt "$before" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # start_server BASE_PORT: start offpayd; sets PORT, URL, SERVER_PID.
 start_server() {
   local base=$1 try
@@ -94,12 +107,7 @@ start_server() {
     URL="http://127.0.0.1:$PORT"
     "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >"$T/server.log" 2>&1 &
     SERVER_PID=$!
-    local i
-    for i in $(seq 1 100); do
-      if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-      if curl -s -o /dev/null --max-time 1 "$URL/v1/limits"; then return 0; fi
-      sleep 0.05
-    done
+    if wait_listening "$T/server.log" "$SERVER_PID" 0; then return 0; fi
     stop_server
   done
   echo "cannot start offpayd: $(cat "$T/server.log")" >&2
@@ -116,14 +124,12 @@ stop_server() {
 
 # restart the server on the same port (after stop_server).
 restart_server() {
+  local before
+  before=$(grep -c '^listening on ' "$T/server.log" 2>/dev/null)
   "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >>"$T/server.log" 2>&1 &
   SERVER_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if curl -s -o /dev/null --max-time 1 "$URL/v1/limits"; then return 0; fi
-    sleep 0.05
-  done
-  echo "cannot restart offpayd" >&2
+  if wait_listening "$T/server.log" "$SERVER_PID" "${before:-0}"; then return 0; fi
+  echo "cannot restart offpayd on port $PORT: $(tail -3 "$T/server.log")" >&2
   exit 1
 }
 
