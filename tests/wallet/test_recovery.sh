@@ -66,6 +66,13 @@ run 0 alice sync
 contains "plural message" "$T/out" "Synced:"
 eq "nothing more to recover" "$(j alice '.recovered | length' sync)" "0"
 rm -rf "$T/alice-copy"
+say "pay-online's sync recovers too"
+cp -a "$T/alice" "$T/alice-copy"
+run 0 alice-copy load 700
+rm -rf "$T/alice-copy"
+run 0 alice pay-online bob 100 --json
+eq "recovered in pay-online's sync" "$(jq -c '[.sync.recovered[].amount]' "$T/out")" "[700]"
+eq "the 700 is spendable" "$(amounts alice spendable)" "500 700 1000 1500 2000 3000 10000"
 
 say "a coin in doubt (an unload cut off after marking it) stays in doubt at sync"
 id10k=$(j alice '.utxos[] | select(.amount == 10000) | .id' balance --offline | tr -d '"')
@@ -75,6 +82,6 @@ eq "marked in doubt" "$(amounts alice in_doubt)" "10000"
 run 0 alice sync --json
 eq "not recovered" "$(jq -c .recovered "$T/out")" "[]"
 eq "still in doubt" "$(amounts alice in_doubt)" "10000"
-eq "spendable unchanged" "$(amounts alice spendable)" "500 1000 1500 2000 3000"
+eq "spendable unchanged" "$(amounts alice spendable)" "500 700 1000 1500 2000 3000"
 ok "audit at the end" "$OFFPAYD" audit --ledger "$LEDGER"
 finish
