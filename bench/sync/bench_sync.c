@@ -324,6 +324,15 @@ static char **build(const struct wallet *payer, const struct wallet *payee, cons
     return bodies;
 }
 
+/* CPU seconds (user + system) this process has used so far: the clients. */
+static double self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 struct result {
     size_t batch;
     int threads;
@@ -361,10 +370,11 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
             die("pthread_create failed");
     }
     pthread_barrier_wait(&bar);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = self_cpu();
     for (int k = 0; k < threads; k++)
         pthread_join(tid[k], NULL);
     r.seconds = now_s() - t0;
+    double client_cpu = self_cpu() - c0;
     pthread_barrier_destroy(&bar);
     stop_server();
     for (int k = 0; k < threads; k++) {
@@ -379,8 +389,9 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
     r.rps = (double)r.records / r.seconds;
     r.cpu_us = server_cpu * 1e6 / (double)r.records;
     printf("batch=%zu server_threads=%d clients=%d records=%zu seconds=%.3f records_per_second=%.0f "
-           "server_cpu_us_per_record=%.1f\n",
-           per_batch, threads, threads, r.records, r.seconds, r.rps, server_cpu * 1e6 / (double)r.records);
+           "server_cpu_us_per_record=%.1f client_cpu_us_per_record=%.1f\n",
+           per_batch, threads, threads, r.records, r.seconds, r.rps, server_cpu * 1e6 / (double)r.records,
+           client_cpu * 1e6 / (double)r.records);
     fflush(stdout);
     return r;
 }

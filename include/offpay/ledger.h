@@ -179,13 +179,19 @@ struct offpay_ledger_ops {
                                                 int (*each)(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES]),
                                                 void *ctx);
 
-    /* UTXOs.  insert: DUPLICATE when the id exists; get: NOT_FOUND;
-     * spend: marks an unspent UTXO spent (NOT_FOUND if it is not unspent). */
+    /* UTXOs.  A coin id determines its owner (an output id hashes the record
+     * id, which commits to payer and payee; a loaded coin's id is random), so
+     * coins are found by owner and id together.
+     * insert: DUPLICATE when the coin exists, unspent or spent (a spent id
+     * never comes back); get: the coin, spent or not, NOT_FOUND when the
+     * ledger holds no coin id for owner; spend: marks an unspent coin spent
+     * (NOT_FOUND if owner has no such unspent coin). */
     enum offpay_ledger_result (*utxo_insert)(struct offpay_ledger *l, const struct offpay_ledger_utxo *u,
                                              uint64_t now);
-    enum offpay_ledger_result (*utxo_get)(struct offpay_ledger *l, const uint8_t id[OFFPAY_UTXO_ID_BYTES],
-                                          struct offpay_ledger_utxo *u);
-    enum offpay_ledger_result (*utxo_spend)(struct offpay_ledger *l, const uint8_t id[OFFPAY_UTXO_ID_BYTES], int how,
+    enum offpay_ledger_result (*utxo_get)(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                                          const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u);
+    enum offpay_ledger_result (*utxo_spend)(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                                            const uint8_t id[OFFPAY_UTXO_ID_BYTES], int how,
                                             const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now);
     /* The unspent UTXOs owned by key owner, at most max of them, by id
      * (each() gets id, owner and amount). */

@@ -22,17 +22,15 @@ static enum tx_step unload_tx(struct request *rq, void *ctx)
     uint64_t sum = 0;
 
     for (size_t i = 0; i < u->n; i++) {
-        enum offpay_ledger_result r = l->ops->utxo_get(l, u->ids[i], &coin);
+        /* Coins are looked up under the caller's key: another wallet's coin
+         * is not found, and the answer does not tell whether it exists. */
+        enum offpay_ledger_result r = l->ops->utxo_get(l, rq->wallet.public_key, u->ids[i], &coin);
         offpay_hex(hex, u->ids[i], OFFPAY_UTXO_ID_BYTES);
         if (r == OFFPAY_LEDGER_NOT_FOUND) {
-            reply_error(rq, 404, "not_found", "There is no coin %s.", hex);
+            reply_error(rq, 404, "not_found", "This wallet has no coin %s.", hex);
             return STEP_ABORT;
         }
         TRY(r);
-        if (memcmp(coin.owner, rq->wallet.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
-            reply_error(rq, 409, "not_yours", "The coin %s is not owned by this wallet.", hex);
-            return STEP_ABORT;
-        }
         if (coin.spent != OFFPAY_LEDGER_UNSPENT) {
             reply_error(rq, 409, "not_unspent", "The coin %s is already spent.", hex);
             return STEP_ABORT;
@@ -40,7 +38,7 @@ static enum tx_step unload_tx(struct request *rq, void *ctx)
         if (coin.amount > (uint64_t)INT64_MAX - sum)
             return STEP_ERROR;
         sum += coin.amount;
-        TRY(l->ops->utxo_spend(l, u->ids[i], OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, rq->now));
+        TRY(l->ops->utxo_spend(l, rq->wallet.public_key, u->ids[i], OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, rq->now));
     }
     /* The coins' account is the wallet's: the owner key is the wallet's key. */
     TRY(l->ops->account_get_by_id(l, rq->wallet.account_id, &acc));

@@ -315,19 +315,16 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
     if (r != OFFPAY_LEDGER_OK)
         return step_of(r);
 
-    /* Every input: in the ledger, the payer's, of this amount, unspent. */
+    /* Every input: in the ledger under the payer's key (a coin the ledger
+     * holds for another key is not found), of this amount, unspent. */
     for (unsigned i = 0; i < rec->n_inputs; i++) {
-        r = l->ops->utxo_get(l, rec->inputs[i].id, &coins[i]);
+        r = l->ops->utxo_get(l, rec->payer.public_key, rec->inputs[i].id, &coins[i]);
         if (r == OFFPAY_LEDGER_NOT_FOUND)
             return STEP_COMMIT; /* pending: maybe a later record of the batch creates it */
         if (r != OFFPAY_LEDGER_OK)
             return step_of(r);
     }
     for (unsigned i = 0; i < rec->n_inputs; i++) {
-        if (memcmp(coins[i].owner, rec->payer.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
-            reject(it, "not_owner");
-            return STEP_COMMIT;
-        }
         if (coins[i].amount != rec->inputs[i].amount) {
             reject(it, "invalid");
             return STEP_COMMIT;
@@ -340,7 +337,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         }
 
     for (unsigned i = 0; i < rec->n_inputs; i++)
-        TRY(l->ops->utxo_spend(l, rec->inputs[i].id, OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
+        TRY(l->ops->utxo_spend(l, rec->payer.public_key, rec->inputs[i].id, OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
     for (unsigned idx = 0; idx < 2; idx++) {
         if (idx == 1 && rec->change_amount == 0)
             break;

@@ -228,10 +228,10 @@ int main(void)
         char id0[65], id1[65];
         offpay_hex(id0, coins[0].id, 32);
         offpay_hex(id1, coins[1].id, 32);
-        /* not bob's */
+        /* not bob's: to bob it does not exist */
         st = h_call(&bob, "POST", "/v1/unload", json_pack("{s:[s]}", "utxos", id0), &resp);
-        CHECK_EQ_U64(st, 409);
-        CHECK_STR(err_code(resp), "not_yours");
+        CHECK_EQ_U64(st, 404);
+        CHECK_STR(err_code(resp), "not_found");
         json_decref(resp);
         /* one good and one unknown: nothing happens */
         char unknown[65];

@@ -128,19 +128,23 @@ int main(void)
     RUN(0, "audit", "--ledger", L);
 
     /* Corruption 2: one of alice's coins loses value. */
-    h_sql_exec("UPDATE utxos SET amount = amount - 50 WHERE amount = 700");
+    h_sql_exec("UPDATE unspent SET amount = amount - 50 WHERE amount = 700");
     RUN(1, "audit", "--ledger", L);
     CHECK(strstr(out, "account alice") != NULL);
     CHECK(strstr(out, "difference -50") != NULL);
     RUN(1, "audit", "--ledger", L, "--json");
     CHECK(strstr(out, "\"ok\":false") != NULL);
-    h_sql_exec("UPDATE utxos SET amount = amount + 50 WHERE amount = 650");
+    h_sql_exec("UPDATE unspent SET amount = amount + 50 WHERE amount = 650");
 
     /* Corruption 3: a coin marked spent with nothing in return. */
-    h_sql_exec("UPDATE utxos SET spent = 2 WHERE amount = 300");
+    h_sql_exec("INSERT INTO spent (id, owner, account_id, amount, created, how, spent_at) "
+               "SELECT id, owner, account_id, amount, created, 2, 0 FROM unspent WHERE amount = 300");
+    h_sql_exec("DELETE FROM unspent WHERE amount = 300");
     RUN(1, "audit", "--ledger", L);
     CHECK(strstr(out, "account alice") != NULL);
-    h_sql_exec("UPDATE utxos SET spent = 0 WHERE amount = 300");
+    h_sql_exec("INSERT INTO unspent (owner, id, account_id, amount, created) "
+               "SELECT owner, id, account_id, amount, created FROM spent WHERE amount = 300");
+    h_sql_exec("DELETE FROM spent WHERE amount = 300");
     RUN(0, "audit", "--ledger", L);
 
     /* A key file others can read is refused. */

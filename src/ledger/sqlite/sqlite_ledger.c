@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "sqlite/coalesce_vfs.h"
 #include "sqlite/migrations.h"
 #include "sqlite/sqlite_ledger.h"
 
@@ -50,7 +51,8 @@ enum stmt {
     S_LIMITS_SET,
     S_UTXO_INSERT,
     S_UTXO_GET,
-    S_UTXO_SPEND,
+    S_UTXO_TAKE,
+    S_UTXO_SPENT_INSERT,
     S_UTXO_UNSPENT_OF,
     S_RECORD_INSERT,
     S_RECORD_GET,
@@ -85,10 +87,15 @@ static const char *const sql_text[S_COUNT] = {
     [S_LIMITS_SET] = "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (wallet_id) DO UPDATE SET "
                      "per_payment = ?2, offline_total = ?3, count = ?4, period = ?5, issued_at = ?6",
-    [S_UTXO_INSERT] = "INSERT INTO utxos (id, owner, account_id, amount, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_UTXO_GET] = "SELECT owner, account_id, amount, spent, spent_by FROM utxos WHERE id = ?1",
-    [S_UTXO_SPEND] = "UPDATE utxos SET spent = ?2, spent_by = ?3, spent_at = ?4 WHERE id = ?1 AND spent = 0",
-    [S_UTXO_UNSPENT_OF] = "SELECT id, amount FROM utxos WHERE owner = ?1 AND spent = 0 ORDER BY id LIMIT ?2",
+    /* A spent id never comes back (see migration 003). */
+    [S_UTXO_INSERT] = "INSERT INTO unspent (owner, id, account_id, amount, created) SELECT ?2, ?1, ?3, ?4, ?5 "
+                      "WHERE NOT EXISTS (SELECT 1 FROM spent WHERE id = ?1)",
+    [S_UTXO_GET] = "SELECT account_id, amount, 0, NULL FROM unspent WHERE owner = ?1 AND id = ?2 UNION ALL "
+                   "SELECT account_id, amount, how, spent_by FROM spent WHERE id = ?2 AND owner = ?1 LIMIT 1",
+    [S_UTXO_TAKE] = "DELETE FROM unspent WHERE owner = ?1 AND id = ?2 RETURNING account_id, amount, created",
+    [S_UTXO_SPENT_INSERT] = "INSERT INTO spent (id, owner, account_id, amount, created, how, spent_by, spent_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_UTXO_UNSPENT_OF] = "SELECT id, amount FROM unspent WHERE owner = ?1 ORDER BY id LIMIT ?2",
     [S_RECORD_INSERT] = "INSERT INTO records (id, state, payer_wallet, payee_key, body, confirmation, refusal, at) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_RECORD_GET] = "SELECT state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records WHERE id = ?1",
@@ -100,10 +107,10 @@ static const char *const sql_text[S_COUNT] = {
                      "ORDER BY at, record_id",
     [S_AUDIT] = "SELECT a.id, a.name, a.online, a.minted, a.received, a.sent, coalesce(u.total, 0), "
                 "coalesce(u.bad, 0) FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) AS total, "
-                "max(amount < 0) AS bad FROM utxos WHERE spent = 0 GROUP BY account_id) u ON u.account_id = a.id "
+                "max(amount < 0) AS bad FROM unspent GROUP BY account_id) u ON u.account_id = a.id "
                 /* coins whose account is gone can only come from tampering; show them as one more row */
-                "UNION ALL SELECT -1, '(no account)', 0, 0, 0, 0, sum(amount), max(amount < 0) FROM utxos "
-                "WHERE spent = 0 AND account_id NOT IN (SELECT id FROM accounts) HAVING count(*) > 0 "
+                "UNION ALL SELECT -1, '(no account)', 0, 0, 0, 0, sum(amount), max(amount < 0) FROM unspent "
+                "WHERE account_id NOT IN (SELECT id FROM accounts) HAVING count(*) > 0 "
                 "ORDER BY 2",
 };
 
@@ -727,6 +734,7 @@ static enum offpay_ledger_result sl_utxo_insert(struct offpay_ledger *l, const s
 {
     struct sqlite_ledger *s = SL(l);
     sqlite3_stmt *st;
+    enum offpay_ledger_result r;
     if (u->amount == 0 || !fits_i64(u->amount)) {
         snprintf(s->err, sizeof s->err, "A coin amount is out of the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
@@ -738,11 +746,13 @@ static enum offpay_ledger_result sl_utxo_insert(struct offpay_ledger *l, const s
     sqlite3_bind_int64(st, 3, u->account_id);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)u->amount);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
-    return exec_done(s, st);
+    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    return sqlite3_changes(s->db) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE; /* 0: the id was spent */
 }
 
-static enum offpay_ledger_result sl_utxo_get(struct offpay_ledger *l, const uint8_t id[OFFPAY_UTXO_ID_BYTES],
-                                             struct offpay_ledger_utxo *u)
+static enum offpay_ledger_result sl_utxo_get(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                                             const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u)
 {
     struct sqlite_ledger *s = SL(l);
     sqlite3_stmt *st = stmt(s, S_UTXO_GET);
@@ -750,36 +760,64 @@ static enum offpay_ledger_result sl_utxo_get(struct offpay_ledger *l, const uint
     memset(u, 0, sizeof *u);
     if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
-    bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES);
+    bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    bind_blob(st, 2, id, OFFPAY_UTXO_ID_BYTES);
     if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
         return r;
     memcpy(u->id, id, OFFPAY_UTXO_ID_BYTES);
-    if (col_fixed(st, 0, u->owner, OFFPAY_PUBLIC_KEY_BYTES) != 0)
-        return corrupt(s, st, "coin owner");
-    u->account_id = sqlite3_column_int64(st, 1);
-    u->amount = col_u64(st, 2);
-    u->spent = sqlite3_column_int(st, 3);
-    if (u->spent == OFFPAY_LEDGER_SPENT_BY_RECORD && col_fixed(st, 4, u->spent_by, OFFPAY_RECORD_ID_BYTES) != 0)
+    memcpy(u->owner, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    u->account_id = sqlite3_column_int64(st, 0);
+    u->amount = col_u64(st, 1);
+    u->spent = sqlite3_column_int(st, 2);
+    if (u->amount == 0 || sqlite3_column_int64(st, 1) <= 0)
+        return corrupt(s, st, "coin amount");
+    if (u->spent != OFFPAY_LEDGER_UNSPENT && u->spent != OFFPAY_LEDGER_SPENT_BY_RECORD &&
+        u->spent != OFFPAY_LEDGER_SPENT_BY_UNLOAD)
+        return corrupt(s, st, "coin state");
+    if (u->spent == OFFPAY_LEDGER_SPENT_BY_RECORD && col_fixed(st, 3, u->spent_by, OFFPAY_RECORD_ID_BYTES) != 0)
         return corrupt(s, st, "coin spender");
     sqlite3_reset(st);
     return OFFPAY_LEDGER_OK;
 }
 
-static enum offpay_ledger_result sl_utxo_spend(struct offpay_ledger *l, const uint8_t id[OFFPAY_UTXO_ID_BYTES],
-                                               int how, const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now)
+/* Move the coin from unspent to spent: two statements in the caller's transaction. */
+static enum offpay_ledger_result sl_utxo_spend(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                                               const uint8_t id[OFFPAY_UTXO_ID_BYTES], int how,
+                                               const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now)
 {
     struct sqlite_ledger *s = SL(l);
-    sqlite3_stmt *st = stmt(s, S_UTXO_SPEND);
+    sqlite3_stmt *st = stmt(s, S_UTXO_TAKE);
     enum offpay_ledger_result r;
+    sqlite3_int64 account_id, amount, created;
     if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    bind_blob(st, 2, id, OFFPAY_UTXO_ID_BYTES);
+    if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
+        return r; /* NOT_FOUND: not an unspent coin of this owner */
+    account_id = sqlite3_column_int64(st, 0);
+    amount = sqlite3_column_int64(st, 1);
+    created = sqlite3_column_int64(st, 2);
+    /* RETURNING: the delete is done only once the statement has run to its end. */
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, sqlite3_extended_errcode(s->db));
+    if (amount <= 0) {
+        snprintf(s->err, sizeof s->err, "The ledger holds a corrupt coin amount.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    if ((st = stmt(s, S_UTXO_SPENT_INSERT)) == NULL)
+        return OFFPAY_LEDGER_ERROR;
     bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES);
-    sqlite3_bind_int(st, 2, how);
-    bind_blob(st, 3, by_record, OFFPAY_RECORD_ID_BYTES);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
-        return r;
-    return sqlite3_changes(s->db) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
+    bind_blob(st, 2, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    sqlite3_bind_int64(st, 3, account_id);
+    sqlite3_bind_int64(st, 4, amount);
+    sqlite3_bind_int64(st, 5, created);
+    sqlite3_bind_int(st, 6, how);
+    bind_blob(st, 7, how == OFFPAY_LEDGER_SPENT_BY_RECORD ? by_record : NULL, OFFPAY_RECORD_ID_BYTES);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)now);
+    return exec_done(s, st);
 }
 
 static enum offpay_ledger_result sl_utxo_unspent_of(struct offpay_ledger *l,
@@ -1032,7 +1070,10 @@ enum offpay_status offpay_sqlite_ledger_open(struct offpay_ledger **out, const c
     }
     s->base.ops = &sqlite_ops;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    /* Page writes go out in large pieces (coalesce_vfs.c); if that VFS cannot
+     * be set up, SQLite's own is just as correct, only slower. */
+    const char *vfs = offpay_coalesce_vfs_register() == 0 ? OFFPAY_COALESCE_VFS : NULL;
+    if (sqlite3_open_v2(path, &s->db, flags, vfs) != SQLITE_OK) {
         snprintf(err, err_cap, "Cannot open the ledger %s: %s.", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
         goto fail;
     }
@@ -1045,7 +1086,11 @@ enum offpay_status offpay_sqlite_ledger_open(struct offpay_ledger **out, const c
          * thousands of rows, and with one connection per worker each
          * connection re-reads pages the other one wrote. */
         exec_sql(s, "PRAGMA cache_size = -65536") != OFFPAY_LEDGER_OK ||
-        exec_sql(s, "PRAGMA mmap_size = 268435456") != OFFPAY_LEDGER_OK) {
+        exec_sql(s, "PRAGMA mmap_size = 268435456") != OFFPAY_LEDGER_OK ||
+        /* Checkpoint every 10000 pages (40 MiB of WAL) instead of 1000: a
+         * page that several sync batches change is copied into the database
+         * once per checkpoint, so fewer checkpoints copy far fewer pages. */
+        exec_sql(s, "PRAGMA wal_autocheckpoint = 10000") != OFFPAY_LEDGER_OK) {
         snprintf(err, err_cap, "Cannot set up the ledger %s: %s.", path, s->err);
         goto fail;
     }
