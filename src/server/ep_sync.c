@@ -13,50 +13,43 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sync_body.h"
 
-static int decode_item(struct request *rq, size_t i, json_t *obj, struct sync_item *it)
+/* Decode one text-form message of type want from a string of the body. */
+static int text_field(uint8_t *bin, size_t cap, size_t *len, int want, const struct sync_body_str *f)
 {
-    const char *rec, *conf, *ref;
-    enum offpay_status s;
+    int type;
+    if (f->escaped) /* text form is plain ASCII: an escaped one is not canonical */
+        return -1;
+    return offpay_text_decode(bin, cap, len, &type, want, f->p, f->len) == OFFPAY_OK ? 0 : -1;
+}
 
+static int decode_item(struct request *rq, size_t i, const struct sync_body_item *in, struct sync_item *it)
+{
     /* Items are reused between requests: reset what decoding does not always write. */
     it->rec_len = it->conf_len = it->ref_len = 0;
     it->caller_is_payer = it->caller_is_payee = 0;
     it->outcome = SYNC_PENDING;
     it->reason = NULL;
-    if (!json_is_object(obj)) {
-        reply_error(rq, 400, "bad_field", "records[%zu] must be an object.", i);
-        return -1;
-    }
-    if (!json_is_string(json_object_get(obj, "record"))) {
-        reply_error(rq, 400, "bad_field", "records[%zu].record must be a string.", i);
-        return -1;
-    }
-    rec = json_string_value(json_object_get(obj, "record"));
-    json_t *c = json_object_get(obj, "confirmation"), *f = json_object_get(obj, "refusal");
-    if ((c != NULL && !json_is_null(c) && !json_is_string(c)) || (f != NULL && !json_is_null(f) && !json_is_string(f))) {
-        reply_error(rq, 400, "bad_field", "records[%zu].confirmation and .refusal must be strings or null.", i);
-        return -1;
-    }
-    conf = json_string_value(c);
-    ref = json_string_value(f);
-    if (text_message(it->rec_bin, sizeof it->rec_bin, &it->rec_len, OFFPAY_MSG_RECORD, rec) != 0 ||
-        (s = offpay_record_decode(&it->rec, it->rec_bin, it->rec_len)) != OFFPAY_OK) {
+    if (text_field(it->rec_bin, sizeof it->rec_bin, &it->rec_len, OFFPAY_MSG_RECORD, &in->record) != 0 ||
+        offpay_record_decode(&it->rec, it->rec_bin, it->rec_len) != OFFPAY_OK) {
         reply_error(rq, 400, "bad_field", "records[%zu].record is not a well-formed OP1REC payment record.", i);
         return -1;
     }
-    if (conf != NULL &&
-        (text_message(it->conf_bin, sizeof it->conf_bin, &it->conf_len, OFFPAY_MSG_CONFIRMATION, conf) != 0 ||
+    if (in->confirmation.p != NULL &&
+        (text_field(it->conf_bin, sizeof it->conf_bin, &it->conf_len, OFFPAY_MSG_CONFIRMATION, &in->confirmation) !=
+             0 ||
          offpay_confirmation_decode(&it->conf, it->conf_bin, it->conf_len) != OFFPAY_OK)) {
         reply_error(rq, 400, "bad_field", "records[%zu].confirmation is not a well-formed OP1CNF confirmation.", i);
         return -1;
     }
-    if (ref != NULL && (text_message(it->ref_bin, sizeof it->ref_bin, &it->ref_len, OFFPAY_MSG_REFUSAL, ref) != 0 ||
-                        offpay_refusal_decode(&it->ref, it->ref_bin, it->ref_len) != OFFPAY_OK)) {
+    if (in->refusal.p != NULL &&
+        (text_field(it->ref_bin, sizeof it->ref_bin, &it->ref_len, OFFPAY_MSG_REFUSAL, &in->refusal) != 0 ||
+         offpay_refusal_decode(&it->ref, it->ref_bin, it->ref_len) != OFFPAY_OK)) {
         reply_error(rq, 400, "bad_field", "records[%zu].refusal is not a well-formed OP1REF refusal.", i);
         return -1;
     }
-    if (conf != NULL && ref != NULL) {
+    if (in->confirmation.p != NULL && in->refusal.p != NULL) {
         reply_error(rq, 400, "bad_field", "records[%zu] has both a confirmation and a refusal.", i);
         return -1;
     }
@@ -69,19 +62,69 @@ static const char *outcome_name(int o)
     return o == SYNC_SETTLED ? "settled" : o == SYNC_VOIDED ? "voided" : "rejected";
 }
 
-/* Append the caller's attested output of a settled record. */
-static int add_output(struct request *rq, json_t *utxos, const struct sync_item *it)
+/* ---- the answer, written as JSON text directly ---- */
+
+/* A growing text buffer; oom sticks once an allocation failed. */
+struct out {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static char *out_room(struct out *o, size_t n)
 {
-    struct offpay_utxo o;
+    if (o->oom)
+        return NULL;
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + n + 1)
+            cap *= 2;
+        char *p = realloc(o->p, cap);
+        if (p == NULL) {
+            o->oom = 1;
+            return NULL;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    return o->p + o->len;
+}
+
+/* Append s; every string written is our own ASCII (hex, base32 text,
+ * fixed codes), which JSON needs no escape for. */
+static void out_str(struct out *o, const char *s)
+{
+    size_t n = strlen(s);
+    char *d = out_room(o, n);
+    if (d != NULL) {
+        memcpy(d, s, n + 1);
+        o->len += n;
+    }
+}
+
+/* Append the caller's attested output of a settled record as a JSON string. */
+static void out_output(struct out *o, struct request *rq, const struct sync_item *it, int *first)
+{
+    struct offpay_utxo u;
+    uint8_t bin[OFFPAY_UTXO_BYTES];
     unsigned idx = it->caller_is_payee ? 0 : 1;
     if (idx == 1 && it->rec.change_amount == 0)
-        return 0;
-    if (offpay_record_output(&o, &it->rec, it->id, idx) != OFFPAY_OK)
-        return -1;
-    char *t = utxo_text(rq->srv, o.id, o.owner, o.amount);
-    int rc = t != NULL && json_array_append_new(utxos, json_string(t)) == 0 ? 0 : -1;
-    free(t);
-    return rc;
+        return;
+    if (offpay_record_output(&u, &it->rec, it->id, idx) != OFFPAY_OK ||
+        offpay_utxo_attest(&u, rq->srv->issuer_sk) != OFFPAY_OK) {
+        o->oom = 1;
+        return;
+    }
+    size_t n = offpay_utxo_encode(bin, sizeof bin, &u), tl = offpay_text_len(n);
+    out_str(o, *first ? "\"" : ",\"");
+    char *d = out_room(o, tl + 2);
+    if (d == NULL || n == 0 || offpay_text_encode(d, tl + 1, bin, n) != OFFPAY_OK) {
+        o->oom = 1;
+        return;
+    }
+    o->len += tl;
+    out_str(o, "\"");
+    *first = 0;
 }
 
 /* The items of a batch (a few kilobytes each) are kept per worker thread
@@ -127,59 +170,100 @@ static struct sync_item *items_get(size_t n)
     return b->items;
 }
 
+/* Where each item's strings lie in the body, per worker thread like the items. */
+static pthread_key_t parsed_key;
+static pthread_once_t parsed_once = PTHREAD_ONCE_INIT;
+
+static void parsed_key_make(void) { (void)pthread_key_create(&parsed_key, free); }
+
+static struct sync_body_item *parsed_get(void)
+{
+    struct sync_body_item *p;
+    pthread_once(&parsed_once, parsed_key_make);
+    if ((p = pthread_getspecific(parsed_key)) == NULL) {
+        if ((p = malloc(OFFPAYD_SYNC_MAX * sizeof *p)) == NULL)
+            return NULL;
+        if (pthread_setspecific(parsed_key, p) != 0) {
+            free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
 void ep_sync(struct request *rq)
 {
-    json_t *arr = json_object_get(rq->json, "records"), *v;
+    struct sync_body_item *parsed = parsed_get();
     struct sync_item *items = NULL;
-    char *limits = NULL, *revocation = NULL;
+    char *limits = NULL, *revocation = NULL, msg[160];
     size_t i, n;
+    struct out o = {NULL, 0, 0, 0};
 
-    if (!json_is_array(arr) || json_array_size(arr) > OFFPAYD_SYNC_MAX) {
-        reply_error(rq, 400, "bad_field", "The field \"records\" must be an array of 0 to %d items.", OFFPAYD_SYNC_MAX);
+    if (parsed == NULL) {
+        reply_error(rq, 500, "internal", "Out of memory.");
         return;
     }
-    n = json_array_size(arr);
+    switch (sync_body_parse((const char *)rq->body, rq->body_len, parsed, OFFPAYD_SYNC_MAX, &n, msg, sizeof msg)) {
+    case SYNC_BODY_OK:
+        break;
+    case SYNC_BODY_BAD_FIELD:
+        reply_error(rq, 400, "bad_field", "%s", msg);
+        return;
+    default:
+        reply_error(rq, 400, "malformed_json", "The request body is not a JSON object.");
+        return;
+    }
     if (n > 0 && (items = items_get(n)) == NULL) {
         reply_error(rq, 500, "internal", "Out of memory.");
         return;
     }
-    json_array_foreach(arr, i, v) {
-        if (decode_item(rq, i, v, &items[i]) != 0)
-            goto out;
-    }
+    for (i = 0; i < n; i++)
+        if (decode_item(rq, i, &parsed[i], &items[i]) != 0)
+            return;
     /* The same record twice in one batch is answered twice, settled once:
      * apply sees it settled the second time. */
     for (i = 0; i < n; i++)
         settle_verify(rq->srv, rq->wallet.public_key, rq->now, &items[i]);
     if (settle_apply(rq, items, n) != 0)
-        goto out;
+        return;
 
-    json_t *results = json_array(), *utxos = json_array();
-    int ok = results != NULL && utxos != NULL;
+    /* {"results":[{"record":hex,"status":s[,"reason":r]},...],"utxos":[...],"limits":t,"revocation":t} */
     char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];
-    for (i = 0; ok && i < n; i++) {
+    int first = 1;
+    out_str(&o, "{\"results\":[");
+    for (i = 0; i < n; i++) {
         const struct sync_item *it = &items[i];
         offpay_hex(hex, it->id, sizeof it->id);
-        json_t *r = json_pack("{s:s,s:s}", "record", hex, "status", outcome_name(it->outcome));
-        if (r != NULL && it->outcome == SYNC_REJECTED)
-            json_object_set_new(r, "reason", json_string(it->reason ? it->reason : "invalid"));
-        ok = r != NULL && json_array_append_new(results, r) == 0;
-        if (ok && it->outcome == SYNC_SETTLED)
-            ok = add_output(rq, utxos, it) == 0;
+        out_str(&o, i ? ",{\"record\":\"" : "{\"record\":\"");
+        out_str(&o, hex);
+        out_str(&o, "\",\"status\":\"");
+        out_str(&o, outcome_name(it->outcome));
+        if (it->outcome == SYNC_REJECTED) {
+            out_str(&o, "\",\"reason\":\"");
+            out_str(&o, it->reason ? it->reason : "invalid");
+        }
+        out_str(&o, "\"}");
     }
+    out_str(&o, "],\"utxos\":[");
+    for (i = 0; i < n; i++)
+        if (items[i].outcome == SYNC_SETTLED)
+            out_output(&o, rq, &items[i], &first);
     limits = limits_text(rq->srv, rq->l, rq->wallet.id);
     revocation = revocation_text(rq->srv, rq->l);
-    if (!ok || limits == NULL || revocation == NULL) {
-        json_decref(results);
-        json_decref(utxos);
+    if (limits != NULL && revocation != NULL) {
+        out_str(&o, "],\"limits\":\"");
+        out_str(&o, limits);
+        out_str(&o, "\",\"revocation\":\"");
+        out_str(&o, revocation);
+        out_str(&o, "\"}");
+    }
+    if (o.oom || limits == NULL || revocation == NULL) {
+        free(o.p);
         fprintf(stderr, "offpayd: sync settled but its answer could not be built\n");
         reply_error(rq, 500, "internal", "The records were processed but the answer could not be built; sync again.");
-        goto out;
+    } else {
+        reply_text(rq, 200, o.p, o.len);
     }
-    reply_json(rq, 200,
-               json_pack("{s:o,s:o,s:s,s:s}", "results", results, "utxos", utxos, "limits", limits, "revocation",
-                         revocation));
-out:
     free(limits);
     free(revocation);
 }

@@ -30,24 +30,28 @@ struct route {
     const char *method;
     const char *path;
     int auth; /* 1: the X-Offpay-* headers are required */
+    int raw;  /* 1: the handler reads the body itself (rq->json stays NULL) */
     void (*handler)(struct request *rq);
 };
 
 static const struct route routes[] = {
-    {"POST", "/v1/enrol", 0, ep_enrol},
-    {"GET", "/v1/limits", 1, ep_limits},
-    {"GET", "/v1/balance", 1, ep_balance},
-    {"GET", "/v1/utxos", 1, ep_utxos},
-    {"POST", "/v1/load", 1, ep_load},
-    {"POST", "/v1/unload", 1, ep_unload},
-    {"POST", "/v1/sync", 1, ep_sync},
-    {"POST", "/v1/pay-online", 1, ep_pay_online},
+    {"POST", "/v1/enrol", 0, 0, ep_enrol},
+    {"GET", "/v1/limits", 1, 0, ep_limits},
+    {"GET", "/v1/balance", 1, 0, ep_balance},
+    {"GET", "/v1/utxos", 1, 0, ep_utxos},
+    {"POST", "/v1/load", 1, 0, ep_load},
+    {"POST", "/v1/unload", 1, 0, ep_unload},
+    /* A sync body can be megabytes: ep_sync reads it in one pass (sync_body.c). */
+    {"POST", "/v1/sync", 1, 1, ep_sync},
+    {"POST", "/v1/pay-online", 1, 0, ep_pay_online},
 };
 
 /* ---- replies ---- */
 
 void reply_json(struct request *rq, int status, json_t *body)
 {
+    free(rq->reply_text);
+    rq->reply_text = NULL;
     json_decref(rq->reply);
     if (body == NULL) {
         rq->status = 500;
@@ -56,6 +60,16 @@ void reply_json(struct request *rq, int status, json_t *body)
     }
     rq->status = status;
     rq->reply = body;
+}
+
+void reply_text(struct request *rq, int status, char *text, size_t len)
+{
+    json_decref(rq->reply);
+    rq->reply = NULL;
+    free(rq->reply_text);
+    rq->status = status;
+    rq->reply_text = text;
+    rq->reply_len = len;
 }
 
 void reply_error(struct request *rq, int status, const char *code, const char *fmt, ...)
@@ -324,17 +338,19 @@ struct upload {
     int too_large;
 };
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *body)
+/* Send text (malloc'd, len bytes; taken) or else body as JSON. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *body, char *text, size_t len)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct MHD_Response *resp;
     enum MHD_Result ret;
+    if (text == NULL && body != NULL && (text = json_dumps(body, JSON_COMPACT)) != NULL)
+        len = strlen(text);
     if (text == NULL) {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"Out of memory.\"}";
         status = 500;
         resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
     } else {
-        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     }
     if (resp == NULL) {
         free(text);
@@ -349,7 +365,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code, const char *msg)
 {
     json_t *j = json_pack("{s:s,s:s}", "error", code, "message", msg);
-    enum MHD_Result r = send_reply(c, status, j);
+    enum MHD_Result r = send_reply(c, status, j, NULL, 0);
     json_decref(j);
     return r;
 }
@@ -375,7 +391,7 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     }
 
     if (rt->auth == 0 || authenticate(&rq, c) == 0) {
-        if (strcmp(rt->method, "POST") == 0) {
+        if (strcmp(rt->method, "POST") == 0 && !rt->raw) {
             json_error_t err;
             rq.json = json_loadb(up->len ? up->buf : "", up->len, JSON_REJECT_DUPLICATES, &err);
             if (rq.json == NULL || !json_is_object(rq.json))
@@ -383,13 +399,13 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
         }
         if (rq.reply == NULL)
             rt->handler(&rq);
-        if (rq.reply == NULL)
+        if (rq.reply == NULL && rq.reply_text == NULL)
             reply_error(&rq, 500, "internal", "The server produced no answer.");
     }
     maybe_prune(&rq);
     pool_give(srv, rq.l);
     sem_post(&srv->workers);
-    ret = send_reply(c, rq.status, rq.reply);
+    ret = send_reply(c, rq.status, rq.reply, rq.reply_text, rq.reply_len);
     json_decref(rq.reply);
     json_decref(rq.json);
     return ret;

@@ -87,8 +87,11 @@ struct request {
     uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
     uint64_t ts;
 
-    int status; /* the reply */
+    int status; /* the reply: reply_text when set (a handler that writes its
+                 * own JSON), else reply */
     json_t *reply;
+    char *reply_text; /* malloc'd, reply_len bytes */
+    size_t reply_len;
 };
 
 /* ---- replies (http.c) ---- */
@@ -98,6 +101,8 @@ void reply_error(struct request *rq, int status, const char *code, const char *f
     __attribute__((format(printf, 4, 5)));
 /* Set the reply to body (stolen; NULL = out of memory -> 500). */
 void reply_json(struct request *rq, int status, json_t *body);
+/* Set the reply to text, JSON the handler wrote itself (stolen, malloc'd). */
+void reply_text(struct request *rq, int status, char *text, size_t len);
 /* 500 internal, with the ledger's message logged on stderr. */
 void reply_ledger_error(struct request *rq, const char *what);
 
