@@ -5,8 +5,9 @@
  *     and every string the reader hands back is the one jansson sees;
  *   - what jansson parses as an object without duplicate keys and not deeper
  *     than the reader goes, the reader does not call malformed.
- * Numbers too large for jansson are the one known difference (JSON sets no
- * limit), so those inputs are not compared.
+ * Two known differences are not compared: numbers too large for jansson
+ * (JSON sets no limit), and NUL bytes, which jansson (with JSON_ALLOW_NUL)
+ * lets pass between tokens where JSON allows only whitespace.
  */
 #include <jansson.h>
 
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_decref(loose);
     json_t *strict = json_loadb((const char *)data, size, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &e);
-    if (json_is_object(strict) && depth(strict) <= 30 && r == SYNC_BODY_MALFORMED)
+    if (json_is_object(strict) && depth(strict) <= 30 && r == SYNC_BODY_MALFORMED && memchr(data, 0, size) == NULL)
         abort();
     json_decref(strict);
     return 0;
