@@ -59,6 +59,7 @@ struct offpay_ledger_utxo {
     uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES];
     uint64_t amount;
     int64_t account_id; /* the account of the owner's wallet */
+    uint64_t created;   /* when it was created (filled by utxo_get) */
     int spent;          /* enum offpay_ledger_spent */
     uint8_t spent_by[OFFPAY_RECORD_ID_BYTES];
 };
@@ -184,14 +185,14 @@ struct offpay_ledger_ops {
      * coins are found by owner and id together.
      * insert: DUPLICATE when the coin exists, unspent or spent (a spent id
      * never comes back); get: the coin, spent or not, NOT_FOUND when the
-     * ledger holds no coin id for owner; spend: marks an unspent coin spent
-     * (NOT_FOUND if owner has no such unspent coin). */
+     * ledger holds no coin id for owner; spend: marks spent the unspent coin
+     * that utxo_get returned as coin in this transaction (NOT_FOUND if owner
+     * has no such unspent coin). */
     enum offpay_ledger_result (*utxo_insert)(struct offpay_ledger *l, const struct offpay_ledger_utxo *u,
                                              uint64_t now);
     enum offpay_ledger_result (*utxo_get)(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
                                           const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u);
-    enum offpay_ledger_result (*utxo_spend)(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
-                                            const uint8_t id[OFFPAY_UTXO_ID_BYTES], int how,
+    enum offpay_ledger_result (*utxo_spend)(struct offpay_ledger *l, const struct offpay_ledger_utxo *coin, int how,
                                             const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now);
     /* The unspent UTXOs owned by key owner, at most max of them, by id
      * (each() gets id, owner and amount). */

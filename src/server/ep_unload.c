@@ -38,7 +38,7 @@ static enum tx_step unload_tx(struct request *rq, void *ctx)
         if (coin.amount > (uint64_t)INT64_MAX - sum)
             return STEP_ERROR;
         sum += coin.amount;
-        TRY(l->ops->utxo_spend(l, rq->wallet.public_key, u->ids[i], OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, rq->now));
+        TRY(l->ops->utxo_spend(l, &coin, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, rq->now));
     }
     /* The coins' account is the wallet's: the owner key is the wallet's key. */
     TRY(l->ops->account_get_by_id(l, rq->wallet.account_id, &acc));

@@ -337,7 +337,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         }
 
     for (unsigned i = 0; i < rec->n_inputs; i++)
-        TRY(l->ops->utxo_spend(l, rec->payer.public_key, rec->inputs[i].id, OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
+        TRY(l->ops->utxo_spend(l, &coins[i], OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
     for (unsigned idx = 0; idx < 2; idx++) {
         if (idx == 1 && rec->change_amount == 0)
             break;

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
     EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
 
     /* coins, records, evidence */
-    struct offpay_ledger_utxo u = {{7}, {1}, 300, 0, 0, {0}}, ug;
+    struct offpay_ledger_utxo u = {{7}, {1}, 300, 0, 0, 0, {0}}, ug;
     u.account_id = a1;
     uint8_t rid[32] = {8}, rid2[32] = {9};
     struct offpay_ledger_record r, rg;
@@ -167,14 +167,18 @@ int main(int argc, char **argv)
     EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
     EXPECT(op->utxo_insert(l, &u, 1) == OFFPAY_LEDGER_OK);
     EXPECT(op->utxo_insert(l, &u, 1) == OFFPAY_LEDGER_DUPLICATE);
-    EXPECT(op->utxo_get(l, u.owner, u.id, &ug) == OFFPAY_LEDGER_OK && ug.amount == 300 && ug.spent == OFFPAY_LEDGER_UNSPENT);
-    EXPECT(op->utxo_spend(l, u.owner, u.id, OFFPAY_LEDGER_SPENT_BY_RECORD, rid, 2) == OFFPAY_LEDGER_OK);
-    EXPECT(op->utxo_spend(l, u.owner, u.id, OFFPAY_LEDGER_SPENT_BY_RECORD, rid2, 2) == OFFPAY_LEDGER_NOT_FOUND);
+    EXPECT(op->utxo_get(l, u.owner, u.id, &ug) == OFFPAY_LEDGER_OK && ug.amount == 300 && ug.spent == OFFPAY_LEDGER_UNSPENT &&
+           ug.created == 1 && ug.account_id == a1);
+    EXPECT(op->utxo_spend(l, &ug, OFFPAY_LEDGER_SPENT_BY_RECORD, rid, 2) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_spend(l, &ug, OFFPAY_LEDGER_SPENT_BY_RECORD, rid2, 2) == OFFPAY_LEDGER_NOT_FOUND);
     /* a spent id never comes back; another key does not see the coin */
     EXPECT(op->utxo_insert(l, &u, 1) == OFFPAY_LEDGER_DUPLICATE);
     uint8_t other[32] = {2};
-    EXPECT(op->utxo_get(l, other, u.id, &ug) == OFFPAY_LEDGER_NOT_FOUND);
-    EXPECT(op->utxo_spend(l, other, u.id, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 2) == OFFPAY_LEDGER_NOT_FOUND);
+    struct offpay_ledger_utxo theirs = ug;
+    EXPECT(op->utxo_get(l, other, u.id, &theirs) == OFFPAY_LEDGER_NOT_FOUND);
+    theirs = ug;
+    memcpy(theirs.owner, other, 32);
+    EXPECT(op->utxo_spend(l, &theirs, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 2) == OFFPAY_LEDGER_NOT_FOUND);
     EXPECT(op->utxo_get(l, u.owner, u.id, &ug) == OFFPAY_LEDGER_OK && ug.spent == OFFPAY_LEDGER_SPENT_BY_RECORD &&
            memcmp(ug.spent_by, rid, 32) == 0);
     EXPECT(op->record_insert(l, &r) == OFFPAY_LEDGER_OK);

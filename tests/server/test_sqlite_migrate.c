@@ -77,7 +77,7 @@ int main(void)
         u.spent = 0;
         EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
         EXPECT(op->utxo_insert(l, &u, 10) == OFFPAY_LEDGER_DUPLICATE);
-        EXPECT(op->utxo_spend(l, owner, id, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 10) == OFFPAY_LEDGER_NOT_FOUND);
+        EXPECT(op->utxo_spend(l, &u, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 10) == OFFPAY_LEDGER_NOT_FOUND);
         op->rollback(l);
         uint64_t unspent = 0;
         EXPECT(op->audit(l, sum_rows, &unspent) == OFFPAY_LEDGER_OK && unspent == 100);

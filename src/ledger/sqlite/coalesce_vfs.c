@@ -326,6 +326,10 @@ static int registered;
 
 static void register_once(void)
 {
+    /* No memory statistics: they take a global mutex on every allocation.
+     * This only works before SQLite initialises, i.e. when the ledger is the
+     * first user of SQLite in the process; otherwise it changes nothing. */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3_vfs *rv = sqlite3_vfs_find(NULL);
     if (rv == NULL || rv->iVersion < 2 || rv->xCurrentTimeInt64 == NULL)
         return;

@@ -51,6 +51,7 @@ enum stmt {
     S_LIMITS_SET,
     S_UTXO_INSERT,
     S_UTXO_GET,
+    S_UTXO_GET_SPENT,
     S_UTXO_TAKE,
     S_UTXO_SPENT_INSERT,
     S_UTXO_UNSPENT_OF,
@@ -90,9 +91,9 @@ static const char *const sql_text[S_COUNT] = {
     /* A spent id never comes back (see migration 003). */
     [S_UTXO_INSERT] = "INSERT INTO unspent (owner, id, account_id, amount, created) SELECT ?2, ?1, ?3, ?4, ?5 "
                       "WHERE NOT EXISTS (SELECT 1 FROM spent WHERE id = ?1)",
-    [S_UTXO_GET] = "SELECT account_id, amount, 0, NULL FROM unspent WHERE owner = ?1 AND id = ?2 UNION ALL "
-                   "SELECT account_id, amount, how, spent_by FROM spent WHERE id = ?2 AND owner = ?1 LIMIT 1",
-    [S_UTXO_TAKE] = "DELETE FROM unspent WHERE owner = ?1 AND id = ?2 RETURNING account_id, amount, created",
+    [S_UTXO_GET] = "SELECT account_id, amount, created FROM unspent WHERE owner = ?1 AND id = ?2",
+    [S_UTXO_GET_SPENT] = "SELECT account_id, amount, created, how, spent_by FROM spent WHERE id = ?2 AND owner = ?1",
+    [S_UTXO_TAKE] = "DELETE FROM unspent WHERE owner = ?1 AND id = ?2",
     [S_UTXO_SPENT_INSERT] = "INSERT INTO spent (id, owner, account_id, amount, created, how, spent_by, spent_at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_UTXO_UNSPENT_OF] = "SELECT id, amount FROM unspent WHERE owner = ?1 ORDER BY id LIMIT ?2",
@@ -751,69 +752,73 @@ static enum offpay_ledger_result sl_utxo_insert(struct offpay_ledger *l, const s
     return sqlite3_changes(s->db) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE; /* 0: the id was spent */
 }
 
+/* An unspent coin is in unspent; else it may be in spent (two lookups: the
+ * usual case, a coin being spent, needs only the first). */
 static enum offpay_ledger_result sl_utxo_get(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
                                              const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u)
 {
     struct sqlite_ledger *s = SL(l);
-    sqlite3_stmt *st = stmt(s, S_UTXO_GET);
     enum offpay_ledger_result r;
     memset(u, 0, sizeof *u);
+    sqlite3_stmt *st = stmt(s, S_UTXO_GET);
     if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
     bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
     bind_blob(st, 2, id, OFFPAY_UTXO_ID_BYTES);
-    if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
+    r = step_row(s, st);
+    if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        if ((st = stmt(s, S_UTXO_GET_SPENT)) == NULL)
+            return OFFPAY_LEDGER_ERROR;
+        bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
+        bind_blob(st, 2, id, OFFPAY_UTXO_ID_BYTES);
+        r = step_row(s, st);
+    }
+    if (r != OFFPAY_LEDGER_OK)
         return r;
     memcpy(u->id, id, OFFPAY_UTXO_ID_BYTES);
     memcpy(u->owner, owner, OFFPAY_PUBLIC_KEY_BYTES);
     u->account_id = sqlite3_column_int64(st, 0);
     u->amount = col_u64(st, 1);
-    u->spent = sqlite3_column_int(st, 2);
+    u->created = col_u64(st, 2);
     if (u->amount == 0 || sqlite3_column_int64(st, 1) <= 0)
         return corrupt(s, st, "coin amount");
-    if (u->spent != OFFPAY_LEDGER_UNSPENT && u->spent != OFFPAY_LEDGER_SPENT_BY_RECORD &&
-        u->spent != OFFPAY_LEDGER_SPENT_BY_UNLOAD)
-        return corrupt(s, st, "coin state");
-    if (u->spent == OFFPAY_LEDGER_SPENT_BY_RECORD && col_fixed(st, 3, u->spent_by, OFFPAY_RECORD_ID_BYTES) != 0)
-        return corrupt(s, st, "coin spender");
+    if (sqlite3_column_count(st) > 3) {
+        u->spent = sqlite3_column_int(st, 3);
+        if (u->spent != OFFPAY_LEDGER_SPENT_BY_RECORD && u->spent != OFFPAY_LEDGER_SPENT_BY_UNLOAD)
+            return corrupt(s, st, "coin state");
+        if (u->spent == OFFPAY_LEDGER_SPENT_BY_RECORD && col_fixed(st, 4, u->spent_by, OFFPAY_RECORD_ID_BYTES) != 0)
+            return corrupt(s, st, "coin spender");
+    }
     sqlite3_reset(st);
     return OFFPAY_LEDGER_OK;
 }
 
 /* Move the coin from unspent to spent: two statements in the caller's transaction. */
-static enum offpay_ledger_result sl_utxo_spend(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
-                                               const uint8_t id[OFFPAY_UTXO_ID_BYTES], int how,
+static enum offpay_ledger_result sl_utxo_spend(struct offpay_ledger *l, const struct offpay_ledger_utxo *coin, int how,
                                                const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now)
 {
     struct sqlite_ledger *s = SL(l);
     sqlite3_stmt *st = stmt(s, S_UTXO_TAKE);
     enum offpay_ledger_result r;
-    sqlite3_int64 account_id, amount, created;
     if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
-    bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
-    bind_blob(st, 2, id, OFFPAY_UTXO_ID_BYTES);
-    if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
-        return r; /* NOT_FOUND: not an unspent coin of this owner */
-    account_id = sqlite3_column_int64(st, 0);
-    amount = sqlite3_column_int64(st, 1);
-    created = sqlite3_column_int64(st, 2);
-    /* RETURNING: the delete is done only once the statement has run to its end. */
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(s, sqlite3_extended_errcode(s->db));
-    if (amount <= 0) {
-        snprintf(s->err, sizeof s->err, "The ledger holds a corrupt coin amount.");
+    if (coin->amount == 0 || !fits_i64(coin->amount) || !fits_i64(coin->created)) {
+        snprintf(s->err, sizeof s->err, "A coin amount is out of the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
+    bind_blob(st, 1, coin->owner, OFFPAY_PUBLIC_KEY_BYTES);
+    bind_blob(st, 2, coin->id, OFFPAY_UTXO_ID_BYTES);
+    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (sqlite3_changes(s->db) != 1)
+        return OFFPAY_LEDGER_NOT_FOUND; /* not an unspent coin of this owner */
     if ((st = stmt(s, S_UTXO_SPENT_INSERT)) == NULL)
         return OFFPAY_LEDGER_ERROR;
-    bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES);
-    bind_blob(st, 2, owner, OFFPAY_PUBLIC_KEY_BYTES);
-    sqlite3_bind_int64(st, 3, account_id);
-    sqlite3_bind_int64(st, 4, amount);
-    sqlite3_bind_int64(st, 5, created);
+    bind_blob(st, 1, coin->id, OFFPAY_UTXO_ID_BYTES);
+    bind_blob(st, 2, coin->owner, OFFPAY_PUBLIC_KEY_BYTES);
+    sqlite3_bind_int64(st, 3, coin->account_id);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)coin->amount);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)coin->created);
     sqlite3_bind_int(st, 6, how);
     bind_blob(st, 7, how == OFFPAY_LEDGER_SPENT_BY_RECORD ? by_record : NULL, OFFPAY_RECORD_ID_BYTES);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)now);
