@@ -55,4 +55,15 @@ enum offpay_status offpay_client_call_raw(const char *base_url, const char *meth
                                           const char *body, size_t body_len, const struct offpay_client_auth *auth,
                                           long timeout_s, long *http_status, json_t **response) OFFPAY_WARN_UNUSED;
 
+/*
+ * The same, with the answer left as text: *text (malloc'd, NUL-terminated,
+ * *text_len bytes before the NUL; the caller frees it) is whatever the server
+ * sent, not checked to be JSON.  For a benchmark that looks at a megabyte
+ * answer without building a tree of it.
+ */
+enum offpay_status offpay_client_call_text(const char *base_url, const char *method, const char *path,
+                                           const char *body, size_t body_len, const struct offpay_client_auth *auth,
+                                           long timeout_s, long *http_status, char **text,
+                                           size_t *text_len) OFFPAY_WARN_UNUSED;
+
 #endif

@@ -96,9 +96,10 @@ static struct curl_slist *auth_headers(struct curl_slist *h, const struct offpay
     return h;
 }
 
-enum offpay_status offpay_client_call_raw(const char *base_url, const char *method, const char *path,
-                                          const char *body, size_t body_len, const struct offpay_client_auth *auth,
-                                          long timeout_s, long *http_status, json_t **response)
+/* The request; the answer as a JSON object (response) or as text (text). */
+static enum offpay_status perform(const char *base_url, const char *method, const char *path, const char *body,
+                                  size_t body_len, const struct offpay_client_auth *auth, long timeout_s,
+                                  long *http_status, json_t **response, char **text, size_t *text_len)
 {
     enum offpay_status st = OFFPAY_ERR_INTERNAL;
     struct answer ans = {0};
@@ -111,8 +112,11 @@ enum offpay_status offpay_client_call_raw(const char *base_url, const char *meth
         *http_status = 0;
     if (response)
         *response = NULL;
+    if (text)
+        *text = NULL;
     if (base_url == NULL || method == NULL || path == NULL || path[0] != '/' || http_status == NULL ||
-        response == NULL || (body == NULL && body_len > 0) || (auth != NULL && auth->secret_key == NULL))
+        (response == NULL) == (text == NULL) || (text != NULL && text_len == NULL) || (body == NULL && body_len > 0) ||
+        (auth != NULL && auth->secret_key == NULL))
         return OFFPAY_ERR_USAGE;
     if (offpay_crypto_init() != 0)
         return OFFPAY_ERR_CRYPTO_INIT;
@@ -177,6 +181,18 @@ enum offpay_status offpay_client_call_raw(const char *base_url, const char *meth
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
 
+    if (text != NULL) {
+        if (ans.buf == NULL && (ans.buf = calloc(1, 1)) == NULL) {
+            st = OFFPAY_ERR_NOMEM;
+            goto cleanup;
+        }
+        *text = ans.buf;
+        *text_len = ans.len;
+        ans.buf = NULL;
+        st = OFFPAY_OK;
+        goto cleanup;
+    }
+
     json_error_t err;
     json_t *j = ans.len > 0 ? json_loadb(ans.buf, ans.len, JSON_REJECT_DUPLICATES, &err) : NULL;
     if (j == NULL || !json_is_object(j)) {
@@ -194,6 +210,20 @@ cleanup:
     free(ans.buf);
     free(url);
     return st;
+}
+
+enum offpay_status offpay_client_call_raw(const char *base_url, const char *method, const char *path,
+                                          const char *body, size_t body_len, const struct offpay_client_auth *auth,
+                                          long timeout_s, long *http_status, json_t **response)
+{
+    return perform(base_url, method, path, body, body_len, auth, timeout_s, http_status, response, NULL, NULL);
+}
+
+enum offpay_status offpay_client_call_text(const char *base_url, const char *method, const char *path,
+                                           const char *body, size_t body_len, const struct offpay_client_auth *auth,
+                                           long timeout_s, long *http_status, char **text, size_t *text_len)
+{
+    return perform(base_url, method, path, body, body_len, auth, timeout_s, http_status, NULL, text, text_len);
 }
 
 enum offpay_status offpay_client_call(const char *base_url, const char *method, const char *path, const json_t *body,
