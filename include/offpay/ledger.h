@@ -4,7 +4,7 @@
  * The ledger holds accounts, enrolment tokens, wallets, used request nonces,
  * limits, the revocation list, the UTXO set, settled and voided records and
  * the evidence of double spends.  The server logic sees only this table of
- * operations; each backend (sqlite/ now, PostgreSQL next) fills it in.  A
+ * operations; each backend (src/ledger/sqlite/, src/ledger/postgres/) fills it in.  A
  * struct offpay_ledger is one connection: use it from one thread at a time
  * and open one per worker thread.
  *
@@ -113,7 +113,7 @@ struct offpay_ledger;
  * on the same connection.  Callbacks return 0 to go on, nonzero to stop.
  */
 struct offpay_ledger_ops {
-    const char *name; /* "sqlite" */
+    const char *name; /* "sqlite", "postgresql" */
     void (*close)(struct offpay_ledger *l);
     /* The backend's last error message (static or owned by l). */
     const char *(*last_error)(struct offpay_ledger *l);
@@ -224,8 +224,8 @@ struct offpay_ledger {
 };
 
 /*
- * Open a connection to the ledger at url ("sqlite:PATH"; "postgresql://..."
- * is recognised but not built yet).  create = 1 creates a fresh ledger (and
+ * Open a connection to the ledger at url ("sqlite:PATH", or a libpq URI
+ * "postgresql://..." / "postgres://...").  create = 1 creates a fresh ledger (and
  * fails if one exists); create = 0 opens an existing one (and fails if there
  * is none).  Out: *out (close with offpay_ledger_close), err (one sentence on
  * failure).  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (bad or unsupported url,

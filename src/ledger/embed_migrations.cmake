@@ -1,7 +1,11 @@
-# Turn the numbered migration files (FILES, sorted) into OUT, a C file with
-#   const struct offpay_sqlite_migration offpay_sqlite_migrations[] = {{1, "..."}, ...};
+# Turn the numbered migration files (FILES, sorted) of backend NAME (default
+# sqlite) into OUT, a C file with
+#   const struct offpay_NAME_migration offpay_NAME_migrations[] = {{1, "..."}, ...};
 # The SQL is written as a byte array so no quoting can go wrong.
-set(body "/* Generated from the numbered files in src/ledger/sqlite/migrations; do not edit. */\n#include \"sqlite/migrations.h\"\n\n")
+if(NOT DEFINED NAME)
+  set(NAME sqlite)
+endif()
+set(body "/* Generated from the numbered files in src/ledger/${NAME}/migrations; do not edit. */\n#include \"${NAME}/migrations.h\"\n\n")
 set(table "")
 set(i 0)
 foreach(f ${FILES})
@@ -14,6 +18,6 @@ foreach(f ${FILES})
   string(APPEND table "    {${num}, m${i}},\n")
   math(EXPR i "${i} + 1")
 endforeach()
-string(APPEND body "\nconst struct offpay_sqlite_migration offpay_sqlite_migrations[] = {\n${table}};\n")
-string(APPEND body "const int offpay_sqlite_migrations_count = ${i};\n")
+string(APPEND body "\nconst struct offpay_${NAME}_migration offpay_${NAME}_migrations[] = {\n${table}};\n")
+string(APPEND body "const int offpay_${NAME}_migrations_count = ${i};\n")
 file(WRITE ${OUT} "${body}")

@@ -2,13 +2,14 @@
  * ledger.c - open a ledger by URL and hand back the backend's connection.
  *
  * The only place that knows which backends exist: "sqlite:PATH" is the
- * embedded ledger; "postgresql://" is recognised so users get a clear answer,
- * but that backend is not built yet.
+ * embedded ledger; "postgresql://..." (or "postgres://...") is a libpq
+ * connection URI of a database that several offpayd processes may share.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "offpay/ledger.h"
+#include "postgres/pg_ledger.h"
 #include "sqlite/sqlite_ledger.h"
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
@@ -18,7 +19,7 @@ enum offpay_status offpay_ledger_open(struct offpay_ledger **out, const char *ur
 {
     *out = NULL;
     if (url == NULL || url[0] == '\0') {
-        snprintf(err, err_cap, "No ledger URL given (use --ledger sqlite:PATH).");
+        snprintf(err, err_cap, "No ledger URL given (use --ledger sqlite:PATH or postgresql://...).");
         return OFFPAY_ERR_USAGE;
     }
     if (has_prefix(url, "sqlite:")) {
@@ -29,11 +30,10 @@ enum offpay_status offpay_ledger_open(struct offpay_ledger **out, const char *ur
         }
         return offpay_sqlite_ledger_open(out, path, create, err, err_cap);
     }
-    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
-        snprintf(err, err_cap, "The PostgreSQL ledger backend is not built yet; use sqlite:PATH.");
-        return OFFPAY_ERR_USAGE;
-    }
-    snprintf(err, err_cap, "Unknown ledger URL \"%s\" (use sqlite:PATH).", url);
+    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
+        return offpay_pg_ledger_open(out, url, create, err, err_cap);
+    /* Not echoed: a mistyped connection string may hold a password. */
+    snprintf(err, err_cap, "Unknown kind of ledger URL (use sqlite:PATH or postgresql://...).");
     return OFFPAY_ERR_USAGE;
 }
 

@@ -1,7 +1,8 @@
 /*
  * cmd_init.c - offpayd init: a fresh ledger, its issuer key file, and the
  * default limits.  If any step fails, what was created is removed again, so a
- * failed init leaves nothing behind.
+ * failed init leaves nothing behind (in PostgreSQL, tables already created
+ * stay: the database belongs to its operator, and init refuses it from then on).
  */
 #include <stdio.h>
 #include <string.h>
@@ -46,30 +47,39 @@ int cmd_init(const struct cli *c)
     struct offpay_ledger *l;
     char err[512], path[4096], keypath[4200], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
     const char *url = cli_opt(c, "ledger");
-    int code = OFFPAY_EXIT_INTERNAL;
+    int code = OFFPAY_EXIT_INTERNAL, local;
 
     if (cli_npos(c) != 0)
         return cli_fail(OFFPAY_EXIT_USAGE, "init takes no arguments (see offpayd init --help).");
-    if (url != NULL && offpay_ledger_local_path(path, sizeof path, url) == 0 &&
-        issuer_key_path(keypath, sizeof keypath, url) == 0 && access(keypath, F_OK) == 0)
+    if (url == NULL)
+        return cli_fail(OFFPAY_EXIT_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
+    if (issuer_key_path(keypath, sizeof keypath, url, cli_opt(c, "issuer-key"), err, sizeof err) != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+    if (access(keypath, F_OK) == 0)
         return cli_fail(OFFPAY_EXIT_USAGE, "An issuer key file already exists at %s; refusing to replace it.", keypath);
+    local = offpay_ledger_local_path(path, sizeof path, url) == 0;
     if ((l = cli_ledger(c, 1, &code)) == NULL)
         return code;
     memset(&in, 0, sizeof in);
     in.now = (uint64_t)time(NULL);
-    if (issuer_key_create(url, in.pk, err, sizeof err) != 0) {
+    if (issuer_key_create(keypath, in.pk, err, sizeof err) != 0) {
         offpay_ledger_close(l);
-        remove_ledger(path);
+        if (local)
+            remove_ledger(path);
         return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
     }
     if (cli_tx(l, init_tx, &in) != 0) {
         offpay_ledger_close(l);
-        remove_ledger(path);
+        if (local)
+            remove_ledger(path);
         unlink(keypath);
         return OFFPAY_EXIT_INTERNAL;
     }
     offpay_ledger_close(l);
     offpay_hex(hex, in.pk, sizeof in.pk);
-    printf("Created ledger %s; issuer key in %s (public key %s).\n", path, keypath, hex);
+    if (local)
+        printf("Created ledger %s; issuer key in %s (public key %s).\n", path, keypath, hex);
+    else
+        printf("Created the PostgreSQL ledger; issuer key in %s (public key %s).\n", keypath, hex);
     return OFFPAY_EXIT_OK;
 }

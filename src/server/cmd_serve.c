@@ -18,7 +18,7 @@ int cmd_serve(const struct cli *c)
     struct offpayd srv;
     struct offpay_ledger *l;
     const char *listen_at = cli_opt(c, "listen"), *th = cli_opt(c, "threads");
-    char err[512];
+    char err[512], keypath[4200];
     unsigned threads = THREADS_DEFAULT;
     int code = OFFPAY_EXIT_INTERNAL;
 
@@ -32,6 +32,9 @@ int cmd_serve(const struct cli *c)
             return cli_fail(OFFPAY_EXIT_USAGE, "--threads must be a number from 1 to %u.", THREADS_MAX);
         threads = (unsigned)n;
     }
+    if (cli_opt(c, "ledger") != NULL &&
+        issuer_key_path(keypath, sizeof keypath, cli_opt(c, "ledger"), cli_opt(c, "issuer-key"), err, sizeof err) != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
     if ((l = cli_ledger(c, 0, &code)) == NULL)
@@ -39,7 +42,7 @@ int cmd_serve(const struct cli *c)
 
     memset(&srv, 0, sizeof srv);
     snprintf(srv.ledger_url, sizeof srv.ledger_url, "%s", cli_opt(c, "ledger"));
-    if (issuer_key_load(srv.ledger_url, l, &srv.issuer_sk, srv.issuer_pk, err, sizeof err) != 0) {
+    if (issuer_key_load(keypath, l, &srv.issuer_sk, srv.issuer_pk, err, sizeof err) != 0) {
         offpay_ledger_close(l);
         return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
     }

@@ -144,13 +144,16 @@ int text_message(uint8_t *bin, size_t bin_cap, size_t *bin_len, int want, const 
 
 /* ---- issuer key and signed documents (issuer.c) ---- */
 
-/* The issuer key file that goes with a ledger URL: PATH.issuer-key. */
-int issuer_key_path(char *out, size_t cap, const char *url);
-/* Create the key file (0600, must not exist).  Out: pk.  Returns 0 or -1 (err set). */
-int issuer_key_create(const char *url, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err, size_t err_cap);
-/* Load the key into sodium_malloc memory (*sk; free with issuer_key_free) and
- * check it belongs to the ledger l.  Returns 0 or -1 (err set). */
-int issuer_key_load(const char *url, struct offpay_ledger *l, uint8_t **sk, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
+/* The issuer key file of a ledger: option (--issuer-key FILE) if not NULL,
+ * else $OFFPAYD_ISSUER_KEY if set, else PATH.issuer-key next to an
+ * sqlite:PATH ledger.  Returns 0, or -1 (err set) when there is none (a
+ * PostgreSQL ledger needs one of the first two) or the path does not fit. */
+int issuer_key_path(char *out, size_t cap, const char *url, const char *option, char *err, size_t err_cap);
+/* Create the key file path (0600, must not exist).  Out: pk.  Returns 0 or -1 (err set). */
+int issuer_key_create(const char *path, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err, size_t err_cap);
+/* Load the key file path into sodium_malloc memory (*sk; free with
+ * issuer_key_free) and check it belongs to the ledger l.  Returns 0 or -1 (err set). */
+int issuer_key_load(const char *path, struct offpay_ledger *l, uint8_t **sk, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
                     char *err, size_t err_cap);
 void issuer_key_free(uint8_t *sk);
 

@@ -2,8 +2,11 @@
  * issuer.c - the issuer key and the documents it signs.
  *
  * The issuer key signs certificates, UTXO attestations, limits and the
- * revocation list.  It lives in PATH.issuer-key next to an sqlite:PATH ledger
- * (mode 0600, hex of the 32-byte seed) and is never printed.  While serving it
+ * revocation list.  It lives in a file (mode 0600, hex of the 32-byte seed),
+ * never in the ledger and never printed: the file named by --issuer-key or
+ * $OFFPAYD_ISSUER_KEY, else PATH.issuer-key next to an sqlite:PATH ledger.
+ * A PostgreSQL ledger has no such place, so it needs one named: the
+ * database may be shared and backed up by people who must not sign.  While serving it
  * is held in sodium_malloc memory (guarded, locked, read-only); every other
  * copy is wiped.  The ledger keeps the public key, so a key file that does
  * not belong to the ledger is refused.
@@ -22,25 +25,39 @@
 
 #define META_ISSUER_PK "issuer_public_key"
 
-int issuer_key_path(char *out, size_t cap, const char *url)
+int issuer_key_path(char *out, size_t cap, const char *url, const char *option, char *err, size_t err_cap)
 {
     char path[4096];
-    if (offpay_ledger_local_path(path, sizeof path, url) != 0)
+    const char *env = getenv("OFFPAYD_ISSUER_KEY");
+    int n;
+    if (option == NULL && env != NULL && env[0] != '\0')
+        option = env;
+    if (option != NULL) {
+        if (option[0] == '\0') {
+            snprintf(err, err_cap, "--issuer-key needs a file name.");
+            return -1;
+        }
+        n = snprintf(out, cap, "%s", option);
+    } else if (url != NULL && offpay_ledger_local_path(path, sizeof path, url) == 0) {
+        n = snprintf(out, cap, "%s.issuer-key", path);
+    } else {
+        snprintf(err, err_cap, "This ledger has no place for the issuer key: name its file with --issuer-key FILE "
+                               "(or OFFPAYD_ISSUER_KEY=FILE).");
         return -1;
-    int n = snprintf(out, cap, "%s.issuer-key", path);
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(err, err_cap, "The issuer key file name is too long.");
+        return -1;
+    }
+    return 0;
 }
 
-int issuer_key_create(const char *url, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err, size_t err_cap)
+int issuer_key_create(const char *path, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err, size_t err_cap)
 {
-    char path[4200], hex[2 * OFFPAY_SEED_BYTES + 2];
+    char hex[2 * OFFPAY_SEED_BYTES + 2];
     uint8_t seed[OFFPAY_SEED_BYTES], sk[OFFPAY_SECRET_KEY_BYTES];
     int fd = -1, rc = -1;
 
-    if (issuer_key_path(path, sizeof path, url) != 0) {
-        snprintf(err, err_cap, "This ledger URL has no place for an issuer key file.");
-        return -1;
-    }
     if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
         snprintf(err, err_cap, "Cannot create the issuer key file %s: %s.", path, strerror(errno));
         return -1;
@@ -69,10 +86,10 @@ void issuer_key_free(uint8_t *sk)
         sodium_free(sk); /* wipes before it frees */
 }
 
-int issuer_key_load(const char *url, struct offpay_ledger *l, uint8_t **sk_out, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
+int issuer_key_load(const char *path, struct offpay_ledger *l, uint8_t **sk_out, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
                     char *err, size_t err_cap)
 {
-    char path[4200], hex[2 * OFFPAY_SEED_BYTES + 3];
+    char hex[2 * OFFPAY_SEED_BYTES + 3];
     uint8_t seed[OFFPAY_SEED_BYTES], want[OFFPAY_PUBLIC_KEY_BYTES];
     uint8_t *sk = NULL;
     size_t want_len = 0;
@@ -82,10 +99,6 @@ int issuer_key_load(const char *url, struct offpay_ledger *l, uint8_t **sk_out, 
 
     *sk_out = NULL;
     memset(hex, 0, sizeof hex);
-    if (issuer_key_path(path, sizeof path, url) != 0) {
-        snprintf(err, err_cap, "This ledger URL has no place for an issuer key file.");
-        return -1;
-    }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         snprintf(err, err_cap, "Cannot open the issuer key file %s: %s.", path, strerror(errno));
         return -1;

@@ -32,20 +32,24 @@ struct command {
 };
 
 static const char *const opts_ledger[] = {"ledger", NULL};
-static const char *const opts_serve[] = {"ledger", "listen", "threads", NULL};
+static const char *const opts_init[] = {"ledger", "issuer-key", NULL};
+static const char *const opts_serve[] = {"ledger", "listen", "threads", "issuer-key", NULL};
 static const char *const opts_limits[] = {"ledger", "wallet", "per-payment", "offline-total", "count", "period", NULL};
 static const char *const flags_none[] = {NULL};
 static const char *const flags_json[] = {"json", NULL};
 
 static const struct command commands[] = {
-    {"init", cmd_init, opts_ledger, flags_none,
-     "usage: offpayd init --ledger URL\n"
-     "Create a new ledger and its issuer key (PATH.issuer-key, mode 0600, never printed).\n"
-     "URL is sqlite:PATH (postgresql:// is not built yet).\n"},
+    {"init", cmd_init, opts_init, flags_none,
+     "usage: offpayd init --ledger URL [--issuer-key FILE]\n"
+     "Create a new ledger and its issuer key file (mode 0600, never printed).\n"
+     "URL is sqlite:PATH or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB.\n"
+     "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"},
     {"serve", cmd_serve, opts_serve, flags_none,
-     "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N]\n"
+     "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
      "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
-     "\"listening on HOST:PORT\" once ready.  N requests are handled at once (default 2, 1..64).\n"},
+     "\"listening on HOST:PORT\" once ready.  N requests are handled at once (default 2, 1..64).\n"
+     "The issuer key file is found as for init.  Several processes may serve one\n"
+     "PostgreSQL ledger.\n"},
     {"account", cmd_account, opts_ledger, flags_json,
      "usage: offpayd account --ledger URL open NAME\n"
      "       offpayd account --ledger URL mint NAME AMOUNT\n"
@@ -68,8 +72,8 @@ static const struct command commands[] = {
 
 static const char usage_all[] =
     "usage: offpayd COMMAND [OPTIONS]\n"
-    "  init    --ledger URL                    create ledger + issuer key\n"
-    "  serve   --ledger URL --listen HOST:PORT [--threads N]\n"
+    "  init    --ledger URL [--issuer-key FILE] create ledger + issuer key\n"
+    "  serve   --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
     "  account --ledger URL open NAME          print a one-time enrolment token\n"
     "  account --ledger URL mint NAME AMOUNT\n"
     "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "harness.h"
@@ -177,6 +178,15 @@ void h_setup(const char *name)
         h_failf(__FILE__, __LINE__, "crypto init");
     snprintf(ledger_path, sizeof ledger_path, "%s/ledger.db", dir);
     snprintf(ledger_url, sizeof ledger_url, "sqlite:%s", ledger_path);
+    /* Under tests/server/pg_run the ledger is its private PostgreSQL
+     * database, and the issuer key file is named by the environment. */
+    const char *pg = getenv("OFFPAY_TEST_LEDGER_URL");
+    if (pg != NULL && *pg != '\0') {
+        char key[600];
+        snprintf(ledger_url, sizeof ledger_url, "%s", pg);
+        snprintf(key, sizeof key, "%s/issuer.key", dir);
+        setenv("OFFPAYD_ISSUER_KEY", key, 1);
+    }
     const char *out, *err;
     int rc = h_offpayd(&out, &err, "init", "--ledger", ledger_url, NULL);
     if (rc != 0)
@@ -417,8 +427,34 @@ static sqlite3 *sql_open(void)
     return db;
 }
 
+static int on_pg(void) { return strncmp(ledger_url, "postgresql:", 11) == 0; }
+
+/* Run sql on the PostgreSQL ledger; returns the result (caller clears). */
+static PGresult *pg_sql(const char *sql, ExecStatusType want)
+{
+    PGconn *c = PQconnectdb(ledger_url);
+    if (PQstatus(c) != CONNECTION_OK)
+        h_failf(__FILE__, __LINE__, "cannot connect to the ledger: %s", PQerrorMessage(c));
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != want)
+        h_failf(__FILE__, __LINE__, "sql %s: %s", sql, PQresultErrorMessage(res));
+    PQfinish(c);
+    return res;
+}
+
 long long h_sql_int(const char *sql)
 {
+    if (on_pg()) {
+        PGresult *res = pg_sql(sql, PGRES_TUPLES_OK);
+        char *end;
+        if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
+            h_failf(__FILE__, __LINE__, "sql %s: not one value", sql);
+        long long v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+        if (*end != '\0')
+            h_failf(__FILE__, __LINE__, "sql %s: not an integer: %s", sql, PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return v;
+    }
     sqlite3 *db = sql_open();
     sqlite3_stmt *st;
     long long v = 0;
@@ -434,6 +470,10 @@ long long h_sql_int(const char *sql)
 
 void h_sql_exec(const char *sql)
 {
+    if (on_pg()) {
+        PQclear(pg_sql(sql, PGRES_COMMAND_OK));
+        return;
+    }
     sqlite3 *db = sql_open();
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)

@@ -1,0 +1,255 @@
+/*
+ * test_pg_multi.c - two offpayd processes serving one PostgreSQL ledger
+ * (SPEC: "several offpayd processes may serve one PostgreSQL ledger at
+ * once").  Run under pg_run, which provides the database.
+ *
+ * Each record is synced through both servers at the same moment (payer on
+ * one, payee on the other, or the payer on both): both answer settled, and
+ * the ledger holds it once: one record row, the payee credited once, no
+ * fraud flagged.  Two records spending one coin, sent to the two servers at
+ * once: exactly one settles, the other is caught as a double spend.  Audit
+ * passes at the end, and both servers stop cleanly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TEXT_MAX 8192
+#define ROUNDS 12
+
+static pid_t second_pid = -1;
+static char second_url[96];
+
+static void kill_second(void)
+{
+    if (second_pid > 0) {
+        kill(second_pid, SIGKILL);
+        waitpid(second_pid, NULL, 0);
+        second_pid = -1;
+    }
+}
+
+/* Start the second offpayd on the same ledger; "listening on" tells us it is ready. */
+static void second_start(void)
+{
+    char listen_at[64], log[600];
+    snprintf(log, sizeof log, "%s/server2.log", h_dir());
+    atexit(kill_second);
+    for (unsigned attempt = 0; attempt < 40; attempt++) {
+        unsigned port = 18000 + ((unsigned)getpid() * 13u + 500u + attempt * 41u) % 1000;
+        int po[2];
+        snprintf(listen_at, sizeof listen_at, "127.0.0.1:%u", port);
+        CHECK(pipe(po) == 0);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(po[1], 1);
+            if (fd >= 0)
+                dup2(fd, 2);
+            close(po[0]);
+            close(po[1]);
+            execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", h_ledger_url(), "--listen", listen_at, "--threads",
+                  "2", (char *)NULL);
+            _exit(127);
+        }
+        close(po[1]);
+        second_pid = pid;
+        char line[256];
+        size_t n = 0;
+        int ready = 0;
+        time_t deadline = time(NULL) + 20;
+        while (time(NULL) <= deadline && n < sizeof line - 1) {
+            struct pollfd p = {po[0], POLLIN, 0};
+            if (poll(&p, 1, 200) > 0) {
+                ssize_t r = read(po[0], line + n, sizeof line - 1 - n);
+                if (r <= 0)
+                    break;
+                n += (size_t)r;
+                line[n] = '\0';
+                if (strchr(line, '\n') != NULL) {
+                    ready = strncmp(line, "listening on ", 13) == 0;
+                    break;
+                }
+            }
+        }
+        close(po[0]);
+        if (ready) {
+            snprintf(second_url, sizeof second_url, "http://%s", listen_at);
+            return;
+        }
+        kill_second();
+        char buf[1024] = "";
+        FILE *f = fopen(log, "r");
+        if (f != NULL) {
+            size_t k = fread(buf, 1, sizeof buf - 1, f);
+            buf[k] = '\0';
+            fclose(f);
+        }
+        if (strstr(buf, "in use") == NULL)
+            h_failf(__FILE__, __LINE__, "the second offpayd did not start: %s", buf);
+    }
+    h_failf(__FILE__, __LINE__, "no free port for the second offpayd");
+}
+
+static void second_stop(void)
+{
+    int status = 0;
+    kill(second_pid, SIGTERM);
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid(second_pid, &status, WNOHANG) == second_pid) {
+            second_pid = -1;
+            CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            return;
+        }
+        usleep(10000);
+    }
+    h_failf(__FILE__, __LINE__, "the second offpayd did not stop within 10 s");
+}
+
+/* One sync of one record, by w, at base (server 1 or 2), from a thread. */
+struct racer {
+    const char *base;
+    const struct h_wallet *w;
+    const char *record, *conf;
+    pthread_barrier_t *go;
+    long status;
+    char result[32], reason[32];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    json_t *resp = NULL;
+    json_t *body = json_pack("{s:[{s:s,s:s?}]}", "records", "record", r->record, "confirmation", r->conf);
+    pthread_barrier_wait(r->go);
+    r->status = 0;
+    if (offpay_client_call(r->base, "POST", "/v1/sync", body, &r->w->auth, &r->status, &resp) == OFFPAY_OK) {
+        json_t *res = json_array_get(json_object_get(resp, "results"), 0);
+        const char *st = json_string_value(json_object_get(res, "status"));
+        const char *why = json_string_value(json_object_get(res, "reason"));
+        snprintf(r->result, sizeof r->result, "%s", st ? st : "");
+        snprintf(r->reason, sizeof r->reason, "%s", why ? why : "");
+    }
+    json_decref(body);
+    json_decref(resp);
+    return NULL;
+}
+
+/* Sync a on base_a and b on base_b at the same moment. */
+static void race_two(struct racer *a, struct racer *b)
+{
+    pthread_barrier_t go;
+    pthread_t t1, t2;
+    CHECK(pthread_barrier_init(&go, NULL, 2) == 0);
+    a->go = b->go = &go;
+    CHECK(pthread_create(&t1, NULL, race, a) == 0);
+    CHECK(pthread_create(&t2, NULL, race, b) == 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    pthread_barrier_destroy(&go);
+}
+
+int main(void)
+{
+    struct h_wallet alice, bob, carol;
+    static struct offpay_utxo coins[ROUNDS + 1];
+    static char rec[ROUNDS][TEXT_MAX], conf[ROUNDS][TEXT_MAX];
+    struct offpay_record r;
+    uint8_t id[OFFPAY_RECORD_ID_BYTES];
+    uint64_t amounts[ROUNDS + 1];
+
+    h_setup("pgmulti");
+    CHECK(strncmp(h_ledger_url(), "postgresql://", 13) == 0); /* run under pg_run */
+    {
+        /* the database holds a ledger now: a second init is refused and leaves no key file */
+        const char *out, *err;
+        char other[600];
+        snprintf(other, sizeof other, "%s/other.key", h_dir());
+        CHECK(h_offpayd(&out, &err, "init", "--ledger", h_ledger_url(), "--issuer-key", other, NULL) == 2);
+        CHECK(strstr(err, "already exists") != NULL);
+        CHECK(access(other, F_OK) != 0);
+        /* serve refuses a missing key file, and one that is not this ledger's */
+        CHECK(h_offpayd(&out, &err, "serve", "--ledger", h_ledger_url(), "--listen", "127.0.0.1:0", "--issuer-key",
+                        "/nonexistent/offpay.key", NULL) == 1);
+        CHECK(strstr(err, "/nonexistent/offpay.key") != NULL);
+        char lite[600];
+        snprintf(lite, sizeof lite, "sqlite:%s/other.db", h_dir());
+        CHECK(h_offpayd(&out, &err, "init", "--ledger", lite, "--issuer-key", other, NULL) == 0);
+        CHECK(access(other, F_OK) == 0);
+        CHECK(h_offpayd(&out, &err, "serve", "--ledger", h_ledger_url(), "--listen", "127.0.0.1:0", "--issuer-key",
+                        other, NULL) == 1);
+        CHECK(strstr(err, "does not belong to this ledger") != NULL);
+    }
+    h_server_start(2);
+    second_start();
+    CHECK(strcmp(second_url, h_base_url()) != 0);
+
+    h_wallet_enrol(&alice, "alice");
+    h_wallet_enrol(&bob, "bob");
+    h_wallet_enrol(&carol, "carol");
+    h_mint("alice", 100000);
+    for (int i = 0; i <= ROUNDS; i++)
+        amounts[i] = 1000;
+    h_load(&alice, amounts, ROUNDS + 1, coins);
+
+    /* Each record through both servers at once: settled by both answers, once in the ledger. */
+    for (int i = 0; i < ROUNDS; i++) {
+        h_record(&r, rec[i], sizeof rec[i], id, &alice, &bob, 300, &coins[i], 1);
+        h_confirmation(conf[i], sizeof conf[i], &bob, id);
+        /* even rounds: payer on one server, payee on the other; odd: the payer on both */
+        struct racer a = {h_base_url(), &alice, rec[i], conf[i], NULL, 0, "", ""};
+        struct racer b = {second_url, i % 2 ? &alice : &bob, rec[i], conf[i], NULL, 0, "", ""};
+        race_two(&a, &b);
+        CHECK_EQ_U64(a.status, 200);
+        CHECK_EQ_U64(b.status, 200);
+        CHECK_STR(a.result, "settled");
+        CHECK_STR(b.result, "settled");
+    }
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS);
+    CHECK_EQ_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'"), ROUNDS * 300);
+    CHECK_EQ_U64(h_sql_int("SELECT sent FROM accounts WHERE name = 'alice'"), ROUNDS * 300);
+    CHECK_EQ_U64(h_sql_int("SELECT coalesce(sum(amount), 0) FROM utxos u JOIN wallets w ON w.public_key = u.owner "
+                           "JOIN accounts a ON a.id = w.account_id WHERE u.spent = 0 AND a.name = 'bob'"),
+                 ROUNDS * 300);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM frauds"), 0);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM wallets WHERE fraudulent <> 0"), 0);
+    h_audit_ok();
+
+    /* One coin, two records, one per server at once: exactly one settles. */
+    char x[TEXT_MAX], y[TEXT_MAX];
+    h_record(&r, x, sizeof x, id, &alice, &bob, 400, &coins[ROUNDS], 1);
+    h_record(&r, y, sizeof y, id, &alice, &carol, 500, &coins[ROUNDS], 1);
+    struct racer a = {h_base_url(), &alice, x, NULL, NULL, 0, "", ""};
+    struct racer b = {second_url, &alice, y, NULL, NULL, 0, "", ""};
+    race_two(&a, &b);
+    CHECK_EQ_U64(a.status, 200);
+    CHECK_EQ_U64(b.status, 200);
+    int settled = (strcmp(a.result, "settled") == 0) + (strcmp(b.result, "settled") == 0);
+    CHECK_EQ_U64(settled, 1);
+    CHECK(strcmp(a.reason, "double_spend") == 0 || strcmp(b.reason, "double_spend") == 0);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS + 1);
+    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM frauds"), 1);
+    CHECK_EQ_U64(h_sql_int("SELECT fraudulent FROM wallets WHERE public_key IN "
+                           "(SELECT owner FROM utxos WHERE amount = 1000 LIMIT 1)"),
+                 1);
+    CHECK_EQ_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'") +
+                     h_sql_int("SELECT received FROM accounts WHERE name = 'carol'"),
+                 ROUNDS * 300 + (strcmp(a.result, "settled") == 0 ? 400 : 500));
+    h_audit_ok();
+
+    second_stop();
+    h_server_stop();
+    printf("ok\n");
+    return 0;
+}
