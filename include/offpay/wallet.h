@@ -324,6 +324,10 @@ struct offpay_sync_report {
     struct offpay_wallet_utxo *recovered; /* malloc'd */
     size_t n_recovered;
     uint64_t recovered_sum;
+    /* Coins an unload left in doubt when it was cut off, settled by the same
+     * listing: the amount made spendable again (the server never took it) and
+     * the amount that left the wallet (the server had taken it online). */
+    uint64_t unload_undone, unload_completed;
     /* Set when that listing failed or was refused: the sync itself counts as
      * done; this says why nothing was recovered. */
     char recovery_warning[256];

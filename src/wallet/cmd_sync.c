@@ -37,11 +37,12 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
         json_array_append_new(recovered,
                               json_pack("{s:s, s:I}", "id", hex, "amount", (json_int_t)r->recovered[i].amount));
     }
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "submitted", (json_int_t)r->submitted, "settled",
-                     (json_int_t)r->settled, "rejected", rejected, "new_utxos", fresh, "voided", voided,
-                     "completed_unconfirmed", completed, "revoked_wallets", (json_int_t)r->revoked_count, "recovered",
-                     recovered, "recovery_warning",
-                     r->recovery_warning[0] ? json_string(r->recovery_warning) : json_null());
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I}}", "submitted",
+                     (json_int_t)r->submitted, "settled", (json_int_t)r->settled, "rejected", rejected, "new_utxos",
+                     fresh, "voided", voided, "completed_unconfirmed", completed, "revoked_wallets",
+                     (json_int_t)r->revoked_count, "recovered", recovered, "recovery_warning",
+                     r->recovery_warning[0] ? json_string(r->recovery_warning) : json_null(), "interrupted_unload",
+                     "spendable_again", (json_int_t)r->unload_undone, "taken_online", (json_int_t)r->unload_completed);
 }
 
 void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
@@ -77,6 +78,12 @@ void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
     else if (r->n_recovered > 1)
         fprintf(f, "Recovered %zu coins (%llu in all) the server holds for you (payments settled by their payers, or "
                    "an interrupted load).\n", r->n_recovered, (unsigned long long)r->recovered_sum);
+    if (r->unload_undone > 0)
+        fprintf(f, "An interrupted unload never reached the server: %llu is spendable offline again.\n",
+                (unsigned long long)r->unload_undone);
+    if (r->unload_completed > 0)
+        fprintf(f, "An interrupted unload did reach the server: %llu is in your online balance.\n",
+                (unsigned long long)r->unload_completed);
     fprintf(f, "Limits and revocation list updated (%u revoked wallet%s).\n", r->revoked_count,
             r->revoked_count == 1 ? "" : "s");
     cli_sync_warn(r);

@@ -8,10 +8,13 @@
  * nothing.  A repeated sync is harmless: the server settles once and hands
  * the same attested outputs out again, and the store skips what it holds.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -314,7 +317,50 @@ static enum offpay_status coins_mark(struct offpay_wallet *w, uint8_t (*ids)[OFF
     return wallet_commit(w);
 }
 
+/*
+ * The unload lock: an exclusive flock on DIR/unload.lock, held by an unload
+ * from marking its coins in doubt until it settles them, and by sync while it
+ * settles the coins an unload left in doubt.  So when sync holds it, a coin in
+ * doubt without a record can only come from an unload that was cut off (the
+ * kernel drops a dead process's lock), never from one still talking to the
+ * server.  Returns: the lock's descriptor (close() releases it), or -1 (w->err set).
+ */
+static int unload_lock(struct offpay_wallet *w)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/unload.lock", w->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        wallet_fail(w, OFFPAY_ERR_STORAGE, "Cannot open the wallet's unload lock %s.", path);
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            close(fd);
+            wallet_fail(w, OFFPAY_ERR_STORAGE, "Cannot take the wallet's unload lock %s.", path);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static enum offpay_status unload_locked(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded,
+                                        const uint8_t *id);
+
 enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded, const uint8_t *id)
+{
+    w->err[0] = '\0';
+    *online = *unloaded = 0;
+    int fd = unload_lock(w);
+    if (fd < 0)
+        return OFFPAY_ERR_STORAGE;
+    enum offpay_status s = unload_locked(w, online, unloaded, id);
+    close(fd);
+    return s;
+}
+
+static enum offpay_status unload_locked(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded,
+                                        const uint8_t *id)
 {
     uint8_t ids[LOAD_MAX][OFFPAY_UTXO_ID_BYTES];
     uint64_t sum = 0;
@@ -747,11 +793,88 @@ cleanup:
  * spent in an outgoing record.  The whole answer is verified first; the coins
  * are added in one transaction.
  */
+/* 1 if id is among the n sorted ids of listed. */
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, OFFPAY_UTXO_ID_BYTES); }
+
+/*
+ * Coins an unload left in doubt (in doubt, and no record spends them): the
+ * unload was cut off before it could learn the server's answer.  The server's
+ * complete list of our unspent coins (listed, sorted) settles each: still
+ * unspent there -> the unload never happened, the coin is spendable again;
+ * gone -> the server took it back into the online balance, the coin leaves
+ * the wallet.  Under the unload lock (see unload_lock), in one transaction.
+ */
+static enum offpay_status settle_cut_unloads(struct offpay_wallet *w, const uint8_t (*listed)[OFFPAY_UTXO_ID_BYTES],
+                                             size_t n_listed, struct offpay_sync_report *rep)
+{
+    int fd = unload_lock(w);
+    if (fd < 0)
+        return OFFPAY_ERR_STORAGE;
+    uint64_t back = 0, gone = 0;
+    size_t n_back = 0, n_gone = 0;
+    enum offpay_status s = wallet_begin(w);
+    sqlite3_stmt *st = s == OFFPAY_OK ? wallet_prepare(w, "SELECT id, amount FROM utxos WHERE state = 'in_doubt' AND record_id IS NULL") : NULL;
+    if (s == OFFPAY_OK && st == NULL)
+        s = OFFPAY_ERR_STORAGE;
+    int rc;
+    while (s == OFFPAY_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t id[OFFPAY_UTXO_ID_BYTES];
+        if (sqlite3_column_bytes(st, 0) != OFFPAY_UTXO_ID_BYTES) {
+            s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet holds a coin with a malformed id.");
+            break;
+        }
+        memcpy(id, sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
+        uint64_t amount = (uint64_t)sqlite3_column_int64(st, 1);
+        int still = n_listed > 0 && bsearch(id, listed, n_listed, OFFPAY_UTXO_ID_BYTES, cmp_id) != NULL;
+        sqlite3_stmt *u = wallet_prepare(w, still ? "UPDATE utxos SET state = 'spendable' WHERE id = ? AND state = 'in_doubt'"
+                                                  : "DELETE FROM utxos WHERE id = ? AND state = 'in_doubt'");
+        if (u == NULL) {
+            s = OFFPAY_ERR_STORAGE;
+            break;
+        }
+        sqlite3_bind_blob(u, 1, id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+        if ((s = wallet_step_done(w, u)) != OFFPAY_OK)
+            break;
+        if (still) {
+            back += amount;
+            n_back++;
+        } else {
+            gone += amount;
+            n_gone++;
+        }
+    }
+    if (s == OFFPAY_OK && rc != SQLITE_DONE)
+        s = wallet_db_fail(w, "be read");
+    sqlite3_finalize(st);
+    char detail[160];
+    if (s == OFFPAY_OK && n_back > 0) {
+        snprintf(detail, sizeof detail, "%zu coin%s of an interrupted unload spendable again (the server never took %s)",
+                 n_back, n_back == 1 ? "" : "s", n_back == 1 ? "it" : "them");
+        s = wallet_history_add(w, "unload_undone", back, NULL, NULL, detail);
+    }
+    if (s == OFFPAY_OK && n_gone > 0) {
+        snprintf(detail, sizeof detail, "%zu coin%s of an interrupted unload: the server had taken %s back online",
+                 n_gone, n_gone == 1 ? "" : "s", n_gone == 1 ? "it" : "them");
+        s = wallet_history_add(w, "unload", gone, NULL, NULL, detail);
+    }
+    if (s == OFFPAY_OK)
+        s = wallet_commit(w);
+    else
+        wallet_rollback(w);
+    close(fd);
+    if (s == OFFPAY_OK) {
+        rep->unload_undone = back;
+        rep->unload_completed = gone;
+    }
+    return s;
+}
+
 static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_sync_report *rep)
 {
     json_t *resp = NULL;
     struct offpay_utxo *got = NULL;
-    size_t n = 0;
+    uint8_t (*listed)[OFFPAY_UTXO_ID_BYTES] = NULL;
+    size_t n = 0, n_listed = 0;
     uint64_t sum = 0;
     enum offpay_status s;
 
@@ -763,6 +886,7 @@ static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_s
         goto cleanup;
     }
     if ((got = calloc(json_array_size(list) + 1, sizeof *got)) == NULL ||
+        (listed = calloc(json_array_size(list) + 1, sizeof *listed)) == NULL ||
         (rep->recovered = calloc(json_array_size(list) + 1, sizeof *rep->recovered)) == NULL) {
         s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the server's list of our coins.");
         goto cleanup;
@@ -777,6 +901,7 @@ static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_s
             s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server listed a malformed coin; nothing was recovered.");
             goto cleanup;
         }
+        memcpy(listed[n_listed++], got[n].id, OFFPAY_UTXO_ID_BYTES);
         /* Most listed coins are ones we hold: skip them before the costly
          * signature check (the insert below skips them again, in its
          * transaction).  Every other coin is verified strictly. */
@@ -798,6 +923,12 @@ static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_s
         if ((s = wallet_utxo_check(w, &got[n])) != OFFPAY_OK)
             goto cleanup;
         n++;
+    }
+    /* Only a complete list tells which coins the server no longer holds. */
+    if (!json_is_true(json_object_get(resp, "more"))) {
+        qsort(listed, n_listed, OFFPAY_UTXO_ID_BYTES, cmp_id);
+        if ((s = settle_cut_unloads(w, (const uint8_t(*)[OFFPAY_UTXO_ID_BYTES])listed, n_listed, rep)) != OFFPAY_OK)
+            goto cleanup;
     }
     if (n == 0)
         goto cleanup;
@@ -856,6 +987,7 @@ cleanup:
     if (s != OFFPAY_OK)
         rep->n_recovered = 0;
     free(got);
+    free(listed);
     json_decref(resp);
     return s;
 }

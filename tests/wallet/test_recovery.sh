@@ -74,14 +74,37 @@ run 0 alice pay-online bob 100 --json
 eq "recovered in pay-online's sync" "$(jq -c '[.sync.recovered[].amount]' "$T/out")" "[700]"
 eq "the 700 is spendable" "$(amounts alice spendable)" "500 700 1000 1500 2000 3000 10000"
 
-say "a coin in doubt (an unload cut off after marking it) stays in doubt at sync"
+say "(c) an unload cut off before it reached the server: sync makes its coin spendable again"
 id10k=$(j alice '.utxos[] | select(.amount == 10000) | .id' balance --offline | tr -d '"')
 eq "found the 10000" "${#id10k}" "64"
 sqlite3 "$T/alice/wallet.db" "UPDATE utxos SET state = 'in_doubt' WHERE hex(id) = upper('$id10k')"
 eq "marked in doubt" "$(amounts alice in_doubt)" "10000"
+online_before=$(j alice .online balance)
 run 0 alice sync --json
-eq "not recovered" "$(jq -c .recovered "$T/out")" "[]"
-eq "still in doubt" "$(amounts alice in_doubt)" "10000"
-eq "spendable unchanged" "$(amounts alice spendable)" "500 700 1000 1500 2000 3000"
+eq "not recovered as a new coin" "$(jq -c .recovered "$T/out")" "[]"
+eq "reported" "$(jq -c .interrupted_unload "$T/out")" '{"spendable_again":10000,"taken_online":0}'
+eq "nothing in doubt" "$(amounts alice in_doubt)" ""
+eq "spendable again" "$(amounts alice spendable)" "500 700 1000 1500 2000 3000 10000"
+eq "online unchanged" "$(j alice .online balance)" "$online_before"
+eq "history says so" "$(j alice '[.events[] | select(.kind == "unload_undone") | .amount]' history)" "[10000]"
+
+say "(d) an unload the server carried out, whose answer never came back: sync takes the coin out"
+cp -a "$T/alice" "$T/alice-copy"
+run 0 alice-copy unload "$id10k"
+rm -rf "$T/alice-copy"
+sqlite3 "$T/alice/wallet.db" "UPDATE utxos SET state = 'in_doubt' WHERE hex(id) = upper('$id10k')"
+run 0 alice sync
+contains "tells the user" "$T/out" "An interrupted unload did reach the server: 10000 is in your online balance."
+eq "the coin is gone" "$(amounts alice)" "500 700 1000 1500 2000 3000"
+eq "online has it" "$(j alice .online balance)" "$((online_before + 10000))"
+eq "history says so" "$(j alice '[.events[] | select(.kind == "unload") | .amount] | last' history)" "10000"
+
+say "a coin in doubt under a payment record stays in doubt at sync (only its record decides)"
+run 0 bob request 700 --out "$T/req3.txt"
+run 0 alice pay "$T/req3.txt" --out "$T/rec3.txt"
+eq "the 700 is in doubt" "$(amounts alice in_doubt)" "700"
+run 0 alice sync --json
+eq "settled as an unconfirmed payment" "$(jq .settled "$T/out")" "1"
+eq "no unload touched" "$(jq -c .interrupted_unload "$T/out")" '{"spendable_again":0,"taken_online":0}'
 ok "audit at the end" "$OFFPAYD" audit --ledger "$LEDGER"
 finish
