@@ -150,7 +150,7 @@ static const struct {
 struct pg_ledger {
     struct offpay_ledger base;
     PGconn *conn;
-    unsigned char prepared[S_COUNT]; /* prepared on this session */
+    unsigned char prepared[S_COUNT]; /* on this session: 0 not yet, 1 prepared, 2 stale */
     int in_tx;
     PGresult *keep; /* the last result: blobs handed out point into it */
     char err[256];
@@ -247,39 +247,57 @@ static Oid type_oid(char c) { return c == 'b' ? OID_BYTEA : c == 'i' ? OID_INT8 
 /* Run statement i; on success the result (tuples or command) is in s->keep. */
 static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const struct params *p)
 {
-    char name[16];
+    char name[16], sql[40];
     PGresult *res;
 
     release(s);
     reconnect_if_broken(s);
-    snprintf(name, sizeof name, "offpay_%d", (int)i);
-    if (!s->prepared[i]) {
-        Oid types[MAX_PARAMS];
-        int n = (int)strlen(stmts[i].types);
-        for (int k = 0; k < n; k++)
-            types[k] = type_oid(stmts[i].types[k]);
-        res = PQprepare(s->conn, name, stmts[i].sql, n, types);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            enum offpay_ledger_result r = fail_res(s, res);
-            PQclear(res);
-            return r;
-        }
-        PQclear(res);
-        s->prepared[i] = 1;
-    }
     if (p->n != (int)strlen(stmts[i].types)) {
         snprintf(s->err, sizeof s->err, "Statement %d got %d parameters.", (int)i, p->n);
         return OFFPAY_LEDGER_ERROR;
     }
-    res = PQexecPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 1);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    snprintf(name, sizeof name, "offpay_%d", (int)i);
+    for (int attempt = 0;; attempt++) {
+        if (s->prepared[i] == 2) { /* stale: the schema changed under it */
+            snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
+            PQclear(PQexec(s->conn, sql));
+            s->prepared[i] = 0;
+        }
+        if (s->prepared[i] == 0) {
+            Oid types[MAX_PARAMS];
+            for (int k = 0; k < p->n; k++)
+                types[k] = type_oid(stmts[i].types[k]);
+            res = PQprepare(s->conn, name, stmts[i].sql, p->n, types);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                enum offpay_ledger_result r = fail_res(s, res);
+                PQclear(res);
+                return r;
+            }
+            PQclear(res);
+            s->prepared[i] = 1;
+        }
+        res = PQexecPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 1);
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            s->keep = res;
+            return OFFPAY_LEDGER_OK;
+        }
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        int stale = state != NULL && strcmp(state, "0A000") == 0;
         enum offpay_ledger_result r = fail_res(s, res);
         PQclear(res);
-        return r;
+        /* "cached plan must not change result type": a column changed type
+         * since we prepared.  Prepare again (the new shape is then checked
+         * like any row); inside a transaction, which the error aborted, the
+         * caller's rerun does that. */
+        if (!stale)
+            return r;
+        s->prepared[i] = 2;
+        if (s->in_tx)
+            return OFFPAY_LEDGER_RETRY;
+        if (attempt > 0)
+            return r;
     }
-    s->keep = res;
-    return OFFPAY_LEDGER_OK;
 }
 
 /* Rows a statement changed (or returned, with RETURNING). */

@@ -1,0 +1,222 @@
+/*
+ * test_pg_hostile.c - the PostgreSQL backend treats the rows it reads as
+ * hostile input.  Run under pg_run with the ledger URL as argv[1].
+ *
+ * With the schema's own checks dropped (as anyone with write access to the
+ * database could), rows are corrupted one way at a time behind the
+ * backend's back: wrong lengths, out-of-range numbers, NULLs, unknown
+ * states, changed column types.  Every read must answer ERROR with "malformed"
+ * in its message (never OK with garbage, never a crash), and after each case
+ * is repaired the same read answers OK again, so the test cannot pass by
+ * failing everything.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "offpay/ledger.h"
+
+static int failures;
+static PGconn *db;
+static struct offpay_ledger *l;
+
+#define EXPECT(cond)                                                                                                   \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
+            failures++;                                                                                                \
+        }                                                                                                              \
+    } while (0)
+
+static void sql(const char *q)
+{
+    PGresult *r = PQexec(db, q);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "FAIL sql %s: %s\n", q, PQresultErrorMessage(r));
+        failures++;
+    }
+    PQclear(r);
+}
+
+/* The last read failed as it must: ERROR, saying the ledger is malformed. */
+static int malformed(enum offpay_ledger_result r)
+{
+    if (r != OFFPAY_LEDGER_ERROR) {
+        fprintf(stderr, "  got result %d, want ERROR\n", (int)r);
+        return 0;
+    }
+    if (strstr(l->ops->last_error(l), "malformed") == NULL) {
+        fprintf(stderr, "  message: %s\n", l->ops->last_error(l));
+        return 0;
+    }
+    return 1;
+}
+
+static int each_id(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
+{
+    (void)id;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int each_coin(void *ctx, const struct offpay_ledger_utxo *u)
+{
+    (void)u;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int each_fraud(void *ctx, const struct offpay_ledger_fraud *f)
+{
+    (void)f;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int each_row(void *ctx, const struct offpay_ledger_audit_row *row)
+{
+    if (row->overflow)
+        (*(int *)ctx)++;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_pg_hostile postgresql://...\n");
+        return 2;
+    }
+    if (offpay_ledger_open(&l, argv[1], 1, err, sizeof err) != OFFPAY_OK) {
+        fprintf(stderr, "open: %s\n", err);
+        return 1;
+    }
+    db = PQconnectdb(argv[1]);
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "connect: %s\n", PQerrorMessage(db));
+        return 1;
+    }
+    const struct offpay_ledger_ops *op = l->ops;
+
+    /* Good rows of every kind. */
+    int64_t acc;
+    struct offpay_ledger_account a;
+    struct offpay_ledger_wallet w = {{1}, 0, {1}, 0}, wg;
+    struct offpay_ledger_utxo u = {{7}, {1}, 300, 0, 0, 0, {0}}, ug;
+    struct offpay_ledger_record r, rg;
+    struct offpay_ledger_fraud f;
+    struct offpay_limits lim = {10, 20, 3, 60};
+    static const uint8_t zero[16];
+    uint8_t rid[32] = {8}, meta[8];
+    uint64_t issued, serial;
+    uint32_t count;
+    size_t n;
+    int k;
+    memset(&r, 0, sizeof r);
+    memcpy(r.id, rid, 32);
+    r.state = OFFPAY_LEDGER_RECORD_SETTLED;
+    r.body = (const uint8_t *)"body";
+    r.body_len = 4;
+    memset(&f, 0, sizeof f);
+    memcpy(f.record_id, rid, 32);
+    f.record = (const uint8_t *)"rec";
+    f.record_len = 3;
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->account_create(l, "alice", 1, &acc) == OFFPAY_LEDGER_OK);
+    w.account_id = u.account_id = acc;
+    EXPECT(op->meta_set(l, "k", (const uint8_t *)"abc", 3) == OFFPAY_LEDGER_OK);
+    EXPECT(op->wallet_insert(l, &w, (const uint8_t *)"c", 1, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->wallet_revoke(l, w.id, 5) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_insert(l, &u, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->record_insert(l, &r) == OFFPAY_LEDGER_OK);
+    EXPECT(op->fraud_insert(l, &f) == OFFPAY_LEDGER_OK);
+    EXPECT(op->limits_set(l, zero, &lim, 9) == OFFPAY_LEDGER_OK);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* What a hostile writer does first: drop every check and NOT NULL. */
+    sql("DO $$ DECLARE c record; BEGIN "
+        "FOR c IN SELECT conrelid::regclass AS t, conname FROM pg_constraint "
+        "WHERE contype = 'c' AND connamespace = 'public'::regnamespace LOOP "
+        "EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.t, c.conname); END LOOP; "
+        "FOR c IN SELECT table_name AS t, column_name AS col FROM information_schema.columns i "
+        "WHERE table_schema = 'public' AND is_nullable = 'NO' AND NOT EXISTS (SELECT 1 FROM "
+        "information_schema.key_column_usage k WHERE k.table_name = i.table_name AND k.column_name = i.column_name) LOOP "
+        "EXECUTE format('ALTER TABLE %I ALTER COLUMN %I DROP NOT NULL', c.t, c.col); END LOOP; END $$");
+
+#define CASE(break_sql, call, fix_sql)                                                                                 \
+    do {                                                                                                               \
+        sql(break_sql);                                                                                                \
+        EXPECT(malformed(call));                                                                                       \
+        sql(fix_sql);                                                                                                  \
+        EXPECT((call) == OFFPAY_LEDGER_OK);                                                                            \
+    } while (0)
+
+    /* meta: longer than the caller's buffer */
+    CASE("UPDATE meta SET value = '\\x00112233445566778899' WHERE key = 'k'",
+         op->meta_get(l, "k", meta, sizeof meta, &n), "UPDATE meta SET value = 'abc' WHERE key = 'k'");
+    /* accounts: a negative balance, a name too long, a NULL total, a changed column type */
+    CASE("UPDATE accounts SET online = -5", op->account_get(l, "alice", &a), "UPDATE accounts SET online = 0");
+    CASE("UPDATE accounts SET received = NULL", op->account_get_by_id(l, acc, &a), "UPDATE accounts SET received = 0");
+    CASE("ALTER TABLE accounts ALTER COLUMN sent TYPE numeric", op->account_get(l, "alice", &a),
+         "ALTER TABLE accounts ALTER COLUMN sent TYPE bigint");
+    CASE("UPDATE accounts SET name = repeat('a', 40)", op->account_get_by_id(l, acc, &a),
+         "UPDATE accounts SET name = 'alice'");
+    /* wallets: a flag out of range, a short key */
+    CASE("UPDATE wallets SET fraudulent = 5", op->wallet_get(l, w.id, &wg), "UPDATE wallets SET fraudulent = 1");
+    CASE("UPDATE wallets SET public_key = '\\x0102'", op->wallet_get(l, w.id, &wg),
+         "UPDATE wallets SET public_key = '\\x01' || decode(repeat('00', 31), 'hex')");
+    EXPECT(op->wallet_get(l, w.id, &wg) == OFFPAY_LEDGER_OK && wg.public_key[0] == 1 && wg.fraudulent == 1);
+    /* revocation: the list row gone, an id of the wrong length */
+    CASE("DELETE FROM revocation", op->revocation_get(l, &serial, &issued, &count),
+         "INSERT INTO revocation (id, serial, issued_at) VALUES (1, 2, 5)");
+    k = 0;
+    CASE("UPDATE revoked SET wallet_id = '\\x01'", op->revocation_ids(l, each_id, &k),
+         "UPDATE revoked SET wallet_id = '\\x01' || decode(repeat('00', 15), 'hex')");
+    /* limits: period 0, a count over 32 bits */
+    CASE("UPDATE limits SET period = 0", op->limits_get(l, zero, &lim, &issued), "UPDATE limits SET period = 60");
+    CASE("UPDATE limits SET count = 4294967296", op->limits_get(l, zero, &lim, &issued), "UPDATE limits SET count = 3");
+    /* coins: amount 0, negative created, spent by a record that is not named, unknown spent state */
+    CASE("UPDATE utxos SET amount = 0", op->utxo_get(l, u.owner, u.id, &ug), "UPDATE utxos SET amount = 300");
+    CASE("UPDATE utxos SET created = -1", op->utxo_get(l, u.owner, u.id, &ug), "UPDATE utxos SET created = 1");
+    CASE("UPDATE utxos SET spent = 1", op->utxo_get(l, u.owner, u.id, &ug), "UPDATE utxos SET spent = 0");
+    CASE("UPDATE utxos SET spent = 9", op->utxo_get(l, u.owner, u.id, &ug), "UPDATE utxos SET spent = 0");
+    k = 0;
+    CASE("UPDATE utxos SET amount = -300", op->utxo_unspent_of(l, u.owner, 10, each_coin, &k),
+         "UPDATE utxos SET amount = 300");
+    /* records: unknown state, NULL body, short payee key */
+    CASE("UPDATE records SET state = 3", op->record_get(l, rid, &rg), "UPDATE records SET state = 1");
+    CASE("UPDATE records SET body = NULL", op->record_get(l, rid, &rg), "UPDATE records SET body = 'body'");
+    CASE("UPDATE records SET payee_key = '\\x00'", op->record_get(l, rid, &rg),
+         "UPDATE records SET payee_key = decode(repeat('00', 32), 'hex')");
+    EXPECT(op->record_get(l, rid, &rg) == OFFPAY_LEDGER_OK && rg.body_len == 4 && memcmp(rg.body, "body", 4) == 0);
+    /* evidence: a short input id, a NULL record */
+    k = 0;
+    CASE("UPDATE frauds SET input = '\\x0000'", op->fraud_list(l, each_fraud, &k),
+         "UPDATE frauds SET input = decode(repeat('00', 32), 'hex')");
+    CASE("UPDATE frauds SET record = NULL", op->fraud_get(l, rid, &f), "UPDATE frauds SET record = 'rec'");
+    /* the audit shows a negative total as an overflow, and refuses a changed type */
+    k = 0;
+    sql("UPDATE accounts SET minted = -1");
+    EXPECT(op->audit(l, each_row, &k) == OFFPAY_LEDGER_OK && k == 1);
+    sql("UPDATE accounts SET minted = 0");
+    k = 0;
+    EXPECT(op->audit(l, each_row, &k) == OFFPAY_LEDGER_OK && k == 0);
+    CASE("ALTER TABLE accounts ALTER COLUMN online TYPE integer", op->audit(l, each_row, &k),
+         "ALTER TABLE accounts ALTER COLUMN online TYPE bigint");
+
+    /* inside a write transaction a malformed row fails the operation; nothing changes */
+    sql("UPDATE accounts SET online = -5");
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(malformed(op->account_get(l, "alice", &a)));
+    op->rollback(l);
+    sql("UPDATE accounts SET online = 0");
+    EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.online == 0 && a.id == acc);
+
+    offpay_ledger_close(l);
+    PQfinish(db);
+    if (failures == 0)
+        printf("ok\n");
+    return failures ? 1 : 0;
+}
