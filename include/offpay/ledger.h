@@ -216,6 +216,16 @@ struct offpay_ledger_ops {
     /* Every account with the sum of its unspent UTXOs, in name order. */
     enum offpay_ledger_result (*audit)(struct offpay_ledger *l,
                                        int (*each)(void *ctx, const struct offpay_ledger_audit_row *row), void *ctx);
+
+    /* Optional (NULL: the backend needs no such thing).  Storage upkeep that
+     * must not stall writers - SQLite copies its write-ahead log into the
+     * database (a passive checkpoint, which runs beside the writer).  A
+     * server calls defer_upkeep on its writer connection, so that commits no
+     * longer do the upkeep themselves (except as a bound), and then upkeep
+     * every few hundred milliseconds from a thread and connection of its own.
+     * upkeep: OK also when another connection held it up (it is retried). */
+    void (*defer_upkeep)(struct offpay_ledger *l);
+    enum offpay_ledger_result (*upkeep)(struct offpay_ledger *l);
 };
 
 /* Every backend's connection starts with this. */

@@ -64,7 +64,12 @@ int cmd_serve(const struct cli *c)
         goto out;
     }
 
+    if (upkeep_start(&srv) != 0) {
+        code = cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger's upkeep thread could not be started.");
+        goto out;
+    }
     code = offpayd_serve(&srv, listen_at, threads);
+    upkeep_stop(&srv);
 out:
     for (size_t i = 0; i < srv.pool_n; i++)
         offpay_ledger_close(srv.pool[i]);

@@ -100,11 +100,18 @@ static int request_tx_on(struct request *rq, enum tx_step (*fn)(struct request *
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
 {
     struct offpay_ledger *reader = rq->l;
+    /* Storage must not stall crypto: while this request waits for the one
+     * writer and for its commit to reach the disk, its worker permit goes to
+     * a request that has signatures to verify.  The write transactions are
+     * one at a time anyway (writer_lock). */
+    sem_post(&rq->srv->workers);
     pthread_mutex_lock(&rq->srv->writer_lock);
     rq->l = rq->srv->writer;
     int rc = request_tx_on(rq, fn, ctx);
     rq->l = reader;
     pthread_mutex_unlock(&rq->srv->writer_lock);
+    while (sem_wait(&rq->srv->workers) != 0)
+        ; /* EINTR */
     return rc;
 }
 

@@ -56,6 +56,13 @@ struct offpayd {
     pthread_mutex_t writer_lock;
     struct offpay_ledger *writer;
 
+    /* The ledger's upkeep beside the writer (upkeep.c). */
+    struct offpay_ledger *upkeeper;
+    pthread_t upkeep_thread;
+    pthread_mutex_t upkeep_lock;
+    pthread_cond_t upkeep_wake;
+    int upkeep_stop, upkeep_running;
+
     struct cert_cache *certs;
 
     pthread_mutex_t rvl_lock; /* the signed revocation list, by serial */
@@ -228,6 +235,11 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code);
 /* Parse a non-negative decimal amount below 2^63; -1 if it is not one. */
 int parse_amount(const char *s, uint64_t *out);
+
+/* Start the ledger's upkeep thread when the backend has upkeep (upkeep.c);
+ * returns 0 (also when there is none) or -1 (printed).  Stop: joins it. */
+int upkeep_start(struct offpayd *srv);
+void upkeep_stop(struct offpayd *srv);
 
 /* Serve HTTP on listen_at with threads workers until SIGINT/SIGTERM (http.c). */
 int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads);

@@ -1016,6 +1016,28 @@ static enum offpay_ledger_result sl_audit(struct offpay_ledger *l,
     return r;
 }
 
+/* ---- upkeep: checkpoints beside the writer ---- */
+
+static void sl_defer_upkeep(struct offpay_ledger *l)
+{
+    /* The writer checkpoints only if the WAL reaches 400 MiB: the upkeep
+     * thread has fallen far behind (or is gone), and the log must not grow
+     * without bound. */
+    (void)exec_sql(SL(l), "PRAGMA wal_autocheckpoint = 100000");
+}
+
+static enum offpay_ledger_result sl_upkeep(struct offpay_ledger *l)
+{
+    struct sqlite_ledger *s = SL(l);
+    int log = 0, done = 0;
+    /* PASSIVE: copies what it can without waiting for, or blocking, the
+     * writer and readers; whatever it could not copy waits for the next call. */
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return OFFPAY_LEDGER_OK;
+    return fail(s, sqlite3_extended_errcode(s->db));
+}
+
 static const struct offpay_ledger_ops sqlite_ops = {
     .name = "sqlite",
     .close = sl_close,
@@ -1052,6 +1074,8 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .fraud_get = sl_fraud_get,
     .fraud_list = sl_fraud_list,
     .audit = sl_audit,
+    .defer_upkeep = sl_defer_upkeep,
+    .upkeep = sl_upkeep,
 };
 
 enum offpay_status offpay_sqlite_ledger_open(struct offpay_ledger **out, const char *path, int create, char *err,

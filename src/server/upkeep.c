@@ -1,0 +1,87 @@
+/*
+ * upkeep.c - the ledger's upkeep thread of offpayd serve.
+ *
+ * Storage must not stall settlement.  With SQLite, a commit that finds the
+ * write-ahead log long copies it into the database there and then - tens of
+ * megabytes and an fsync, while holding the write lock, so every worker that
+ * finished verifying its batch waits for it.  serve therefore tells its
+ * writer connection to leave that to this thread (defer_upkeep), which runs
+ * the backend's upkeep on a connection of its own every UPKEEP_MS beside the
+ * writer.  Backends without upkeep (PostgreSQL) start no thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define UPKEEP_MS 250
+
+static void *upkeep_run(void *arg)
+{
+    struct offpayd *srv = arg;
+    pthread_mutex_lock(&srv->upkeep_lock);
+    while (!srv->upkeep_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)UPKEEP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_cond_timedwait(&srv->upkeep_wake, &srv->upkeep_lock, &until);
+        if (srv->upkeep_stop)
+            break;
+        if (rc != ETIMEDOUT && rc != 0)
+            continue;
+        pthread_mutex_unlock(&srv->upkeep_lock);
+        if (srv->upkeeper->ops->upkeep(srv->upkeeper) != OFFPAY_LEDGER_OK)
+            fprintf(stderr, "offpayd: ledger upkeep failed (retried): %s\n",
+                    srv->upkeeper->ops->last_error(srv->upkeeper));
+        pthread_mutex_lock(&srv->upkeep_lock);
+    }
+    pthread_mutex_unlock(&srv->upkeep_lock);
+    return NULL;
+}
+
+int upkeep_start(struct offpayd *srv)
+{
+    char err[512];
+    srv->upkeep_running = 0;
+    if (srv->writer->ops->upkeep == NULL || srv->writer->ops->defer_upkeep == NULL)
+        return 0;
+    if (offpay_ledger_open(&srv->upkeeper, srv->ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
+        fprintf(stderr, "offpayd: %s\n", err);
+        return -1;
+    }
+    pthread_mutex_init(&srv->upkeep_lock, NULL);
+    pthread_cond_init(&srv->upkeep_wake, NULL);
+    srv->upkeep_stop = 0;
+    if (pthread_create(&srv->upkeep_thread, NULL, upkeep_run, srv) != 0) {
+        offpay_ledger_close(srv->upkeeper);
+        srv->upkeeper = NULL;
+        pthread_cond_destroy(&srv->upkeep_wake);
+        pthread_mutex_destroy(&srv->upkeep_lock);
+        return -1;
+    }
+    srv->upkeep_running = 1;
+    /* Only now that the thread runs may the writer stop checkpointing. */
+    srv->writer->ops->defer_upkeep(srv->writer);
+    return 0;
+}
+
+void upkeep_stop(struct offpayd *srv)
+{
+    if (!srv->upkeep_running)
+        return;
+    pthread_mutex_lock(&srv->upkeep_lock);
+    srv->upkeep_stop = 1;
+    pthread_cond_signal(&srv->upkeep_wake);
+    pthread_mutex_unlock(&srv->upkeep_lock);
+    pthread_join(srv->upkeep_thread, NULL);
+    offpay_ledger_close(srv->upkeeper);
+    srv->upkeeper = NULL;
+    pthread_cond_destroy(&srv->upkeep_wake);
+    pthread_mutex_destroy(&srv->upkeep_lock);
+    srv->upkeep_running = 0;
+}
