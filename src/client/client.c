@@ -22,7 +22,33 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_ready;
 
-static void curl_setup(void) { curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
+/* One curl handle per thread, kept between calls: it keeps its connection
+ * to the server open, so a caller making many calls (a sync of many
+ * batches, a benchmark) does not connect, and make the server start a
+ * connection thread, once per call. */
+static pthread_key_t handle_key;
+
+static void handle_free(void *h) { curl_easy_cleanup(h); }
+
+static void curl_setup(void)
+{
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK && pthread_key_create(&handle_key, handle_free) == 0;
+}
+
+/* This thread's handle, with every option back at its default. */
+static CURL *thread_handle(void)
+{
+    CURL *c = pthread_getspecific(handle_key);
+    if (c != NULL) {
+        curl_easy_reset(c);
+        return c;
+    }
+    if ((c = curl_easy_init()) != NULL && pthread_setspecific(handle_key, c) != 0) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    return c;
+}
 
 struct answer {
     char *buf;
@@ -132,7 +158,7 @@ static enum offpay_status perform(const char *base_url, const char *method, cons
     memcpy(url, base_url, ul);
     memcpy(url + ul, path, pl + 1);
 
-    if ((c = curl_easy_init()) == NULL)
+    if ((c = thread_handle()) == NULL)
         goto cleanup;
     if ((t = curl_slist_append(headers, "Accept: application/json")) == NULL)
         goto cleanup;
@@ -204,9 +230,7 @@ static enum offpay_status perform(const char *base_url, const char *method, cons
     st = OFFPAY_OK;
 
 cleanup:
-    if (c != NULL)
-        curl_easy_cleanup(c);
-    curl_slist_free_all(headers);
+    curl_slist_free_all(headers); /* the handle stays with the thread */
     free(ans.buf);
     free(url);
     return st;
