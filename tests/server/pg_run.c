@@ -125,7 +125,7 @@ static void child_setup(int die_with_parent)
 
 static void show_log(void)
 {
-    char buf[4096];
+    char buf[8192];
     FILE *f = fopen(logpath, "r");
     if (f == NULL)
         return;
@@ -262,6 +262,7 @@ int main(int argc, char **argv)
         execl(exe, "postgres", "-D", data, "-p", port, "-c", "listen_addresses=", "-c", sock_opt, "-c", "fsync=off",
               "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=60", "-c",
               "shared_buffers=32MB", "-c", "dynamic_shared_memory_type=mmap", "-c", "max_wal_size=256MB",
+              "-c", "log_lock_waits=on",
               (char *)NULL);
         _exit(127);
     }

@@ -132,15 +132,20 @@ static void *race(void *arg)
     struct racer *r = arg;
     json_t *resp = NULL;
     json_t *body = json_pack("{s:[{s:s,s:s?}]}", "records", "record", r->record, "confirmation", r->conf);
+    char *text = json_dumps(body, JSON_COMPACT);
     pthread_barrier_wait(r->go);
     r->status = 0;
-    if (offpay_client_call(r->base, "POST", "/v1/sync", body, &r->w->auth, &r->status, &resp) == OFFPAY_OK) {
+    /* a generous timeout: a loaded machine running the sanitizer build is slow, and
+     * the server bounds its own retries */
+    if (text != NULL && offpay_client_call_raw(r->base, "POST", "/v1/sync", text, strlen(text), &r->w->auth, 120,
+                                               &r->status, &resp) == OFFPAY_OK) {
         json_t *res = json_array_get(json_object_get(resp, "results"), 0);
         const char *st = json_string_value(json_object_get(res, "status"));
         const char *why = json_string_value(json_object_get(res, "reason"));
         snprintf(r->result, sizeof r->result, "%s", st ? st : "");
         snprintf(r->reason, sizeof r->reason, "%s", why ? why : "");
     }
+    free(text);
     json_decref(body);
     json_decref(resp);
     return NULL;
@@ -211,10 +216,9 @@ int main(void)
         struct racer a = {h_base_url(), &alice, rec[i], conf[i], NULL, 0, "", ""};
         struct racer b = {second_url, i % 2 ? &alice : &bob, rec[i], conf[i], NULL, 0, "", ""};
         race_two(&a, &b);
-        CHECK_EQ_U64(a.status, 200);
-        CHECK_EQ_U64(b.status, 200);
-        CHECK_STR(a.result, "settled");
-        CHECK_STR(b.result, "settled");
+        if (a.status != 200 || b.status != 200 || strcmp(a.result, "settled") != 0 || strcmp(b.result, "settled") != 0)
+            h_failf(__FILE__, __LINE__, "round %d: server 1 answered %ld %s %s, server 2 %ld %s %s", i, a.status,
+                    a.result, a.reason, b.status, b.result, b.reason);
     }
     CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS);
     CHECK_EQ_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'"), ROUNDS * 300);
