@@ -194,10 +194,12 @@ struct offpay_ledger_ops {
                                           const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u);
     enum offpay_ledger_result (*utxo_spend)(struct offpay_ledger *l, const struct offpay_ledger_utxo *coin, int how,
                                             const uint8_t by_record[OFFPAY_RECORD_ID_BYTES], uint64_t now);
-    /* The unspent UTXOs owned by key owner, at most max of them, by id
-     * (each() gets id, owner and amount). */
+    /* The unspent UTXOs owned by key owner whose id is above after (NULL:
+     * from the first), at most max of them, by id (each() gets id, owner and
+     * amount). */
     enum offpay_ledger_result (*utxo_unspent_of)(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
-                                                 size_t max, int (*each)(void *ctx, const struct offpay_ledger_utxo *u),
+                                                 const uint8_t *after, size_t max,
+                                                 int (*each)(void *ctx, const struct offpay_ledger_utxo *u),
                                                  void *ctx);
 
     /* Records.  insert: DUPLICATE when the id exists; get: NOT_FOUND. */

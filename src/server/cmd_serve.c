@@ -59,6 +59,16 @@ int cmd_serve(const struct cli *c)
         goto out;
     }
     srv.pool[srv.pool_n++] = l;
+    srv.utxos_page = OFFPAYD_UTXOS_MAX;
+    const char *page = getenv("OFFPAYD_UTXOS_PAGE");
+    if (page != NULL) {
+        uint64_t n;
+        if (parse_amount(page, &n) != 0 || n < 1 || n > OFFPAYD_UTXOS_MAX) {
+            code = cli_fail(OFFPAY_EXIT_USAGE, "OFFPAYD_UTXOS_PAGE must be a number from 1 to %d.", OFFPAYD_UTXOS_MAX);
+            goto out;
+        }
+        srv.utxos_page = (size_t)n;
+    }
     if (offpay_ledger_open(&srv.writer, srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
         code = cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
         goto out;

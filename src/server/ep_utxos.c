@@ -3,6 +3,9 @@
  * caller's wallet key, attested afresh.  It lets a wallet learn of coins it
  * never received: a load whose answer was lost, or a payment whose record was
  * settled by its payer before its file reached the payee (SPEC rule 8).
+ * The list comes in pages of OFFPAYD_UTXOS_MAX by id (fewer if
+ * $OFFPAYD_UTXOS_PAGE says so when serve starts): "?after=ID" (64 lowercase
+ * hex digits) continues after the last id of the page before.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +18,9 @@ struct coin {
 };
 
 struct listing {
-    struct coin *coins; /* OFFPAYD_UTXOS_MAX + 1 slots: one more tells there are more */
+    struct coin *coins; /* page + 1 slots: one more tells there are more */
     size_t n;
+    const uint8_t *after; /* NULL: from the first */
 };
 
 static int add_coin(void *ctx, const struct offpay_ledger_utxo *u)
@@ -32,17 +36,27 @@ static enum tx_step utxos_tx(struct request *rq, void *ctx)
 {
     struct listing *ls = ctx;
     ls->n = 0; /* a retried transaction starts over */
-    TRY(rq->l->ops->utxo_unspent_of(rq->l, rq->wallet.public_key, OFFPAYD_UTXOS_MAX + 1, add_coin, ls));
+    TRY(rq->l->ops->utxo_unspent_of(rq->l, rq->wallet.public_key, ls->after, rq->srv->utxos_page + 1, add_coin, ls));
     return STEP_COMMIT;
 }
 
 void ep_utxos(struct request *rq)
 {
-    struct listing ls = {NULL, 0};
+    struct listing ls = {NULL, 0, NULL};
+    uint8_t after[OFFPAY_UTXO_ID_BYTES];
+    const char *q = request_query(rq, "after");
     json_t *arr;
     int more;
 
-    if ((ls.coins = malloc((OFFPAYD_UTXOS_MAX + 1) * sizeof *ls.coins)) == NULL) {
+    if (q != NULL) {
+        if (hex_exact(after, sizeof after, q) != 0) {
+            reply_error(rq, 400, "bad_field", "The query argument \"after\" must be a coin id (64 lowercase hex digits).");
+            return;
+        }
+        ls.after = after;
+    }
+    size_t page = rq->srv->utxos_page;
+    if ((ls.coins = malloc((page + 1) * sizeof *ls.coins)) == NULL) {
         reply_error(rq, 500, "internal", "Out of memory.");
         return;
     }
@@ -50,9 +64,9 @@ void ep_utxos(struct request *rq)
         free(ls.coins);
         return;
     }
-    more = ls.n > OFFPAYD_UTXOS_MAX;
+    more = ls.n > page;
     if (more)
-        ls.n = OFFPAYD_UTXOS_MAX;
+        ls.n = page;
     arr = json_array();
     for (size_t i = 0; arr != NULL && i < ls.n; i++) {
         char *t = utxo_text(rq->srv, ls.coins[i].id, rq->wallet.public_key, ls.coins[i].amount);

@@ -62,6 +62,11 @@ void reply_json(struct request *rq, int status, json_t *body)
     rq->reply = body;
 }
 
+const char *request_query(struct request *rq, const char *name)
+{
+    return rq->conn != NULL ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 void reply_text(struct request *rq, int status, char *text, size_t len)
 {
     json_decref(rq->reply);
@@ -387,6 +392,7 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     rq.srv = srv;
     rq.method = rt->method;
     rq.path = url;
+    rq.conn = c;
     rq.body = (const uint8_t *)up->buf;
     rq.body_len = up->len;
     while (sem_wait(&srv->workers) != 0)

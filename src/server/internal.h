@@ -65,6 +65,8 @@ struct offpayd {
 
     struct cert_cache *certs;
 
+    size_t utxos_page; /* coins per GET /v1/utxos answer: OFFPAYD_UTXOS_MAX, or $OFFPAYD_UTXOS_PAGE */
+
     pthread_mutex_t rvl_lock; /* the signed revocation list, by serial */
     uint64_t rvl_serial;
     char *rvl_text;
@@ -84,6 +86,7 @@ struct request {
     struct offpayd *srv;
     struct offpay_ledger *l;
     const char *method, *path;
+    void *conn; /* the libmicrohttpd connection (request_query) */
     const uint8_t *body;
     size_t body_len;
     json_t *json; /* the body as a JSON object, or NULL when there is none */
@@ -108,6 +111,8 @@ void reply_error(struct request *rq, int status, const char *code, const char *f
     __attribute__((format(printf, 4, 5)));
 /* Set the reply to body (stolen; NULL = out of memory -> 500). */
 void reply_json(struct request *rq, int status, json_t *body);
+/* The value of query argument name ("?name=value"; not signed), or NULL. */
+const char *request_query(struct request *rq, const char *name);
 /* Set the reply to text, JSON the handler wrote itself (stolen, malloc'd). */
 void reply_text(struct request *rq, int status, char *text, size_t len);
 /* 500 internal, with the ledger's message logged on stderr. */

@@ -26,6 +26,7 @@
 #define SYNC_BATCH_MAX 1000 /* records per /v1/sync call (docs/api.md) */
 #define LOAD_MAX 64         /* amounts per /v1/load, ids per /v1/unload */
 #define RECOVER_MAX 10000   /* coins in one /v1/utxos answer (docs/api.md) */
+#define RECOVER_PAGES 1000  /* pages of them read in one sync (ten million coins) */
 
 /* ---- one call ---- */
 
@@ -793,7 +794,7 @@ cleanup:
  * spent in an outgoing record.  The whole answer is verified first; the coins
  * are added in one transaction.
  */
-/* 1 if id is among the n sorted ids of listed. */
+/* The order of coin ids (bsearch). */
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, OFFPAY_UTXO_ID_BYTES); }
 
 /*
@@ -878,57 +879,89 @@ static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_s
     uint64_t sum = 0;
     enum offpay_status s;
 
-    if ((s = call(w, "GET", "/v1/utxos", NULL, 1, &resp)) != OFFPAY_OK)
-        return s;
-    json_t *list = json_object_get(resp, "utxos");
-    if (!json_is_array(list) || json_array_size(list) > RECOVER_MAX) {
-        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's list of our coins is malformed; nothing was recovered.");
-        goto cleanup;
+    /* The list comes in pages of at most RECOVER_MAX coins by ascending id;
+     * each page after the first continues after the last id seen. */
+    int complete = 0;
+    for (int page = 0; page < RECOVER_PAGES && !complete; page++) {
+        char path[32 + 2 * OFFPAY_UTXO_ID_BYTES];
+        if (n_listed == 0) {
+            snprintf(path, sizeof path, "/v1/utxos");
+        } else {
+            char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+            offpay_hex(hex, listed[n_listed - 1], OFFPAY_UTXO_ID_BYTES);
+            snprintf(path, sizeof path, "/v1/utxos?after=%s", hex);
+        }
+        if ((s = call(w, "GET", path, NULL, 1, &resp)) != OFFPAY_OK)
+            goto cleanup;
+        json_t *list = json_object_get(resp, "utxos");
+        size_t k = json_array_size(list);
+        json_t *more = json_object_get(resp, "more");
+        if (!json_is_array(list) || k > RECOVER_MAX || !json_is_boolean(more) || (json_is_true(more) && k == 0)) {
+            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's list of our coins is malformed; nothing was recovered.");
+            goto cleanup;
+        }
+        complete = !json_is_true(more);
+        struct offpay_utxo *g = realloc(got, (n + k + 1) * sizeof *got);
+        if (g != NULL)
+            got = g;
+        uint8_t(*ls)[OFFPAY_UTXO_ID_BYTES] = g != NULL ? realloc(listed, (n_listed + k + 1) * sizeof *listed) : NULL;
+        if (ls != NULL)
+            listed = ls;
+        if (g == NULL || ls == NULL) {
+            s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the server's list of our coins.");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < k; i++) {
+            uint8_t bin[OFFPAY_UTXO_BYTES];
+            size_t len;
+            int type, known;
+            const char *text = json_string_value(json_array_get(list, i));
+            if (text == NULL ||
+                offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
+                offpay_utxo_decode(&got[n], bin, len) != OFFPAY_OK) {
+                s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server listed a malformed coin; nothing was recovered.");
+                goto cleanup;
+            }
+            /* Ascending ids, each above the page before: a server that
+             * repeats itself cannot keep us paging. */
+            if (n_listed > 0 && memcmp(got[n].id, listed[n_listed - 1], OFFPAY_UTXO_ID_BYTES) <= 0) {
+                s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server listed our coins out of order; nothing was recovered.");
+                goto cleanup;
+            }
+            memcpy(listed[n_listed++], got[n].id, OFFPAY_UTXO_ID_BYTES);
+            /* Most listed coins are ones we hold: skip them before the costly
+             * signature check (the insert below skips them again, in its
+             * transaction).  Every other coin is verified strictly. */
+            sqlite3_stmt *q = wallet_prepare(w, "SELECT 1 FROM utxos WHERE id = ?");
+            if (q == NULL) {
+                s = OFFPAY_ERR_STORAGE;
+                goto cleanup;
+            }
+            sqlite3_bind_blob(q, 1, got[n].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+            int rc = sqlite3_step(q);
+            known = rc == SQLITE_ROW;
+            sqlite3_finalize(q);
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                s = wallet_db_fail(w, "be read");
+                goto cleanup;
+            }
+            if (known)
+                continue;
+            if ((s = wallet_utxo_check(w, &got[n])) != OFFPAY_OK)
+                goto cleanup;
+            n++;
+        }
+        json_decref(resp);
+        resp = NULL;
     }
-    if ((got = calloc(json_array_size(list) + 1, sizeof *got)) == NULL ||
-        (listed = calloc(json_array_size(list) + 1, sizeof *listed)) == NULL ||
-        (rep->recovered = calloc(json_array_size(list) + 1, sizeof *rep->recovered)) == NULL) {
+    /* Only a complete list tells which coins the server no longer holds
+     * (ascending already, as the server listed them). */
+    if (complete &&
+        (s = settle_cut_unloads(w, (const uint8_t(*)[OFFPAY_UTXO_ID_BYTES])listed, n_listed, rep)) != OFFPAY_OK)
+        goto cleanup;
+    if (n > 0 && (rep->recovered = calloc(n, sizeof *rep->recovered)) == NULL) {
         s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the server's list of our coins.");
         goto cleanup;
-    }
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        uint8_t bin[OFFPAY_UTXO_BYTES];
-        size_t len;
-        int type, known;
-        const char *text = json_string_value(json_array_get(list, i));
-        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
-            offpay_utxo_decode(&got[n], bin, len) != OFFPAY_OK) {
-            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server listed a malformed coin; nothing was recovered.");
-            goto cleanup;
-        }
-        memcpy(listed[n_listed++], got[n].id, OFFPAY_UTXO_ID_BYTES);
-        /* Most listed coins are ones we hold: skip them before the costly
-         * signature check (the insert below skips them again, in its
-         * transaction).  Every other coin is verified strictly. */
-        sqlite3_stmt *q = wallet_prepare(w, "SELECT 1 FROM utxos WHERE id = ?");
-        if (q == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(q, 1, got[n].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(q);
-        known = rc == SQLITE_ROW;
-        sqlite3_finalize(q);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            s = wallet_db_fail(w, "be read");
-            goto cleanup;
-        }
-        if (known)
-            continue;
-        if ((s = wallet_utxo_check(w, &got[n])) != OFFPAY_OK)
-            goto cleanup;
-        n++;
-    }
-    /* Only a complete list tells which coins the server no longer holds. */
-    if (!json_is_true(json_object_get(resp, "more"))) {
-        qsort(listed, n_listed, OFFPAY_UTXO_ID_BYTES, cmp_id);
-        if ((s = settle_cut_unloads(w, (const uint8_t(*)[OFFPAY_UTXO_ID_BYTES])listed, n_listed, rep)) != OFFPAY_OK)
-            goto cleanup;
     }
     if (n == 0)
         goto cleanup;

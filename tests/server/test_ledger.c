@@ -207,9 +207,14 @@ int main(int argc, char **argv)
     EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
     EXPECT(op->utxo_insert(l, &u2, 1) == OFFPAY_LEDGER_OK);
     EXPECT(op->utxo_insert(l, &u3, 1) == OFFPAY_LEDGER_OK);
-    EXPECT(op->utxo_unspent_of(l, u.owner, 10, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 2);
+    EXPECT(op->utxo_unspent_of(l, u.owner, NULL, 10, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 2);
     listed = 0;
-    EXPECT(op->utxo_unspent_of(l, u.owner, 1, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 1);
+    EXPECT(op->utxo_unspent_of(l, u.owner, NULL, 1, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 1);
+    /* paging: after the first id (u2 = 03...) only u3 (04...); after the last, nothing */
+    listed = 0;
+    EXPECT(op->utxo_unspent_of(l, u.owner, u2.id, 10, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 1);
+    listed = 0;
+    EXPECT(op->utxo_unspent_of(l, u.owner, u3.id, 10, count_coins, &listed) == OFFPAY_LEDGER_OK && listed == 0);
     EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
 
     int rows = 0;

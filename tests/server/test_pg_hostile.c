@@ -183,7 +183,7 @@ int main(int argc, char **argv)
     CASE("UPDATE utxos SET spent = 1", op->utxo_get(l, u.owner, u.id, &ug), "UPDATE utxos SET spent = 0");
     CASE("UPDATE utxos SET spent = 9", op->utxo_get(l, u.owner, u.id, &ug), "UPDATE utxos SET spent = 0");
     k = 0;
-    CASE("UPDATE utxos SET amount = -300", op->utxo_unspent_of(l, u.owner, 10, each_coin, &k),
+    CASE("UPDATE utxos SET amount = -300", op->utxo_unspent_of(l, u.owner, NULL, 10, each_coin, &k),
          "UPDATE utxos SET amount = 300");
     /* records: unknown state, NULL body, short payee key */
     CASE("UPDATE records SET state = 3", op->record_get(l, rid, &rg), "UPDATE records SET state = 1");

@@ -98,6 +98,35 @@ int main(void)
         CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
     }
     json_decref(resp);
+    {
+        /* paging by id: after the smallest id the other two, after the
+         * largest none; a malformed "after" is refused */
+        int lo = 0, hi = 0;
+        char path[128], hex[65];
+        for (int k = 1; k < 3; k++) {
+            if (memcmp(coins[k].id, coins[lo].id, 32) < 0)
+                lo = k;
+            if (memcmp(coins[k].id, coins[hi].id, 32) > 0)
+                hi = k;
+        }
+        offpay_hex(hex, coins[lo].id, 32);
+        snprintf(path, sizeof path, "/v1/utxos?after=%s", hex);
+        st = h_call(&alice, "GET", path, NULL, &resp);
+        CHECK_EQ_U64(st, 200);
+        CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 2);
+        CHECK(json_is_false(json_object_get(resp, "more")));
+        json_decref(resp);
+        offpay_hex(hex, coins[hi].id, 32);
+        snprintf(path, sizeof path, "/v1/utxos?after=%s", hex);
+        st = h_call(&alice, "GET", path, NULL, &resp);
+        CHECK_EQ_U64(st, 200);
+        CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 0);
+        json_decref(resp);
+        st = h_call(&alice, "GET", "/v1/utxos?after=XYZ", NULL, &resp);
+        CHECK_EQ_U64(st, 400);
+        CHECK_STR(err_code(resp), "bad_field");
+        json_decref(resp);
+    }
     st = h_call(&bob, "GET", "/v1/utxos", NULL, &resp);
     CHECK_EQ_U64(st, 200);
     CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 0);

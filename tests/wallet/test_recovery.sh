@@ -3,8 +3,12 @@
 # holds for the wallet that the wallet never saw (GET /v1/utxos).  (b) a
 # payment whose record never reached the payee but was settled at the payer's
 # sync (SPEC rule 8); (a) a load whose answer never reached the wallet.  A
-# coin the wallet knows (in doubt above all) keeps its state.
+# coin the wallet knows (in doubt above all) keeps its state; (c), (d) a coin
+# an interrupted unload left in doubt is settled by the server's list.
 . "$(dirname "$0")/lib.sh"
+# The server lists coins two per page, so every recovery below reads
+# several pages (GET /v1/utxos?after=ID).
+export OFFPAYD_UTXOS_PAGE=2
 
 ledger 19700
 enrol alice 100000

@@ -120,7 +120,9 @@ static const struct {
                           "WHERE id = $2 AND owner = $1"},
     [S_UTXO_SPEND] = {"bbibi", "UPDATE utxos SET spent = $3, spent_by = $4, spent_at = $5 "
                                "WHERE id = $2 AND owner = $1 AND spent = 0"},
-    [S_UTXO_UNSPENT_OF] = {"bi", "SELECT id, amount FROM utxos WHERE owner = $1 AND spent = 0 ORDER BY id LIMIT $2"},
+    /* '' sorts before every id: "after nothing" lists from the first. */
+    [S_UTXO_UNSPENT_OF] = {"bib", "SELECT id, amount FROM utxos WHERE owner = $1 AND spent = 0 AND id > $3 "
+                                 "ORDER BY id LIMIT $2"},
     [S_RECORD_INSERT] = {"bibbbbbi", "INSERT INTO records (id, state, payer_wallet, payee_key, body, confirmation, "
                                      "refusal, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"},
     [S_RECORD_GET] = {"b", "SELECT state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records "
@@ -986,7 +988,8 @@ static enum offpay_ledger_result pg_utxo_spend(struct offpay_ledger *l, const st
 }
 
 static enum offpay_ledger_result pg_utxo_unspent_of(struct offpay_ledger *l,
-                                                    const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES], size_t max,
+                                                    const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES], const uint8_t *after,
+                                                    size_t max,
                                                     int (*each)(void *ctx, const struct offpay_ledger_utxo *u),
                                                     void *ctx)
 {
@@ -994,8 +997,10 @@ static enum offpay_ledger_result pg_utxo_unspent_of(struct offpay_ledger *l,
     struct params p = {0};
     struct offpay_ledger_utxo u;
     enum offpay_ledger_result r;
+    static const uint8_t nothing[1];
     p_blob(&p, owner, OFFPAY_PUBLIC_KEY_BYTES);
     p_i64(&p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    p_blob(&p, after != NULL ? after : nothing, after != NULL ? OFFPAY_UTXO_ID_BYTES : 0);
     if ((r = run(s, S_UTXO_UNSPENT_OF, &p)) != OFFPAY_LEDGER_OK)
         return r;
     if (shape(s, "bi") != 0 || (size_t)PQntuples(s->keep) > max)

@@ -96,7 +96,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_UTXO_TAKE] = "DELETE FROM unspent WHERE owner = ?1 AND id = ?2",
     [S_UTXO_SPENT_INSERT] = "INSERT INTO spent (id, owner, account_id, amount, created, how, spent_by, spent_at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [S_UTXO_UNSPENT_OF] = "SELECT id, amount FROM unspent WHERE owner = ?1 ORDER BY id LIMIT ?2",
+    /* x'' sorts before every id: "after nothing" lists from the first. */
+    [S_UTXO_UNSPENT_OF] = "SELECT id, amount FROM unspent WHERE owner = ?1 AND id > ?3 ORDER BY id LIMIT ?2",
     [S_RECORD_INSERT] = "INSERT INTO records (id, state, payer_wallet, payee_key, body, confirmation, refusal, at) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_RECORD_GET] = "SELECT state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records WHERE id = ?1",
@@ -826,7 +827,8 @@ static enum offpay_ledger_result sl_utxo_spend(struct offpay_ledger *l, const st
 }
 
 static enum offpay_ledger_result sl_utxo_unspent_of(struct offpay_ledger *l,
-                                                    const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES], size_t max,
+                                                    const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES], const uint8_t *after,
+                                                    size_t max,
                                                     int (*each)(void *ctx, const struct offpay_ledger_utxo *u),
                                                     void *ctx)
 {
@@ -839,6 +841,10 @@ static enum offpay_ledger_result sl_utxo_unspent_of(struct offpay_ledger *l,
         return OFFPAY_LEDGER_ERROR;
     bind_blob(st, 1, owner, OFFPAY_PUBLIC_KEY_BYTES);
     sqlite3_bind_int64(st, 2, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    if (after != NULL)
+        bind_blob(st, 3, after, OFFPAY_UTXO_ID_BYTES);
+    else
+        sqlite3_bind_zeroblob(st, 3, 0);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&u, 0, sizeof u);
         if (col_fixed(st, 0, u.id, OFFPAY_UTXO_ID_BYTES) != 0)
