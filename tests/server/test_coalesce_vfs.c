@@ -15,15 +15,8 @@
 #include <sqlite3.h>
 
 #include "sqlite/coalesce_vfs.h"
+#include "expect.h"
 
-static int failures;
-#define EXPECT(cond)                                                                                                   \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 #define ROWS 3000
 
@@ -119,11 +112,5 @@ int main(void)
     check_rows(db);
     sqlite3_close(db);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        failures++;
-    if (failures)
-        fprintf(stderr, "test_coalesce_vfs: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return expect_done("test_coalesce_vfs", dir);
 }

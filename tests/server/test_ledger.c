@@ -10,15 +10,8 @@
 #include <unistd.h>
 
 #include "offpay/ledger.h"
+#include "expect.h"
 
-static int failures;
-#define EXPECT(cond)                                                                                                   \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 static int collect(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
 {

@@ -14,15 +14,8 @@
 
 #include "offpay/ledger.h"
 #include "sqlite/migrations.h"
+#include "expect.h"
 
-static int failures;
-#define EXPECT(cond)                                                                                                   \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 static int sum_rows(void *ctx, const struct offpay_ledger_audit_row *row)
 {
@@ -94,11 +87,5 @@ int main(void)
     sqlite3_finalize(st);
     sqlite3_close(db);
 
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        failures++;
-    if (failures)
-        fprintf(stderr, "test_sqlite_migrate: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return expect_done("test_sqlite_migrate", dir);
 }

@@ -7,15 +7,8 @@
 #include <string.h>
 
 #include "sync_body.h"
+#include "expect.h"
 
-static int failures;
-#define EXPECT(cond)                                                                                                   \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 static int str_is(const struct sync_body_str *s, const char *want)
 {
@@ -125,7 +118,5 @@ int main(void)
             failures++;
         }
     }
-    if (failures)
-        fprintf(stderr, "test_sync_body: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return expect_done("test_sync_body", NULL);
 }
