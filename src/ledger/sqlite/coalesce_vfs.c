@@ -77,8 +77,10 @@ static int x_close(sqlite3_file *pf)
 static int x_read(sqlite3_file *pf, void *p, int n, sqlite3_int64 off)
 {
     struct cfile *f = (struct cfile *)pf;
-    /* Bytes still pending in the range would read stale: write them first. */
-    if (f->len > 0 && off < f->off + (sqlite3_int64)f->len && off + n > f->off) {
+    /* Bytes still pending in the range would read stale, and a range past
+     * the extent's start may lie in a hole the extent makes (or past the
+     * end of the file it grows): write them first. */
+    if (f->len > 0 && off + n > f->off) {
         int rc = flush(f);
         if (rc != SQLITE_OK)
             return rc;
@@ -203,7 +205,7 @@ static int x_fetch(sqlite3_file *pf, sqlite3_int64 off, int n, void **pp)
 {
     struct cfile *f = (struct cfile *)pf;
     /* A memory-mapped read must not miss pending bytes either. */
-    if (f->len > 0 && off < f->off + (sqlite3_int64)f->len && off + n > f->off) {
+    if (f->len > 0 && off + n > f->off) {
         int rc = flush(f);
         if (rc != SQLITE_OK)
             return rc;
