@@ -127,82 +127,89 @@ static void out_output(struct out *o, struct request *rq, const struct sync_item
     *first = 0;
 }
 
-/* The items of a batch (a few kilobytes each) are kept per worker thread
- * and reused, so a big batch does not map and fault in fresh pages each time. */
-static pthread_key_t items_key;
-static pthread_once_t items_once = PTHREAD_ONCE_INIT;
+/* The scratch memory of one sync: its items (almost 6 KiB each, so 6 MiB
+ * for a full batch) and where their strings lie in the body.  A few are
+ * kept for the whole process and reused, so a big batch does not map and
+ * fault in fresh pages each time; they are not kept per thread, because a
+ * kept-alive connection keeps its thread, and 256 such threads would keep
+ * a gigabyte and a half. */
+#define SCRATCH_KEEP 8
 
-struct items_buf {
+struct scratch {
+    struct scratch *next;
     struct sync_item *items;
     size_t cap;
+    struct sync_body_item parsed[OFFPAYD_SYNC_MAX];
 };
 
-static void items_free(void *p)
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct scratch *scratch_pool;
+static size_t scratch_pooled;
+
+static struct scratch *scratch_take(void)
 {
-    struct items_buf *b = p;
-    if (b != NULL) {
-        free(b->items);
-        free(b);
+    pthread_mutex_lock(&scratch_lock);
+    struct scratch *sc = scratch_pool;
+    if (sc != NULL) {
+        scratch_pool = sc->next;
+        scratch_pooled--;
+    }
+    pthread_mutex_unlock(&scratch_lock);
+    return sc != NULL ? sc : calloc(1, sizeof *sc);
+}
+
+static void scratch_give(struct scratch *sc)
+{
+    if (sc == NULL)
+        return;
+    pthread_mutex_lock(&scratch_lock);
+    if (scratch_pooled < SCRATCH_KEEP) {
+        sc->next = scratch_pool;
+        scratch_pool = sc;
+        scratch_pooled++;
+        sc = NULL;
+    }
+    pthread_mutex_unlock(&scratch_lock);
+    if (sc != NULL) {
+        free(sc->items);
+        free(sc);
     }
 }
 
-static void items_key_make(void) { (void)pthread_key_create(&items_key, items_free); }
-
-static struct sync_item *items_get(size_t n)
+/* Room for n items in sc; NULL when out of memory. */
+static struct sync_item *scratch_items(struct scratch *sc, size_t n)
 {
-    struct items_buf *b;
-    pthread_once(&items_once, items_key_make);
-    if ((b = pthread_getspecific(items_key)) == NULL) {
-        if ((b = calloc(1, sizeof *b)) == NULL)
+    if (sc->cap < n) {
+        free(sc->items);
+        sc->cap = 0;
+        if ((sc->items = malloc(n * sizeof *sc->items)) == NULL)
             return NULL;
-        if (pthread_setspecific(items_key, b) != 0) {
-            free(b);
-            return NULL;
-        }
+        sc->cap = n;
     }
-    if (b->cap < n) {
-        free(b->items);
-        b->cap = 0;
-        if ((b->items = malloc(n * sizeof *b->items)) == NULL)
-            return NULL;
-        b->cap = n;
-    }
-    return b->items;
+    return sc->items;
 }
 
-/* Where each item's strings lie in the body, per worker thread like the items. */
-static pthread_key_t parsed_key;
-static pthread_once_t parsed_once = PTHREAD_ONCE_INIT;
-
-static void parsed_key_make(void) { (void)pthread_key_create(&parsed_key, free); }
-
-static struct sync_body_item *parsed_get(void)
-{
-    struct sync_body_item *p;
-    pthread_once(&parsed_once, parsed_key_make);
-    if ((p = pthread_getspecific(parsed_key)) == NULL) {
-        if ((p = malloc(OFFPAYD_SYNC_MAX * sizeof *p)) == NULL)
-            return NULL;
-        if (pthread_setspecific(parsed_key, p) != 0) {
-            free(p);
-            return NULL;
-        }
-    }
-    return p;
-}
+static void sync_with(struct request *rq, struct scratch *sc);
 
 void ep_sync(struct request *rq)
 {
-    struct sync_body_item *parsed = parsed_get();
+    struct scratch *sc = scratch_take();
+    if (sc == NULL) {
+        reply_error(rq, 500, "internal", "Out of memory.");
+        return;
+    }
+    sync_with(rq, sc);
+    scratch_give(sc);
+}
+
+static void sync_with(struct request *rq, struct scratch *sc)
+{
+    struct sync_body_item *parsed = sc->parsed;
     struct sync_item *items = NULL;
     char *limits = NULL, *revocation = NULL, msg[160];
     size_t i, n;
     struct out o = {NULL, 0, 0, 0};
 
-    if (parsed == NULL) {
-        reply_error(rq, 500, "internal", "Out of memory.");
-        return;
-    }
     switch (sync_body_parse((const char *)rq->body, rq->body_len, parsed, OFFPAYD_SYNC_MAX, &n, msg, sizeof msg)) {
     case SYNC_BODY_OK:
         break;
@@ -213,7 +220,7 @@ void ep_sync(struct request *rq)
         reply_error(rq, 400, "malformed_json", "The request body is not a JSON object.");
         return;
     }
-    if (n > 0 && (items = items_get(n)) == NULL) {
+    if (n > 0 && (items = scratch_items(sc, n)) == NULL) {
         reply_error(rq, 500, "internal", "Out of memory.");
         return;
     }
