@@ -1,6 +1,7 @@
 /*
  * bench_sync.c - offpay-bench-sync: how many payment records per second
- * offpayd settles over real HTTP into its SQLite ledger, next to how many
+ * offpayd settles over real HTTP into its SQLite ledger (or the empty ledger
+ * named by --ledger-url, e.g. a PostgreSQL database), next to how many
  * Ed25519 signatures this machine verifies per second on both cores.
  *
  * Each record carries at least two signatures the server must verify (the
@@ -485,6 +486,7 @@ static double verify_rate(int cores, double seconds)
 int main(int argc, char **argv)
 {
     int smoke = 0, only_batch = 0, only_threads = 0;
+    const char *ledger_url = NULL;
     size_t small = 3000, big = 20000, big_batch = 1000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0) {
@@ -492,11 +494,15 @@ int main(int argc, char **argv)
             small = 20, big = 40, big_batch = 20;
         } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
             big = small = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--ledger-url") == 0 && i + 1 < argc) {
+            ledger_url = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
             only_batch = atoi(argv[++i]);
             only_threads = atoi(argv[++i]);
         } else {
-            printf("usage: offpay-bench-sync [--smoke] [--records N] [--only BATCH THREADS]\n"
+            printf("usage: offpay-bench-sync [--smoke] [--records N] [--only BATCH THREADS] [--ledger-url URL]\n"
+                   "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
+                   "empty PostgreSQL database (its issuer key goes to a temp file unless OFFPAYD_ISSUER_KEY is set).\n"
                    "Runs batches of 1 and 1000 records against 1 and 2 server threads (or only one\n"
                    "configuration) and prints records/s against the Ed25519 verification bound.\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
@@ -511,6 +517,12 @@ int main(int argc, char **argv)
         die("mkdtemp: %s", strerror(errno));
     atexit(cleanup);
     snprintf(ledger, sizeof ledger, "sqlite:%s/ledger.db", dir);
+    if (ledger_url != NULL) {
+        char key[600];
+        snprintf(ledger, sizeof ledger, "%s", ledger_url);
+        snprintf(key, sizeof key, "%s/issuer.key", dir);
+        setenv("OFFPAYD_ISSUER_KEY", key, 0); /* a PostgreSQL ledger has no place of its own for it */
+    }
     char out[4096];
     char *init_args[] = {"offpayd", "init", "--ledger", ledger, NULL};
     if (offpayd(out, sizeof out, init_args) != 0)

@@ -16,6 +16,10 @@
  * found in $OFFPAY_PG_BINDIR, the bindir pg_config named at configure time,
  * /usr/lib/postgresql/N/bin (highest N), then $PATH.  If they are missing the
  * test fails: CI installs them with scripts/install-deps.sh.
+ *
+ * Tests get a fast cluster (no fsync).  For measurements, OFFPAY_PG_DURABLE=1
+ * keeps PostgreSQL's durable defaults, and OFFPAY_PG_RUN_SECONDS raises the
+ * time COMMAND may take (default 280 s).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -255,15 +259,17 @@ int main(int argc, char **argv)
     /* Only a socket file name: no TCP listener, so the number cannot clash. */
     snprintf(port, sizeof port, "%u", 18500u + (h + (unsigned)getpid()) % 500u);
     snprintf(sock_opt, sizeof sock_opt, "unix_socket_directories=%s", dir);
+    const char *durable = getenv("OFFPAY_PG_DURABLE");
+    int fast = durable == NULL || strcmp(durable, "1") != 0;
     pg_pid = fork();
     if (pg_pid == 0) {
         child_setup(1);
         snprintf(exe, sizeof exe, "%s/postgres", bindir);
-        execl(exe, "postgres", "-D", data, "-p", port, "-c", "listen_addresses=", "-c", sock_opt, "-c", "fsync=off",
-              "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=60", "-c",
-              "shared_buffers=32MB", "-c", "dynamic_shared_memory_type=mmap", "-c", "max_wal_size=256MB",
-              "-c", "log_lock_waits=on",
-              (char *)NULL);
+        execl(exe, "postgres", "-D", data, "-p", port, "-c", "listen_addresses=", "-c", sock_opt, "-c",
+              fast ? "fsync=off" : "fsync=on", "-c", fast ? "synchronous_commit=off" : "synchronous_commit=on", "-c",
+              fast ? "full_page_writes=off" : "full_page_writes=on", "-c", "max_connections=60", "-c",
+              fast ? "shared_buffers=32MB" : "shared_buffers=128MB", "-c", "dynamic_shared_memory_type=mmap", "-c",
+              "max_wal_size=1GB", "-c", "log_lock_waits=on", (char *)NULL);
         _exit(127);
     }
     if (pg_pid < 0)
@@ -310,7 +316,9 @@ int main(int argc, char **argv)
     free(args);
     if (test < 0)
         return fail("cannot fork the test");
-    st = wait_for(test, TEST_SECONDS);
+    const char *secs = getenv("OFFPAY_PG_RUN_SECONDS");
+    int limit = secs != NULL && atoi(secs) > 0 ? atoi(secs) : TEST_SECONDS;
+    st = wait_for(test, limit);
     if (st < 0) {
         kill(test, SIGKILL);
         wait_for(test, 5);

@@ -9,10 +9,16 @@
  * in its message (never OK with garbage, never a crash), and after each case
  * is repaired the same read answers OK again, so the test cannot pass by
  * failing everything.
+ *
+ * Then the backend's session is killed (as a PostgreSQL restart would):
+ * outside a transaction the next operation reconnects by itself; inside one
+ * the operation answers RETRY and the rerun works; a COMMIT whose connection
+ * broke answers ERROR (its outcome is unknown).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -29,6 +35,26 @@ static struct offpay_ledger *l;
             failures++;                                                                                                \
         }                                                                                                              \
     } while (0)
+
+static void sql(const char *q);
+
+/* End every session but ours, and wait (bounded) until they are gone. */
+static void kill_sessions(void)
+{
+    sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'");
+    for (int i = 0; i < 500; i++) {
+        PGresult *r = PQexec(db, "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                                 "AND backend_type = 'client backend'");
+        int left = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+        PQclear(r);
+        if (left == 0)
+            return;
+        usleep(10000);
+    }
+    fprintf(stderr, "FAIL sessions did not end\n");
+    failures++;
+}
 
 static void sql(const char *q)
 {
@@ -213,6 +239,26 @@ int main(int argc, char **argv)
     op->rollback(l);
     sql("UPDATE accounts SET online = 0");
     EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.online == 0 && a.id == acc);
+
+    /* a lost session: reconnected outside a transaction, RETRY inside one */
+    kill_sessions();
+    EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.id == acc);
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    kill_sessions();
+    EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_RETRY);
+    op->rollback(l);
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK);
+    a.online = 7;
+    EXPECT(op->account_update(l, &a) == OFFPAY_LEDGER_OK);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+    kill_sessions();
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK); /* begin reconnects too */
+    a.online = 8;
+    EXPECT(op->account_update(l, &a) == OFFPAY_LEDGER_OK);
+    kill_sessions();
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_ERROR && strstr(op->last_error(l), "unknown") != NULL);
+    EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.online == 7);
 
     offpay_ledger_close(l);
     PQfinish(db);

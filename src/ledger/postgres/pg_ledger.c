@@ -207,7 +207,13 @@ static enum offpay_ledger_result fail_res(struct pg_ledger *s, PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     set_err(s, res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn));
-    if (res == NULL || PQstatus(s->conn) != CONNECTION_OK || state == NULL)
+    /* A lost connection (server restarted, backend killed) inside a
+     * transaction lost that transaction: nothing of it was committed (a lost
+     * COMMIT is pg_commit's business), so the caller may run it again; the
+     * next begin reconnects. */
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return s->in_tx ? OFFPAY_LEDGER_RETRY : OFFPAY_LEDGER_ERROR;
+    if (res == NULL || state == NULL)
         return OFFPAY_LEDGER_ERROR;
     if (strcmp(state, "40001") == 0 || /* serialization_failure */
         strcmp(state, "40P01") == 0 || /* deadlock_detected */
@@ -235,13 +241,14 @@ static void release(struct pg_ledger *s)
 
 /* Outside a transaction a broken connection is reopened (the server may
  * have restarted); inside one the transaction is lost and the caller hears
- * of it from the failing statement. */
-static void reconnect_if_broken(struct pg_ledger *s)
+ * of it from the failing statement.  Returns 1 if it reconnected. */
+static int reconnect_if_broken(struct pg_ledger *s)
 {
     if (s->in_tx || PQstatus(s->conn) == CONNECTION_OK)
-        return;
+        return 0;
     PQreset(s->conn);
-    memset(s->prepared, 0, sizeof s->prepared);
+    memset(s->prepared, 0, sizeof s->prepared); /* prepared statements die with the session */
+    return PQstatus(s->conn) == CONNECTION_OK;
 }
 
 static Oid type_oid(char c) { return c == 'b' ? OID_BYTEA : c == 'i' ? OID_INT8 : OID_TEXT; }
@@ -273,6 +280,8 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
             if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 enum offpay_ledger_result r = fail_res(s, res);
                 PQclear(res);
+                if (attempt == 0 && reconnect_if_broken(s))
+                    continue;
                 return r;
             }
             PQclear(res);
@@ -292,8 +301,11 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
          * since we prepared.  Prepare again (the new shape is then checked
          * like any row); inside a transaction, which the error aborted, the
          * caller's rerun does that. */
-        if (!stale)
+        if (!stale) {
+            if (attempt == 0 && reconnect_if_broken(s))
+                continue; /* the connection had broken since the last operation */
             return r;
+        }
         s->prepared[i] = 2;
         if (s->in_tx)
             return OFFPAY_LEDGER_RETRY;
@@ -436,8 +448,11 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
         snprintf(s->err, sizeof s->err, "A transaction is already open on this connection.");
         return OFFPAY_LEDGER_ERROR;
     }
+    const char *sql = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     reconnect_if_broken(s);
-    r = exec_cmd(s, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    r = exec_cmd(s, sql);
+    if (r != OFFPAY_LEDGER_OK && reconnect_if_broken(s))
+        r = exec_cmd(s, sql); /* the connection had broken since the last operation */
     if (r == OFFPAY_LEDGER_OK)
         s->in_tx = 1;
     return r;
@@ -465,7 +480,11 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
     release(s);
     PGresult *res = PQexec(s->conn, "COMMIT");
     enum offpay_ledger_result r = OFFPAY_LEDGER_OK;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        /* it may or may not have committed; a rerun would not know which */
+        snprintf(s->err, sizeof s->err, "The connection to PostgreSQL broke during COMMIT; the outcome is unknown.");
+        r = OFFPAY_LEDGER_ERROR;
+    } else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         r = fail_res(s, res);
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
         /* COMMIT of a transaction that had failed answers ROLLBACK */
