@@ -10,7 +10,8 @@
  * is repaired the same read answers OK again, so the test cannot pass by
  * failing everything.
  *
- * Then the backend's session is killed (as a PostgreSQL restart would):
+ * A writer that bypasses the backend's writer lock is still caught by
+ * SERIALIZABLE (RETRY).  Then the backend's session is killed (as a PostgreSQL restart would):
  * outside a transaction the next operation reconnects by itself; inside one
  * the operation answers RETRY and the rerun works; a COMMIT whose connection
  * broke answers ERROR (its outcome is unknown).
@@ -239,6 +240,20 @@ int main(int argc, char **argv)
     op->rollback(l);
     sql("UPDATE accounts SET online = 0");
     EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.online == 0 && a.id == acc);
+
+    /* a writer that bypasses the writer lock (an operator's SQL) is still
+     * caught: the coin changed after the transaction's snapshot, so spending
+     * it is a serialization failure, RETRY, and the rerun sees it spent */
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_get(l, u.owner, u.id, &ug) == OFFPAY_LEDGER_OK && ug.spent == OFFPAY_LEDGER_UNSPENT);
+    sql("UPDATE utxos SET spent = 2, spent_at = 1");
+    EXPECT(op->utxo_spend(l, &ug, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 3) == OFFPAY_LEDGER_RETRY);
+    op->rollback(l);
+    EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    EXPECT(op->utxo_get(l, u.owner, u.id, &ug) == OFFPAY_LEDGER_OK && ug.spent == OFFPAY_LEDGER_SPENT_BY_UNLOAD);
+    EXPECT(op->utxo_spend(l, &ug, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 3) == OFFPAY_LEDGER_NOT_FOUND);
+    op->rollback(l);
+    sql("UPDATE utxos SET spent = 0, spent_at = NULL");
 
     /* a lost session: reconnected outside a transaction, RETRY inside one */
     kill_sessions();

@@ -3,7 +3,10 @@
  *
  * Several offpayd processes may serve one PostgreSQL ledger at once, so the
  * database, not a process-local lock, must keep settlement exactly-once.
- * Write transactions run at SERIALIZABLE isolation: PostgreSQL then aborts
+ * begin(l, 1) first takes a database-wide writer lock (an advisory lock,
+ * see pg_begin), so write transactions of all processes run one at a time
+ * and do not fail half-way for a race.  They also run at SERIALIZABLE
+ * isolation, so correctness does not rest on that lock: PostgreSQL aborts
  * any transaction whose outcome could differ from some serial order (two
  * processes spending the same coin, settling the same record, ...) with
  * SQLSTATE 40001, and we answer OFFPAY_LEDGER_RETRY so the caller runs the
@@ -40,6 +43,8 @@
 
 /* Serializes concurrent migrations of one database (any 64-bit constant). */
 #define MIGRATION_LOCK_KEY "7206312350915634001"
+/* Held by the one write transaction running on the database at a time. */
+#define WRITER_LOCK_KEY "7206312350915634002"
 
 #define MAX_PARAMS 8
 
@@ -154,6 +159,7 @@ struct pg_ledger {
     PGconn *conn;
     unsigned char prepared[S_COUNT]; /* on this session: 0 not yet, 1 prepared, 2 stale */
     int in_tx;
+    int writer_locked; /* this session holds the writer lock */
     PGresult *keep; /* the last result: blobs handed out point into it */
     char err[256];
 };
@@ -248,6 +254,7 @@ static int reconnect_if_broken(struct pg_ledger *s)
         return 0;
     PQreset(s->conn);
     memset(s->prepared, 0, sizeof s->prepared); /* prepared statements die with the session */
+    s->writer_locked = 0;                        /* and so do its locks */
     return PQstatus(s->conn) == CONNECTION_OK;
 }
 
@@ -440,6 +447,39 @@ static void pg_close(struct offpay_ledger *l)
 
 static const char *pg_last_error(struct offpay_ledger *l) { return PL(l)->err; }
 
+/* Give the writer lock back (after COMMIT or ROLLBACK).  If the session is
+ * gone, so is the lock. */
+static void writer_unlock(struct pg_ledger *s)
+{
+    if (!s->writer_locked)
+        return;
+    PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(" WRITER_LOCK_KEY ")"));
+    s->writer_locked = 0;
+}
+
+static enum offpay_ledger_result start_tx(struct pg_ledger *s, int write)
+{
+    enum offpay_ledger_result r;
+    if (!write)
+        return exec_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    /* Taken before BEGIN, so that the transaction's snapshot (taken at its
+     * first statement) already sees what the previous writer committed. */
+    if ((r = exec_cmd(s, "SELECT pg_advisory_lock(" WRITER_LOCK_KEY ")")) != OFFPAY_LEDGER_OK)
+        return r; /* 55P03 after lock_timeout: RETRY */
+    s->writer_locked = 1;
+    if ((r = exec_cmd(s, "BEGIN ISOLATION LEVEL SERIALIZABLE")) != OFFPAY_LEDGER_OK)
+        writer_unlock(s);
+    return r;
+}
+
+/*
+ * Write transactions take a database-wide writer lock (a session advisory
+ * lock) before they begin, as SQLite's BEGIN IMMEDIATE does: writers of all
+ * processes then run one at a time, so none fails half-way because another
+ * one raced it, and a big batch is never thrown away for a conflict.  They
+ * still run at SERIALIZABLE, so that exactly-once does not depend on every
+ * writer taking the lock (an operator's SQL, another tool).
+ */
 static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
 {
     struct pg_ledger *s = PL(l);
@@ -448,11 +488,10 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
         snprintf(s->err, sizeof s->err, "A transaction is already open on this connection.");
         return OFFPAY_LEDGER_ERROR;
     }
-    const char *sql = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     reconnect_if_broken(s);
-    r = exec_cmd(s, sql);
+    r = start_tx(s, write);
     if (r != OFFPAY_LEDGER_OK && reconnect_if_broken(s))
-        r = exec_cmd(s, sql); /* the connection had broken since the last operation */
+        r = start_tx(s, write); /* the connection had broken since the last operation */
     if (r == OFFPAY_LEDGER_OK)
         s->in_tx = 1;
     return r;
@@ -466,6 +505,7 @@ static void pg_rollback(struct offpay_ledger *l)
     char keep[sizeof s->err];
     memcpy(keep, s->err, sizeof keep); /* the caller may still want to report why */
     (void)exec_cmd(s, "ROLLBACK");
+    writer_unlock(s);
     memcpy(s->err, keep, sizeof keep);
     s->in_tx = 0;
 }
@@ -496,6 +536,7 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
         PGresult *rb = PQexec(s->conn, "ROLLBACK");
         PQclear(rb);
     }
+    writer_unlock(s);
     s->in_tx = 0;
     return r;
 }
