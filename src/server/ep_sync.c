@@ -28,7 +28,7 @@ static int decode_item(struct request *rq, size_t i, const struct sync_body_item
 {
     /* Items are reused between requests: reset what decoding does not always write. */
     it->rec_len = it->conf_len = it->ref_len = 0;
-    it->caller_is_payer = it->caller_is_payee = 0;
+    it->caller_is_payer = it->caller_is_payee = it->known = 0;
     it->outcome = SYNC_PENDING;
     it->reason = NULL;
     if (text_field(it->rec_bin, sizeof it->rec_bin, &it->rec_len, OFFPAY_MSG_RECORD, &in->record) != 0 ||
@@ -227,6 +227,16 @@ static void sync_with(struct request *rq, struct scratch *sc)
     for (i = 0; i < n; i++)
         if (decode_item(rq, i, &parsed[i], &items[i]) != 0)
             return;
+    /* Records the ledger holds already (the other side brought them first, or
+     * this is a re-sync) need no verification: one read transaction looks
+     * them up.  If it fails, everything is verified, which is always right. */
+    struct offpay_ledger *l = rq->l;
+    if (n > 0 && l->ops->begin(l, 0) == OFFPAY_LEDGER_OK) {
+        struct offpay_ledger_record known;
+        for (i = 0; i < n; i++)
+            items[i].known = l->ops->record_get(l, items[i].id, &known) == OFFPAY_LEDGER_OK;
+        l->ops->rollback(l);
+    }
     /* The same record twice in one batch is answered twice, settled once:
      * apply sees it settled the second time. */
     for (i = 0; i < n; i++)

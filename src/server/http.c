@@ -617,7 +617,8 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
         ;
     MHD_stop_daemon(d);
     sem_destroy(&srv->workers);
-    fprintf(stderr, "offpayd: stopped (signal %d).\n", sig);
+    fprintf(stderr, "offpayd: stopped (signal %d); %lu payment signatures verified.\n", sig,
+            __atomic_load_n(&srv->payment_sigs, __ATOMIC_RELAXED));
     rc = OFFPAY_EXIT_OK;
 out:
     if (fd >= 0)

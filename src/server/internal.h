@@ -64,6 +64,7 @@ struct offpayd {
     int upkeep_stop, upkeep_running;
 
     struct cert_cache *certs;
+    unsigned long payment_sigs; /* signatures of records, confirmations, refusals verified (atomic) */
 
     size_t utxos_page; /* coins per GET /v1/utxos answer: OFFPAYD_UTXOS_MAX, or $OFFPAYD_UTXOS_PAGE */
 
@@ -201,6 +202,7 @@ struct sync_item {
     struct offpay_refusal ref;
 
     int caller_is_payer, caller_is_payee;
+    int known;          /* 1: the ledger holds it already (settled or voided), so it was verified then */
     int outcome;        /* enum sync_outcome */
     const char *reason; /* when rejected: a stable code of docs/api.md */
 };

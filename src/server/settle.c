@@ -103,6 +103,7 @@ static enum offpay_status confirmation_good(struct offpayd *srv, const struct sy
     size_t n = offpay_confirmation_encode(enc, sizeof enc, c);
     if (n == 0)
         return OFFPAY_ERR_MALFORMED;
+    __atomic_add_fetch(&srv->payment_sigs, 1, __ATOMIC_RELAXED);
     if (offpay_verify(c->sig, c->payee.public_key, OFFPAY_TAG_CONFIRMATION, enc, n - OFFPAY_SIGNATURE_BYTES) != 0)
         return OFFPAY_ERR_BAD_SIGNATURE;
     return OFFPAY_OK;
@@ -118,11 +119,17 @@ void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KE
         reject(it, "not_party");
         return;
     }
+    /* Verified when it got into the ledger; its id commits to its body, and
+     * the transaction answers it from the ledger.  So a record both sides
+     * bring is verified once. */
+    if (it->known)
+        return;
     if (cert_good(srv, &it->rec.payer, now) != OFFPAY_OK) {
         reject(it, "invalid");
         return;
     }
     /* The certificate was checked just above; the ledger is the authority on inputs. */
+    __atomic_add_fetch(&srv->payment_sigs, 1, __ATOMIC_RELAXED);
     if (offpay_record_verify(&it->rec, srv->issuer_pk, NULL, now,
                              OFFPAY_VERIFY_SKIP_PAYER_CERT | OFFPAY_VERIFY_SKIP_INPUT_ATTESTATIONS) != OFFPAY_OK) {
         reject(it, "invalid");
@@ -135,6 +142,8 @@ void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KE
     /* Only the payer voids (SPEC rule 8): it is the payer's inputs the
      * refusal frees, and a payee holding both its confirmation and its
      * refusal must not be able to undo a payment the payer completed. */
+    if (it->ref_len > 0 && it->caller_is_payer)
+        __atomic_add_fetch(&srv->payment_sigs, 1, __ATOMIC_RELAXED);
     if (it->ref_len > 0 && (!it->caller_is_payer || offpay_refusal_verify(&it->ref, &it->rec) != OFFPAY_OK)) {
         reject(it, "bad_refusal");
         return;

@@ -391,6 +391,43 @@ int main(void)
 
     h_server_stop();
     h_audit_ok();
+
+    /* 12. A record both sides bring is verified once: a fresh server settles
+     * dave's payment to bob from the payer (record and confirmation: two
+     * signatures), then bob and dave bring it again (nothing more to verify). */
+    h_server_start(2);
+    {
+        struct rec r12;
+        struct offpay_utxo dc;
+        uint64_t one[1] = {900};
+        h_mint("dave", 900);
+        h_load(&dave, one, 1, &dc);
+        make(&r12, &dave, &bob, 600, &dc, 1);
+        h_confirmation(conf, sizeof conf, &bob, r12.id);
+        a = sync1(&dave, &r12, conf, NULL);
+        CHECK_STR(status_of(a, 0), "settled");
+        json_decref(a);
+        b = sync1(&bob, &r12, conf, NULL);
+        CHECK_STR(status_of(b, 0), "settled");
+        expect_output(b, &bob, &r12, 0);
+        json_decref(b);
+        a = sync1(&dave, &r12, NULL, NULL);
+        CHECK_STR(status_of(a, 0), "settled");
+        expect_output(a, &dave, &r12, 1);
+        json_decref(a);
+    }
+    h_server_stop();
+    {
+        char path[600], log[4096] = "";
+        snprintf(path, sizeof path, "%s/server.log", h_dir());
+        FILE *f = fopen(path, "r");
+        if (f != NULL) {
+            log[fread(log, 1, sizeof log - 1, f)] = '\0';
+            fclose(f);
+        }
+        CHECK(strstr(log, "; 2 payment signatures verified.") != NULL);
+    }
+    h_audit_ok();
     printf("ok\n");
     return 0;
 }
