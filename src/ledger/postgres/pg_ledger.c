@@ -1295,7 +1295,14 @@ enum offpay_status offpay_pg_ledger_open(struct offpay_ledger **out, const char 
     }
     s->base.ops = &pg_ops;
     /* The URL may carry a password: messages name the database, never the URL. */
-    s->conn = PQconnectdb(url);
+    {
+        /* Defaults the URL may override (it is expanded in place of dbname,
+         * after them): no connect, or reconnect after a restart, blocks for
+         * minutes on a host that does not answer. */
+        const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+        const char *const vals[] = {"10", "offpayd", url, NULL};
+        s->conn = PQconnectdbParams(keys, vals, 1);
+    }
     if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
         set_err(s, s->conn ? PQerrorMessage(s->conn) : "out of memory");
         snprintf(err, err_cap, "Cannot connect to the PostgreSQL ledger: %s.", s->err);
