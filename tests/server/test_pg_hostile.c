@@ -23,19 +23,11 @@
 
 #include <libpq-fe.h>
 
+#include "expect.h"
 #include "offpay/ledger.h"
 
-static int failures;
 static PGconn *db;
 static struct offpay_ledger *l;
-
-#define EXPECT(cond)                                                                                                   \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);                                            \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 static void sql(const char *q);
 
