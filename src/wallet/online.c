@@ -803,14 +803,12 @@ static int cmp_id(const void *a, const void *b) { return memcmp(a, b, OFFPAY_UTX
  * complete list of our unspent coins (listed, sorted) settles each: still
  * unspent there -> the unload never happened, the coin is spendable again;
  * gone -> the server took it back into the online balance, the coin leaves
- * the wallet.  Under the unload lock (see unload_lock), in one transaction.
+ * the wallet.  In one transaction; the caller holds the unload lock, and
+ * held it already while it fetched the list (see recover_coins).
  */
 static enum offpay_status settle_cut_unloads(struct offpay_wallet *w, const uint8_t (*listed)[OFFPAY_UTXO_ID_BYTES],
                                              size_t n_listed, struct offpay_sync_report *rep)
 {
-    int fd = unload_lock(w);
-    if (fd < 0)
-        return OFFPAY_ERR_STORAGE;
     uint64_t back = 0, gone = 0;
     size_t n_back = 0, n_gone = 0;
     enum offpay_status s = wallet_begin(w);
@@ -862,7 +860,6 @@ static enum offpay_status settle_cut_unloads(struct offpay_wallet *w, const uint
         s = wallet_commit(w);
     else
         wallet_rollback(w);
-    close(fd);
     if (s == OFFPAY_OK) {
         rep->unload_undone = back;
         rep->unload_completed = gone;
@@ -870,7 +867,27 @@ static enum offpay_status settle_cut_unloads(struct offpay_wallet *w, const uint
     return s;
 }
 
+static enum offpay_status recover_coins_locked(struct offpay_wallet *w, struct offpay_sync_report *rep);
+
+/*
+ * The whole recovery holds the unload lock, from fetching the server's list
+ * to the last write.  A list fetched before an unload of another process
+ * reached the server still shows that unload's coin as unspent; acting on
+ * it after that unload was cut off (coin in doubt) or finished (coin gone)
+ * would make the coin spendable again while the server has taken it online,
+ * and the wallet's next offline payment with it would be a double spend.
+ */
 static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_sync_report *rep)
+{
+    int fd = unload_lock(w);
+    if (fd < 0)
+        return OFFPAY_ERR_STORAGE;
+    enum offpay_status s = recover_coins_locked(w, rep);
+    close(fd);
+    return s;
+}
+
+static enum offpay_status recover_coins_locked(struct offpay_wallet *w, struct offpay_sync_report *rep)
 {
     json_t *resp = NULL;
     struct offpay_utxo *got = NULL;
