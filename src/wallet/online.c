@@ -593,7 +593,7 @@ static enum offpay_status apply_result(struct offpay_wallet *w, const struct pen
         if (strcmp(reason, "voided") == 0) {
             s = exec_id(w, "UPDATE utxos SET state = 'spendable', record_id = NULL WHERE record_id = ? AND state = 'in_doubt'", p->id);
         } else if (strcmp(reason, "double_spend") == 0 || strcmp(reason, "unknown_input") == 0 ||
-                   strcmp(reason, "not_owner") == 0 || strcmp(reason, "revoked") == 0) {
+                   strcmp(reason, "revoked") == 0) {
             /* The inputs are spent elsewhere or were never ours to spend. */
             s = exec_id(w, "DELETE FROM utxos WHERE record_id = ? AND state = 'in_doubt'", p->id);
         } else {
