@@ -24,7 +24,16 @@
 struct offpay_client_auth {
     uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
     const uint8_t *secret_key; /* 64-byte Ed25519 sk (seed || public key) */
+    /* Optional: the request's nonce (OFFPAY_HTTP_NONCE_BYTES) and timestamp
+     * (Unix seconds), for a caller that must remember them before the call
+     * to ask the server later what became of it.  NULL / 0: a fresh random
+     * nonce and the current time. */
+    const uint8_t *nonce;
+    uint64_t timestamp;
 };
+
+/* Seconds a call may take in all, unless $OFFPAY_TIMEOUT (1..3600) says otherwise. */
+#define OFFPAY_CLIENT_TIMEOUT_S 10L
 
 /*
  * One HTTP request to base_url (e.g. "http://127.0.0.1:18080") + path.
@@ -36,9 +45,11 @@ struct offpay_client_auth {
  * parsed JSON object, owned by the caller who json_decref()s it; NULL when
  * the answer was not a JSON object).
  * Returns: OFFPAY_OK when an HTTP answer carrying a JSON object was received
- * (any status); OFFPAY_ERR_UNREACHABLE when the server could not be reached
- * or did not answer (connection refused, 3 s connect timeout, 10 s total
- * timeout); OFFPAY_ERR_MALFORMED when the answer is not a JSON object or is
+ * (any status); OFFPAY_ERR_UNREACHABLE when the request certainly never left
+ * (no connection: refused, unresolvable, 3 s connect timeout, TLS handshake
+ * failed); OFFPAY_ERR_OUTCOME_UNKNOWN when it may have reached the server
+ * but no complete answer came back (reset, total timeout, closed
+ * connection), so the server may have acted on it; OFFPAY_ERR_MALFORMED when the answer is not a JSON object or is
  * over OFFPAY_CLIENT_RESPONSE_MAX bytes (*http_status is still set);
  * OFFPAY_ERR_USAGE for bad arguments; OFFPAY_ERR_NOMEM; OFFPAY_ERR_INTERNAL.
  */

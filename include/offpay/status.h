@@ -75,6 +75,11 @@ enum offpay_status {
     OFFPAY_ERR_NO_CODE,          /* exit 3 */
     OFFPAY_ERR_PEER_REFUSED,     /* exit 4 */
 
+    /* exit 7: the request may have reached the server, but its answer did not
+     * come back (reset, timeout after sending, 5xx, a broken 2xx): the outcome
+     * is not known until the server is asked again. */
+    OFFPAY_ERR_OUTCOME_UNKNOWN,
+
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
 

@@ -17,7 +17,6 @@
 #include "offpay/client.h"
 
 #define CONNECT_TIMEOUT_S 3L
-#define TOTAL_TIMEOUT_S 10L
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static int curl_ready;
@@ -102,10 +101,14 @@ static struct curl_slist *auth_headers(struct curl_slist *h, const struct offpay
     *ok = 0;
     if (signed_path(spath, sizeof spath, path) != 0)
         return h;
-    offpay_random(nonce, sizeof nonce);
+    if (auth->nonce != NULL)
+        memcpy(nonce, auth->nonce, sizeof nonce);
+    else
+        offpay_random(nonce, sizeof nonce);
     offpay_hex(nonce_hex, nonce, sizeof nonce);
     offpay_hex(wid, auth->wallet_id, OFFPAY_WALLET_ID_BYTES);
-    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    snprintf(ts, sizeof ts, "%llu", auth->timestamp != 0 ? (unsigned long long)auth->timestamp
+                                                         : (unsigned long long)time(NULL));
     offpay_http_auth_sign(sig, auth->secret_key, method, spath, (const uint8_t *)body, body_len, ts, nonce_hex);
     offpay_hex(sig_hex, sig, sizeof sig);
 
@@ -120,6 +123,45 @@ static struct curl_slist *auth_headers(struct curl_slist *h, const struct offpay
     }
     *ok = 1;
     return h;
+}
+
+/* $OFFPAY_TIMEOUT, else the default. */
+static long total_timeout(void)
+{
+    const char *e = getenv("OFFPAY_TIMEOUT");
+    char *end;
+    long v;
+    if (e == NULL || *e == '\0')
+        return OFFPAY_CLIENT_TIMEOUT_S;
+    v = strtol(e, &end, 10);
+    return *end == '\0' && v >= 1 && v <= 3600 ? v : OFFPAY_CLIENT_TIMEOUT_S;
+}
+
+/* A failed transfer: did the request certainly never leave?  Only when no
+ * connection was made or no byte of the request was written; anything later
+ * (a reset, a timeout while waiting, a closed connection, even a retry curl
+ * made on its own) may have reached the server. */
+static int never_sent(CURL *c, CURLcode rc)
+{
+    curl_off_t sent = 0;
+    long req_size = 0;
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return 1;
+    default:
+        break;
+    }
+    if (curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &req_size) != CURLE_OK ||
+        curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK)
+        return 0;
+    return req_size == 0 && sent == 0;
 }
 
 /* The request; the answer as a JSON object (response) or as text (text). */
@@ -181,7 +223,7 @@ static enum offpay_status perform(const char *base_url, const char *method, cons
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : TOTAL_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : total_timeout());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &ans);
@@ -201,7 +243,9 @@ static enum offpay_status perform(const char *base_url, const char *method, cons
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
             st = OFFPAY_ERR_MALFORMED;
         } else {
-            st = rc == CURLE_OUT_OF_MEMORY ? OFFPAY_ERR_NOMEM : OFFPAY_ERR_UNREACHABLE;
+            st = rc == CURLE_OUT_OF_MEMORY ? OFFPAY_ERR_NOMEM
+                 : never_sent(c, rc)       ? OFFPAY_ERR_UNREACHABLE
+                                           : OFFPAY_ERR_OUTCOME_UNKNOWN;
         }
         goto cleanup;
     }

@@ -35,7 +35,7 @@
 static enum offpay_status call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
                                int with_key, json_t **resp)
 {
-    struct offpay_client_auth auth;
+    struct offpay_client_auth auth = {0};
     uint8_t *sk = NULL;
     long http = 0;
     enum offpay_status s;
