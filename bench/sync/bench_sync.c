@@ -185,6 +185,7 @@ static void enrol(struct wallet *w, const char *account)
     if (offpayd(tok, sizeof tok, open_args) != 0)
         die("account open failed");
     tok[strcspn(tok, "\n")] = '\0';
+    memset(w, 0, sizeof *w);
     offpay_keypair(w->pk, w->sk);
     offpay_hex(pkhex, w->pk, sizeof w->pk);
     json_t *body = json_pack("{s:s,s:s}", "token", tok, "public_key", pkhex), *resp = NULL;
