@@ -4,8 +4,10 @@
  * docs/api.md: the wallet signs, with offpay_sign under OFFPAY_HTTP_AUTH_TAG,
  * the bytes METHOD "\n" PATH "\n" hex(BLAKE2b-256(body)) "\n" TIMESTAMP "\n" NONCE
  * and sends wallet id, timestamp, nonce and signature as X-Offpay-* headers.
- * Shared by the client (which signs) and the server (which verifies), so both
- * build the signed bytes with the same code.
+ * Part of the core (src/core/http_auth.c): shared by the client (which signs)
+ * and the server (which verifies), so both build the signed bytes with the
+ * same code.  The nonce's size, OFFPAY_HTTP_NONCE_BYTES, is in messages.h
+ * with the other sizes, since the ledger stores used nonces.
  */
 #ifndef OFFPAY_HTTP_AUTH_H
 #define OFFPAY_HTTP_AUTH_H
@@ -14,9 +16,9 @@
 #include <stdint.h>
 
 #include "offpay/crypto.h"
+#include "offpay/messages.h"
 
 #define OFFPAY_HTTP_AUTH_TAG "offpay/v1/http"
-#define OFFPAY_HTTP_NONCE_BYTES 16
 #define OFFPAY_HTTP_MAX_SKEW 300 /* seconds a timestamp may be away from the server's clock */
 
 #define OFFPAY_HTTP_HEADER_WALLET "X-Offpay-Wallet"

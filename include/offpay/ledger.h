@@ -20,7 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "offpay/http_auth.h"
 #include "offpay/messages.h"
 #include "offpay/status.h"
 

@@ -27,6 +27,7 @@
 #define OFFPAY_UTXO_ID_BYTES 32
 #define OFFPAY_RECORD_ID_BYTES 32
 #define OFFPAY_NONCE_BYTES 16
+#define OFFPAY_HTTP_NONCE_BYTES 16     /* bytes of an authenticated request's nonce (http_auth.h) */
 #define OFFPAY_ACCOUNT_MAX 32          /* bytes of an account name */
 #define OFFPAY_RECORD_INPUTS_MAX 16    /* inputs one record may spend */
 #define OFFPAY_REVOCATION_MAX 100000   /* wallet ids one revocation list may hold */
