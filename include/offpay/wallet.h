@@ -311,7 +311,21 @@ struct offpay_sync_item {
     int was_unconfirmed;                       /* outgoing, settled without a confirmation (SPEC rule 8) */
 };
 
+/* A call whose answer was lost (load, unload, pay-online), settled by a sync. */
+struct offpay_call_outcome {
+    char kind[16];     /* "load", "unload", "pay_online" */
+    char outcome[16];  /* "done": the server did it; "cancelled": it never did and
+                        * now never will; "unknown": too old for the server to tell
+                        * (an unload's coins are then settled by the coin list,
+                        * a load's by recovery) */
+    uint64_t amount;
+    char counterparty[OFFPAY_ACCOUNT_MAX + 1];
+};
+
 struct offpay_sync_report {
+    /* Calls in doubt settled before the records (malloc'd). */
+    struct offpay_call_outcome *calls;
+    size_t n_calls;
     size_t submitted, settled, voided, rejected;
     struct offpay_sync_item *items; /* malloc'd, submitted entries */
     struct offpay_wallet_utxo *new_utxos; /* malloc'd */

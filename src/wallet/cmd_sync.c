@@ -37,7 +37,15 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
         json_array_append_new(recovered,
                               json_pack("{s:s, s:I}", "id", hex, "amount", (json_int_t)r->recovered[i].amount));
     }
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I}}", "submitted",
+    /* Calls whose answer was lost, settled first. */
+    json_t *calls = json_array();
+    for (size_t i = 0; i < r->n_calls; i++) {
+        const struct offpay_call_outcome *o = &r->calls[i];
+        json_array_append_new(calls, json_pack("{s:s, s:s, s:I, s:s*}", "kind", o->kind, "outcome", o->outcome, "amount",
+                                               (json_int_t)o->amount, "counterparty",
+                                               o->counterparty[0] ? o->counterparty : NULL));
+    }
+    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I}}", "calls", calls, "submitted",
                      (json_int_t)r->submitted, "settled", (json_int_t)r->settled, "rejected", rejected, "new_utxos",
                      fresh, "voided", voided, "completed_unconfirmed", completed, "revoked_wallets",
                      (json_int_t)r->revoked_count, "recovered", recovered, "recovery_warning",
@@ -45,8 +53,35 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
                      "spendable_again", (json_int_t)r->unload_undone, "taken_online", (json_int_t)r->unload_completed);
 }
 
+/* One sentence per call whose answer was lost. */
+static void print_call(FILE *f, const struct offpay_call_outcome *o)
+{
+    unsigned long long a = (unsigned long long)o->amount;
+    int done = strcmp(o->outcome, "done") == 0, cancelled = strcmp(o->outcome, "cancelled") == 0;
+    if (strcmp(o->kind, "unload") == 0)
+        fprintf(f, done        ? "An unload of %llu whose answer was lost did happen: it is in your online balance.\n"
+                   : cancelled ? "An unload of %llu whose answer was lost never happened: its coins are spendable again.\n"
+                               : "An unload of %llu whose answer was lost is too old for the server to tell; its coins "
+                                 "are settled by the server's list of your coins.\n",
+                a);
+    else if (strcmp(o->kind, "load") == 0)
+        fprintf(f, done        ? "A load of %llu whose answer was lost did happen: its coins are in the wallet.\n"
+                   : cancelled ? "A load of %llu whose answer was lost never happened; nothing left the online balance.\n"
+                               : "A load of %llu whose answer was lost is too old for the server to tell; any coins it "
+                                 "made are recovered below.\n",
+                a);
+    else
+        fprintf(f, done        ? "An online payment of %llu to %s whose answer was lost was made.\n"
+                   : cancelled ? "An online payment of %llu to %s whose answer was lost was never made.\n"
+                               : "An online payment of %llu to %s whose answer was lost is too old for the server to "
+                                 "tell: check the online balance.\n",
+                a, o->counterparty);
+}
+
 void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
 {
+    for (size_t i = 0; i < r->n_calls; i++)
+        print_call(f, &r->calls[i]);
     fprintf(f, "Synced: %zu payment%s submitted, %zu settled, %zu voided, %zu rejected.\n", r->submitted,
             r->submitted == 1 ? "" : "s", r->settled, r->voided, r->rejected);
     for (size_t i = 0; i < r->submitted; i++) {

@@ -29,10 +29,14 @@ static int run(struct cli *c, int argc, char **argv)
     if (all) {
         /* The server takes at most 64 coins a call: repeat until none is left. */
         int rounds = 0;
+        uint64_t now_online = 0;
         do {
-            s = offpay_wallet_unload(w, &online, &moved, NULL);
-            if (s == OFFPAY_OK)
+            /* The round that finds nothing left says nothing of the balance. */
+            s = offpay_wallet_unload(w, &now_online, &moved, NULL);
+            if (s == OFFPAY_OK) {
+                online = now_online;
                 total = moved > UINT64_MAX - total ? UINT64_MAX : total + moved; /* shown only; the store holds < 2^63 each */
+            }
         } while (s == OFFPAY_OK && ++rounds < 100000);
         if (s == OFFPAY_ERR_INSUFFICIENT_FUNDS && rounds > 0)
             s = OFFPAY_OK;
@@ -54,7 +58,9 @@ const struct cli_command cli_cmd_unload = {
     "unload", "unload (UTXO_ID | --all) [--json]",
     "Give spendable offline coins back to the online balance.",
     "Only spendable coins can be unloaded: locked change and coins in doubt must be\n"
-    "synced first (exit 5).  The coins are held back while the server is asked, so\n"
-    "they can never be spent twice; if it cannot be reached they stay spendable.\n",
+    "synced first (exit 5).  The coins are held back (in doubt) while the server is\n"
+    "asked, so they can never be spent twice.  If the server cannot be reached or\n"
+    "refuses, they are spendable again; if its answer is lost (exit 7), they stay\n"
+    "in doubt until `offpay sync` learns from the server whether it took them.\n",
     run,
 };

@@ -9,6 +9,9 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "offpay/http_auth.h"
 #include "offpay/protocol.h"
 #include "offpay/wallet.h"
 
@@ -76,6 +79,43 @@ enum offpay_status wallet_utxo_check(struct offpay_wallet *w, const struct offpa
 
 /* Server and owner limits and their use now (inside a transaction for a consistent view). */
 enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wallet_limits *l);
+
+/*
+ * One call to the server (docs/api.md), signed with the wallet key when
+ * with_key; nonce/ts fix the request's nonce and timestamp (NULL/0: fresh).
+ * Out: *resp (a JSON object, caller decrefs) only on a 2xx answer.
+ * Returns: OFFPAY_OK; OFFPAY_ERR_UNREACHABLE when the request certainly never
+ * left; OFFPAY_ERR_REJECTED for a refusal (4xx: nothing changed);
+ * OFFPAY_ERR_OUTCOME_UNKNOWN when it may have taken effect (answer lost,
+ * 5xx, not JSON); a key error.  w->err says which, in one sentence.
+ */
+enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
+                               int with_key, const uint8_t *nonce, uint64_t ts, json_t **resp);
+
+/*
+ * Calls in doubt (calls.c, docs/wallet.md): a load, unload or pay-online is
+ * written down with its nonce and timestamp before its request leaves, so
+ * that an answer lost on the way is settled with the server later instead
+ * of being guessed.
+ */
+struct wallet_tracked_call {
+    uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
+    uint64_t ts;              /* the request's timestamp (real time, not $OFFPAY_NOW) */
+    const char *kind;         /* "load", "unload", "pay_online" */
+    uint64_t amount;
+    const char *counterparty; /* pay_online: the payee account; else NULL */
+};
+/* Pick c's nonce and timestamp and write c down (inside a transaction). */
+enum offpay_status wallet_call_track(struct offpay_wallet *w, struct wallet_tracked_call *c);
+/* Forget a settled call (inside a transaction). */
+enum offpay_status wallet_call_untrack(struct offpay_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES]);
+/* The wallet's call lock (an exclusive flock on DIR/unload.lock): held by a
+ * tracked call from writing it down until it is settled, and by sync while
+ * it settles calls and coins in doubt.  Returns the descriptor (close()
+ * releases it), or -1 with w->err set. */
+int wallet_call_lock(struct offpay_wallet *w);
+/* Settle every call in doubt with the server (sync, under the call lock). */
+enum offpay_status wallet_calls_settle(struct offpay_wallet *w, struct offpay_sync_report *rep);
 
 /* Open the database of w->dir and apply pending migrations. */
 enum offpay_status wallet_store_open(struct offpay_wallet *w, int create);

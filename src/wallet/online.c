@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -30,15 +31,23 @@
 
 /* ---- one call ---- */
 
-/* Call the server; with_key signs the request with the wallet key.  Out:
- * *resp (a JSON object, caller decrefs) only on a 2xx answer. */
-static enum offpay_status call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
-                               int with_key, json_t **resp)
+/* The answer did not come back whole: the server may have acted. */
+static enum offpay_status lost(struct offpay_wallet *w, const char *why)
+{
+    return wallet_fail(w, OFFPAY_ERR_OUTCOME_UNKNOWN,
+                       "The server at %s may have acted on the request, but %s; the outcome is not known yet: "
+                       "`offpay sync` will settle it.",
+                       w->server_url, why);
+}
+
+enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
+                               int with_key, const uint8_t *nonce, uint64_t ts, json_t **resp)
 {
     struct offpay_client_auth auth = {0};
     uint8_t *sk = NULL;
     long http = 0;
     enum offpay_status s;
+    char why[96];
 
     *resp = NULL;
     if (with_key) {
@@ -46,23 +55,44 @@ static enum offpay_status call(struct offpay_wallet *w, const char *method, cons
             return s;
         memcpy(auth.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES);
         auth.secret_key = sk;
+        auth.nonce = nonce;
+        auth.timestamp = ts;
     }
     json_t *answer = NULL;
     s = offpay_client_call(w->server_url, method, path, body, with_key ? &auth : NULL, &http, &answer);
     wallet_key_free(sk);
-    if (s == OFFPAY_ERR_UNREACHABLE) {
+    if (s == OFFPAY_ERR_UNREACHABLE || s == OFFPAY_ERR_USAGE) {
         json_decref(answer);
-        return wallet_fail(w, s, "The server at %s cannot be reached; nothing changed.", w->server_url);
+        return wallet_fail(w, OFFPAY_ERR_UNREACHABLE, "The server at %s cannot be reached; nothing changed.",
+                           w->server_url);
+    }
+    if (s == OFFPAY_ERR_MALFORMED && http >= 400 && http <= 499) {
+        json_decref(answer);
+        return wallet_fail(w, OFFPAY_ERR_REJECTED,
+                           "The server at %s refused with an answer that is not valid JSON (HTTP %ld); nothing changed.",
+                           w->server_url, http);
     }
     if (s != OFFPAY_OK) {
         json_decref(answer);
-        return wallet_fail(w, s == OFFPAY_ERR_MALFORMED ? OFFPAY_ERR_REJECTED : s,
-                           "The server at %s gave an answer that is not valid JSON (HTTP %ld); nothing changed.",
-                           w->server_url, http);
+        if (s == OFFPAY_ERR_MALFORMED)
+            snprintf(why, sizeof why, "its answer (HTTP %ld) is not valid JSON", http);
+        else
+            snprintf(why, sizeof why, "its answer was lost");
+        return lost(w, why);
     }
-    if (http < 200 || http > 299) {
+    if (http < 200 || http > 499) {
+        json_decref(answer);
+        snprintf(why, sizeof why, "it answered HTTP %ld", http);
+        return lost(w, why);
+    }
+    if (http > 299) {
         const char *code = json_string_value(json_object_get(answer, "error"));
         const char *msg = json_string_value(json_object_get(answer, "message"));
+        /* "replayed": a request with this nonce took effect, and this is not its answer. */
+        if (code != NULL && strcmp(code, "replayed") == 0) {
+            json_decref(answer);
+            return lost(w, "it says the request was made already");
+        }
         wallet_fail(w, OFFPAY_ERR_REJECTED, "The server refused (%s): %s", code ? code : "error",
                     msg ? msg : "no reason given.");
         json_decref(answer);
@@ -70,6 +100,13 @@ static enum offpay_status call(struct offpay_wallet *w, const char *method, cons
     }
     *resp = answer;
     return OFFPAY_OK;
+}
+
+/* A call with a fresh nonce, for reads and idempotent calls. */
+static enum offpay_status call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
+                               int with_key, json_t **resp)
+{
+    return wallet_call(w, method, path, body, with_key, NULL, 0, resp);
 }
 
 /* A field holding a message in text form.  Out: bin[0..*len).  The answer
@@ -119,19 +156,86 @@ static enum offpay_status policy_fields(struct offpay_wallet *w, const json_t *o
 
 /* ---- enrol ---- */
 
+#define ENROL_KEY_FILE "enrol.key" /* the key of an enrolment whose answer was lost */
+
+/* The key to enrol: the one an earlier attempt left (its answer was lost,
+ * so the server may hold it with the token already), else a new one written
+ * down before the token can be spent.  Out: sk (sodium_malloc'd), *reused. */
+static enum offpay_status enrol_key(struct offpay_wallet *w, uint8_t *sk, int *reused)
+{
+    char path[PATH_MAX + 16];
+    struct stat stbuf;
+    snprintf(path, sizeof path, "%s/%s", w->dir, ENROL_KEY_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *reused = fd >= 0;
+    if (fd >= 0) {
+        uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], again[OFFPAY_SECRET_KEY_BYTES];
+        int ok = fstat(fd, &stbuf) == 0 && stbuf.st_size == OFFPAY_SECRET_KEY_BYTES &&
+                 read(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES;
+        close(fd);
+        /* libsodium's secret key is seed || public key: the two must agree. */
+        if (ok) {
+            offpay_keypair_from_seed(pk, again, sk);
+            ok = sodium_memcmp(again, sk, sizeof again) == 0;
+            sodium_memzero(again, sizeof again);
+        }
+        return ok ? OFFPAY_OK : wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s is damaged.", path);
+    }
+    if (errno != ENOENT)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be read: %s.", path, strerror(errno));
+    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
+    offpay_keypair(pk, sk);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be created: %s.", path, strerror(errno));
+    int ok = write(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        unlink(path);
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be written.", path);
+    }
+    return OFFPAY_OK;
+}
+
+/* The enrolment answer, checked: a certificate for exactly our key, account
+ * and wallet id (the issuer key is trusted on first use), limits and
+ * revocation list.  Out: cert, issuer_pk, policy, *rev / *rev_len. */
+static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *resp, const uint8_t *sk,
+                                       const char *account, struct offpay_cert *cert, uint8_t *issuer_pk,
+                                       struct offpay_limits_policy *policy, uint8_t **rev, size_t *rev_len)
+{
+    uint8_t wid[OFFPAY_WALLET_ID_BYTES], cert_bin[OFFPAY_CERT_BYTES_MAX];
+    size_t cert_len;
+    enum offpay_status s;
+    const char *ipk_hex = json_string_value(json_object_get(resp, "issuer_public_key"));
+    const char *wid_hex = json_string_value(json_object_get(resp, "wallet_id"));
+
+    if (ipk_hex == NULL || offpay_unhex(issuer_pk, OFFPAY_PUBLIC_KEY_BYTES, ipk_hex) != 0 || wid_hex == NULL ||
+        offpay_unhex(wid, sizeof wid, wid_hex) != 0)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's enrolment answer is malformed.");
+    if ((s = text_field(w, resp, "certificate", OFFPAY_MSG_CERT, cert_bin, sizeof cert_bin, &cert_len)) != OFFPAY_OK)
+        return s;
+    if (offpay_cert_decode(cert, cert_bin, cert_len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's certificate is malformed.");
+    if (memcmp(cert->public_key, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+        strcmp(cert->account, account) != 0 || memcmp(cert->wallet_id, wid, sizeof wid) != 0)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_PAYEE, "The server issued a certificate for another key, account or wallet.");
+    return policy_fields(w, resp, policy, rev, rev_len);
+}
+
 enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
                                       const char *account, const char *token)
 {
     struct offpay_wallet *scratch = NULL;
-    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
-    uint8_t wid[OFFPAY_WALLET_ID_BYTES], cert_bin[OFFPAY_CERT_BYTES_MAX];
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
     uint8_t *sk = NULL, *rev = NULL;
-    size_t cert_len, rev_len = 0;
+    size_t rev_len = 0;
     char pk_hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1], path[PATH_MAX + 16];
     struct offpay_cert cert;
     struct offpay_limits_policy policy;
     json_t *body = NULL, *resp = NULL;
     enum offpay_status s;
+    int dir_created = 0, reused = 0, keep_key = 1;
 
     *out = NULL;
     if (err)
@@ -156,48 +260,59 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
         s = wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", dir);
         goto cleanup;
     }
+    if (mkdir(dir, 0700) == 0) {
+        dir_created = 1;
+    } else if (errno != EEXIST) {
+        s = wallet_fail(scratch, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", dir, strerror(errno));
+        goto cleanup;
+    }
     if ((sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL) {
         s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");
         goto cleanup;
     }
-    offpay_keypair(pk, sk);
-    offpay_hex(pk_hex, pk, sizeof pk);
+    if ((s = enrol_key(scratch, sk, &reused)) != OFFPAY_OK) {
+        keep_key = reused;
+        goto cleanup;
+    }
+    offpay_hex(pk_hex, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES);
     body = json_pack("{s:s, s:s}", "token", token, "public_key", pk_hex);
     if (body == NULL) {
         s = wallet_fail(scratch, OFFPAY_ERR_USAGE, "The token is not valid text.");
+        keep_key = reused;
         goto cleanup;
     }
-    if ((s = call(scratch, "POST", "/v1/enrol", body, 0, &resp)) != OFFPAY_OK)
-        goto cleanup;
-
-    const char *ipk_hex = json_string_value(json_object_get(resp, "issuer_public_key"));
-    const char *wid_hex = json_string_value(json_object_get(resp, "wallet_id"));
-    if (ipk_hex == NULL || offpay_unhex(issuer_pk, sizeof issuer_pk, ipk_hex) != 0 || wid_hex == NULL ||
-        offpay_unhex(wid, sizeof wid, wid_hex) != 0) {
-        s = wallet_fail(scratch, OFFPAY_ERR_REJECTED, "The server's enrolment answer is malformed.");
+    s = wallet_call(scratch, "POST", "/v1/enrol", body, 0, NULL, 0, &resp);
+    if (s == OFFPAY_ERR_OUTCOME_UNKNOWN) {
+        wallet_fail(scratch, s,
+                    "The server at %s may have enrolled this wallet, but its answer was lost; the outcome is not known "
+                    "yet: run the same `offpay init` again to finish (the new key waits in %s/%s).",
+                    server_url, dir, ENROL_KEY_FILE);
         goto cleanup;
     }
-    if ((s = text_field(scratch, resp, "certificate", OFFPAY_MSG_CERT, cert_bin, sizeof cert_bin, &cert_len)) != OFFPAY_OK)
-        goto cleanup;
-    if (offpay_cert_decode(&cert, cert_bin, cert_len) != OFFPAY_OK) {
-        s = wallet_fail(scratch, OFFPAY_ERR_REJECTED, "The server's certificate is malformed.");
-        goto cleanup;
-    }
-    /* The issuer key is trusted on first use; the certificate must be for
-     * exactly the key, account and wallet id we enrolled. */
-    if (memcmp(cert.public_key, pk, sizeof pk) != 0 || strcmp(cert.account, account) != 0 ||
-        memcmp(cert.wallet_id, wid, sizeof wid) != 0) {
-        s = wallet_fail(scratch, OFFPAY_ERR_WRONG_PAYEE, "The server issued a certificate for another key, account or wallet.");
+    if (s != OFFPAY_OK) {
+        /* Refused, or never sent: a key this attempt made is of no use.  One
+         * an earlier attempt left stays: that attempt may have enrolled it. */
+        keep_key = reused;
         goto cleanup;
     }
-    if ((s = policy_fields(scratch, resp, &policy, &rev, &rev_len)) != OFFPAY_OK)
+    if ((s = enrol_answer(scratch, resp, sk, account, &cert, issuer_pk, &policy, &rev, &rev_len)) != OFFPAY_OK)
         goto cleanup;
     s = offpay_wallet_create(out, err, dir, server_url, &cert, sk, issuer_pk, &policy, rev, rev_len);
+    if (s == OFFPAY_OK) {
+        snprintf(path, sizeof path, "%s/%s", dir, ENROL_KEY_FILE);
+        unlink(path); /* the wallet's own key file holds it now */
+    }
     free(scratch);
     scratch = NULL;
 cleanup:
     if (scratch && err)
         snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch->err[0] ? scratch->err : offpay_status_str(s));
+    if (scratch && !keep_key) {
+        snprintf(path, sizeof path, "%s/%s", dir, ENROL_KEY_FILE);
+        unlink(path);
+        if (dir_created)
+            rmdir(dir);
+    }
     free(scratch);
     if (sk)
         sodium_free(sk);
@@ -221,16 +336,94 @@ enum offpay_status offpay_wallet_online_balance(struct offpay_wallet *w, uint64_
     return s;
 }
 
+/* Write c down in a transaction of its own (load, pay-online: nothing else
+ * changes before the call). */
+static enum offpay_status track_alone(struct offpay_wallet *w, struct wallet_tracked_call *c)
+{
+    enum offpay_status s = wallet_begin(w);
+    if (s != OFFPAY_OK)
+        return s;
+    if ((s = wallet_call_track(w, c)) != OFFPAY_OK) {
+        wallet_rollback(w);
+        return s;
+    }
+    return wallet_commit(w);
+}
+
+/* After a tracked call: a definite answer settles it (the caller's apply
+ * step for a success; here, for a refusal or a request that never left,
+ * forget it); an unknown outcome leaves it for sync. */
+static enum offpay_status untrack_refused(struct offpay_wallet *w, const struct wallet_tracked_call *c,
+                                          enum offpay_status call_status)
+{
+    char keep[OFFPAY_WALLET_ERROR_MAX];
+    memcpy(keep, w->err, sizeof keep);
+    enum offpay_status s = wallet_begin(w);
+    if (s != OFFPAY_OK)
+        return s;
+    if ((s = wallet_call_untrack(w, c->nonce)) != OFFPAY_OK) {
+        wallet_rollback(w);
+        return s;
+    }
+    if ((s = wallet_commit(w)) != OFFPAY_OK)
+        return s;
+    memcpy(w->err, keep, sizeof keep);
+    return call_status;
+}
+
+/* The coins a load answer hands back: n of them, each verified and ours,
+ * adding up to want_sum.  Out: got[0..n). */
+static enum offpay_status load_answer(struct offpay_wallet *w, const json_t *resp, size_t n, uint64_t want_sum,
+                                      struct offpay_utxo *got)
+{
+    uint8_t bin[OFFPAY_UTXO_BYTES];
+    uint64_t got_sum = 0;
+    enum offpay_status s;
+    json_t *list = json_object_get(resp, "utxos");
+
+    if (!json_is_array(list) || json_array_size(list) != n)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server answered the load with the wrong number of coins.");
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        int type;
+        const char *text = json_string_value(json_array_get(list, i));
+        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
+            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK)
+            return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server answered the load with a malformed coin.");
+        if ((s = wallet_utxo_check(w, &got[i])) != OFFPAY_OK)
+            return s;
+        /* Checked: a sum that wraps ends below the amount just added. */
+        got_sum += got[i].amount;
+        if (got_sum < got[i].amount)
+            return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins add up to too much.");
+    }
+    if (got_sum != want_sum)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins do not add up to the amounts asked for.");
+    return OFFPAY_OK;
+}
+
+static enum offpay_status load_locked(struct offpay_wallet *w, uint64_t *online, const uint64_t *amounts, size_t n);
+
 enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online, const uint64_t *amounts, size_t n)
 {
+    w->err[0] = '\0';
+    *online = 0;
+    int fd = wallet_call_lock(w);
+    if (fd < 0)
+        return OFFPAY_ERR_STORAGE;
+    enum offpay_status s = load_locked(w, online, amounts, n);
+    close(fd);
+    return s;
+}
+
+static enum offpay_status load_locked(struct offpay_wallet *w, uint64_t *online, const uint64_t *amounts, size_t n)
+{
     struct offpay_utxo got[LOAD_MAX];
-    uint8_t bin[OFFPAY_UTXO_BYTES];
-    uint64_t want_sum = 0, got_sum = 0, added = 0;
+    struct wallet_tracked_call c = {.kind = "load"};
+    uint64_t want_sum = 0, added = 0;
     json_t *body = NULL, *arr = NULL, *resp = NULL;
     enum offpay_status s;
 
-    w->err[0] = '\0';
-    *online = 0;
     if (n == 0 || n > LOAD_MAX)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "Load between 1 and %d amounts at a time.", LOAD_MAX);
     if ((arr = json_array()) == NULL)
@@ -244,35 +437,24 @@ enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online,
         json_array_append_new(arr, json_integer((json_int_t)amounts[i]));
     }
     body = json_pack("{s:o}", "amounts", arr);
-    if ((s = call(w, "POST", "/v1/load", body, 1, &resp)) != OFFPAY_OK)
+    c.amount = want_sum;
+    if (body == NULL || (s = track_alone(w, &c)) != OFFPAY_OK) {
+        json_decref(body);
+        return body == NULL ? OFFPAY_ERR_NOMEM : s;
+    }
+    s = wallet_call(w, "POST", "/v1/load", body, 1, c.nonce, c.ts, &resp);
+    if (s == OFFPAY_ERR_OUTCOME_UNKNOWN)
         goto cleanup;
-    json_t *list = json_object_get(resp, "utxos");
-    if ((s = u64_field(w, resp, "online", online)) != OFFPAY_OK)
-        goto cleanup;
-    if (!json_is_array(list) || json_array_size(list) != n) {
-        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server answered the load with the wrong number of coins.");
+    if (s != OFFPAY_OK) {
+        s = untrack_refused(w, &c, s);
         goto cleanup;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        int type;
-        const char *text = json_string_value(json_array_get(list, i));
-        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
-            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK) {
-            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server answered the load with a malformed coin.");
-            goto cleanup;
-        }
-        if ((s = wallet_utxo_check(w, &got[i])) != OFFPAY_OK)
-            goto cleanup;
-        /* Checked: a sum that wraps ends below the amount just added. */
-        got_sum += got[i].amount;
-        if (got_sum < got[i].amount) {
-            s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins add up to too much.");
-            goto cleanup;
-        }
-    }
-    if (got_sum != want_sum) {
-        s = wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's coins do not add up to the amounts asked for.");
+    /* The server did it.  An answer that does not hold the coins leaves the
+     * call in doubt: the next sync gets the coins from the server. */
+    if ((s = u64_field(w, resp, "online", online)) != OFFPAY_OK || (s = load_answer(w, resp, n, want_sum, got)) != OFFPAY_OK) {
+        wallet_fail(w, OFFPAY_ERR_OUTCOME_UNKNOWN,
+                    "The server did the load but its answer is malformed (%s); `offpay sync` will settle it.", w->err);
+        s = OFFPAY_ERR_OUTCOME_UNKNOWN;
         goto cleanup;
     }
     if ((s = wallet_begin(w)) != OFFPAY_OK)
@@ -280,7 +462,8 @@ enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online,
     char detail[64];
     snprintf(detail, sizeof detail, "%zu coin%s loaded from the online balance", n, n == 1 ? "" : "s");
     if ((s = wallet_utxos_insert(w, got, n, &added)) != OFFPAY_OK ||
-        (s = wallet_history_add(w, "load", added, NULL, NULL, detail)) != OFFPAY_OK) {
+        (s = wallet_history_add(w, "load", added, NULL, NULL, detail)) != OFFPAY_OK ||
+        (s = wallet_call_untrack(w, c.nonce)) != OFFPAY_OK) {
         wallet_rollback(w);
         goto cleanup;
     }
@@ -291,25 +474,80 @@ cleanup:
     return s;
 }
 
-/* Set the state of the coins ids[0..n) (one transaction). */
-static enum offpay_status coins_mark(struct offpay_wallet *w, uint8_t (*ids)[OFFPAY_UTXO_ID_BYTES], size_t n,
-                                     const char *from, const char *to)
+/* ---- unload ---- */
+
+struct unload_pick {
+    uint8_t ids[LOAD_MAX][OFFPAY_UTXO_ID_BYTES];
+    size_t n;
+    uint64_t sum;
+};
+
+/* Read the coins to unload (one id, or up to LOAD_MAX spendable ones).
+ * Call inside the transaction that marks them. */
+static enum offpay_status unload_pick(struct offpay_wallet *w, const uint8_t *id, struct unload_pick *p)
+{
+    int rc;
+    sqlite3_stmt *st = wallet_prepare(w, id ? "SELECT id, amount, state FROM utxos WHERE id = ?"
+                                            : "SELECT id, amount, state FROM utxos WHERE state = 'spendable'"
+                                              " ORDER BY amount, id LIMIT ?");
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    if (id)
+        sqlite3_bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int(st, 1, LOAD_MAX);
+    p->n = 0;
+    p->sum = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->n < LOAD_MAX) {
+        const char *state = (const char *)sqlite3_column_text(st, 2);
+        uint64_t amount = (uint64_t)sqlite3_column_int64(st, 1);
+        if (state == NULL || strcmp(state, "spendable") != 0) {
+            sqlite3_finalize(st);
+            return wallet_fail(w, OFFPAY_ERR_FUNDS_LOCKED,
+                               "That coin is %s and cannot be unloaded until its payment or call is synced.",
+                               state && strcmp(state, "locked") == 0 ? "locked change" : "in doubt");
+        }
+        if (sqlite3_column_bytes(st, 0) != OFFPAY_UTXO_ID_BYTES || amount > UINT64_MAX - p->sum) {
+            sqlite3_finalize(st);
+            return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet holds a damaged coin.");
+        }
+        memcpy(p->ids[p->n++], sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
+        p->sum += amount;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return wallet_db_fail(w, "be read");
+    if (p->n == 0)
+        return id ? wallet_fail(w, OFFPAY_ERR_USAGE, "This wallet holds no coin with that id.")
+                  : wallet_fail(w, OFFPAY_ERR_INSUFFICIENT_FUNDS, "There are no spendable offline coins to unload.");
+    return OFFPAY_OK;
+}
+
+/* One transaction: pick the coins, put them in doubt under the call c, and
+ * write c down.  So no payment can take a coin between the pick and the
+ * mark, and a crash after this leaves the coins in doubt, never spendable. */
+static enum offpay_status unload_begin(struct offpay_wallet *w, const uint8_t *id, struct unload_pick *p,
+                                       struct wallet_tracked_call *c)
 {
     enum offpay_status s = wallet_begin(w);
     if (s != OFFPAY_OK)
         return s;
-    for (size_t i = 0; i < n && s == OFFPAY_OK; i++) {
-        sqlite3_stmt *st = wallet_prepare(w, "UPDATE utxos SET state = ? WHERE id = ? AND state = ? AND record_id IS NULL");
+    if ((s = unload_pick(w, id, p)) == OFFPAY_OK) {
+        c->amount = p->sum;
+        s = wallet_call_track(w, c);
+    }
+    for (size_t i = 0; i < p->n && s == OFFPAY_OK; i++) {
+        sqlite3_stmt *st = wallet_prepare(w, "UPDATE utxos SET state = 'in_doubt', call_nonce = ?"
+                                             " WHERE id = ? AND state = 'spendable' AND record_id IS NULL");
         if (st == NULL) {
             s = OFFPAY_ERR_STORAGE;
             break;
         }
-        sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, ids[i], OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, c->nonce, sizeof c->nonce, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, p->ids[i], OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
         s = wallet_step_done(w, st);
         if (s == OFFPAY_OK && sqlite3_changes(w->db) != 1)
-            s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "A coin changed under the unload.");
+            s = wallet_fail(w, OFFPAY_ERR_STORAGE, "A coin to unload is not spendable after all.");
     }
     if (s != OFFPAY_OK) {
         wallet_rollback(w);
@@ -318,31 +556,32 @@ static enum offpay_status coins_mark(struct offpay_wallet *w, uint8_t (*ids)[OFF
     return wallet_commit(w);
 }
 
-/*
- * The unload lock: an exclusive flock on DIR/unload.lock, held by an unload
- * from marking its coins in doubt until it settles them, and by sync while it
- * settles the coins an unload left in doubt.  So when sync holds it, a coin in
- * doubt without a record can only come from an unload that was cut off (the
- * kernel drops a dead process's lock), never from one still talking to the
- * server.  Returns: the lock's descriptor (close() releases it), or -1 (w->err set).
- */
-static int unload_lock(struct offpay_wallet *w)
+/* The unload's answer arrived: settle its coins as the server did. */
+static enum offpay_status unload_end(struct offpay_wallet *w, const struct wallet_tracked_call *c, int done)
 {
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/unload.lock", w->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        wallet_fail(w, OFFPAY_ERR_STORAGE, "Cannot open the wallet's unload lock %s.", path);
-        return -1;
+    char detail[64];
+    enum offpay_status s = wallet_begin(w);
+    if (s != OFFPAY_OK)
+        return s;
+    sqlite3_stmt *st = wallet_prepare(w, done ? "DELETE FROM utxos WHERE call_nonce = ? AND state = 'in_doubt'"
+                                              : "UPDATE utxos SET state = 'spendable', call_nonce = NULL"
+                                                " WHERE call_nonce = ? AND state = 'in_doubt'");
+    if (st == NULL)
+        s = OFFPAY_ERR_STORAGE;
+    else {
+        sqlite3_bind_blob(st, 1, c->nonce, sizeof c->nonce, SQLITE_TRANSIENT);
+        s = wallet_step_done(w, st);
     }
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            close(fd);
-            wallet_fail(w, OFFPAY_ERR_STORAGE, "Cannot take the wallet's unload lock %s.", path);
-            return -1;
-        }
+    snprintf(detail, sizeof detail, "coins back to the online balance");
+    if (s == OFFPAY_OK && done)
+        s = wallet_history_add(w, "unload", c->amount, NULL, NULL, detail);
+    if (s == OFFPAY_OK)
+        s = wallet_call_untrack(w, c->nonce);
+    if (s != OFFPAY_OK) {
+        wallet_rollback(w);
+        return s;
     }
-    return fd;
+    return wallet_commit(w);
 }
 
 static enum offpay_status unload_locked(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded,
@@ -352,7 +591,7 @@ enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *onlin
 {
     w->err[0] = '\0';
     *online = *unloaded = 0;
-    int fd = unload_lock(w);
+    int fd = wallet_call_lock(w);
     if (fd < 0)
         return OFFPAY_ERR_STORAGE;
     enum offpay_status s = unload_locked(w, online, unloaded, id);
@@ -363,91 +602,42 @@ enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *onlin
 static enum offpay_status unload_locked(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded,
                                         const uint8_t *id)
 {
-    uint8_t ids[LOAD_MAX][OFFPAY_UTXO_ID_BYTES];
-    uint64_t sum = 0;
-    size_t n = 0;
-    int rc;
-    enum offpay_status s = OFFPAY_OK;
+    struct unload_pick *p = calloc(1, sizeof *p);
+    struct wallet_tracked_call c = {.kind = "unload"};
     json_t *arr = NULL, *body = NULL, *resp = NULL;
+    enum offpay_status s;
 
-    w->err[0] = '\0';
-    *online = *unloaded = 0;
-    sqlite3_stmt *st;
-    if (id) {
-        st = wallet_prepare(w, "SELECT id, amount, state FROM utxos WHERE id = ?");
-        if (st == NULL)
-            return OFFPAY_ERR_STORAGE;
-        sqlite3_bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-    } else {
-        st = wallet_prepare(w, "SELECT id, amount, state FROM utxos WHERE state = 'spendable' ORDER BY amount, id LIMIT 64");
-        if (st == NULL)
-            return OFFPAY_ERR_STORAGE;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < LOAD_MAX) {
-        const char *state = (const char *)sqlite3_column_text(st, 2);
-        if (strcmp(state, "spendable") != 0) {
-            sqlite3_finalize(st);
-            return wallet_fail(w, OFFPAY_ERR_FUNDS_LOCKED, "That coin is %s and cannot be unloaded until its payment is synced.",
-                               strcmp(state, "locked") == 0 ? "locked change" : "in doubt");
-        }
-        uint64_t amount = (uint64_t)sqlite3_column_int64(st, 1);
-        if (amount > UINT64_MAX - sum) {
-            sqlite3_finalize(st);
-            return wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The coins to unload add up to more than can be represented.");
-        }
-        memcpy(ids[n], sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
-        sum += amount;
-        n++;
-    }
-    sqlite3_finalize(st);
-    if (n == 0)
-        return id ? wallet_fail(w, OFFPAY_ERR_USAGE, "This wallet holds no coin with that id.")
-                  : wallet_fail(w, OFFPAY_ERR_INSUFFICIENT_FUNDS, "There are no spendable offline coins to unload.");
-
-    /* In doubt while the server decides: never spendable twice, even if we
-     * crash before its answer arrives. */
-    if ((s = coins_mark(w, ids, n, "spendable", "in_doubt")) != OFFPAY_OK)
-        return s;
+    if (p == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the unload.");
+    if ((s = unload_begin(w, id, p, &c)) != OFFPAY_OK)
+        goto cleanup;
     arr = json_array();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; arr != NULL && i < p->n; i++) {
         char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
-        offpay_hex(hex, ids[i], OFFPAY_UTXO_ID_BYTES);
+        offpay_hex(hex, p->ids[i], OFFPAY_UTXO_ID_BYTES);
         json_array_append_new(arr, json_string(hex));
     }
-    body = json_pack("{s:o}", "utxos", arr);
-    s = call(w, "POST", "/v1/unload", body, 1, &resp);
-    if (s == OFFPAY_OK)
-        s = u64_field(w, resp, "online", online);
+    body = arr ? json_pack("{s:o}", "utxos", arr) : NULL;
+    /* Out of memory before the call: it never left. */
+    s = body ? wallet_call(w, "POST", "/v1/unload", body, 1, c.nonce, c.ts, &resp)
+             : wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the unload.");
+    if (s == OFFPAY_ERR_OUTCOME_UNKNOWN)
+        goto cleanup; /* the coins stay in doubt; sync settles them */
     if (s != OFFPAY_OK) {
-        /* The server changed nothing: the coins are spendable again. */
+        /* A refusal, or a request that never left: the server did nothing. */
         char keep[OFFPAY_WALLET_ERROR_MAX];
         memcpy(keep, w->err, sizeof keep);
-        if (coins_mark(w, ids, n, "in_doubt", "spendable") == OFFPAY_OK)
+        if (unload_end(w, &c, 0) == OFFPAY_OK)
             memcpy(w->err, keep, sizeof keep);
         goto cleanup;
     }
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
-        goto cleanup;
-    for (size_t i = 0; i < n && s == OFFPAY_OK; i++) {
-        st = wallet_prepare(w, "DELETE FROM utxos WHERE id = ? AND state = 'in_doubt'");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            break;
-        }
-        sqlite3_bind_blob(st, 1, ids[i], OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        s = wallet_step_done(w, st);
-    }
-    char detail[64];
-    snprintf(detail, sizeof detail, "%zu coin%s back to the online balance", n, n == 1 ? "" : "s");
-    if (s == OFFPAY_OK)
-        s = wallet_history_add(w, "unload", sum, NULL, NULL, detail);
-    if (s != OFFPAY_OK) {
-        wallet_rollback(w);
-        goto cleanup;
-    }
-    if ((s = wallet_commit(w)) == OFFPAY_OK)
-        *unloaded = sum;
+    /* A 2xx: the server took the coins, whatever else its answer says. */
+    if (u64_field(w, resp, "online", online) != OFFPAY_OK)
+        *online = 0;
+    if ((s = unload_end(w, &c, 1)) == OFFPAY_OK)
+        *unloaded = p->sum;
 cleanup:
+    free(p);
     json_decref(body);
     json_decref(resp);
     return s;
@@ -460,6 +650,7 @@ void offpay_sync_report_free(struct offpay_sync_report *report)
     free(report->items);
     free(report->new_utxos);
     free(report->recovered);
+    free(report->calls);
     memset(report, 0, sizeof *report);
 }
 
@@ -812,7 +1003,7 @@ static enum offpay_status settle_cut_unloads(struct offpay_wallet *w, const uint
     uint64_t back = 0, gone = 0;
     size_t n_back = 0, n_gone = 0;
     enum offpay_status s = wallet_begin(w);
-    sqlite3_stmt *st = s == OFFPAY_OK ? wallet_prepare(w, "SELECT id, amount FROM utxos WHERE state = 'in_doubt' AND record_id IS NULL") : NULL;
+    sqlite3_stmt *st = s == OFFPAY_OK ? wallet_prepare(w, "SELECT id, amount FROM utxos WHERE state = 'in_doubt' AND record_id IS NULL AND call_nonce IS NULL") : NULL;
     if (s == OFFPAY_OK && st == NULL)
         s = OFFPAY_ERR_STORAGE;
     int rc;
@@ -879,7 +1070,7 @@ static enum offpay_status recover_coins_locked(struct offpay_wallet *w, struct o
  */
 static enum offpay_status recover_coins(struct offpay_wallet *w, struct offpay_sync_report *rep)
 {
-    int fd = unload_lock(w);
+    int fd = wallet_call_lock(w);
     if (fd < 0)
         return OFFPAY_ERR_STORAGE;
     enum offpay_status s = recover_coins_locked(w, rep);
@@ -1048,6 +1239,15 @@ enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_syn
     int more = 1;
     memset(report, 0, sizeof *report);
     w->err[0] = '\0';
+    /* Calls whose answer was lost first, under the call lock: the server
+     * says what became of each (and cancels what never arrived). */
+    int fd = wallet_call_lock(w);
+    if (fd < 0)
+        return OFFPAY_ERR_STORAGE;
+    s = wallet_calls_settle(w, report);
+    close(fd);
+    if (s != OFFPAY_OK)
+        return s;
     /* Each batch is one transaction; the loop is bounded by the pending store,
      * which every successful batch shrinks. */
     for (int round = 0; more && round < 1000; round++)
@@ -1084,18 +1284,36 @@ enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offp
         return s;
     }
     body = json_pack("{s:s, s:I}", "to", account, "amount", (json_int_t)amount);
-    if ((s = call(w, "POST", "/v1/pay-online", body, 1, &resp)) != OFFPAY_OK)
+    if (body == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the payment.");
+    int fd = wallet_call_lock(w);
+    if (fd < 0) {
+        json_decref(body);
+        return OFFPAY_ERR_STORAGE;
+    }
+    struct wallet_tracked_call c = {.kind = "pay_online", .amount = amount, .counterparty = account};
+    if ((s = track_alone(w, &c)) != OFFPAY_OK)
         goto cleanup;
-    if ((s = u64_field(w, resp, "online", online)) != OFFPAY_OK)
+    s = wallet_call(w, "POST", "/v1/pay-online", body, 1, c.nonce, c.ts, &resp);
+    if (s == OFFPAY_ERR_OUTCOME_UNKNOWN)
         goto cleanup;
+    if (s != OFFPAY_OK) {
+        s = untrack_refused(w, &c, s);
+        goto cleanup;
+    }
+    /* A 2xx: the payment is made, whatever else the answer says. */
+    if (u64_field(w, resp, "online", online) != OFFPAY_OK)
+        *online = 0;
     if ((s = wallet_begin(w)) != OFFPAY_OK)
         goto cleanup;
-    if ((s = wallet_history_add(w, "pay_online", amount, account, NULL, "paid from the online balance")) != OFFPAY_OK) {
+    if ((s = wallet_history_add(w, "pay_online", amount, account, NULL, "paid from the online balance")) != OFFPAY_OK ||
+        (s = wallet_call_untrack(w, c.nonce)) != OFFPAY_OK) {
         wallet_rollback(w);
         goto cleanup;
     }
     s = wallet_commit(w);
 cleanup:
+    close(fd);
     json_decref(body);
     json_decref(resp);
     return s;

@@ -1,0 +1,277 @@
+/*
+ * calls.c - server calls whose outcome is in doubt.
+ *
+ * A call whose answer did not come back may have happened: the server may
+ * have taken the coins of an unload online, moved value into the coins of a
+ * load, or paid an account.  Undoing it locally on a guess loses value or,
+ * worse, makes coins spendable that the server has taken (the next offline
+ * payment with them is settled as a double spend and the honest wallet is
+ * revoked).  So every call that changes the ledger is written down (table
+ * `calls`) with the nonce and timestamp its request carries, in the same
+ * transaction that puts its coins in doubt and before the request leaves.
+ * The row stays until the outcome is known: from the answer itself, or at
+ * the next sync from the server (POST /v1/outcome, docs/api.md), which also
+ * burns the nonce of a request that never arrived, so that a request still
+ * travelling in the network can never land after the wallet settled it.
+ *
+ * The call lock (flock on DIR/unload.lock) is held from writing a call down
+ * to settling it, and by sync while it asks about calls in doubt, so a sync
+ * never cancels a call that another process is still waiting on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "offpay/text.h"
+
+#define CALLS_MAX 64 /* calls in doubt settled by one sync (at most one per command) */
+
+int wallet_call_lock(struct offpay_wallet *w)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/unload.lock", w->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        wallet_fail(w, OFFPAY_ERR_STORAGE, "Cannot open the wallet's call lock %s.", path);
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            close(fd);
+            wallet_fail(w, OFFPAY_ERR_STORAGE, "Cannot take the wallet's call lock %s.", path);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+enum offpay_status wallet_call_track(struct offpay_wallet *w, struct wallet_tracked_call *c)
+{
+    offpay_random(c->nonce, sizeof c->nonce);
+    /* The server checks the timestamp against its own clock: real time. */
+    c->ts = (uint64_t)time(NULL);
+    sqlite3_stmt *st = wallet_prepare(
+        w, "INSERT INTO calls (nonce, timestamp, kind, amount, counterparty, created) VALUES (?, ?, ?, ?, ?, ?)");
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_blob(st, 1, c->nonce, sizeof c->nonce, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->ts);
+    sqlite3_bind_text(st, 3, c->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->amount);
+    sqlite3_bind_text(st, 5, c->counterparty ? c->counterparty : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)wallet_now());
+    return wallet_step_done(w, st);
+}
+
+enum offpay_status wallet_call_untrack(struct offpay_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES])
+{
+    sqlite3_stmt *st = wallet_prepare(w, "DELETE FROM calls WHERE nonce = ?");
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_blob(st, 1, nonce, OFFPAY_HTTP_NONCE_BYTES, SQLITE_TRANSIENT);
+    return wallet_step_done(w, st);
+}
+
+/* ---- settling at sync ---- */
+
+struct doubt {
+    uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
+    uint64_t ts, amount;
+    char kind[16];
+    char counterparty[OFFPAY_ACCOUNT_MAX + 1];
+};
+
+static enum offpay_status doubts_read(struct offpay_wallet *w, struct doubt *d, size_t cap, size_t *n)
+{
+    int rc;
+    *n = 0;
+    sqlite3_stmt *st = wallet_prepare(
+        w, "SELECT nonce, timestamp, kind, amount, counterparty FROM calls ORDER BY created, nonce LIMIT ?");
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_int(st, 1, (int)cap);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 2);
+        const char *cp = (const char *)sqlite3_column_text(st, 4);
+        if (sqlite3_column_bytes(st, 0) != OFFPAY_HTTP_NONCE_BYTES || kind == NULL || strlen(kind) >= sizeof d->kind ||
+            cp == NULL || strlen(cp) > OFFPAY_ACCOUNT_MAX || sqlite3_column_int64(st, 1) < 0 ||
+            sqlite3_column_int64(st, 3) <= 0) {
+            sqlite3_finalize(st);
+            return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet holds a damaged call in doubt.");
+        }
+        struct doubt *x = &d[(*n)++];
+        memcpy(x->nonce, sqlite3_column_blob(st, 0), OFFPAY_HTTP_NONCE_BYTES);
+        x->ts = (uint64_t)sqlite3_column_int64(st, 1);
+        x->amount = (uint64_t)sqlite3_column_int64(st, 3);
+        snprintf(x->kind, sizeof x->kind, "%s", kind);
+        snprintf(x->counterparty, sizeof x->counterparty, "%s", cp);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? OFFPAY_OK : wallet_db_fail(w, "be read");
+}
+
+/* Ask the server what became of d.  Out: outcome ("done", "cancelled",
+ * "unknown"), *answer (the stored answer of a done call, or NULL; decref). */
+static enum offpay_status outcome_ask(struct offpay_wallet *w, const struct doubt *d, char outcome[16], json_t **answer)
+{
+    char hex[2 * OFFPAY_HTTP_NONCE_BYTES + 1];
+    json_t *resp = NULL;
+    enum offpay_status s;
+
+    *answer = NULL;
+    offpay_hex(hex, d->nonce, sizeof d->nonce);
+    json_t *body = json_pack("{s:s, s:I}", "nonce", hex, "timestamp", (json_int_t)d->ts);
+    if (body == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory asking about a call in doubt.");
+    s = wallet_call(w, "POST", "/v1/outcome", body, 1, NULL, 0, &resp);
+    json_decref(body);
+    if (s != OFFPAY_OK)
+        return s;
+    const char *o = json_string_value(json_object_get(resp, "outcome"));
+    if (o == NULL || (strcmp(o, "done") != 0 && strcmp(o, "cancelled") != 0 && strcmp(o, "unknown") != 0)) {
+        json_decref(resp);
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's answer about a call in doubt is malformed.");
+    }
+    snprintf(outcome, 16, "%s", o);
+    json_t *a = json_object_get(resp, "answer");
+    if (json_is_object(a))
+        *answer = json_incref(a);
+    json_decref(resp);
+    return OFFPAY_OK;
+}
+
+/* The coins of a done load, from its stored answer: verified, ours, and
+ * adding up to what was asked.  Returns 0 and *n on success; -1 when the
+ * answer does not hold them (the recovery step of this sync finds them). */
+static int load_coins(struct offpay_wallet *w, const json_t *answer, uint64_t want, struct offpay_utxo *got, size_t cap,
+                      size_t *n)
+{
+    json_t *list = json_object_get(answer, "utxos");
+    uint64_t sum = 0;
+    *n = 0;
+    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > cap)
+        return -1;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        uint8_t bin[OFFPAY_UTXO_BYTES];
+        size_t len;
+        int type;
+        const char *text = json_string_value(json_array_get(list, i));
+        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
+            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK || wallet_utxo_check(w, &got[i]) != OFFPAY_OK ||
+            got[i].amount > UINT64_MAX - sum)
+            return -1;
+        sum += got[i].amount;
+    }
+    *n = json_array_size(list);
+    w->err[0] = '\0';
+    return sum == want ? 0 : -1;
+}
+
+/* An unload's coins: done -> they leave the wallet; cancelled -> spendable
+ * again; unknown -> no longer tied to the call, so the coin list settles
+ * them (the request can no longer land: its timestamp is long past). */
+static enum offpay_status settle_unload(struct offpay_wallet *w, const struct doubt *d, const char *outcome)
+{
+    const char *sql = strcmp(outcome, "done") == 0 ? "DELETE FROM utxos WHERE call_nonce = ? AND state = 'in_doubt'"
+                      : strcmp(outcome, "cancelled") == 0
+                          ? "UPDATE utxos SET state = 'spendable', call_nonce = NULL WHERE call_nonce = ? AND state = 'in_doubt'"
+                          : "UPDATE utxos SET call_nonce = NULL WHERE call_nonce = ?";
+    sqlite3_stmt *st = wallet_prepare(w, sql);
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_blob(st, 1, d->nonce, sizeof d->nonce, SQLITE_TRANSIENT);
+    enum offpay_status s = wallet_step_done(w, st);
+    if (s != OFFPAY_OK || strcmp(outcome, "unknown") == 0)
+        return s;
+    return strcmp(outcome, "done") == 0
+               ? wallet_history_add(w, "unload", d->amount, NULL, NULL, "an unload whose answer was lost: the server did it")
+               : wallet_history_add(w, "unload_undone", d->amount, NULL, NULL,
+                                    "an unload whose answer was lost: the server never did it; the coins are spendable again");
+}
+
+static enum offpay_status settle_one(struct offpay_wallet *w, const struct doubt *d, const char *outcome,
+                                     const json_t *answer)
+{
+    int done = strcmp(outcome, "done") == 0, cancelled = strcmp(outcome, "cancelled") == 0;
+    struct offpay_utxo got[64];
+    size_t n = 0;
+    enum offpay_status s = OFFPAY_OK;
+
+    /* Verify before the transaction: signatures are no business of the lock. */
+    int coins_ok = strcmp(d->kind, "load") == 0 && done &&
+                   load_coins(w, answer, d->amount, got, sizeof got / sizeof got[0], &n) == 0;
+    if ((s = wallet_begin(w)) != OFFPAY_OK)
+        return s;
+    if (strcmp(d->kind, "unload") == 0) {
+        s = settle_unload(w, d, outcome);
+    } else if (strcmp(d->kind, "load") == 0) {
+        if (coins_ok)
+            s = wallet_utxos_insert(w, got, n, NULL);
+        if (s == OFFPAY_OK && (done || cancelled))
+            s = wallet_history_add(w, done ? "load" : "load_cancelled", d->amount, NULL, NULL,
+                                   done ? "a load whose answer was lost: the server did it"
+                                        : "a load whose answer was lost: the server never did it");
+    } else {
+        s = wallet_history_add(w, done ? "pay_online" : cancelled ? "pay_online_cancelled" : "pay_online_unknown", d->amount,
+                               d->counterparty, NULL,
+                               done        ? "a payment whose answer was lost: the server made it"
+                               : cancelled ? "a payment whose answer was lost: the server never made it"
+                                           : "a payment whose answer was lost long ago: see the online balance");
+    }
+    if (s == OFFPAY_OK)
+        s = wallet_call_untrack(w, d->nonce);
+    if (s != OFFPAY_OK) {
+        wallet_rollback(w);
+        return s;
+    }
+    return wallet_commit(w);
+}
+
+enum offpay_status wallet_calls_settle(struct offpay_wallet *w, struct offpay_sync_report *rep)
+{
+    struct doubt *d = calloc(CALLS_MAX, sizeof *d);
+    size_t n = 0;
+    enum offpay_status s;
+
+    if (d == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the calls in doubt.");
+    /* A call settled leaves the table, so each round reads new ones; the
+     * rounds are bounded by the table, which only commands fill. */
+    for (int round = 0; round < 1000; round++) {
+        if ((s = doubts_read(w, d, CALLS_MAX, &n)) != OFFPAY_OK || n == 0)
+            break;
+        struct offpay_call_outcome *grown = realloc(rep->calls, (rep->n_calls + n) * sizeof *rep->calls);
+        if (grown == NULL) {
+            s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the calls in doubt.");
+            break;
+        }
+        rep->calls = grown;
+        for (size_t i = 0; i < n && s == OFFPAY_OK; i++) {
+            char outcome[16];
+            json_t *answer = NULL;
+            if ((s = outcome_ask(w, &d[i], outcome, &answer)) != OFFPAY_OK)
+                break;
+            s = settle_one(w, &d[i], outcome, answer);
+            json_decref(answer);
+            if (s != OFFPAY_OK)
+                break;
+            struct offpay_call_outcome *o = &rep->calls[rep->n_calls++];
+            memset(o, 0, sizeof *o);
+            snprintf(o->kind, sizeof o->kind, "%s", d[i].kind);
+            snprintf(o->outcome, sizeof o->outcome, "%s", outcome);
+            snprintf(o->counterparty, sizeof o->counterparty, "%s", d[i].counterparty);
+            o->amount = d[i].amount;
+        }
+        if (s != OFFPAY_OK || n < CALLS_MAX)
+            break;
+    }
+    free(d);
+    return s;
+}
