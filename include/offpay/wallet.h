@@ -370,12 +370,15 @@ void offpay_sync_report_free(struct offpay_sync_report *report);
 /*
  * Pay online (claim 3): sync first; only when that sync completed, pay
  * amount from the online balance to account.  If the sync fails nothing is
- * paid.  Out: *report (the sync's, free it), *online (balance after).
+ * paid.  A retry is safe: when that sync learns that a payment to the same
+ * account of the same amount, whose answer was lost, was made, it is not
+ * made again (*already_paid = 1, OFFPAY_OK; *online is then 0: unknown).
+ * Out: *report (the sync's, free it), *online (balance after), *already_paid.
  * Returns: as offpay_wallet_sync, then OFFPAY_ERR_REJECTED (unknown account,
  * balance too small) or OFFPAY_ERR_UNREACHABLE.
  */
 enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offpay_sync_report *report,
-                                            uint64_t *online, const char *account,
+                                            uint64_t *online, int *already_paid, const char *account,
                                             uint64_t amount) OFFPAY_WARN_UNUSED;
 
 #endif

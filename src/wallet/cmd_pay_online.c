@@ -12,7 +12,7 @@ static int run(struct cli *c, int argc, char **argv)
     struct offpay_wallet *w = NULL;
     struct offpay_sync_report rep;
     uint64_t amount, online = 0;
-    int rc;
+    int rc, already = 0;
 
     if (cli_opts_parse(&cli_cmd_pay_online, &o, argc, argv) != 0)
         return offpay_status_exit_code(OFFPAY_ERR_USAGE);
@@ -26,15 +26,20 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_pay_online, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
-    enum offpay_status s = offpay_wallet_pay_online(w, &rep, &online, o.pos[0], amount);
+    enum offpay_status s = offpay_wallet_pay_online(w, &rep, &online, &already, o.pos[0], amount);
     if (s != OFFPAY_OK) {
         if ((rep.submitted > 0 || rep.n_recovered > 0) && !cli_opt(&o, "json"))
             cli_sync_print(stderr, &rep);
         rc = cli_wallet_fail(w, s);
     } else if (cli_opt(&o, "json")) {
-        rc = cli_json_print(json_pack("{s:s, s:I, s:I, s:o}", "to", o.pos[0], "amount", (json_int_t)amount, "online",
-                                      (json_int_t)online, "sync", cli_sync_json(&rep)));
+        rc = cli_json_print(json_pack("{s:s, s:I, s:o, s:b, s:o}", "to", o.pos[0], "amount", (json_int_t)amount,
+                                      "online", already ? json_null() : json_integer((json_int_t)online),
+                                      "already_paid", already, "sync", cli_sync_json(&rep)));
         cli_sync_warn(&rep);
+    } else if (already) {
+        cli_sync_print(stdout, &rep);
+        printf("That payment of %llu to %s was already made (its answer had been lost); it was not made again.\n",
+               (unsigned long long)amount, o.pos[0]);
     } else {
         cli_sync_print(stdout, &rep);
         printf("Paid %llu to %s online; your online balance is now %llu.\n", (unsigned long long)amount, o.pos[0],
@@ -50,6 +55,9 @@ const struct cli_command cli_cmd_pay_online = {
     "Pay an account from the online balance, after syncing first.",
     "Syncs every pending offline payment first and pays only when that sync\n"
     "completed; if it fails (exit 7 or 8) nothing is paid.  Exit 8 when the\n"
-    "account is unknown or the online balance does not cover the amount.\n",
+    "account is unknown or the online balance does not cover the amount.  If the\n"
+    "answer is lost (exit 7) the payment is in doubt; running the same command\n"
+    "again is safe: its sync learns whether the payment was made and, if it was,\n"
+    "it is not made again.\n",
     run,
 };

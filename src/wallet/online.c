@@ -1265,12 +1265,13 @@ enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_syn
 /* ---- pay online ---- */
 
 enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offpay_sync_report *report, uint64_t *online,
-                                            const char *account, uint64_t amount)
+                                            int *already_paid, const char *account, uint64_t amount)
 {
     json_t *body = NULL, *resp = NULL;
     enum offpay_status s;
 
     *online = 0;
+    *already_paid = 0;
     memset(report, 0, sizeof *report);
     if (!offpay_account_name_valid(account))
         return wallet_fail(w, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
@@ -1282,6 +1283,15 @@ enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offp
         snprintf(keep, sizeof keep, "%s", w->err);
         wallet_fail(w, s, "The sync before paying online failed, so nothing was paid: %s", keep);
         return s;
+    }
+    /* The same payment, lost on its way back and found made: a retry. */
+    for (size_t i = 0; i < report->n_calls; i++) {
+        const struct offpay_call_outcome *o = &report->calls[i];
+        if (strcmp(o->kind, "pay_online") == 0 && strcmp(o->outcome, "done") == 0 && o->amount == amount &&
+            strcmp(o->counterparty, account) == 0) {
+            *already_paid = 1;
+            return OFFPAY_OK;
+        }
     }
     body = json_pack("{s:s, s:I}", "to", account, "amount", (json_int_t)amount);
     if (body == NULL)
