@@ -80,6 +80,11 @@ enum offpay_status {
      * is not known until the server is asked again. */
     OFFPAY_ERR_OUTCOME_UNKNOWN,
 
+    /* exit 9: the key is unavailable (SPEC.md "Additions"): it cannot be
+     * used, or not safely (a key file or wallet folder others may read or
+     * replace, as ssh refuses one). */
+    OFFPAY_ERR_KEY_UNAVAILABLE,
+
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
 
@@ -93,7 +98,8 @@ enum offpay_exit {
     OFFPAY_EXIT_FUNDS = 5,
     OFFPAY_EXIT_LIMIT = 6,
     OFFPAY_EXIT_UNREACHABLE = 7,
-    OFFPAY_EXIT_REJECTED = 8
+    OFFPAY_EXIT_REJECTED = 8,
+    OFFPAY_EXIT_KEY_UNAVAILABLE = 9
 };
 
 /* Returns: a static, never-NULL sentence describing s (unknown values included). */

@@ -50,7 +50,7 @@ int cli_help(const struct cli_command *cmd)
     printf("\nThe wallet folder is --wallet DIR, else $OFFPAY_WALLET, else ~/.offpay.\n"
            "Exit codes: 0 ok, 1 internal error, 2 usage, 3 malformed input, 4 verification failed,\n"
            "5 not enough spendable offline funds, 6 offline limit reached, 7 server unreachable,\n"
-           "8 rejected by the server.\n");
+           "8 rejected by the server, 9 the key is unavailable (e.g. a key file others may read).\n");
     return 0;
 }
 

@@ -34,6 +34,16 @@ struct offpay_wallet {
 /* Record a failure sentence on w and return s (printf-style). */
 enum offpay_status wallet_fail(struct offpay_wallet *w, enum offpay_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* As ssh does with its keys: a wallet folder others may write to (they could
+ * swap the key or the store; mode & 022) or a key file others may read or
+ * write (st: its stat; mode & 077) is not used.  Returns: OFFPAY_OK, or
+ * OFFPAY_ERR_KEY_UNAVAILABLE with w's sentence naming the file and the chmod
+ * that fixes it.  They only read. */
+enum offpay_status wallet_folder_check(struct offpay_wallet *w);
+struct stat;
+enum offpay_status wallet_key_mode_check(struct offpay_wallet *w, const char *path, const struct stat *st);
+
 /* Record the storage error of w's database and return OFFPAY_ERR_STORAGE. */
 enum offpay_status wallet_db_fail(struct offpay_wallet *w, const char *what);
 

@@ -170,6 +170,10 @@ static enum offpay_status enrol_key(struct offpay_wallet *w, uint8_t *sk, int *r
     *reused = fd >= 0;
     if (fd >= 0) {
         uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], again[OFFPAY_SECRET_KEY_BYTES];
+        if (fstat(fd, &stbuf) == 0 && wallet_key_mode_check(w, path, &stbuf) != OFFPAY_OK) {
+            close(fd);
+            return OFFPAY_ERR_KEY_UNAVAILABLE;
+        }
         int ok = fstat(fd, &stbuf) == 0 && stbuf.st_size == OFFPAY_SECRET_KEY_BYTES &&
                  read(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES;
         close(fd);
@@ -265,6 +269,8 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
     } else if (errno != EEXIST) {
         s = wallet_fail(scratch, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", dir, strerror(errno));
         goto cleanup;
+    } else if ((s = wallet_folder_check(scratch)) != OFFPAY_OK) {
+        goto cleanup; /* no key is made where others could take or swap it */
     }
     if ((sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL) {
         s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");

@@ -100,6 +100,39 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name)
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+enum offpay_status wallet_folder_check(struct offpay_wallet *w)
+{
+    struct stat st;
+    if (stat(w->dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return wallet_fail(w, OFFPAY_ERR_KEY_UNAVAILABLE,
+                           "The wallet folder %s is writable by others (mode %04o), who could swap its key; "
+                           "run \"chmod go-w %s\" and try again.",
+                           w->dir, (unsigned)(st.st_mode & 07777), w->dir);
+    return OFFPAY_OK;
+}
+
+enum offpay_status wallet_key_mode_check(struct offpay_wallet *w, const char *path, const struct stat *st)
+{
+    if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        return wallet_fail(w, OFFPAY_ERR_KEY_UNAVAILABLE,
+                           "The wallet's key file %s is open to others (mode %04o), so it is not used; "
+                           "run \"chmod 600 %s\" and try again.",
+                           path, (unsigned)(st->st_mode & 07777), path);
+    return OFFPAY_OK;
+}
+
+static enum offpay_status wallet_modes_check(struct offpay_wallet *w)
+{
+    char path[PATH_MAX + 8];
+    struct stat st;
+    enum offpay_status s = wallet_folder_check(w);
+    if (s != OFFPAY_OK)
+        return s;
+    if (path_join(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0 && stat(path, &st) == 0)
+        return wallet_key_mode_check(w, path, &st);
+    return OFFPAY_OK;
+}
+
 enum offpay_status wallet_key_load(struct offpay_wallet *w, uint8_t **sk_out)
 {
     char path[PATH_MAX + 8];
@@ -119,6 +152,9 @@ enum offpay_status wallet_key_load(struct offpay_wallet *w, uint8_t **sk_out)
         s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's key file %s cannot be read: %s.", path, strerror(errno));
         goto cleanup;
     }
+    /* Checked again on the file that is read: its mode may have changed since the wallet was opened. */
+    if (fstat(fd, &stbuf) == 0 && (s = wallet_key_mode_check(w, path, &stbuf)) != OFFPAY_OK)
+        goto cleanup;
     if (fstat(fd, &stbuf) != 0 || stbuf.st_size != OFFPAY_SECRET_KEY_BYTES ||
         read(fd, sk, OFFPAY_SECRET_KEY_BYTES) != OFFPAY_SECRET_KEY_BYTES) {
         s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's key file %s is damaged.", path);
@@ -283,7 +319,10 @@ enum offpay_status offpay_wallet_open(struct offpay_wallet **out, char *err, con
     struct offpay_wallet *w = wallet_new(dir);
     if (w == NULL)
         return OFFPAY_ERR_NOMEM;
-    enum offpay_status s = wallet_store_open(w, 0);
+    /* Before the store is opened: a refused wallet is left exactly as it was. */
+    enum offpay_status s = wallet_modes_check(w);
+    if (s == OFFPAY_OK)
+        s = wallet_store_open(w, 0);
     if (s == OFFPAY_OK)
         s = load_identity(w);
     if (s != OFFPAY_OK) {
@@ -380,6 +419,8 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
     } else if (errno != EEXIST) {
         s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", dir, strerror(errno));
         goto fail;
+    } else if ((s = wallet_folder_check(w)) != OFFPAY_OK) {
+        goto fail; /* a key is not written where others could take or swap it */
     }
     if ((path_join(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0) ||
         (path_join(path, sizeof path, dir, OFFPAY_WALLET_KEY_FILE) == 0 && access(path, F_OK) == 0)) {

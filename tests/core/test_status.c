@@ -1,7 +1,8 @@
 /*
  * test_status.c - every status has its own sentence and stable code, and maps
  * to the exit code SPEC.md gives its class (0 ok, 1 internal, 2 usage,
- * 3 malformed, 4 verification, 5 funds, 6 limit, 7 unreachable, 8 rejected).
+ * 3 malformed, 4 verification, 5 funds, 6 limit, 7 unreachable, 8 rejected,
+ * 9 key unavailable).
  */
 #include "check.h"
 
@@ -38,6 +39,8 @@ static int spec_exit(enum offpay_status s)
         return 7;
     case OFFPAY_ERR_REJECTED:
         return 8;
+    case OFFPAY_ERR_KEY_UNAVAILABLE:
+        return 9;
     case OFFPAY_STATUS_COUNT_:
         break;
     }
