@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "offpay/amount.h"
 
 #define TOKEN_BYTES 20
 
@@ -109,7 +110,7 @@ int cmd_account(const struct cli *c)
     struct mint_ctx m;
     memset(&m, 0, sizeof m);
     m.name = name;
-    if (parse_amount(cli_pos(c, 2), &m.amount) != 0 || m.amount == 0)
+    if (offpay_amount_parse(&m.amount, cli_pos(c, 2)) != 0 || m.amount == 0)
         return cli_fail(OFFPAY_EXIT_USAGE, "AMOUNT must be a whole number of minor units above zero and below 2^63.");
     if ((l = cli_ledger(c, 0, &code)) == NULL)
         return code;

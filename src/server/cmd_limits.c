@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "offpay/amount.h"
 
 struct lim_ctx {
     uint8_t wallet[OFFPAY_WALLET_ID_BYTES];
@@ -81,7 +82,7 @@ int cmd_limits(const struct cli *cl)
         const char *s = cli_opt(cl, names[i]);
         if (s == NULL)
             continue;
-        if (parse_amount(s, &c.v[i]) != 0)
+        if (offpay_amount_parse(&c.v[i], s) != 0)
             return cli_fail(OFFPAY_EXIT_USAGE, "--%s must be a whole number below 2^63.", names[i]);
         if (i >= 2 && c.v[i] > UINT32_MAX)
             return cli_fail(OFFPAY_EXIT_USAGE, "--%s must be at most %u.", names[i], UINT32_MAX);

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "offpay/amount.h"
 
 #define THREADS_DEFAULT 2u
 #define THREADS_MAX 64u
@@ -28,7 +29,7 @@ int cmd_serve(const struct cli *c)
         return cli_fail(OFFPAY_EXIT_USAGE, "--listen HOST:PORT is required.");
     if (th != NULL) {
         uint64_t n;
-        if (parse_amount(th, &n) != 0 || n < 1 || n > THREADS_MAX)
+        if (offpay_amount_parse(&n, th) != 0 || n < 1 || n > THREADS_MAX)
             return cli_fail(OFFPAY_EXIT_USAGE, "--threads must be a number from 1 to %u.", THREADS_MAX);
         threads = (unsigned)n;
     }
@@ -63,7 +64,7 @@ int cmd_serve(const struct cli *c)
     const char *page = getenv("OFFPAYD_UTXOS_PAGE");
     if (page != NULL) {
         uint64_t n;
-        if (parse_amount(page, &n) != 0 || n < 1 || n > OFFPAYD_UTXOS_MAX) {
+        if (offpay_amount_parse(&n, page) != 0 || n < 1 || n > OFFPAYD_UTXOS_MAX) {
             code = cli_fail(OFFPAY_EXIT_USAGE, "OFFPAYD_UTXOS_PAGE must be a number from 1 to %d.", OFFPAYD_UTXOS_MAX);
             goto out;
         }

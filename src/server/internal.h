@@ -240,8 +240,6 @@ const char *cli_pos(const struct cli *c, int i);
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the ledger of --ledger (create: see offpay_ledger_open); NULL after printing why. */
 struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code);
-/* Parse a non-negative decimal amount below 2^63; -1 if it is not one. */
-int parse_amount(const char *s, uint64_t *out);
 
 /* Start the ledger's upkeep thread when the backend has upkeep (upkeep.c);
  * returns 0 (also when there is none) or -1 (printed).  Stop: joins it. */

@@ -121,23 +121,6 @@ struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code
     return l;
 }
 
-int parse_amount(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits cannot overflow 2^64 */
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int in_list(const char *const *list, const char *name)
 {
     for (; *list; list++)

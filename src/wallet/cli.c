@@ -115,22 +115,6 @@ const char *cli_opt(const struct cli_opts *o, const char *name)
     return NULL;
 }
 
-int cli_amount(const char *s, uint64_t *v, int allow_zero)
-{
-    uint64_t x = 0;
-    if (s == NULL || *s == '\0' || strlen(s) > 19)
-        return -1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        x = x * 10 + (uint64_t)(*p - '0'); /* at most 19 digits: no overflow */
-    }
-    if (x > (uint64_t)INT64_MAX || (x == 0 && !allow_zero))
-        return -1;
-    *v = x;
-    return 0;
-}
-
 int cli_open_wallet(struct cli *c, struct offpay_wallet **w)
 {
     char err[OFFPAY_WALLET_ERROR_MAX];

@@ -80,10 +80,6 @@ const char *cli_opt(const struct cli_opts *o, const char *name);
 /* Print cmd's --help on stdout; returns 0. */
 int cli_help(const struct cli_command *cmd);
 
-/* Strict amount: decimal digits only, no sign, 1 .. 2^63-1 (0 when allow_zero).
- * Returns 0 or -1. */
-int cli_amount(const char *s, uint64_t *v, int allow_zero);
-
 /* Open the wallet named by --wallet / $OFFPAY_WALLET / ~/.offpay.  On failure
  * prints why and returns the exit code; *w is NULL. */
 int cli_open_wallet(struct cli *c, struct offpay_wallet **w);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "offpay/amount.h"
 
 static json_t *limits_json(const struct offpay_limits *l)
 {
@@ -34,7 +35,7 @@ static int set(struct cli *c, int argc, char **argv)
         if (val == NULL)
             continue;
         any = 1;
-        if (cli_amount(val, &v, 0) != 0 || (i >= 2 && v > UINT32_MAX))
+        if (offpay_amount_parse(&v, val) != 0 || v == 0 || (i >= 2 && v > UINT32_MAX))
             return cli_usage(&cli_cmd_limits, "--%s needs a positive whole number.", names[i]);
         if (i == 0)
             owner.per_payment = v;

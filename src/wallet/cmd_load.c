@@ -2,6 +2,7 @@
  * cmd_load.c - offpay load: move money from the online balance into offline coins.
  */
 #include "cli.h"
+#include "offpay/amount.h"
 
 static int run(struct cli *c, int argc, char **argv)
 {
@@ -18,7 +19,7 @@ static int run(struct cli *c, int argc, char **argv)
     if (o.n_pos == 0 || o.n_pos > 64)
         return cli_usage(&cli_cmd_load, "Give 1 to 64 amounts.");
     for (size_t i = 0; i < o.n_pos; i++) {
-        if (cli_amount(o.pos[i], &amounts[i], 0) != 0)
+        if (offpay_amount_parse(&amounts[i], o.pos[i]) != 0 || amounts[i] == 0)
             return cli_usage(&cli_cmd_load, "\"%s\" is not a positive whole amount.", o.pos[i]);
         if (amounts[i] > (uint64_t)INT64_MAX - sum)
             return cli_usage(&cli_cmd_load, "The amounts add up to too much.");

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "sync_report.h"
+#include "offpay/amount.h"
 
 static int run(struct cli *c, int argc, char **argv)
 {
@@ -20,7 +21,7 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_help(&cli_cmd_pay_online);
     if (o.n_pos != 2)
         return cli_usage(&cli_cmd_pay_online, "Give an account and an amount.");
-    if (cli_amount(o.pos[1], &amount, 0) != 0)
+    if (offpay_amount_parse(&amount, o.pos[1]) != 0 || amount == 0)
         return cli_usage(&cli_cmd_pay_online, "\"%s\" is not a positive whole amount.", o.pos[1]);
     if (!offpay_account_name_valid(o.pos[0]))
         return cli_usage(&cli_cmd_pay_online, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "offpay/amount.h"
 #include "offpay/session.h"
 #include "offpay/transport.h"
 
@@ -31,7 +32,7 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_pay, "Give --to HOST:PORT and one amount.");
     if (offpay_hostport_parse(host, &port, to, 0) != OFFPAY_OK)
         return cli_usage(&cli_cmd_pay, "\"%s\" is not HOST:PORT.", to);
-    if (cli_amount(o.pos[0], &amount, 0) != 0)
+    if (offpay_amount_parse(&amount, o.pos[0]) != 0 || amount == 0)
         return cli_usage(&cli_cmd_pay, "\"%s\" is not a positive whole amount.", o.pos[0]);
     if (cli_timeout_ms(cli_opt(&o, "timeout"), &timeout_ms) != 0)
         return cli_usage(&cli_cmd_pay, "--timeout takes 1 to 3600 seconds.");

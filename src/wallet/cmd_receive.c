@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "offpay/amount.h"
 #include "offpay/session.h"
 #include "offpay/transport.h"
 
@@ -20,7 +21,7 @@ int cli_timeout_ms(const char *s, int *ms)
     uint64_t v;
     if (s == NULL)
         return 0;
-    if (cli_amount(s, &v, 0) != 0 || v > 3600)
+    if (offpay_amount_parse(&v, s) != 0 || v == 0 || v > 3600)
         return -1;
     *ms = (int)v * 1000;
     return 0;
@@ -47,7 +48,7 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_receive, "Give --listen HOST:PORT and one amount.");
     if (offpay_hostport_parse(host, &port, listen_at, 1) != OFFPAY_OK)
         return cli_usage(&cli_cmd_receive, "\"%s\" is not HOST:PORT.", listen_at);
-    if (cli_amount(o.pos[0], &amount, 0) != 0)
+    if (offpay_amount_parse(&amount, o.pos[0]) != 0 || amount == 0)
         return cli_usage(&cli_cmd_receive, "\"%s\" is not a positive whole amount.", o.pos[0]);
     if (cli_timeout_ms(cli_opt(&o, "timeout"), &timeout_ms) != 0)
         return cli_usage(&cli_cmd_receive, "--timeout takes 1 to 3600 seconds.");

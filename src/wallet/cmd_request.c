@@ -2,6 +2,7 @@
  * cmd_request.c - offpay request: the payee asks for an amount (a signed payment request).
  */
 #include "cli.h"
+#include "offpay/amount.h"
 #include "offpay/messages.h"
 
 static int run(struct cli *c, int argc, char **argv)
@@ -21,7 +22,7 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_help(&cli_cmd_request);
     if (o.n_pos != 1)
         return cli_usage(&cli_cmd_request, "Give one amount.");
-    if (cli_amount(o.pos[0], &amount, 0) != 0)
+    if (offpay_amount_parse(&amount, o.pos[0]) != 0 || amount == 0)
         return cli_usage(&cli_cmd_request, "\"%s\" is not a positive whole amount.", o.pos[0]);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;

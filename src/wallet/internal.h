@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "offpay/amount.h"
 #include "offpay/http_auth.h"
 #include "offpay/protocol.h"
 #include "offpay/wallet.h"
@@ -20,7 +21,7 @@
 #endif
 
 /* SQLite integers are signed 64-bit: larger amounts never reach the store. */
-#define WALLET_AMOUNT_MAX ((uint64_t)INT64_MAX)
+#define WALLET_AMOUNT_MAX OFFPAY_AMOUNT_MAX
 
 struct offpay_wallet {
     sqlite3 *db;
