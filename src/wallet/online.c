@@ -31,9 +31,13 @@
 
 /* ---- one call ---- */
 
-/* The answer did not come back whole: the server may have acted. */
-static enum offpay_status lost(struct offpay_wallet *w, const char *why)
+/* The answer did not come back whole: the server may have acted (a read
+ * changes nothing, so for a GET it is only a server that did not answer). */
+static enum offpay_status lost(struct offpay_wallet *w, const char *method, const char *why)
 {
+    if (strcmp(method, "GET") == 0)
+        return wallet_fail(w, OFFPAY_ERR_UNREACHABLE, "The server at %s did not answer in full: %s; nothing changed.",
+                           w->server_url, why);
     return wallet_fail(w, OFFPAY_ERR_OUTCOME_UNKNOWN,
                        "The server at %s may have acted on the request, but %s; the outcome is not known yet: "
                        "`offpay sync` will settle it.",
@@ -78,12 +82,12 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
             snprintf(why, sizeof why, "its answer (HTTP %ld) is not valid JSON", http);
         else
             snprintf(why, sizeof why, "its answer was lost");
-        return lost(w, why);
+        return lost(w, method, why);
     }
     if (http < 200 || http > 499) {
         json_decref(answer);
         snprintf(why, sizeof why, "it answered HTTP %ld", http);
-        return lost(w, why);
+        return lost(w, method, why);
     }
     if (http > 299) {
         const char *code = json_string_value(json_object_get(answer, "error"));
@@ -91,7 +95,7 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
         /* "replayed": a request with this nonce took effect, and this is not its answer. */
         if (code != NULL && strcmp(code, "replayed") == 0) {
             json_decref(answer);
-            return lost(w, "it says the request was made already");
+            return lost(w, method, "it says the request was made already");
         }
         wallet_fail(w, OFFPAY_ERR_REJECTED, "The server refused (%s): %s", code ? code : "error",
                     msg ? msg : "no reason given.");
