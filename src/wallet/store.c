@@ -209,17 +209,17 @@ static enum offpay_status migrate(struct offpay_wallet *w)
     sqlite3_finalize(st);
     if (version < 0)
         return wallet_db_fail(w, "be read");
-    if (version > wallet_migrations_count)
+    if (version > offpay_wallet_migrations_count)
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet was written by a newer offpay (schema %d).", version);
-    for (int i = version; i < wallet_migrations_count; i++) {
+    for (int i = version; i < offpay_wallet_migrations_count; i++) {
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
         enum offpay_status s = wallet_begin(w);
         if (s != OFFPAY_OK)
             return s;
-        if (sqlite3_exec(w->db, wallet_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK ||
+        if (sqlite3_exec(w->db, offpay_wallet_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(w->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
-            s = wallet_fail(w, OFFPAY_ERR_STORAGE, "Migration %s failed: %s.", wallet_migrations[i].name,
+            s = wallet_fail(w, OFFPAY_ERR_STORAGE, "Migration %s failed: %s.", offpay_wallet_migrations[i].name,
                             sqlite3_errmsg(w->db));
             wallet_rollback(w);
             return s;

@@ -1,17 +1,14 @@
 /*
  * migrations.h - the PostgreSQL schema as numbered migrations, embedded at
- * build time from migrations/NNN_*.sql (see ../embed_migrations.cmake).  The
+ * build time from migrations/NNN_*.sql (see cmake/embed_migrations.cmake).  The
  * table offpay_schema holds the number of the last migration applied.
  */
 #ifndef OFFPAY_POSTGRES_MIGRATIONS_H
 #define OFFPAY_POSTGRES_MIGRATIONS_H
 
-struct offpay_postgres_migration {
-    int number;
-    const char *sql;
-};
+#include "offpay/migration.h"
 
-extern const struct offpay_postgres_migration offpay_postgres_migrations[];
+extern const struct offpay_migration offpay_postgres_migrations[];
 extern const int offpay_postgres_migrations_count;
 
 #endif

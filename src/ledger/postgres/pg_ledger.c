@@ -603,7 +603,7 @@ static enum offpay_ledger_result migrate(struct pg_ledger *s, int create, int *e
         (r = exec_cmd(s, "CREATE TABLE IF NOT EXISTS offpay_schema (version BIGINT NOT NULL)")) != OFFPAY_LEDGER_OK)
         goto fail;
     for (int i = 0; i < offpay_postgres_migrations_count; i++) {
-        const struct offpay_postgres_migration *m = &offpay_postgres_migrations[i];
+        const struct offpay_migration *m = &offpay_postgres_migrations[i];
         if (m->number <= v)
             continue;
         if ((r = exec_cmd(s, m->sql)) != OFFPAY_LEDGER_OK)

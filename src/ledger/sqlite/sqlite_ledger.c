@@ -288,7 +288,7 @@ static enum offpay_ledger_result sl_migrate(struct offpay_ledger *l)
 
     pthread_mutex_lock(&write_lock);
     for (int i = 0; i < offpay_sqlite_migrations_count; i++) {
-        const struct offpay_sqlite_migration *m = &offpay_sqlite_migrations[i];
+        const struct offpay_migration *m = &offpay_sqlite_migrations[i];
         if ((r = exec_sql(s, "BEGIN IMMEDIATE")) != OFFPAY_LEDGER_OK)
             goto out;
         int v = user_version(s);

@@ -1,4 +1,4 @@
--- 0001_initial.sql - the wallet store.
+-- 001_initial.sql - the wallet store.
 -- Amounts are INTEGER minor units (SQLite integers are 64-bit signed; the
 -- wallet refuses amounts of 2^63 or more before they reach the store).
 -- Binary messages are stored in their canonical encoding, so what was signed

@@ -1,4 +1,4 @@
--- 0002_calls.sql - server calls whose outcome is in doubt (docs/wallet.md,
+-- 002_calls.sql - server calls whose outcome is in doubt (docs/wallet.md,
 -- "Calls in doubt").  A load, unload or pay-online is written here, with the
 -- nonce and timestamp its request will carry, in the same transaction that
 -- puts its coins in doubt and before the request leaves.  The row goes when
