@@ -267,12 +267,18 @@ enum offpay_status offpay_wallet_add_utxos(struct offpay_wallet *w, const struct
  * Enrol: make a key pair, POST /v1/enrol with the one-time token, verify what
  * comes back (certificate for our key and this account, issuer signatures on
  * certificate, limits and revocation list) and create the wallet in dir.
+ * In: issuer_pin, the issuer public key the operator published (offpayd
+ * init prints it); a server presenting another key is refused.  NULL: the
+ * key in the answer is trusted on first use.
  * Out: *w, err as for offpay_wallet_open.  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (dir already holds a
- * wallet, bad account name), OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED
- * (e.g. a used token), a verification failure, OFFPAY_ERR_STORAGE.
+ * wallet, bad account name), OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_OUTCOME_UNKNOWN
+ * (the answer was lost: run it again with the same token), OFFPAY_ERR_REJECTED
+ * (e.g. a used token), a verification failure (OFFPAY_ERR_CERT_NOT_ISSUED for
+ * an issuer key that is not the pinned one), OFFPAY_ERR_STORAGE.
  */
 enum offpay_status offpay_wallet_init(struct offpay_wallet **w, char *err, const char *dir, const char *server_url,
-                                      const char *account, const char *token) OFFPAY_WARN_UNUSED;
+                                      const char *account, const char *token,
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
 /* Out: *online, the account's online balance.  Changes nothing.
  * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED. */

@@ -5,6 +5,7 @@
  * stay: the database belongs to its operator, and init refuses it from then on).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,9 +78,23 @@ int cmd_init(const struct cli *c)
     }
     offpay_ledger_close(l);
     offpay_hex(hex, in.pk, sizeof in.pk);
+    /* The issuer public key is what wallets pin (offpay init --issuer-key):
+     * hand it to them by a channel an attacker cannot change. */
+    if (cli_flag(c, "json")) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : "postgresql", "issuer_key_file", keypath,
+                              "issuer_public_key", hex);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (text == NULL)
+            return cli_fail(OFFPAY_EXIT_INTERNAL, "Out of memory.");
+        printf("%s\n", text);
+        free(text);
+        return OFFPAY_EXIT_OK;
+    }
     if (local)
         printf("Created ledger %s; issuer key in %s (public key %s).\n", path, keypath, hex);
     else
         printf("Created the PostgreSQL ledger; issuer key in %s (public key %s).\n", keypath, hex);
+    printf("issuer_public_key=%s\n", hex);
     return OFFPAY_EXIT_OK;
 }

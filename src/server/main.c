@@ -39,8 +39,8 @@ static const char *const flags_none[] = {NULL};
 static const char *const flags_json[] = {"json", NULL};
 
 static const struct command commands[] = {
-    {"init", cmd_init, opts_init, flags_none,
-     "usage: offpayd init --ledger URL [--issuer-key FILE]\n"
+    {"init", cmd_init, opts_init, flags_json,
+     "usage: offpayd init --ledger URL [--issuer-key FILE] [--json]\n"
      "Create a new ledger and its issuer key file (mode 0600, never printed).\n"
      "URL is sqlite:PATH or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB.\n"
      "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"},
@@ -72,7 +72,7 @@ static const struct command commands[] = {
 
 static const char usage_all[] =
     "usage: offpayd COMMAND [OPTIONS]\n"
-    "  init    --ledger URL [--issuer-key FILE] create ledger + issuer key\n"
+    "  init    --ledger URL [--issuer-key FILE] [--json]  create ledger + issuer key\n"
     "  serve   --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
     "  account --ledger URL open NAME          print a one-time enrolment token\n"
     "  account --ledger URL mint NAME AMOUNT\n"

@@ -232,7 +232,8 @@ static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *re
 }
 
 enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
-                                      const char *account, const char *token)
+                                      const char *account, const char *token,
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES])
 {
     struct offpay_wallet *scratch = NULL;
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
@@ -307,6 +308,17 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
     }
     if ((s = enrol_answer(scratch, resp, sk, account, &cert, issuer_pk, &policy, &rev, &rev_len)) != OFFPAY_OK)
         goto cleanup;
+    if (issuer_pin != NULL && sodium_memcmp(issuer_pin, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
+        char got[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
+        offpay_hex(got, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+        /* The key stays in enrol.key: if the operator's pin was wrong, the
+         * same init with the right one finishes this enrolment. */
+        s = wallet_fail(scratch, OFFPAY_ERR_CERT_NOT_ISSUED,
+                        "The server at %s presented issuer key %s, not the one given with --issuer-key; nothing was "
+                        "stored (the token may be spent: ask the operator for the right key or a new token).",
+                        server_url, got);
+        goto cleanup;
+    }
     s = offpay_wallet_create(out, err, dir, server_url, &cert, sk, issuer_pk, &policy, rev, rev_len);
     if (s == OFFPAY_OK) {
         snprintf(path, sizeof path, "%s/%s", dir, ENROL_KEY_FILE);
