@@ -103,6 +103,20 @@ struct offpay_ledger_audit_row {
     int overflow;     /* 1 if a sum did not fit in 64 bits */
 };
 
+/* What became of a request nonce (one row per wallet and nonce). */
+enum offpay_ledger_nonce_kind {
+    OFFPAY_LEDGER_NONCE_USED = 0,      /* used by a request whose answer is not kept */
+    OFFPAY_LEDGER_NONCE_ANSWERED = 1,  /* used; answer holds the exact 2xx body sent */
+    OFFPAY_LEDGER_NONCE_CANCELLED = 2  /* never used, and burnt: it can never be used */
+};
+
+struct offpay_ledger_nonce {
+    uint64_t ts; /* the request's timestamp (what retention counts from) */
+    int kind;    /* enum offpay_ledger_nonce_kind */
+    const uint8_t *answer; /* ANSWERED: the body, answer_len bytes; else NULL */
+    size_t answer_len;
+};
+
 struct offpay_ledger;
 
 /*
@@ -147,6 +161,14 @@ struct offpay_ledger_ops {
     enum offpay_ledger_result (*token_take)(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
                                             uint64_t now, int64_t *account_id);
 
+    /* The wallet a used token enrolled.  set: records it (the token was taken
+     * in this transaction); get: NOT_FOUND when the token is unknown, unused,
+     * or was used before the ledger kept this. */
+    enum offpay_ledger_result (*token_set_wallet)(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                                  const uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
+    enum offpay_ledger_result (*token_get_wallet)(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                                  uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
+
     /* Wallets.  insert: DUPLICATE when the id or the key is taken; get: NOT_FOUND. */
     enum offpay_ledger_result (*wallet_insert)(struct offpay_ledger *l, const struct offpay_ledger_wallet *w,
                                                const uint8_t *cert, size_t cert_len, uint64_t now);
@@ -155,15 +177,31 @@ struct offpay_ledger_ops {
     enum offpay_ledger_result (*wallet_get_by_key)(struct offpay_ledger *l,
                                                    const uint8_t key[OFFPAY_PUBLIC_KEY_BYTES],
                                                    struct offpay_ledger_wallet *w);
+    /* The encoded certificate stored with the wallet (*cert valid until the
+     * next operation).  NOT_FOUND when there is no such wallet. */
+    enum offpay_ledger_result (*wallet_certificate)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                    const uint8_t **cert, size_t *cert_len);
     /* Mark the wallet fraudulent and put it on the revocation list (serial + 1,
      * issued_at = now).  A wallet already revoked is left as it is. */
     enum offpay_ledger_result (*wallet_revoke)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
                                                uint64_t now);
 
-    /* Request nonces.  insert: DUPLICATE when this wallet used it already. */
+    /* Request nonces.  insert: a row of kind OFFPAY_LEDGER_NONCE_USED;
+     * DUPLICATE when this wallet has a row for it already.  keep: the same
+     * with kind ANSWERED (answer, answer_len: the body) or CANCELLED (answer
+     * NULL).  get: the row (n->answer valid until the next operation),
+     * NOT_FOUND when there is none.  prune: deletes the rows of kind USED
+     * whose ts is below used_older_than and every row whose ts is below
+     * kept_older_than. */
     enum offpay_ledger_result (*nonce_insert)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
                                               const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts);
-    enum offpay_ledger_result (*nonce_prune)(struct offpay_ledger *l, uint64_t older_than);
+    enum offpay_ledger_result (*nonce_keep)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                            const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts, int kind,
+                                            const uint8_t *answer, size_t answer_len);
+    enum offpay_ledger_result (*nonce_get)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                           const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], struct offpay_ledger_nonce *n);
+    enum offpay_ledger_result (*nonce_prune)(struct offpay_ledger *l, uint64_t used_older_than,
+                                             uint64_t kept_older_than);
 
     /* Limits; the all-zero wallet id holds the default.  get: NOT_FOUND. */
     enum offpay_ledger_result (*limits_get)(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],

@@ -3,7 +3,10 @@
  * a certificate (and the issuer key, limits and revocation list) out.
  *
  * The token is consumed in the same transaction that stores the wallet, so a
- * token enrols exactly one wallet even when two requests race.
+ * token enrols exactly one wallet even when two requests race.  The token
+ * remembers that wallet: enrolling again with the same token and the same
+ * key answers the same certificate (the stored bytes), so a wallet whose
+ * answer was lost can simply ask again.  Another key gets 403 bad_token.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +19,49 @@
 struct enrol {
     uint8_t token_hash[OFFPAY_HASH_BYTES];
     uint8_t public_key[OFFPAY_PUBLIC_KEY_BYTES];
-    struct offpay_cert cert;
+    uint8_t cert_bin[OFFPAY_CERT_BYTES_MAX]; /* the certificate as stored */
+    size_t cert_len;
+    uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
+    char account[OFFPAY_ACCOUNT_MAX + 1];
     char *limits, *revocation;
 };
+
+/* The wallet's current limits and the revocation list, for the answer. */
+static enum tx_step fetch_documents(struct request *rq, struct enrol *e)
+{
+    free(e->limits);
+    free(e->revocation);
+    e->limits = limits_text(rq->srv, rq->l, e->wallet_id);
+    e->revocation = revocation_text(rq->srv, rq->l);
+    return e->limits != NULL && e->revocation != NULL ? STEP_COMMIT : STEP_ERROR;
+}
+
+/* The token was used already: answer again if it enrolled this very key. */
+static enum tx_step enrol_again(struct request *rq, struct enrol *e)
+{
+    struct offpay_ledger *l = rq->l;
+    struct offpay_ledger_wallet w;
+    struct offpay_ledger_account acc;
+    const uint8_t *cert;
+    enum offpay_ledger_result r;
+
+    r = l->ops->token_get_wallet(l, e->token_hash, e->wallet_id);
+    if (r == OFFPAY_LEDGER_OK)
+        r = l->ops->wallet_get(l, e->wallet_id, &w);
+    if (r == OFFPAY_LEDGER_NOT_FOUND || (r == OFFPAY_LEDGER_OK && memcmp(w.public_key, e->public_key,
+                                                                         sizeof w.public_key) != 0)) {
+        reply_error(rq, 403, "bad_token", "The enrolment token is unknown or was already used.");
+        return STEP_ABORT;
+    }
+    TRY(r);
+    TRY(l->ops->account_get_by_id(l, w.account_id, &acc));
+    memcpy(e->account, acc.name, sizeof e->account);
+    TRY(l->ops->wallet_certificate(l, e->wallet_id, &cert, &e->cert_len));
+    if (e->cert_len > sizeof e->cert_bin)
+        return STEP_ERROR;
+    memcpy(e->cert_bin, cert, e->cert_len);
+    return fetch_documents(rq, e);
+}
 
 static enum tx_step enrol_tx(struct request *rq, void *ctx)
 {
@@ -26,15 +69,13 @@ static enum tx_step enrol_tx(struct request *rq, void *ctx)
     struct offpay_ledger *l = rq->l;
     struct offpay_ledger_account acc;
     struct offpay_ledger_wallet w;
-    uint8_t cert_bin[OFFPAY_CERT_BYTES_MAX];
+    struct offpay_cert cert;
     int64_t account_id;
     enum offpay_ledger_result r;
 
     r = l->ops->token_take(l, e->token_hash, rq->now, &account_id);
-    if (r == OFFPAY_LEDGER_NOT_FOUND) {
-        reply_error(rq, 403, "bad_token", "The enrolment token is unknown or was already used.");
-        return STEP_ABORT;
-    }
+    if (r == OFFPAY_LEDGER_NOT_FOUND)
+        return enrol_again(rq, e);
     TRY(r);
     TRY(l->ops->account_get_by_id(l, account_id, &acc));
 
@@ -43,38 +84,33 @@ static enum tx_step enrol_tx(struct request *rq, void *ctx)
     w.account_id = account_id;
     memcpy(w.public_key, e->public_key, sizeof w.public_key);
 
-    memset(&e->cert, 0, sizeof e->cert);
-    memcpy(e->cert.wallet_id, w.id, sizeof w.id);
-    memcpy(e->cert.public_key, w.public_key, sizeof w.public_key);
-    e->cert.not_before = rq->now > CERT_SKEW ? rq->now - CERT_SKEW : 0;
-    e->cert.not_after = rq->now + OFFPAYD_CERT_LIFETIME;
-    memcpy(e->cert.account, acc.name, sizeof e->cert.account);
-    if (offpay_cert_issue(&e->cert, rq->srv->issuer_sk) != OFFPAY_OK)
+    memset(&cert, 0, sizeof cert);
+    memcpy(cert.wallet_id, w.id, sizeof w.id);
+    memcpy(cert.public_key, w.public_key, sizeof w.public_key);
+    cert.not_before = rq->now > CERT_SKEW ? rq->now - CERT_SKEW : 0;
+    cert.not_after = rq->now + OFFPAYD_CERT_LIFETIME;
+    memcpy(cert.account, acc.name, sizeof cert.account);
+    if (offpay_cert_issue(&cert, rq->srv->issuer_sk) != OFFPAY_OK)
         return STEP_ERROR;
-    size_t n = offpay_cert_encode(cert_bin, sizeof cert_bin, &e->cert);
-    if (n == 0)
+    e->cert_len = offpay_cert_encode(e->cert_bin, sizeof e->cert_bin, &cert);
+    if (e->cert_len == 0)
         return STEP_ERROR;
-    r = l->ops->wallet_insert(l, &w, cert_bin, n, rq->now);
+    r = l->ops->wallet_insert(l, &w, e->cert_bin, e->cert_len, rq->now);
     if (r == OFFPAY_LEDGER_DUPLICATE) {
         reply_error(rq, 409, "key_in_use", "This public key is already enrolled.");
         return STEP_ABORT;
     }
     TRY(r);
-
-    free(e->limits);
-    free(e->revocation);
-    e->limits = limits_text(rq->srv, l, w.id);
-    e->revocation = revocation_text(rq->srv, l);
-    if (e->limits == NULL || e->revocation == NULL)
-        return STEP_ERROR;
-    return STEP_COMMIT;
+    TRY(l->ops->token_set_wallet(l, e->token_hash, w.id));
+    memcpy(e->wallet_id, w.id, sizeof w.id);
+    memcpy(e->account, acc.name, sizeof e->account);
+    return fetch_documents(rq, e);
 }
 
 void ep_enrol(struct request *rq)
 {
     struct enrol e;
     const char *token, *pk;
-    uint8_t cert_bin[OFFPAY_CERT_BYTES_MAX];
     char wid[2 * OFFPAY_WALLET_ID_BYTES + 1], ipk[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
     char *cert_text = NULL;
 
@@ -93,16 +129,15 @@ void ep_enrol(struct request *rq)
     if (request_tx(rq, enrol_tx, &e) != 0)
         goto out;
 
-    size_t n = offpay_cert_encode(cert_bin, sizeof cert_bin, &e.cert);
-    if (n == 0 || (cert_text = message_text(cert_bin, n)) == NULL) {
+    if ((cert_text = message_text(e.cert_bin, e.cert_len)) == NULL) {
         reply_error(rq, 500, "internal", "The certificate could not be encoded.");
         goto out;
     }
-    offpay_hex(wid, e.cert.wallet_id, sizeof e.cert.wallet_id);
+    offpay_hex(wid, e.wallet_id, sizeof e.wallet_id);
     offpay_hex(ipk, rq->srv->issuer_pk, sizeof rq->srv->issuer_pk);
     reply_json(rq, 200,
                json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "certificate", cert_text, "wallet_id", wid, "account",
-                         e.cert.account, "issuer_public_key", ipk, "limits", e.limits, "revocation", e.revocation));
+                         e.account, "issuer_public_key", ipk, "limits", e.limits, "revocation", e.revocation));
 out:
     free(cert_text);
     free(e.limits);

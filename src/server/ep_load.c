@@ -1,6 +1,11 @@
 /*
  * ep_load.c - POST /v1/load: move part of the online balance into new
  * attested UTXOs of the requested amounts, owned by the caller's key.
+ *
+ * The answer is stored with the request's nonce (tx.c), so it is made inside
+ * the transaction.  The coins are drawn and attested before it: a random id
+ * does not have to change when a lost race runs the transaction again, and
+ * signing outside it keeps the writer free.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +16,8 @@ struct load {
     uint64_t amounts[OFFPAYD_COINS_MAX];
     uint8_t ids[OFFPAYD_COINS_MAX][OFFPAY_UTXO_ID_BYTES];
     size_t n;
-    uint64_t sum, online;
+    uint64_t sum;
+    json_t *utxos; /* the attested coins, in text form */
 };
 
 static enum tx_step load_tx(struct request *rq, void *ctx)
@@ -31,15 +37,30 @@ static enum tx_step load_tx(struct request *rq, void *ctx)
     TRY(l->ops->account_update(l, &acc));
     for (size_t i = 0; i < ld->n; i++) {
         memset(&u, 0, sizeof u);
-        offpay_random(ld->ids[i], OFFPAY_UTXO_ID_BYTES);
         memcpy(u.id, ld->ids[i], OFFPAY_UTXO_ID_BYTES);
         memcpy(u.owner, rq->wallet.public_key, OFFPAY_PUBLIC_KEY_BYTES);
         u.amount = ld->amounts[i];
         u.account_id = rq->wallet.account_id;
         TRY(l->ops->utxo_insert(l, &u, rq->now));
     }
-    ld->online = acc.online;
-    return STEP_COMMIT;
+    reply_json(rq, 200, json_pack("{s:I,s:O}", "online", (json_int_t)acc.online, "utxos", ld->utxos));
+    return rq->status == 200 ? STEP_COMMIT : STEP_ERROR;
+}
+
+/* Draw the coin ids and attest the coins.  Returns 0, or -1 (out of memory). */
+static int mint_coins(struct request *rq, struct load *ld)
+{
+    if ((ld->utxos = json_array()) == NULL)
+        return -1;
+    for (size_t i = 0; i < ld->n; i++) {
+        offpay_random(ld->ids[i], OFFPAY_UTXO_ID_BYTES);
+        char *t = utxo_text(rq->srv, ld->ids[i], rq->wallet.public_key, ld->amounts[i]);
+        int bad = t == NULL || json_array_append_new(ld->utxos, json_string(t)) != 0;
+        free(t);
+        if (bad)
+            return -1;
+    }
+    return 0;
 }
 
 void ep_load(struct request *rq)
@@ -66,23 +87,9 @@ void ep_load(struct request *rq)
         ld.sum += ld.amounts[i];
     }
     ld.n = json_array_size(arr);
-    if (request_tx(rq, load_tx, &ld) != 0)
-        return;
-
-    json_t *utxos = json_array();
-    for (i = 0; utxos != NULL && i < ld.n; i++) {
-        char *t = utxo_text(rq->srv, ld.ids[i], rq->wallet.public_key, ld.amounts[i]);
-        if (t == NULL || json_array_append_new(utxos, json_string(t)) != 0) {
-            free(t);
-            json_decref(utxos);
-            utxos = NULL;
-            break;
-        }
-        free(t);
-    }
-    if (utxos == NULL) {
-        reply_error(rq, 500, "internal", "The coins were created but could not be encoded; sync to fetch them.");
-        return;
-    }
-    reply_json(rq, 200, json_pack("{s:I,s:o}", "online", (json_int_t)ld.online, "utxos", utxos));
+    if (mint_coins(rq, &ld) != 0)
+        reply_error(rq, 500, "internal", "The coins could not be encoded; nothing was changed.");
+    else
+        (void)request_tx(rq, load_tx, &ld); /* the reply is set either way */
+    json_decref(ld.utxos);
 }

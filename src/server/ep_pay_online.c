@@ -8,7 +8,7 @@
 
 struct pay {
     const char *to;
-    uint64_t amount, online;
+    uint64_t amount;
 };
 
 static enum tx_step pay_tx(struct request *rq, void *ctx)
@@ -43,8 +43,9 @@ static enum tx_step pay_tx(struct request *rq, void *ctx)
     to.received += p->amount;
     TRY(l->ops->account_update(l, &from));
     TRY(l->ops->account_update(l, &to));
-    p->online = from.online;
-    return STEP_COMMIT;
+    /* The answer is made here: it is stored with the nonce (tx.c). */
+    reply_json(rq, 200, json_pack("{s:I}", "online", (json_int_t)from.online));
+    return rq->status == 200 ? STEP_COMMIT : STEP_ERROR;
 }
 
 void ep_pay_online(struct request *rq)
@@ -57,7 +58,5 @@ void ep_pay_online(struct request *rq)
         reply_error(rq, 400, "bad_field", "The field \"to\" is not a valid account name.");
         return;
     }
-    if (request_tx(rq, pay_tx, &p) != 0)
-        return;
-    reply_json(rq, 200, json_pack("{s:I}", "online", (json_int_t)p.online));
+    (void)request_tx(rq, pay_tx, &p); /* the reply is set either way */
 }

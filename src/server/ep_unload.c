@@ -9,7 +9,6 @@
 struct unload {
     uint8_t ids[OFFPAYD_COINS_MAX][OFFPAY_UTXO_ID_BYTES];
     size_t n;
-    uint64_t online;
 };
 
 static enum tx_step unload_tx(struct request *rq, void *ctx)
@@ -46,8 +45,9 @@ static enum tx_step unload_tx(struct request *rq, void *ctx)
         return STEP_ERROR;
     acc.online += sum;
     TRY(l->ops->account_update(l, &acc));
-    u->online = acc.online;
-    return STEP_COMMIT;
+    /* The answer is made here: it is stored with the nonce (tx.c). */
+    reply_json(rq, 200, json_pack("{s:I,s:I}", "online", (json_int_t)acc.online, "unloaded", (json_int_t)u->n));
+    return rq->status == 200 ? STEP_COMMIT : STEP_ERROR;
 }
 
 void ep_unload(struct request *rq)
@@ -74,7 +74,5 @@ void ep_unload(struct request *rq)
             }
     }
     u.n = json_array_size(arr);
-    if (request_tx(rq, unload_tx, &u) != 0)
-        return;
-    reply_json(rq, 200, json_pack("{s:I,s:I}", "online", (json_int_t)u.online, "unloaded", (json_int_t)u.n));
+    (void)request_tx(rq, unload_tx, &u); /* the reply is set either way */
 }

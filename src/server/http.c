@@ -5,9 +5,10 @@
  * A request goes: route (404/405) -> body collected up to OFFPAYD_BODY_MAX
  * (413) -> authentication headers, clock and signature (401/403) -> body
  * parsed as one JSON object (400) -> the endpoint's handler, which verifies
- * what it can before it opens its one transaction.  The request nonce is
- * stored in that same transaction, so a replay is refused exactly when the
- * original took effect.
+ * what it can before it opens its one transaction (request_tx, tx.c).  The
+ * request nonce is handled in that same transaction: a repeat of a request
+ * that took effect gets its first answer or runs again, never a second
+ * effect (the route's keep_answer says which).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,19 +32,23 @@ struct route {
     const char *path;
     int auth; /* 1: the X-Offpay-* headers are required */
     int raw;  /* 1: the handler reads the body itself (rq->json stays NULL) */
+    /* 1: the 2xx answer is stored with the nonce and answers a repeat (tx.c);
+     * 0: the endpoint is idempotent and a repeat runs again. */
+    int keep_answer;
     void (*handler)(struct request *rq);
 };
 
 static const struct route routes[] = {
-    {"POST", "/v1/enrol", 0, 0, ep_enrol},
-    {"GET", "/v1/limits", 1, 0, ep_limits},
-    {"GET", "/v1/balance", 1, 0, ep_balance},
-    {"GET", "/v1/utxos", 1, 0, ep_utxos},
-    {"POST", "/v1/load", 1, 0, ep_load},
-    {"POST", "/v1/unload", 1, 0, ep_unload},
+    {"POST", "/v1/enrol", 0, 0, 0, ep_enrol},
+    {"GET", "/v1/limits", 1, 0, 0, ep_limits},
+    {"GET", "/v1/balance", 1, 0, 0, ep_balance},
+    {"GET", "/v1/utxos", 1, 0, 0, ep_utxos},
+    {"POST", "/v1/load", 1, 0, 1, ep_load},
+    {"POST", "/v1/unload", 1, 0, 1, ep_unload},
     /* A sync body can be megabytes: ep_sync reads it in one pass (sync_body.c). */
-    {"POST", "/v1/sync", 1, 1, ep_sync},
-    {"POST", "/v1/pay-online", 1, 0, ep_pay_online},
+    {"POST", "/v1/sync", 1, 1, 0, ep_sync},
+    {"POST", "/v1/pay-online", 1, 0, 1, ep_pay_online},
+    {"POST", "/v1/outcome", 1, 0, 0, ep_outcome},
 };
 
 /* ---- replies ---- */
@@ -91,77 +96,6 @@ void reply_ledger_error(struct request *rq, const char *what)
 {
     fprintf(stderr, "offpayd: ledger error during %s: %s\n", what, rq->l ? rq->l->ops->last_error(rq->l) : "?");
     reply_error(rq, 500, "internal", "The ledger failed; nothing was changed.");
-}
-
-/* ---- transactions ---- */
-
-enum tx_step step_of(enum offpay_ledger_result r)
-{
-    return r == OFFPAY_LEDGER_RETRY ? STEP_RETRY : STEP_ERROR;
-}
-
-static int request_tx_on(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx);
-
-int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
-{
-    struct offpay_ledger *reader = rq->l;
-    /* Storage must not stall crypto: while this request waits for the one
-     * writer and for its commit to reach the disk, its worker permit goes to
-     * a request that has signatures to verify.  The write transactions are
-     * one at a time anyway (writer_lock). */
-    sem_post(&rq->srv->workers);
-    pthread_mutex_lock(&rq->srv->writer_lock);
-    rq->l = rq->srv->writer;
-    int rc = request_tx_on(rq, fn, ctx);
-    rq->l = reader;
-    pthread_mutex_unlock(&rq->srv->writer_lock);
-    while (sem_wait(&rq->srv->workers) != 0)
-        ; /* EINTR */
-    return rc;
-}
-
-static int request_tx_on(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
-{
-    struct offpay_ledger *l = rq->l;
-    for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
-        enum offpay_ledger_result r = l->ops->begin(l, 1);
-        enum tx_step s;
-        if (r != OFFPAY_LEDGER_OK) {
-            s = step_of(r);
-        } else {
-            s = STEP_COMMIT;
-            if (rq->authed) {
-                r = l->ops->nonce_insert(l, rq->wallet.id, rq->nonce, rq->ts);
-                if (r == OFFPAY_LEDGER_DUPLICATE) {
-                    reply_error(rq, 409, "replayed", "This request was already made (its nonce was used).");
-                    s = STEP_ABORT;
-                } else if (r != OFFPAY_LEDGER_OK) {
-                    s = step_of(r);
-                }
-            }
-            if (s == STEP_COMMIT)
-                s = fn(rq, ctx);
-            if (s == STEP_COMMIT) {
-                r = l->ops->commit(l);
-                if (r == OFFPAY_LEDGER_OK)
-                    return 0;
-                s = step_of(r);
-            } else {
-                l->ops->rollback(l);
-            }
-        }
-        if (s == STEP_ABORT)
-            return -1;
-        if (s == STEP_ERROR) {
-            reply_ledger_error(rq, rq->path);
-            return -1;
-        }
-        /* STEP_RETRY: another writer won; back off a little and run it again. */
-        struct timespec ts = {0, (long)(1000000L * (1 + attempt))};
-        nanosleep(&ts, NULL);
-    }
-    reply_error(rq, 503, "busy", "The ledger is busy; try again.");
-    return -1;
 }
 
 /* ---- JSON fields ---- */
@@ -319,7 +253,20 @@ static void pool_give(struct offpayd *srv, struct offpay_ledger *l)
     offpay_ledger_close(l);
 }
 
-/* Drop stale nonces now and then (once a minute per process). */
+struct prune {
+    uint64_t used_before, kept_before;
+};
+
+static enum tx_step prune_tx(struct offpay_ledger *l, void *ctx)
+{
+    struct prune *p = ctx;
+    TRY(l->ops->nonce_prune(l, p->used_before, p->kept_before));
+    return STEP_COMMIT;
+}
+
+/* Drop stale nonces now and then (once a minute per process): plain ones
+ * after OFFPAYD_NONCE_KEEP, those holding an answer or a cancelled mark
+ * after OFFPAYD_ANSWER_KEEP. */
 static void maybe_prune(struct request *rq)
 {
     struct offpayd *srv = rq->srv;
@@ -331,14 +278,9 @@ static void maybe_prune(struct request *rq)
     pthread_mutex_unlock(&srv->prune_lock);
     if (!due || rq->now < OFFPAYD_NONCE_KEEP)
         return;
-    struct offpay_ledger *l = srv->writer;
+    struct prune p = {rq->now - OFFPAYD_NONCE_KEEP, rq->now > OFFPAYD_ANSWER_KEEP ? rq->now - OFFPAYD_ANSWER_KEEP : 0};
     pthread_mutex_lock(&srv->writer_lock);
-    if (l->ops->begin(l, 1) == OFFPAY_LEDGER_OK) {
-        if (l->ops->nonce_prune(l, rq->now - OFFPAYD_NONCE_KEEP) == OFFPAY_LEDGER_OK)
-            (void)l->ops->commit(l);
-        else
-            l->ops->rollback(l);
-    }
+    (void)tx_run(srv->writer, prune_tx, &p); /* best effort: the next minute tries again */
     pthread_mutex_unlock(&srv->writer_lock);
 }
 
@@ -395,6 +337,7 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     rq.conn = c;
     rq.body = (const uint8_t *)up->buf;
     rq.body_len = up->len;
+    rq.keep_answer = rt->keep_answer;
     while (sem_wait(&srv->workers) != 0)
         ; /* EINTR: signals are blocked in these threads, but be safe */
     rq.now = (uint64_t)time(NULL);

@@ -30,6 +30,11 @@
 #define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
 #define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
 #define OFFPAYD_NONCE_KEEP (2u * OFFPAY_HTTP_MAX_SKEW + 60u) /* seconds a used nonce is kept */
+/* Seconds a nonce holding a stored answer or a cancelled mark is kept after
+ * its timestamp.  POST /v1/outcome answers "unknown" for a nonce it has no
+ * row for whose timestamp is over OFFPAYD_NONCE_KEEP old (a plain row may
+ * have been pruned): such a request can no longer take effect anyway. */
+#define OFFPAYD_ANSWER_KEEP (30u * 86400u)
 
 /* Defaults when no limits were set (docs/api.md). */
 #define OFFPAYD_DEFAULT_PER_PAYMENT 50000u
@@ -93,7 +98,8 @@ struct request {
     json_t *json; /* the body as a JSON object, or NULL when there is none */
     uint64_t now;
 
-    int authed; /* the caller: set for every endpoint but enrol */
+    int keep_answer; /* the route stores its 2xx answer with the nonce (tx.c) */
+    int authed;      /* the caller: set for every endpoint but enrol */
     struct offpay_ledger_wallet wallet;
     uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
     uint64_t ts;
@@ -119,9 +125,12 @@ void reply_text(struct request *rq, int status, char *text, size_t len);
 /* 500 internal, with the ledger's message logged on stderr. */
 void reply_ledger_error(struct request *rq, const char *what);
 
-/* ---- transactions (http.c) ---- */
+/* ---- transactions (tx.c) ---- */
 
+/* What a transaction's step says: commit; abort (it set the reply or said
+ * why); retry (a race was lost); error (the ledger failed). */
 enum tx_step { STEP_COMMIT, STEP_ABORT, STEP_RETRY, STEP_ERROR };
+enum tx_result { TX_COMMITTED, TX_ABORTED, TX_FAILED, TX_BUSY };
 
 /* Map a ledger result that is not OK to STEP_RETRY or STEP_ERROR. */
 enum tx_step step_of(enum offpay_ledger_result r);
@@ -134,11 +143,24 @@ enum tx_step step_of(enum offpay_ledger_result r);
     } while (0)
 
 /*
- * Run fn in one write transaction, which also records the caller's request
- * nonce (a repeated nonce answers 409 replayed), and commit when fn returns
- * STEP_COMMIT.  STEP_ABORT: fn set the reply, roll back.  STEP_RETRY: roll back
- * and run again (bounded).  STEP_ERROR: roll back, 500.
- * Returns: 0 when committed, -1 otherwise (the reply is set).
+ * The one transaction runner: run fn in one write transaction on l and
+ * commit when it returns STEP_COMMIT; STEP_ABORT and STEP_ERROR roll back;
+ * STEP_RETRY (or a begin or commit that lost a race) rolls back and runs fn
+ * again, at most OFFPAYD_TX_ATTEMPTS times.
+ * Returns: TX_COMMITTED, TX_ABORTED (fn said why), TX_FAILED (the ledger
+ * failed: l's last_error says how), TX_BUSY (every attempt lost a race).
+ */
+enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx);
+
+/*
+ * tx_run for a request, on the server's writer connection (rq->l while fn
+ * runs), with the request nonce handled in the same transaction (tx.c): a
+ * cancelled nonce answers 409 cancelled; on a route with keep_answer, fn
+ * must leave its 2xx reply in rq before STEP_COMMIT, and those exact bytes
+ * are sent and stored, so that a repeat gets them again (and fn does not
+ * run); on other routes a repeat runs fn again.
+ * Returns: 0 when committed (the reply is fn's), -1 otherwise (the reply is
+ * set: fn's refusal, 500, 503, or the stored answer of a repeat).
  */
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx);
 
@@ -228,6 +250,7 @@ void ep_load(struct request *rq);
 void ep_unload(struct request *rq);
 void ep_sync(struct request *rq);
 void ep_pay_online(struct request *rq);
+void ep_outcome(struct request *rq);
 
 /* ---- the offpayd commands (cmd_*.c); each returns the exit code ---- */
 

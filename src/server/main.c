@@ -200,25 +200,16 @@ int offpayd_main(int argc, char **argv)
 
 int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
 {
-    for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
-        enum offpay_ledger_result r = l->ops->begin(l, 1);
-        enum tx_step s = r == OFFPAY_LEDGER_OK ? fn(l, ctx) : step_of(r);
-        if (r == OFFPAY_LEDGER_OK) {
-            if (s == STEP_COMMIT) {
-                r = l->ops->commit(l);
-                if (r == OFFPAY_LEDGER_OK)
-                    return 0;
-                s = step_of(r);
-            } else {
-                l->ops->rollback(l);
-            }
-        }
-        if (s == STEP_ABORT)
-            return -1;
-        if (s == STEP_ERROR) {
-            cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger failed, nothing was changed: %s", l->ops->last_error(l));
-            return -2;
-        }
+    switch (tx_run(l, fn, ctx)) {
+    case TX_COMMITTED:
+        return 0;
+    case TX_ABORTED:
+        return -1;
+    case TX_FAILED:
+        cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger failed, nothing was changed: %s", l->ops->last_error(l));
+        return -2;
+    case TX_BUSY:
+        break;
     }
     cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger stayed busy; nothing was changed.");
     return -2;

@@ -98,6 +98,19 @@ int main(int argc, char **argv)
     EXPECT(op->token_take(l, h, 6, &acc_id) == OFFPAY_LEDGER_OK && acc_id == a1);
     EXPECT(op->token_take(l, h, 7, &acc_id) == OFFPAY_LEDGER_NOT_FOUND);
     EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+    /* ... and remember the wallet they enrolled (only once used) */
+    {
+        uint8_t h2[OFFPAY_HASH_BYTES] = {10}, wid[OFFPAY_WALLET_ID_BYTES] = {4}, got[OFFPAY_WALLET_ID_BYTES];
+        EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+        EXPECT(op->token_insert(l, h2, a1, 5) == OFFPAY_LEDGER_OK);
+        EXPECT(op->token_get_wallet(l, h, got) == OFFPAY_LEDGER_NOT_FOUND); /* used, but no wallet recorded */
+        EXPECT(op->token_set_wallet(l, h2, wid) == OFFPAY_LEDGER_NOT_FOUND); /* not used yet */
+        EXPECT(op->token_get_wallet(l, h2, got) == OFFPAY_LEDGER_NOT_FOUND);
+        EXPECT(op->token_take(l, h2, 6, &acc_id) == OFFPAY_LEDGER_OK);
+        EXPECT(op->token_set_wallet(l, h2, wid) == OFFPAY_LEDGER_OK);
+        EXPECT(op->token_get_wallet(l, h2, got) == OFFPAY_LEDGER_OK && memcmp(got, wid, sizeof wid) == 0);
+        EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+    }
 
     /* wallets, revocation */
     struct offpay_ledger_wallet w1 = {{1}, 0, {1}, 0}, w2 = {{2}, 0, {2}, 0}, w3 = {{3}, 0, {1}, 0}, w;
@@ -112,6 +125,13 @@ int main(int argc, char **argv)
     EXPECT(op->wallet_insert(l, &w2, (const uint8_t *)"c", 1, 1) == OFFPAY_LEDGER_OK);
     EXPECT(op->wallet_insert(l, &w3, (const uint8_t *)"c", 1, 1) == OFFPAY_LEDGER_DUPLICATE); /* key taken */
     EXPECT(op->wallet_get_by_key(l, w2.public_key, &w) == OFFPAY_LEDGER_OK && w.account_id == a2 && !w.fraudulent);
+    {
+        const uint8_t *cert;
+        size_t cert_len;
+        EXPECT(op->wallet_certificate(l, w2.id, &cert, &cert_len) == OFFPAY_LEDGER_OK && cert_len == 1 &&
+               cert[0] == 'c');
+        EXPECT(op->wallet_certificate(l, w3.id, &cert, &cert_len) == OFFPAY_LEDGER_NOT_FOUND);
+    }
     EXPECT(op->revocation_get(l, &serial, &issued, &count) == OFFPAY_LEDGER_OK && count == 0);
     uint64_t s0 = serial;
     EXPECT(op->wallet_revoke(l, w2.id, 77) == OFFPAY_LEDGER_OK);
@@ -131,9 +151,39 @@ int main(int argc, char **argv)
     EXPECT(op->nonce_insert(l, w1.id, nonce, 100) == OFFPAY_LEDGER_OK);
     EXPECT(op->nonce_insert(l, w1.id, nonce, 100) == OFFPAY_LEDGER_DUPLICATE);
     EXPECT(op->nonce_insert(l, w2.id, nonce, 100) == OFFPAY_LEDGER_OK); /* per wallet */
-    EXPECT(op->nonce_prune(l, 101) == OFFPAY_LEDGER_OK);
+    EXPECT(op->nonce_prune(l, 101, 50) == OFFPAY_LEDGER_OK);
     EXPECT(op->nonce_insert(l, w1.id, nonce, 100) == OFFPAY_LEDGER_OK);
     EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* nonces that keep an answer or a cancelled mark, and outlive plain ones */
+    {
+        uint8_t n_ans[16] = {6}, n_can[16] = {7}, n_none[16] = {8};
+        static const char body[] = "{\"online\":5}";
+        struct offpay_ledger_nonce got;
+        EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_keep(l, w1.id, n_ans, 200, OFFPAY_LEDGER_NONCE_ANSWERED, (const uint8_t *)body,
+                              sizeof body - 1) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_keep(l, w1.id, n_can, 200, OFFPAY_LEDGER_NONCE_CANCELLED, NULL, 0) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_keep(l, w1.id, n_can, 200, OFFPAY_LEDGER_NONCE_CANCELLED, NULL, 0) == OFFPAY_LEDGER_DUPLICATE);
+        EXPECT(op->nonce_insert(l, w1.id, n_ans, 200) == OFFPAY_LEDGER_DUPLICATE);
+        EXPECT(op->nonce_get(l, w1.id, n_ans, &got) == OFFPAY_LEDGER_OK && got.kind == OFFPAY_LEDGER_NONCE_ANSWERED &&
+               got.ts == 200 && got.answer_len == sizeof body - 1 && memcmp(got.answer, body, got.answer_len) == 0);
+        EXPECT(op->nonce_get(l, w1.id, n_can, &got) == OFFPAY_LEDGER_OK &&
+               got.kind == OFFPAY_LEDGER_NONCE_CANCELLED && got.answer == NULL);
+        EXPECT(op->nonce_get(l, w1.id, nonce, &got) == OFFPAY_LEDGER_OK && got.kind == OFFPAY_LEDGER_NONCE_USED &&
+               got.ts == 100 && got.answer == NULL);
+        EXPECT(op->nonce_get(l, w2.id, n_ans, &got) == OFFPAY_LEDGER_NOT_FOUND); /* per wallet */
+        EXPECT(op->nonce_get(l, w1.id, n_none, &got) == OFFPAY_LEDGER_NOT_FOUND);
+        /* plain rows below 300 go; kept rows stay until their own cutoff */
+        EXPECT(op->nonce_prune(l, 300, 150) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_get(l, w1.id, nonce, &got) == OFFPAY_LEDGER_NOT_FOUND);
+        EXPECT(op->nonce_get(l, w1.id, n_ans, &got) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_get(l, w1.id, n_can, &got) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_prune(l, 300, 201) == OFFPAY_LEDGER_OK);
+        EXPECT(op->nonce_get(l, w1.id, n_ans, &got) == OFFPAY_LEDGER_NOT_FOUND);
+        EXPECT(op->nonce_get(l, w1.id, n_can, &got) == OFFPAY_LEDGER_NOT_FOUND);
+        EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
+    }
 
     /* limits */
     static const uint8_t zero[16];

@@ -57,6 +57,9 @@ enum stmt {
     S_ACC_UPDATE,
     S_TOKEN_INSERT,
     S_TOKEN_TAKE,
+    S_TOKEN_SET_WALLET,
+    S_TOKEN_GET_WALLET,
+    S_WALLET_CERT,
     S_WALLET_INSERT,
     S_WALLET_GET,
     S_WALLET_GET_KEY,
@@ -64,6 +67,8 @@ enum stmt {
     S_REVOCATION_GET,
     S_REVOKED_IDS,
     S_NONCE_INSERT,
+    S_NONCE_KEEP,
+    S_NONCE_GET,
     S_NONCE_PRUNE,
     S_LIMITS_GET,
     S_LIMITS_SET,
@@ -96,6 +101,10 @@ static const struct {
     [S_TOKEN_INSERT] = {"bii", "INSERT INTO tokens (hash, account_id, created) VALUES ($1, $2, $3) "
                                "ON CONFLICT DO NOTHING"},
     [S_TOKEN_TAKE] = {"bi", "UPDATE tokens SET used = $2 WHERE hash = $1 AND used IS NULL RETURNING account_id"},
+    [S_TOKEN_SET_WALLET] = {"bb", "UPDATE tokens SET wallet_id = $2 WHERE hash = $1 AND used IS NOT NULL"},
+    [S_TOKEN_GET_WALLET] = {"b", "SELECT wallet_id FROM tokens WHERE hash = $1 AND used IS NOT NULL "
+                                 "AND wallet_id IS NOT NULL"},
+    [S_WALLET_CERT] = {"b", "SELECT certificate FROM wallets WHERE id = $1"},
     [S_WALLET_INSERT] = {"bibbi", "INSERT INTO wallets (id, account_id, public_key, certificate, created) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
     [S_WALLET_GET] = {"b", "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE id = $1"},
@@ -111,7 +120,10 @@ static const struct {
     [S_REVOCATION_GET] = {"", "SELECT serial, issued_at, (SELECT count(*) FROM revoked) FROM revocation WHERE id = 1"},
     [S_REVOKED_IDS] = {"", "SELECT wallet_id FROM revoked ORDER BY wallet_id"},
     [S_NONCE_INSERT] = {"bbi", "INSERT INTO nonces (wallet_id, nonce, ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"},
-    [S_NONCE_PRUNE] = {"i", "DELETE FROM nonces WHERE ts < $1"},
+    [S_NONCE_KEEP] = {"bbiib", "INSERT INTO nonces (wallet_id, nonce, ts, kind, answer) VALUES ($1, $2, $3, $4, $5) "
+                               "ON CONFLICT DO NOTHING"},
+    [S_NONCE_GET] = {"bb", "SELECT ts, kind, answer FROM nonces WHERE wallet_id = $1 AND nonce = $2"},
+    [S_NONCE_PRUNE] = {"ii", "DELETE FROM nonces WHERE ts < $2 OR (ts < $1 AND kind = 0)"},
     [S_LIMITS_GET] = {"b", "SELECT per_payment, offline_total, count, period, issued_at FROM limits "
                            "WHERE wallet_id = $1"},
     [S_LIMITS_SET] = {"biiiii", "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at) "
@@ -787,7 +799,50 @@ static enum offpay_ledger_result pg_token_take(struct offpay_ledger *l, const ui
     return OFFPAY_LEDGER_OK;
 }
 
+static enum offpay_ledger_result pg_token_set_wallet(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                                     const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    p_blob(&p, hash, OFFPAY_HASH_BYTES);
+    p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
+    if ((r = run(s, S_TOKEN_SET_WALLET, &p)) != OFFPAY_LEDGER_OK)
+        return r;
+    return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
+}
+
+static enum offpay_ledger_result pg_token_get_wallet(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                                     uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    p_blob(&p, hash, OFFPAY_HASH_BYTES);
+    if ((r = run(s, S_TOKEN_GET_WALLET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "b", "token")) != OFFPAY_LEDGER_OK)
+        return r;
+    if (get_fixed(s, 0, 0, wallet, OFFPAY_WALLET_ID_BYTES) != 0)
+        return corrupt(s, "token");
+    return OFFPAY_LEDGER_OK;
+}
+
 /* ---- wallets ---- */
+
+static enum offpay_ledger_result pg_wallet_certificate(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                       const uint8_t **cert, size_t *cert_len)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    *cert = NULL;
+    *cert_len = 0;
+    p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
+    if ((r = run(s, S_WALLET_CERT, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "b", "wallet")) != OFFPAY_LEDGER_OK)
+        return r;
+    if (get_blob(s, 0, 0, 0, cert, cert_len) != 0)
+        return corrupt(s, "wallet certificate");
+    return OFFPAY_LEDGER_OK;
+}
 
 static enum offpay_ledger_result pg_wallet_insert(struct offpay_ledger *l, const struct offpay_ledger_wallet *w,
                                                   const uint8_t *cert, size_t cert_len, uint64_t now)
@@ -889,10 +944,57 @@ static enum offpay_ledger_result pg_nonce_insert(struct offpay_ledger *l, const 
     return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE;
 }
 
-static enum offpay_ledger_result pg_nonce_prune(struct offpay_ledger *l, uint64_t older_than)
+static enum offpay_ledger_result pg_nonce_keep(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                               const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts, int kind,
+                                               const uint8_t *answer, size_t answer_len)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    if (!fits_i64(ts) || (kind != OFFPAY_LEDGER_NONCE_ANSWERED && kind != OFFPAY_LEDGER_NONCE_CANCELLED) ||
+        (kind == OFFPAY_LEDGER_NONCE_ANSWERED) != (answer != NULL) || answer_len > (size_t)INT32_MAX) {
+        snprintf(s->err, sizeof s->err, "A kept nonce row is out of the ledger's range.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
+    p_blob(&p, nonce, OFFPAY_HTTP_NONCE_BYTES);
+    p_i64(&p, (int64_t)ts);
+    p_i64(&p, kind);
+    p_blob(&p, answer, answer_len);
+    if ((r = run(s, S_NONCE_KEEP, &p)) != OFFPAY_LEDGER_OK)
+        return r;
+    return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE;
+}
+
+static enum offpay_ledger_result pg_nonce_get(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                              const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES],
+                                              struct offpay_ledger_nonce *n)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    int64_t kind;
+    memset(n, 0, sizeof *n);
+    p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
+    p_blob(&p, nonce, OFFPAY_HTTP_NONCE_BYTES);
+    if ((r = run(s, S_NONCE_GET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "iib", "nonce")) != OFFPAY_LEDGER_OK)
+        return r;
+    if (get_u64(s, 0, 0, &n->ts) != 0 || get_i64(s, 0, 1, &kind) != 0 || kind < OFFPAY_LEDGER_NONCE_USED ||
+        kind > OFFPAY_LEDGER_NONCE_CANCELLED || get_blob(s, 0, 2, 1, &n->answer, &n->answer_len) != 0 ||
+        (kind == OFFPAY_LEDGER_NONCE_ANSWERED) != (n->answer != NULL)) {
+        memset(n, 0, sizeof *n);
+        return corrupt(s, "nonce");
+    }
+    n->kind = (int)kind;
+    return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result pg_nonce_prune(struct offpay_ledger *l, uint64_t used_older_than,
+                                                uint64_t kept_older_than)
 {
     struct params p = {0};
-    p_i64(&p, fits_i64(older_than) ? (int64_t)older_than : INT64_MAX);
+    p_i64(&p, fits_i64(used_older_than) ? (int64_t)used_older_than : INT64_MAX);
+    p_i64(&p, fits_i64(kept_older_than) ? (int64_t)kept_older_than : INT64_MAX);
     return run(PL(l), S_NONCE_PRUNE, &p);
 }
 
@@ -1253,11 +1355,16 @@ static const struct offpay_ledger_ops pg_ops = {
     .account_update = pg_account_update,
     .token_insert = pg_token_insert,
     .token_take = pg_token_take,
+    .token_set_wallet = pg_token_set_wallet,
+    .token_get_wallet = pg_token_get_wallet,
+    .wallet_certificate = pg_wallet_certificate,
     .wallet_insert = pg_wallet_insert,
     .wallet_get = pg_wallet_get,
     .wallet_get_by_key = pg_wallet_get_by_key,
     .wallet_revoke = pg_wallet_revoke,
     .nonce_insert = pg_nonce_insert,
+    .nonce_keep = pg_nonce_keep,
+    .nonce_get = pg_nonce_get,
     .nonce_prune = pg_nonce_prune,
     .limits_get = pg_limits_get,
     .limits_set = pg_limits_set,

@@ -36,6 +36,9 @@ enum stmt {
     S_ACC_UPDATE,
     S_TOKEN_INSERT,
     S_TOKEN_TAKE,
+    S_TOKEN_SET_WALLET,
+    S_TOKEN_GET_WALLET,
+    S_WALLET_CERT,
     S_WALLET_INSERT,
     S_WALLET_GET,
     S_WALLET_GET_KEY,
@@ -46,6 +49,8 @@ enum stmt {
     S_REVOKED_COUNT,
     S_REVOKED_IDS,
     S_NONCE_INSERT,
+    S_NONCE_KEEP,
+    S_NONCE_GET,
     S_NONCE_PRUNE,
     S_LIMITS_GET,
     S_LIMITS_SET,
@@ -73,6 +78,9 @@ static const char *const sql_text[S_COUNT] = {
     [S_ACC_UPDATE] = "UPDATE accounts SET online = ?2, minted = ?3, received = ?4, sent = ?5 WHERE id = ?1",
     [S_TOKEN_INSERT] = "INSERT INTO tokens (hash, account_id, created) VALUES (?1, ?2, ?3)",
     [S_TOKEN_TAKE] = "UPDATE tokens SET used = ?2 WHERE hash = ?1 AND used IS NULL RETURNING account_id",
+    [S_TOKEN_SET_WALLET] = "UPDATE tokens SET wallet_id = ?2 WHERE hash = ?1 AND used IS NOT NULL",
+    [S_TOKEN_GET_WALLET] = "SELECT wallet_id FROM tokens WHERE hash = ?1 AND used IS NOT NULL AND wallet_id IS NOT NULL",
+    [S_WALLET_CERT] = "SELECT certificate FROM wallets WHERE id = ?1",
     [S_WALLET_INSERT] = "INSERT INTO wallets (id, account_id, public_key, certificate, created) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_WALLET_GET] = "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE id = ?1",
     [S_WALLET_GET_KEY] = "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE public_key = ?1",
@@ -83,7 +91,9 @@ static const char *const sql_text[S_COUNT] = {
     [S_REVOKED_COUNT] = "SELECT count(*) FROM revoked",
     [S_REVOKED_IDS] = "SELECT wallet_id FROM revoked ORDER BY wallet_id",
     [S_NONCE_INSERT] = "INSERT INTO nonces (wallet_id, nonce, ts) VALUES (?1, ?2, ?3)",
-    [S_NONCE_PRUNE] = "DELETE FROM nonces WHERE ts < ?1",
+    [S_NONCE_KEEP] = "INSERT INTO nonces (wallet_id, nonce, ts, kind, answer) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_NONCE_GET] = "SELECT ts, kind, answer FROM nonces WHERE wallet_id = ?1 AND nonce = ?2",
+    [S_NONCE_PRUNE] = "DELETE FROM nonces WHERE ts < ?2 OR (ts < ?1 AND kind = 0)",
     [S_LIMITS_GET] = "SELECT per_payment, offline_total, count, period, issued_at FROM limits WHERE wallet_id = ?1",
     [S_LIMITS_SET] = "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (wallet_id) DO UPDATE SET "
@@ -529,7 +539,58 @@ static enum offpay_ledger_result sl_token_take(struct offpay_ledger *l, const ui
     return exec_done(s, st);
 }
 
+static enum offpay_ledger_result sl_token_set_wallet(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                                     const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_TOKEN_SET_WALLET);
+    enum offpay_ledger_result r;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, hash, OFFPAY_HASH_BYTES);
+    bind_blob(st, 2, wallet, OFFPAY_WALLET_ID_BYTES);
+    if ((r = exec_done(s, st)) == OFFPAY_LEDGER_OK && sqlite3_changes(s->db) != 1)
+        return OFFPAY_LEDGER_NOT_FOUND;
+    return r;
+}
+
+static enum offpay_ledger_result sl_token_get_wallet(struct offpay_ledger *l, const uint8_t hash[OFFPAY_HASH_BYTES],
+                                                     uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_TOKEN_GET_WALLET);
+    enum offpay_ledger_result r;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, hash, OFFPAY_HASH_BYTES);
+    if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (col_fixed(st, 0, wallet, OFFPAY_WALLET_ID_BYTES) != 0)
+        return corrupt(s, st, "token");
+    sqlite3_reset(st);
+    return OFFPAY_LEDGER_OK;
+}
+
 /* ---- wallets ---- */
+
+static enum offpay_ledger_result sl_wallet_certificate(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                       const uint8_t **cert, size_t *cert_len)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_WALLET_CERT);
+    enum offpay_ledger_result r;
+    *cert = NULL;
+    *cert_len = 0;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
+    if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (col_blob(&s->b[0], st, 0, cert, cert_len) != 0 || *cert == NULL)
+        return corrupt(s, st, "wallet certificate");
+    sqlite3_reset(st);
+    return OFFPAY_LEDGER_OK;
+}
 
 static enum offpay_ledger_result sl_wallet_insert(struct offpay_ledger *l, const struct offpay_ledger_wallet *w,
                                                   const uint8_t *cert, size_t cert_len, uint64_t now)
@@ -625,13 +686,61 @@ static enum offpay_ledger_result sl_nonce_insert(struct offpay_ledger *l, const 
     return exec_done(s, st);
 }
 
-static enum offpay_ledger_result sl_nonce_prune(struct offpay_ledger *l, uint64_t older_than)
+static enum offpay_ledger_result sl_nonce_keep(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                               const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts, int kind,
+                                               const uint8_t *answer, size_t answer_len)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_NONCE_KEEP);
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    if ((kind != OFFPAY_LEDGER_NONCE_ANSWERED && kind != OFFPAY_LEDGER_NONCE_CANCELLED) ||
+        (kind == OFFPAY_LEDGER_NONCE_ANSWERED) != (answer != NULL) || answer_len > (size_t)INT32_MAX) {
+        snprintf(s->err, sizeof s->err, "A kept nonce needs an answer exactly when it was answered.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    bind_blob(st, 1, wallet, OFFPAY_WALLET_ID_BYTES);
+    bind_blob(st, 2, nonce, OFFPAY_HTTP_NONCE_BYTES);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ts);
+    sqlite3_bind_int(st, 4, kind);
+    bind_blob(st, 5, answer, answer_len);
+    return exec_done(s, st);
+}
+
+static enum offpay_ledger_result sl_nonce_get(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                              const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES],
+                                              struct offpay_ledger_nonce *n)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_NONCE_GET);
+    enum offpay_ledger_result r;
+    memset(n, 0, sizeof *n);
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, wallet, OFFPAY_WALLET_ID_BYTES);
+    bind_blob(st, 2, nonce, OFFPAY_HTTP_NONCE_BYTES);
+    if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    n->ts = col_u64(st, 0);
+    n->kind = sqlite3_column_int(st, 1);
+    if (n->kind < OFFPAY_LEDGER_NONCE_USED || n->kind > OFFPAY_LEDGER_NONCE_CANCELLED ||
+        col_blob(&s->b[0], st, 2, &n->answer, &n->answer_len) != 0 || (n->kind == OFFPAY_LEDGER_NONCE_ANSWERED) != (n->answer != NULL)) {
+        memset(n, 0, sizeof *n);
+        return corrupt(s, st, "nonce");
+    }
+    sqlite3_reset(st);
+    return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result sl_nonce_prune(struct offpay_ledger *l, uint64_t used_older_than,
+                                                uint64_t kept_older_than)
 {
     struct sqlite_ledger *s = SL(l);
     sqlite3_stmt *st = stmt(s, S_NONCE_PRUNE);
     if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)older_than);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)used_older_than);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)kept_older_than);
     return exec_done(s, st);
 }
 
@@ -1060,11 +1169,16 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .account_update = sl_account_update,
     .token_insert = sl_token_insert,
     .token_take = sl_token_take,
+    .token_set_wallet = sl_token_set_wallet,
+    .token_get_wallet = sl_token_get_wallet,
+    .wallet_certificate = sl_wallet_certificate,
     .wallet_insert = sl_wallet_insert,
     .wallet_get = sl_wallet_get,
     .wallet_get_by_key = sl_wallet_get_by_key,
     .wallet_revoke = sl_wallet_revoke,
     .nonce_insert = sl_nonce_insert,
+    .nonce_keep = sl_nonce_keep,
+    .nonce_get = sl_nonce_get,
     .nonce_prune = sl_nonce_prune,
     .limits_get = sl_limits_get,
     .limits_set = sl_limits_set,
