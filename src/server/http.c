@@ -290,6 +290,7 @@ struct upload {
     char *buf;
     size_t len, cap;
     int too_large;
+    int answered; /* an error was queued from the head alone; the rest is dropped */
 };
 
 /* Send text (malloc'd, len bytes; taken) or else body as JSON. */
@@ -367,6 +368,33 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     return ret;
 }
 
+/* Adds the length of one header line or query argument to *cls (a size_t). */
+static enum MHD_Result count_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    size_t *n = cls;
+    (void)kind;
+    *n += strlen(key) + (value != NULL ? strlen(value) : 0) + 4; /* ": " and CRLF, or "=" and "&" */
+    return MHD_YES;
+}
+
+/* The head's limits (internal.h), checked before anything else so that a
+ * head too large is refused with api.md's JSON, not libmicrohttpd's HTML.
+ * Returns: 0, or the status of the error already queued (or -1 when it
+ * could not be). */
+static int head_refused(struct MHD_Connection *c, const char *url)
+{
+    size_t target = strlen(url), headers = 0;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_bytes, &target);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_bytes, &headers);
+    if (target > OFFPAYD_TARGET_MAX)
+        return send_error(c, 414, "uri_too_long", "The request's path and query are over 4096 bytes.") == MHD_YES
+                   ? 414 : -1;
+    if (headers > OFFPAYD_HEADERS_MAX)
+        return send_error(c, 431, "headers_too_large", "The request's header lines are over 16 KiB.") == MHD_YES
+                   ? 431 : -1;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -380,16 +408,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if ((up = calloc(1, sizeof *up)) == NULL)
             return MHD_NO;
         *con_cls = up;
+        int refused = head_refused(c, url);
+        if (refused != 0) {
+            up->answered = 1;
+            return refused > 0 ? MHD_YES : MHD_NO;
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
         if (declared > OFFPAYD_BODY_MAX) {
-            up->too_large = 1;
+            /* Answered now, before the body is read (the connection then closes). */
+            up->too_large = up->answered = 1;
+            return send_error(c, 413, "too_large", "The request body is over 4 MiB.");
         } else if (declared > 0) {
             /* One allocation of the declared size instead of growing and copying
              * (a sync of 1000 records is over a megabyte). */
             if ((up->buf = malloc((size_t)declared + 1)) != NULL)
                 up->cap = (size_t)declared + 1;
         }
+        return MHD_YES;
+    }
+    if (up->answered) {
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -544,8 +583,9 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     }
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-                         MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, OFFPAYD_IDLE_SECONDS, MHD_OPTION_CONNECTION_LIMIT,
+                         OFFPAYD_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT, OFFPAYD_CONN_PER_CLIENT,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OFFPAYD_CONN_POOL, MHD_OPTION_END);
     if (d == NULL) {
         sem_destroy(&srv->workers);
         rc = cli_fail(OFFPAY_EXIT_INTERNAL, "The HTTP server could not be started on %s.", listen_at);

@@ -29,6 +29,20 @@
 #define OFFPAYD_UTXOS_MAX 10000                /* coins in one GET /v1/utxos answer */
 #define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
 #define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
+/* Connections (docs/server.md "Connections"): one client (one IP address)
+ * may hold at most OFFPAYD_CONN_PER_CLIENT at once, so it cannot take all
+ * OFFPAYD_CONN_MAX from the others; a connection idle for
+ * OFFPAYD_IDLE_SECONDS is closed. */
+#define OFFPAYD_CONN_MAX 1024u
+#define OFFPAYD_CONN_PER_CLIENT 128u
+#define OFFPAYD_IDLE_SECONDS 30u
+/* A request's head: its target (path and query) and its header lines are
+ * refused with api.md's JSON error beyond these.  libmicrohttpd keeps the
+ * head in a per-connection pool of OFFPAYD_CONN_POOL bytes; a head too big
+ * for the pool is refused by libmicrohttpd itself (see docs/api.md). */
+#define OFFPAYD_TARGET_MAX 4096u
+#define OFFPAYD_HEADERS_MAX (16u * 1024u)
+#define OFFPAYD_CONN_POOL (128u * 1024u)
 #define OFFPAYD_NONCE_KEEP (2u * OFFPAY_HTTP_MAX_SKEW + 60u) /* seconds a used nonce is kept */
 /* Seconds a nonce holding a stored answer or a cancelled mark is kept after
  * its timestamp.  POST /v1/outcome answers "unknown" for a nonce it has no
