@@ -27,23 +27,45 @@
 #error "OFFPAYD_PATH must name the offpayd binary"
 #endif
 
-static char dir[512], ledger_url[700], ledger_path[600], base_url[96], test_name[64];
-static pid_t server_pid = -1;
+static char dir[512], ledger_url[700], ledger_path[600], test_name[64];
 static int failed;
 
-static void kill_server(int sig)
+/* The offpayd serve processes of this test, all on its one ledger.  Server 0
+ * is the one h_call and h_raw talk to. */
+static struct {
+    pid_t pid;
+    char url[96]; /* "http://127.0.0.1:PORT" once started */
+} servers[H_SERVERS_MAX] = {[0 ... H_SERVERS_MAX - 1] = {-1, ""}};
+
+static void kill_one(int i, int sig)
 {
-    if (server_pid > 0) {
-        kill(server_pid, sig);
-        for (int i = 0; i < 200; i++) {
-            if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
+    pid_t pid = servers[i].pid;
+    if (pid > 0) {
+        kill(pid, sig);
+        for (int k = 0; k < 200; k++) {
+            if (waitpid(pid, NULL, WNOHANG) == pid)
                 break;
             usleep(10000);
         }
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, WNOHANG);
-        server_pid = -1;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, WNOHANG);
+        servers[i].pid = -1;
     }
+}
+
+static void kill_server(int sig)
+{
+    for (int i = 0; i < H_SERVERS_MAX; i++)
+        kill_one(i, sig);
+}
+
+/* The log file of server i: server.log, server2.log, ... */
+static void log_path(char *out, size_t cap, int i)
+{
+    if (i == 0)
+        snprintf(out, cap, "%s/server.log", dir);
+    else
+        snprintf(out, cap, "%s/server%d.log", dir, i + 1);
 }
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -72,14 +94,14 @@ void h_failf(const char *file, int line, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    if (dir[0] != '\0') {
+    for (int i = 0; dir[0] != '\0' && i < H_SERVERS_MAX; i++) {
         char log[600], buf[4096];
-        snprintf(log, sizeof log, "%s/server.log", dir);
+        log_path(log, sizeof log, i);
         FILE *f = fopen(log, "r");
         if (f != NULL) {
             size_t n = fread(buf, 1, sizeof buf - 1, f);
             buf[n] = '\0';
-            fprintf(stderr, "--- server.log ---\n%s\n", buf);
+            fprintf(stderr, "--- %s ---\n%s\n", strrchr(log, '/') + 1, buf);
             fclose(f);
         }
     }
@@ -90,7 +112,8 @@ void h_failf(const char *file, int line, const char *fmt, ...)
 const char *h_dir(void) { return dir; }
 const char *h_ledger_url(void) { return ledger_url; }
 const char *h_ledger_path(void) { return ledger_path; }
-const char *h_base_url(void) { return base_url; }
+const char *h_base_url(void) { return servers[0].url; }
+const char *h_server_url(int i) { return servers[i].url; }
 
 /* ---- running offpayd ---- */
 
@@ -203,12 +226,17 @@ static unsigned name_hash(const char *s)
     return h;
 }
 
-void h_server_start(int threads)
+void h_server_start(int threads) { h_server_start_n(0, threads); }
+void h_server_stop(void) { h_server_stop_n(0); }
+
+void h_server_start_n(int i, int threads)
 {
     char listen_at[64], th[16], log[600];
-    unsigned first = name_hash(test_name) + (unsigned)getpid() * 7u;
+    unsigned first = name_hash(test_name) + (unsigned)getpid() * 7u + (unsigned)i * 500u;
+    if (i < 0 || i >= H_SERVERS_MAX || servers[i].pid > 0)
+        h_failf(__FILE__, __LINE__, "server %d cannot be started (0..%d, not running)", i, H_SERVERS_MAX - 1);
     snprintf(th, sizeof th, "%d", threads);
-    snprintf(log, sizeof log, "%s/server.log", dir);
+    log_path(log, sizeof log, i);
     for (unsigned attempt = 0; attempt < 40; attempt++) {
         unsigned port = 18000 + (first + attempt * 37u) % 1000;
         int po[2];
@@ -216,6 +244,8 @@ void h_server_start(int threads)
         if (pipe(po) != 0)
             h_failf(__FILE__, __LINE__, "pipe");
         pid_t pid = fork();
+        if (pid < 0)
+            h_failf(__FILE__, __LINE__, "fork: %s", strerror(errno));
         if (pid == 0) {
             int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
             dup2(po[1], 1);
@@ -228,7 +258,7 @@ void h_server_start(int threads)
             _exit(127);
         }
         close(po[1]);
-        server_pid = pid;
+        servers[i].pid = pid;
         char line[256];
         size_t n = 0;
         int ready = 0;
@@ -249,14 +279,10 @@ void h_server_start(int threads)
         }
         close(po[0]);
         if (ready) {
-            snprintf(base_url, sizeof base_url, "http://%s", listen_at);
+            snprintf(servers[i].url, sizeof servers[i].url, "http://%s", listen_at);
             return;
         }
-        int status;
-        int exited = waitpid(pid, &status, WNOHANG) == pid;
-        if (!exited)
-            kill_server(SIGKILL);
-        server_pid = -1;
+        kill_one(i, SIGKILL);
         FILE *f = fopen(log, "r");
         char buf[1024] = "";
         if (f != NULL) {
@@ -265,28 +291,29 @@ void h_server_start(int threads)
             fclose(f);
         }
         if (strstr(buf, "in use") == NULL)
-            h_failf(__FILE__, __LINE__, "offpayd serve did not start: %s", buf);
+            h_failf(__FILE__, __LINE__, "offpayd serve (server %d) did not start: %s", i, buf);
     }
-    h_failf(__FILE__, __LINE__, "no free port found in 18000-18999");
+    h_failf(__FILE__, __LINE__, "no free port found in 18000-18999 for server %d", i);
 }
 
-void h_server_stop(void)
+void h_server_stop_n(int i)
 {
     int status = 0;
-    if (server_pid <= 0)
+    pid_t pid = i >= 0 && i < H_SERVERS_MAX ? servers[i].pid : -1;
+    if (pid <= 0)
         return;
-    kill(server_pid, SIGTERM);
-    for (int i = 0; i < 1000; i++) {
-        pid_t r = waitpid(server_pid, &status, WNOHANG);
-        if (r == server_pid) {
-            server_pid = -1;
+    kill(pid, SIGTERM);
+    for (int k = 0; k < 1000; k++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            servers[i].pid = -1;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                h_failf(__FILE__, __LINE__, "offpayd serve ended badly (status %d)", status);
+                h_failf(__FILE__, __LINE__, "offpayd serve (server %d) ended badly (status %d)", i, status);
             return;
         }
         usleep(10000);
     }
-    h_failf(__FILE__, __LINE__, "offpayd serve did not stop within 10 s of SIGTERM");
+    h_failf(__FILE__, __LINE__, "offpayd serve (server %d) did not stop within 10 s of SIGTERM", i);
 }
 
 /* ---- wallets and calls ---- */
@@ -295,7 +322,7 @@ long h_call(const struct h_wallet *w, const char *method, const char *path, json
 {
     long status = 0;
     json_t *r = NULL;
-    enum offpay_status s = offpay_client_call(base_url, method, path, body, w ? &w->auth : NULL, &status, &r);
+    enum offpay_status s = offpay_client_call(servers[0].url, method, path, body, w ? &w->auth : NULL, &status, &r);
     json_decref(body);
     if (s != OFFPAY_OK)
         h_failf(__FILE__, __LINE__, "%s %s: %s", method, path, offpay_status_str(s));
@@ -538,7 +565,7 @@ long h_raw(const struct h_wallet *w, const char *method, const char *path, const
     long status = 0;
     CURL *c = curl_easy_init();
     CHECK(c != NULL);
-    snprintf(url, sizeof url, "%s%s", base_url, path);
+    snprintf(url, sizeof url, "%s%s", servers[0].url, path);
     h = curl_slist_append(h, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
     if (chunked)

@@ -43,15 +43,25 @@ void h_setup(const char *test_name);
 const char *h_dir(void);
 const char *h_ledger_url(void);
 const char *h_ledger_path(void);
-const char *h_base_url(void); /* "http://127.0.0.1:PORT" once started */
+const char *h_base_url(void); /* "http://127.0.0.1:PORT" of server 0 once started */
 
 /* Run offpayd with args (NULL-terminated).  Out: stdout and stderr text
  * (static buffers, valid until the next call).  Returns: exit code. */
 int h_offpayd(const char **out, const char **err, ...) __attribute__((sentinel));
 
-/* Start / stop offpayd serve (threads workers). */
+/* Start / stop offpayd serve (threads workers): server 0, the one h_call,
+ * h_raw and h_base_url name. */
 void h_server_start(int threads);
 void h_server_stop(void);
+
+/* More offpayd serve processes on the same ledger (tests of several servers,
+ * e.g. on one PostgreSQL ledger): server i (0 .. H_SERVERS_MAX-1) logs to
+ * server.log, server2.log, ...; all are killed when a check fails and at
+ * exit.  h_server_stop_n fails the test unless server i exits 0 on SIGTERM. */
+#define H_SERVERS_MAX 2
+void h_server_start_n(int i, int threads);
+void h_server_stop_n(int i);
+const char *h_server_url(int i); /* "http://127.0.0.1:PORT" once started */
 
 /* An enrolled wallet. */
 struct h_wallet {

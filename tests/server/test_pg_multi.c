@@ -10,112 +10,16 @@
  * once: exactly one settles, the other is caught as a double spend.  Audit
  * passes at the end, and both servers stop cleanly.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 #define TEXT_MAX 8192
 #define ROUNDS 12
-
-static pid_t second_pid = -1;
-static char second_url[96];
-
-static void kill_second(void)
-{
-    if (second_pid > 0) {
-        kill(second_pid, SIGKILL);
-        waitpid(second_pid, NULL, 0);
-        second_pid = -1;
-    }
-}
-
-/* Start the second offpayd on the same ledger; "listening on" tells us it is ready. */
-static void second_start(void)
-{
-    char listen_at[64], log[600];
-    snprintf(log, sizeof log, "%s/server2.log", h_dir());
-    atexit(kill_second);
-    for (unsigned attempt = 0; attempt < 40; attempt++) {
-        unsigned port = 18000 + ((unsigned)getpid() * 13u + 500u + attempt * 41u) % 1000;
-        int po[2];
-        snprintf(listen_at, sizeof listen_at, "127.0.0.1:%u", port);
-        CHECK(pipe(po) == 0);
-        pid_t pid = fork();
-        CHECK(pid >= 0);
-        if (pid == 0) {
-            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            dup2(po[1], 1);
-            if (fd >= 0)
-                dup2(fd, 2);
-            close(po[0]);
-            close(po[1]);
-            execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", h_ledger_url(), "--listen", listen_at, "--threads",
-                  "2", (char *)NULL);
-            _exit(127);
-        }
-        close(po[1]);
-        second_pid = pid;
-        char line[256];
-        size_t n = 0;
-        int ready = 0;
-        time_t deadline = time(NULL) + 20;
-        while (time(NULL) <= deadline && n < sizeof line - 1) {
-            struct pollfd p = {po[0], POLLIN, 0};
-            if (poll(&p, 1, 200) > 0) {
-                ssize_t r = read(po[0], line + n, sizeof line - 1 - n);
-                if (r <= 0)
-                    break;
-                n += (size_t)r;
-                line[n] = '\0';
-                if (strchr(line, '\n') != NULL) {
-                    ready = strncmp(line, "listening on ", 13) == 0;
-                    break;
-                }
-            }
-        }
-        close(po[0]);
-        if (ready) {
-            snprintf(second_url, sizeof second_url, "http://%s", listen_at);
-            return;
-        }
-        kill_second();
-        char buf[1024] = "";
-        FILE *f = fopen(log, "r");
-        if (f != NULL) {
-            size_t k = fread(buf, 1, sizeof buf - 1, f);
-            buf[k] = '\0';
-            fclose(f);
-        }
-        if (strstr(buf, "in use") == NULL)
-            h_failf(__FILE__, __LINE__, "the second offpayd did not start: %s", buf);
-    }
-    h_failf(__FILE__, __LINE__, "no free port for the second offpayd");
-}
-
-static void second_stop(void)
-{
-    int status = 0;
-    kill(second_pid, SIGTERM);
-    for (int i = 0; i < 1000; i++) {
-        if (waitpid(second_pid, &status, WNOHANG) == second_pid) {
-            second_pid = -1;
-            CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-            return;
-        }
-        usleep(10000);
-    }
-    h_failf(__FILE__, __LINE__, "the second offpayd did not stop within 10 s");
-}
 
 /* One sync of one record, by w, at base (server 1 or 2), from a thread. */
 struct racer {
@@ -197,8 +101,8 @@ int main(void)
         CHECK(strstr(err, "does not belong to this ledger") != NULL);
     }
     h_server_start(2);
-    second_start();
-    CHECK(strcmp(second_url, h_base_url()) != 0);
+    h_server_start_n(1, 2);
+    CHECK(strcmp(h_server_url(1), h_base_url()) != 0);
 
     h_wallet_enrol(&alice, "alice");
     h_wallet_enrol(&bob, "bob");
@@ -214,7 +118,7 @@ int main(void)
         h_confirmation(conf[i], sizeof conf[i], &bob, id);
         /* even rounds: payer on one server, payee on the other; odd: the payer on both */
         struct racer a = {h_base_url(), &alice, rec[i], conf[i], NULL, 0, "", ""};
-        struct racer b = {second_url, i % 2 ? &alice : &bob, rec[i], conf[i], NULL, 0, "", ""};
+        struct racer b = {h_server_url(1), i % 2 ? &alice : &bob, rec[i], conf[i], NULL, 0, "", ""};
         race_two(&a, &b);
         if (a.status != 200 || b.status != 200 || strcmp(a.result, "settled") != 0 || strcmp(b.result, "settled") != 0)
             h_failf(__FILE__, __LINE__, "round %d: server 1 answered %ld %s %s, server 2 %ld %s %s", i, a.status,
@@ -235,7 +139,7 @@ int main(void)
     h_record(&r, x, sizeof x, id, &alice, &bob, 400, &coins[ROUNDS], 1);
     h_record(&r, y, sizeof y, id, &alice, &carol, 500, &coins[ROUNDS], 1);
     struct racer a = {h_base_url(), &alice, x, NULL, NULL, 0, "", ""};
-    struct racer b = {second_url, &alice, y, NULL, NULL, 0, "", ""};
+    struct racer b = {h_server_url(1), &alice, y, NULL, NULL, 0, "", ""};
     race_two(&a, &b);
     CHECK_EQ_U64(a.status, 200);
     CHECK_EQ_U64(b.status, 200);
@@ -252,7 +156,7 @@ int main(void)
                  ROUNDS * 300 + (strcmp(a.result, "settled") == 0 ? 400 : 500));
     h_audit_ok();
 
-    second_stop();
+    h_server_stop_n(1);
     h_server_stop();
     printf("ok\n");
     return 0;
