@@ -7,8 +7,10 @@
  *   - "cancelled": it was not used, and in the same transaction it is burnt
  *     (kept with a cancelled mark), so the request, should it still be
  *     travelling, is refused 409 cancelled when it arrives;
- *   - "unknown": no row, and the timestamp is older than a plain nonce row
- *     is kept (OFFPAYD_NONCE_KEEP), so it may have been used and pruned.
+ *   - "unknown": no row, and the timestamp is older than such a row is kept
+ *     (OFFPAYD_NONCE_KEEP; OFFPAYD_ANSWER_KEEP when the wallet names a
+ *     request "path" whose route keeps its answer), so it may have been used
+ *     and pruned.
  *     Such a request can no longer take effect: its timestamp is far outside
  *     the OFFPAY_HTTP_MAX_SKEW window.
  * Idempotent: asking again answers the same (a burnt nonce stays
@@ -24,6 +26,7 @@ enum verdict { DONE, CANCELLED, UNKNOWN };
 struct outcome {
     uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
     uint64_t ts;
+    uint64_t keep; /* how long a used nonce of that request is kept */
     enum verdict verdict;
     json_t *answer; /* DONE: the stored answer, or NULL when none was kept */
 };
@@ -39,9 +42,9 @@ static enum tx_step outcome_tx(struct request *rq, void *ctx)
     o->answer = NULL;
     r = l->ops->nonce_get(l, rq->wallet.id, o->nonce, &seen);
     if (r == OFFPAY_LEDGER_NOT_FOUND) {
-        /* A plain row lives OFFPAYD_NONCE_KEEP from its timestamp: past that,
-         * no row proves nothing. */
-        if (o->ts + OFFPAYD_NONCE_KEEP < rq->now) {
+        /* A row lives o->keep from its timestamp: past that, no row proves
+         * nothing. */
+        if (o->ts + o->keep < rq->now) {
             o->verdict = UNKNOWN;
             return STEP_COMMIT;
         }
@@ -81,6 +84,13 @@ static int parse(struct request *rq, struct outcome *o)
         return -1;
     }
     o->ts = (uint64_t)json_integer_value(ts);
+    /* Optional: the path the request went to.  A load, unload or
+     * pay-online keeps its row (with the answer) OFFPAYD_ANSWER_KEEP, so no
+     * row within that time proves it never took effect. */
+    const char *path = NULL;
+    if (field_string_or_null(rq, rq->json, "path", &path) != 0)
+        return -1;
+    o->keep = path != NULL && route_keeps_answer("POST", path) ? OFFPAYD_ANSWER_KEEP : OFFPAYD_NONCE_KEEP;
     return 0;
 }
 

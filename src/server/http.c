@@ -51,6 +51,14 @@ static const struct route routes[] = {
     {"POST", "/v1/outcome", 1, 0, 0, ep_outcome},
 };
 
+int route_keeps_answer(const char *method, const char *path)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(routes[i].method, method) == 0 && strcmp(routes[i].path, path) == 0)
+            return routes[i].keep_answer;
+    return 0;
+}
+
 /* ---- replies ---- */
 
 void reply_json(struct request *rq, int status, json_t *body)

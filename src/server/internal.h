@@ -264,6 +264,9 @@ void ep_load(struct request *rq);
 void ep_unload(struct request *rq);
 void ep_sync(struct request *rq);
 void ep_pay_online(struct request *rq);
+/* Returns: 1 when the route METHOD PATH stores its answer with the nonce
+ * (so its nonce row is kept OFFPAYD_ANSWER_KEEP), else 0. */
+int route_keeps_answer(const char *method, const char *path);
 void ep_outcome(struct request *rq);
 
 /* ---- the offpayd commands (cmd_*.c); each returns the exit code ---- */

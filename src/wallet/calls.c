@@ -127,7 +127,12 @@ static enum offpay_status outcome_ask(struct offpay_wallet *w, const struct doub
 
     *answer = NULL;
     offpay_hex(hex, d->nonce, sizeof d->nonce);
-    json_t *body = json_pack("{s:s, s:I}", "nonce", hex, "timestamp", (json_int_t)d->ts);
+    /* The path tells the server that this request kept its answer, so no
+     * trace of it within that time means it never took effect. */
+    const char *path = strcmp(d->kind, "load") == 0     ? "/v1/load"
+                       : strcmp(d->kind, "unload") == 0 ? "/v1/unload"
+                                                        : "/v1/pay-online";
+    json_t *body = json_pack("{s:s, s:I, s:s}", "nonce", hex, "timestamp", (json_int_t)d->ts, "path", path);
     if (body == NULL)
         return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory asking about a call in doubt.");
     s = wallet_call(w, "POST", "/v1/outcome", body, 1, NULL, 0, &resp);

@@ -63,15 +63,19 @@ static const char *str_of(json_t *o, const char *key) { return json_string_value
 
 /* Ask the server what became of (nonce, ts); returns "done", "cancelled"
  * or "unknown", with the stored answer in *answer when asked for. */
-static const char *outcome(const struct h_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts,
-                           json_t **answer)
+static const char *outcome_at(const struct h_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts,
+                              const char *path, json_t **answer)
 {
     static char verdict[16];
-    char body[128], hex[2 * OFFPAY_HTTP_NONCE_BYTES + 1];
+    char body[192], hex[2 * OFFPAY_HTTP_NONCE_BYTES + 1];
     uint8_t own[OFFPAY_HTTP_NONCE_BYTES];
     json_t *resp;
     offpay_hex(hex, nonce, OFFPAY_HTTP_NONCE_BYTES);
-    snprintf(body, sizeof body, "{\"nonce\":\"%s\",\"timestamp\":%llu}", hex, (unsigned long long)ts);
+    if (path != NULL)
+        snprintf(body, sizeof body, "{\"nonce\":\"%s\",\"timestamp\":%llu,\"path\":\"%s\"}", hex,
+                 (unsigned long long)ts, path);
+    else
+        snprintf(body, sizeof body, "{\"nonce\":\"%s\",\"timestamp\":%llu}", hex, (unsigned long long)ts);
     offpay_random(own, sizeof own);
     CHECK_EQ_U64(call_json(w, "POST", "/v1/outcome", body, own, (uint64_t)time(NULL), &resp), 200);
     snprintf(verdict, sizeof verdict, "%s", str_of(resp, "outcome") ? str_of(resp, "outcome") : "(none)");
@@ -82,6 +86,12 @@ static const char *outcome(const struct h_wallet *w, const uint8_t nonce[OFFPAY_
     }
     json_decref(resp);
     return verdict;
+}
+
+static const char *outcome(const struct h_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts,
+                           json_t **answer)
+{
+    return outcome_at(w, nonce, ts, NULL, answer);
 }
 
 static long long unspent_coins(void) { return h_sql_int("SELECT count(*) FROM utxos WHERE spent = 0"); }
@@ -222,6 +232,17 @@ static void outcomes(struct h_wallet *alice, struct h_wallet *bob, uint64_t now,
     CHECK_STR(outcome(alice, n, now - 100000, NULL), "unknown");
     fresh(n);
     CHECK_STR(outcome(alice, n, now - 600, NULL), "cancelled");
+    /* Naming a path whose route keeps its answer (kept 30 days): no row
+     * within that proves it never took effect; past it, unknown again.  A
+     * path that keeps no answer, or no route at all, counts as none. */
+    fresh(n);
+    CHECK_STR(outcome_at(alice, n, now - 100000, "/v1/unload", NULL), "cancelled");
+    fresh(n);
+    CHECK_STR(outcome_at(alice, n, now - 31u * 86400u, "/v1/pay-online", NULL), "unknown");
+    fresh(n);
+    CHECK_STR(outcome_at(alice, n, now - 100000, "/v1/sync", NULL), "unknown");
+    fresh(n);
+    CHECK_STR(outcome_at(alice, n, now - 100000, "/v1/nowhere", NULL), "unknown");
 
     /* malformed questions */
     static const char *const bad[] = {
@@ -231,6 +252,7 @@ static void outcomes(struct h_wallet *alice, struct h_wallet *bob, uint64_t now,
         "{\"nonce\":\"00112233445566778899aabbccddeeff\",\"timestamp\":\"1\"}",
         "{\"nonce\":\"00112233445566778899aabbccddeeff\"}",
         "{\"timestamp\":1}",
+        "{\"nonce\":\"00112233445566778899aabbccddeeff\",\"timestamp\":1,\"path\":7}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fresh(n);
