@@ -28,7 +28,15 @@ enum offpay_ledger_result {
     OFFPAY_LEDGER_NOT_FOUND, /* no such row */
     OFFPAY_LEDGER_DUPLICATE, /* a unique key already exists */
     OFFPAY_LEDGER_RETRY,     /* transient conflict: roll back and run the transaction again */
-    OFFPAY_LEDGER_ERROR      /* anything else; the backend's message is in last_error */
+    OFFPAY_LEDGER_ERROR,     /* anything else; the backend's message is in last_error */
+    /* The storage failed: disk full, an I/O error, the database server gone.
+     * The transaction is lost (roll back): nothing of it was committed, and
+     * a later one may succeed once the fault is gone. */
+    OFFPAY_LEDGER_UNAVAILABLE,
+    /* commit only: the storage failed while committing (an fsync failed, the
+     * connection broke after COMMIT was sent), so the transaction may or may
+     * not have been committed.  Running it again would not know which. */
+    OFFPAY_LEDGER_UNKNOWN
 };
 
 struct offpay_ledger_account {

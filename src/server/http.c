@@ -106,6 +106,19 @@ void reply_ledger_error(struct request *rq, const char *what)
     reply_error(rq, 500, "internal", "The ledger failed; nothing was changed.");
 }
 
+void reply_storage_failed(struct request *rq, int outcome_unknown)
+{
+    fprintf(stderr, "offpayd: storage failure during %s: %s\n", rq->path, rq->l ? rq->l->ops->last_error(rq->l) : "?");
+    if (outcome_unknown)
+        reply_error(rq, 503, "outcome_unknown",
+                    "The ledger's storage failed while committing this request, so it may or may not have taken "
+                    "effect; repeat it with the same nonce, or ask POST /v1/outcome, once the ledger is back.");
+    else
+        reply_error(rq, 503, "storage_failed",
+                    "The ledger's storage failed (disk full, I/O error or database unreachable); nothing was "
+                    "changed: try again later.");
+}
+
 /* ---- JSON fields ---- */
 
 int json_amount(json_t *v, int positive, uint64_t *out)
@@ -211,6 +224,10 @@ static int authenticate(struct request *rq, struct MHD_Connection *c)
     enum offpay_ledger_result r = rq->l->ops->wallet_get(rq->l, id, &rq->wallet);
     if (r == OFFPAY_LEDGER_NOT_FOUND) {
         reply_error(rq, 401, "bad_auth", "The wallet is not enrolled here.");
+        return -1;
+    }
+    if (r == OFFPAY_LEDGER_UNAVAILABLE) {
+        reply_storage_failed(rq, 0);
         return -1;
     }
     if (r != OFFPAY_LEDGER_OK) {
@@ -352,7 +369,9 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     rq.now = (uint64_t)time(NULL);
     if ((rq.l = pool_take(srv)) == NULL) {
         sem_post(&srv->workers);
-        return send_error(c, 500, "internal", "The ledger cannot be opened.");
+        return send_error(c, 503, "storage_failed",
+                          "The ledger cannot be opened (its storage failed or its database is unreachable); nothing "
+                          "was changed: try again later.");
     }
 
     if (rt->auth == 0 || authenticate(&rq, c) == 0) {

@@ -138,15 +138,22 @@ const char *request_query(struct request *rq, const char *name);
 void reply_text(struct request *rq, int status, char *text, size_t len);
 /* 500 internal, with the ledger's message logged on stderr. */
 void reply_ledger_error(struct request *rq, const char *what);
+/* 503 storage_failed (outcome_unknown 0: nothing was changed) or 503
+ * outcome_unknown (1: a commit failed, it may have taken effect), with the
+ * ledger's message logged on stderr (docs/api.md, "Storage faults"). */
+void reply_storage_failed(struct request *rq, int outcome_unknown);
 
 /* ---- transactions (tx.c) ---- */
 
 /* What a transaction's step says: commit; abort (it set the reply or said
- * why); retry (a race was lost); error (the ledger failed). */
-enum tx_step { STEP_COMMIT, STEP_ABORT, STEP_RETRY, STEP_ERROR };
-enum tx_result { TX_COMMITTED, TX_ABORTED, TX_FAILED, TX_BUSY };
+ * why); retry (a race was lost); error (the ledger failed); unavailable
+ * (the ledger's storage failed: nothing committed); unknown (the storage
+ * failed while committing: it may have committed). */
+enum tx_step { STEP_COMMIT, STEP_ABORT, STEP_RETRY, STEP_ERROR, STEP_UNAVAILABLE, STEP_UNKNOWN };
+enum tx_result { TX_COMMITTED, TX_ABORTED, TX_FAILED, TX_BUSY, TX_UNAVAILABLE, TX_UNKNOWN };
 
-/* Map a ledger result that is not OK to STEP_RETRY or STEP_ERROR. */
+/* Map a ledger result that is not OK to STEP_RETRY, STEP_UNAVAILABLE,
+ * STEP_UNKNOWN or STEP_ERROR. */
 enum tx_step step_of(enum offpay_ledger_result r);
 
 #define TRY(call)                                                                                                      \
@@ -162,7 +169,9 @@ enum tx_step step_of(enum offpay_ledger_result r);
  * STEP_RETRY (or a begin or commit that lost a race) rolls back and runs fn
  * again, at most OFFPAYD_TX_ATTEMPTS times.
  * Returns: TX_COMMITTED, TX_ABORTED (fn said why), TX_FAILED (the ledger
- * failed: l's last_error says how), TX_BUSY (every attempt lost a race).
+ * failed: l's last_error says how), TX_BUSY (every attempt lost a race),
+ * TX_UNAVAILABLE (its storage failed; nothing was committed), TX_UNKNOWN
+ * (its storage failed during the commit, which may have taken effect).
  */
 enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx);
 

@@ -210,6 +210,13 @@ int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, 
         return -2;
     case TX_BUSY:
         break;
+    case TX_UNAVAILABLE:
+        cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger's storage failed, nothing was changed: %s", l->ops->last_error(l));
+        return -2;
+    case TX_UNKNOWN:
+        cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger's storage failed while committing; the change may or may not "
+                 "have been made (look before trying again): %s", l->ops->last_error(l));
+        return -2;
     }
     cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger stayed busy; nothing was changed.");
     return -2;

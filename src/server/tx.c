@@ -31,7 +31,16 @@
 
 enum tx_step step_of(enum offpay_ledger_result r)
 {
-    return r == OFFPAY_LEDGER_RETRY ? STEP_RETRY : STEP_ERROR;
+    switch (r) {
+    case OFFPAY_LEDGER_RETRY:
+        return STEP_RETRY;
+    case OFFPAY_LEDGER_UNAVAILABLE:
+        return STEP_UNAVAILABLE;
+    case OFFPAY_LEDGER_UNKNOWN:
+        return STEP_UNKNOWN;
+    default:
+        return STEP_ERROR;
+    }
 }
 
 enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
@@ -53,6 +62,13 @@ enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_
             return TX_ABORTED;
         if (s == STEP_ERROR)
             return TX_FAILED;
+        /* A failed disk or a database that is gone is not a race: running
+         * again now would fail again, and after an unknown commit it must
+         * not run again at all (the caller says the outcome is unknown). */
+        if (s == STEP_UNAVAILABLE)
+            return TX_UNAVAILABLE;
+        if (s == STEP_UNKNOWN)
+            return TX_UNKNOWN;
         /* STEP_RETRY: another writer won; back off a little and run it again. */
         struct timespec pause = {0, (long)(1000000L * (1 + attempt))};
         nanosleep(&pause, NULL);
@@ -160,6 +176,8 @@ int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *
         reply_ledger_error(rq, rq->path);
     else if (res == TX_BUSY)
         reply_error(rq, 503, "busy", "The ledger is busy; try again.");
+    else if (res == TX_UNAVAILABLE || res == TX_UNKNOWN)
+        reply_storage_failed(rq, res == TX_UNKNOWN);
     rq->l = reader;
     pthread_mutex_unlock(&rq->srv->writer_lock);
     while (sem_wait(&rq->srv->workers) != 0)

@@ -264,7 +264,7 @@ int main(int argc, char **argv)
     a.online = 8;
     EXPECT(op->account_update(l, &a) == OFFPAY_LEDGER_OK);
     kill_sessions();
-    EXPECT(op->commit(l) == OFFPAY_LEDGER_ERROR && strstr(op->last_error(l), "unknown") != NULL);
+    EXPECT(op->commit(l) == OFFPAY_LEDGER_UNKNOWN && strstr(op->last_error(l), "unknown") != NULL);
     EXPECT(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.online == 7);
 
     offpay_ledger_close(l);

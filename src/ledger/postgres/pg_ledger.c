@@ -230,9 +230,15 @@ static enum offpay_ledger_result fail_res(struct pg_ledger *s, PGresult *res)
      * COMMIT is pg_commit's business), so the caller may run it again; the
      * next begin reconnects. */
     if (PQstatus(s->conn) != CONNECTION_OK)
-        return s->in_tx ? OFFPAY_LEDGER_RETRY : OFFPAY_LEDGER_ERROR;
+        return s->in_tx ? OFFPAY_LEDGER_RETRY : OFFPAY_LEDGER_UNAVAILABLE;
     if (res == NULL || state == NULL)
         return OFFPAY_LEDGER_ERROR;
+    /* The server cannot do it now, whatever the statement: connection
+     * trouble (08), out of disk or memory (53), shutting down or starting
+     * (57P01-57P03), an I/O error (58). */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 || strncmp(state, "58", 2) == 0 ||
+        strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)
+        return OFFPAY_LEDGER_UNAVAILABLE;
     if (strcmp(state, "40001") == 0 || /* serialization_failure */
         strcmp(state, "40P01") == 0 || /* deadlock_detected */
         strcmp(state, "55P03") == 0)   /* lock_not_available (lock_timeout) */
@@ -535,7 +541,7 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
     if (PQstatus(s->conn) != CONNECTION_OK) {
         /* it may or may not have committed; a rerun would not know which */
         snprintf(s->err, sizeof s->err, "The connection to PostgreSQL broke during COMMIT; the outcome is unknown.");
-        r = OFFPAY_LEDGER_ERROR;
+        r = OFFPAY_LEDGER_UNKNOWN;
     } else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         r = fail_res(s, res);
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "sqlite/coalesce_vfs.h"
+#include "sqlite/fault_vfs.h"
 #include "sqlite/migrations.h"
 #include "sqlite/sqlite_ledger.h"
 
@@ -154,6 +155,10 @@ static enum offpay_ledger_result fail(struct sqlite_ledger *s, int rc)
         if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
             return OFFPAY_LEDGER_DUPLICATE;
         return OFFPAY_LEDGER_ERROR;
+    case SQLITE_FULL:  /* the disk is full */
+    case SQLITE_IOERR: /* the disk failed a read, write, sync, ... */
+    case SQLITE_CANTOPEN:
+        return OFFPAY_LEDGER_UNAVAILABLE;
     default:
         return OFFPAY_LEDGER_ERROR;
     }
@@ -383,6 +388,18 @@ static enum offpay_ledger_result sl_commit(struct offpay_ledger *l)
             sqlite3_reset(s->st[i]); /* a pending read would keep the transaction open */
     enum offpay_ledger_result r = exec_sql(s, "COMMIT");
     if (r != OFFPAY_LEDGER_OK) {
+        /* In WAL mode a commit appends the transaction's frames to the log,
+         * its commit frame last, then syncs the log.  A write that failed
+         * (disk full, EIO) stopped it before the commit frame was written:
+         * nothing was committed.  A sync that failed leaves a commit frame
+         * in the log that may or may not be on the disk, and would be found
+         * by recovery after a crash: the outcome is unknown. */
+        int code = sqlite3_extended_errcode(s->db);
+        if (r == OFFPAY_LEDGER_UNAVAILABLE && code != SQLITE_FULL && code != SQLITE_IOERR_WRITE) {
+            snprintf(s->err, sizeof s->err, "The storage failed while committing (%s); the outcome is unknown.",
+                     sqlite3_errstr(code));
+            r = OFFPAY_LEDGER_UNKNOWN;
+        }
         sl_rollback(l);
         return r;
     }
@@ -1221,6 +1238,13 @@ enum offpay_status offpay_sqlite_ledger_open(struct offpay_ledger **out, const c
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     /* Page writes go out in large pieces (coalesce_vfs.c); if that VFS cannot
      * be set up, SQLite's own is just as correct, only slower. */
+    /* Tests only: storage faults on demand (fault_vfs.c), under the coalescing VFS. */
+    const char *faults = getenv(OFFPAY_FAULT_ENV);
+    if (faults != NULL && *faults != '\0' && offpay_fault_vfs_register(faults) != 0) {
+        snprintf(err, err_cap, "Cannot set up the storage fault shim of $%s.", OFFPAY_FAULT_ENV);
+        free(s);
+        return OFFPAY_ERR_STORAGE;
+    }
     const char *vfs = offpay_coalesce_vfs_register() == 0 ? OFFPAY_COALESCE_VFS : NULL;
     if (sqlite3_open_v2(path, &s->db, flags, vfs) != SQLITE_OK) {
         snprintf(err, err_cap, "Cannot open the ledger %s: %s.", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
