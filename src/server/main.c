@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "offpay/version.h"
 
 #define MAX_OPTS 16
 #define MAX_POS 8
@@ -79,7 +80,7 @@ static const char usage_all[] =
     "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"
     "  frauds  --ledger URL [--json]\n"
     "  audit   --ledger URL                    exit 0 only if the ledger conserves value\n"
-    "Each command takes --help.\n";
+    "Each command takes --help; offpayd --version prints the version.\n";
 
 const char *cli_opt(const struct cli *c, const char *name)
 {
@@ -141,6 +142,10 @@ int offpayd_main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_all, stdout);
+        return OFFPAY_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("offpayd %s (wire format %d, HTTP API v1)\n", OFFPAY_VERSION, OFFPAY_WIRE_VERSION);
         return OFFPAY_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

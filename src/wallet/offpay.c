@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "offpay/crypto.h"
+#include "offpay/messages.h"
+#include "offpay/version.h"
 
 static const struct cli_command *const commands[] = {
     &cli_cmd_init,    &cli_cmd_balance, &cli_cmd_load,       &cli_cmd_unload,  &cli_cmd_request, &cli_cmd_pay,
@@ -23,7 +25,7 @@ static void list_commands(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %s\n      %s\n", commands[i]->usage, commands[i]->summary);
     fprintf(f, "\nThe wallet folder is --wallet DIR, else $OFFPAY_WALLET, else ~/.offpay.\n"
-               "Run offpay COMMAND --help for details.\n");
+               "Run offpay COMMAND --help for details; offpay --version prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -66,6 +68,10 @@ int main(int argc, char **argv)
                 if (strcmp(commands[i]->name, args[2]) == 0)
                     return cli_help(commands[i]);
         list_commands(stdout);
+        return 0;
+    }
+    if (strcmp(args[1], "--version") == 0) {
+        printf("offpay %s (wire format %d)\n", OFFPAY_VERSION, OFFPAY_WIRE_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
