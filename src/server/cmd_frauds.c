@@ -34,8 +34,8 @@ static int each_fraud(void *ctx, const struct offpay_ledger_fraud *f)
 {
     struct list *L = ctx;
     char rid[65], fid[65], wid[33], input[65];
-    char *rtext = message_text(f->record, f->record_len);
-    char *ftext = f->first_record ? message_text(f->first_record, f->first_record_len) : NULL;
+    char *rtext = offpayd_message_text(f->record, f->record_len);
+    char *ftext = f->first_record ? offpayd_message_text(f->first_record, f->first_record_len) : NULL;
 
     offpay_hex(rid, f->record_id, sizeof f->record_id);
     offpay_hex(wid, f->payer_wallet, sizeof f->payer_wallet);

@@ -74,7 +74,7 @@ int cmd_limits(const struct cli *cl)
     if (cli_npos(cl) != 0)
         return cli_fail(OFFPAY_EXIT_USAGE, "limits takes only options (see offpayd limits --help).");
     if (wid != NULL) {
-        if (hex_exact(c.wallet, sizeof c.wallet, wid) != 0)
+        if (offpayd_hex_exact(c.wallet, sizeof c.wallet, wid) != 0)
             return cli_fail(OFFPAY_EXIT_USAGE, "--wallet must be a wallet id of 32 lowercase hex digits.");
         c.per_wallet = 1;
     }

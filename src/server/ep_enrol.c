@@ -31,8 +31,8 @@ static enum tx_step fetch_documents(struct request *rq, struct enrol *e)
 {
     free(e->limits);
     free(e->revocation);
-    e->limits = limits_text(rq->srv, rq->l, e->wallet_id);
-    e->revocation = revocation_text(rq->srv, rq->l);
+    e->limits = offpayd_limits_text(rq->srv, rq->l, e->wallet_id);
+    e->revocation = offpayd_revocation_text(rq->srv, rq->l);
     return e->limits != NULL && e->revocation != NULL ? STEP_COMMIT : STEP_ERROR;
 }
 
@@ -115,13 +115,13 @@ void ep_enrol(struct request *rq)
     char *cert_text = NULL;
 
     memset(&e, 0, sizeof e);
-    if (field_string(rq, rq->json, "token", &token) != 0 || field_string(rq, rq->json, "public_key", &pk) != 0)
+    if (offpayd_field_string(rq, rq->json, "token", &token) != 0 || offpayd_field_string(rq, rq->json, "public_key", &pk) != 0)
         return;
     if (strlen(token) == 0 || strlen(token) > TOKEN_MAX) {
         reply_error(rq, 400, "bad_field", "The field \"token\" must be 1 to %d characters.", TOKEN_MAX);
         return;
     }
-    if (hex_exact(e.public_key, sizeof e.public_key, pk) != 0) {
+    if (offpayd_hex_exact(e.public_key, sizeof e.public_key, pk) != 0) {
         reply_error(rq, 400, "bad_field", "The field \"public_key\" must be 64 lowercase hex digits.");
         return;
     }
@@ -129,7 +129,7 @@ void ep_enrol(struct request *rq)
     if (request_tx(rq, enrol_tx, &e) != 0)
         goto out;
 
-    if ((cert_text = message_text(e.cert_bin, e.cert_len)) == NULL) {
+    if ((cert_text = offpayd_message_text(e.cert_bin, e.cert_len)) == NULL) {
         reply_error(rq, 500, "internal", "The certificate could not be encoded.");
         goto out;
     }

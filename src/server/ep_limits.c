@@ -15,8 +15,8 @@ static enum tx_step limits_tx(struct request *rq, void *ctx)
     struct docs *d = ctx;
     free(d->limits);
     free(d->revocation);
-    d->limits = limits_text(rq->srv, rq->l, rq->wallet.id);
-    d->revocation = revocation_text(rq->srv, rq->l);
+    d->limits = offpayd_limits_text(rq->srv, rq->l, rq->wallet.id);
+    d->revocation = offpayd_revocation_text(rq->srv, rq->l);
     return d->limits && d->revocation ? STEP_COMMIT : STEP_ERROR;
 }
 

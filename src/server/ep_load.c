@@ -54,7 +54,7 @@ static int mint_coins(struct request *rq, struct load *ld)
         return -1;
     for (size_t i = 0; i < ld->n; i++) {
         offpay_random(ld->ids[i], OFFPAY_UTXO_ID_BYTES);
-        char *t = utxo_text(rq->srv, ld->ids[i], rq->wallet.public_key, ld->amounts[i]);
+        char *t = offpayd_utxo_text(rq->srv, ld->ids[i], rq->wallet.public_key, ld->amounts[i]);
         int bad = t == NULL || json_array_append_new(ld->utxos, json_string(t)) != 0;
         free(t);
         if (bad)
@@ -76,7 +76,7 @@ void ep_load(struct request *rq)
         return;
     }
     json_array_foreach(arr, i, v) {
-        if (json_amount(v, 1, &ld.amounts[i]) != 0) {
+        if (offpayd_json_amount(v, 1, &ld.amounts[i]) != 0) {
             reply_error(rq, 400, "bad_field", "amounts[%zu] must be an integer amount above zero.", i);
             return;
         }

@@ -72,9 +72,9 @@ static int parse(struct request *rq, struct outcome *o)
 {
     const char *nonce;
     json_t *ts = json_object_get(rq->json, "timestamp");
-    if (field_string(rq, rq->json, "nonce", &nonce) != 0)
+    if (offpayd_field_string(rq, rq->json, "nonce", &nonce) != 0)
         return -1;
-    if (hex_exact(o->nonce, sizeof o->nonce, nonce) != 0) {
+    if (offpayd_hex_exact(o->nonce, sizeof o->nonce, nonce) != 0) {
         reply_error(rq, 400, "bad_field", "The field \"nonce\" must be %d lowercase hex digits.",
                     2 * OFFPAY_HTTP_NONCE_BYTES);
         return -1;
@@ -88,7 +88,7 @@ static int parse(struct request *rq, struct outcome *o)
      * pay-online keeps its row (with the answer) OFFPAYD_ANSWER_KEEP, so no
      * row within that time proves it never took effect. */
     const char *path = NULL;
-    if (field_string_or_null(rq, rq->json, "path", &path) != 0)
+    if (offpayd_field_string_or_null(rq, rq->json, "path", &path) != 0)
         return -1;
     o->keep = path != NULL && route_keeps_answer("POST", path) ? OFFPAYD_ANSWER_KEEP : OFFPAYD_NONCE_KEEP;
     return 0;

@@ -52,7 +52,7 @@ void ep_pay_online(struct request *rq)
 {
     struct pay p;
     memset(&p, 0, sizeof p);
-    if (field_string(rq, rq->json, "to", &p.to) != 0 || field_amount(rq, rq->json, "amount", 1, &p.amount) != 0)
+    if (offpayd_field_string(rq, rq->json, "to", &p.to) != 0 || offpayd_field_amount(rq, rq->json, "amount", 1, &p.amount) != 0)
         return;
     if (!offpay_account_name_valid(p.to)) {
         reply_error(rq, 400, "bad_field", "The field \"to\" is not a valid account name.");

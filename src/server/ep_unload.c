@@ -63,7 +63,7 @@ void ep_unload(struct request *rq)
         return;
     }
     json_array_foreach(arr, i, v) {
-        if (!json_is_string(v) || hex_exact(u.ids[i], OFFPAY_UTXO_ID_BYTES, json_string_value(v)) != 0) {
+        if (!json_is_string(v) || offpayd_hex_exact(u.ids[i], OFFPAY_UTXO_ID_BYTES, json_string_value(v)) != 0) {
             reply_error(rq, 400, "bad_field", "utxos[%zu] must be a coin id of 64 lowercase hex digits.", i);
             return;
         }

@@ -49,7 +49,7 @@ void ep_utxos(struct request *rq)
     int more;
 
     if (q != NULL) {
-        if (hex_exact(after, sizeof after, q) != 0) {
+        if (offpayd_hex_exact(after, sizeof after, q) != 0) {
             reply_error(rq, 400, "bad_field", "The query argument \"after\" must be a coin id (64 lowercase hex digits).");
             return;
         }
@@ -69,7 +69,7 @@ void ep_utxos(struct request *rq)
         ls.n = page;
     arr = json_array();
     for (size_t i = 0; arr != NULL && i < ls.n; i++) {
-        char *t = utxo_text(rq->srv, ls.coins[i].id, rq->wallet.public_key, ls.coins[i].amount);
+        char *t = offpayd_utxo_text(rq->srv, ls.coins[i].id, rq->wallet.public_key, ls.coins[i].amount);
         if (t == NULL || json_array_append_new(arr, json_string(t)) != 0) {
             json_decref(arr);
             arr = NULL;

@@ -121,7 +121,7 @@ void reply_storage_failed(struct request *rq, int outcome_unknown)
 
 /* ---- JSON fields ---- */
 
-int json_amount(json_t *v, int positive, uint64_t *out)
+int offpayd_json_amount(json_t *v, int positive, uint64_t *out)
 {
     if (!json_is_integer(v))
         return -1;
@@ -132,7 +132,7 @@ int json_amount(json_t *v, int positive, uint64_t *out)
     return 0;
 }
 
-int field_string(struct request *rq, json_t *obj, const char *name, const char **out)
+int offpayd_field_string(struct request *rq, json_t *obj, const char *name, const char **out)
 {
     json_t *v = json_object_get(obj, name);
     if (!json_is_string(v)) {
@@ -143,18 +143,18 @@ int field_string(struct request *rq, json_t *obj, const char *name, const char *
     return 0;
 }
 
-int field_string_or_null(struct request *rq, json_t *obj, const char *name, const char **out)
+int offpayd_field_string_or_null(struct request *rq, json_t *obj, const char *name, const char **out)
 {
     json_t *v = json_object_get(obj, name);
     *out = NULL;
     if (v == NULL || json_is_null(v))
         return 0;
-    return field_string(rq, obj, name, out);
+    return offpayd_field_string(rq, obj, name, out);
 }
 
-int field_amount(struct request *rq, json_t *obj, const char *name, int positive, uint64_t *out)
+int offpayd_field_amount(struct request *rq, json_t *obj, const char *name, int positive, uint64_t *out)
 {
-    if (json_amount(json_object_get(obj, name), positive, out) != 0) {
+    if (offpayd_json_amount(json_object_get(obj, name), positive, out) != 0) {
         reply_error(rq, 400, "bad_field", "The field \"%s\" must be an integer amount%s.", name,
                     positive ? " above zero" : "");
         return -1;
@@ -162,7 +162,7 @@ int field_amount(struct request *rq, json_t *obj, const char *name, int positive
     return 0;
 }
 
-int hex_exact(uint8_t *out, size_t n, const char *hex)
+int offpayd_hex_exact(uint8_t *out, size_t n, const char *hex)
 {
     if (hex == NULL || strlen(hex) != 2 * n)
         return -1;
@@ -170,14 +170,6 @@ int hex_exact(uint8_t *out, size_t n, const char *hex)
         if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
             return -1;
     return offpay_unhex(out, n, hex);
-}
-
-int text_message(uint8_t *bin, size_t bin_cap, size_t *bin_len, int want, const char *text)
-{
-    int type;
-    if (text == NULL)
-        return -1;
-    return offpay_text_decode(bin, bin_cap, bin_len, &type, want, text, strlen(text)) == OFFPAY_OK ? 0 : -1;
 }
 
 /* ---- authentication ---- */
@@ -199,8 +191,8 @@ static int authenticate(struct request *rq, struct MHD_Connection *c)
         reply_error(rq, 401, "bad_auth", "The request lacks the X-Offpay-* authentication headers.");
         return -1;
     }
-    if (hex_exact(id, sizeof id, wid) != 0 || hex_exact(rq->nonce, sizeof rq->nonce, nonce) != 0 ||
-        hex_exact(sig, sizeof sig, sig_hex) != 0) {
+    if (offpayd_hex_exact(id, sizeof id, wid) != 0 || offpayd_hex_exact(rq->nonce, sizeof rq->nonce, nonce) != 0 ||
+        offpayd_hex_exact(sig, sizeof sig, sig_hex) != 0) {
         reply_error(rq, 401, "bad_auth", "An X-Offpay-* header is not lowercase hex of the right length.");
         return -1;
     }

@@ -154,13 +154,13 @@ enum tx_result { TX_COMMITTED, TX_ABORTED, TX_FAILED, TX_BUSY, TX_UNAVAILABLE, T
 
 /* Map a ledger result that is not OK to STEP_RETRY, STEP_UNAVAILABLE,
  * STEP_UNKNOWN or STEP_ERROR. */
-enum tx_step step_of(enum offpay_ledger_result r);
+enum tx_step tx_step_of(enum offpay_ledger_result r);
 
 #define TRY(call)                                                                                                      \
     do {                                                                                                               \
         enum offpay_ledger_result try_r_ = (call);                                                                     \
         if (try_r_ != OFFPAY_LEDGER_OK)                                                                                \
-            return step_of(try_r_);                                                                                    \
+            return tx_step_of(try_r_);                                                                                    \
     } while (0)
 
 /*
@@ -189,16 +189,14 @@ int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *
 
 /* ---- JSON fields (http.c): on failure they set a 400 bad_field reply and return -1 ---- */
 
-int field_string(struct request *rq, json_t *obj, const char *name, const char **out);
+int offpayd_field_string(struct request *rq, json_t *obj, const char *name, const char **out);
 /* A string or null/absent (*out = NULL). */
-int field_string_or_null(struct request *rq, json_t *obj, const char *name, const char **out);
+int offpayd_field_string_or_null(struct request *rq, json_t *obj, const char *name, const char **out);
 /* An amount: a JSON integer 0 <= n < 2^63; positive = 1 requires n > 0. */
-int field_amount(struct request *rq, json_t *obj, const char *name, int positive, uint64_t *out);
-int json_amount(json_t *v, int positive, uint64_t *out);
+int offpayd_field_amount(struct request *rq, json_t *obj, const char *name, int positive, uint64_t *out);
+int offpayd_json_amount(json_t *v, int positive, uint64_t *out);
 /* A lowercase hex string of exactly n bytes. */
-int hex_exact(uint8_t *out, size_t n, const char *hex);
-/* Decode a text-form message of type want into bin (bin_cap bytes). */
-int text_message(uint8_t *bin, size_t bin_cap, size_t *bin_len, int want, const char *text);
+int offpayd_hex_exact(uint8_t *out, size_t n, const char *hex);
 
 /* ---- issuer key and signed documents (issuer.c) ---- */
 
@@ -216,14 +214,14 @@ int issuer_key_load(const char *path, struct offpay_ledger *l, uint8_t **sk, uin
 void issuer_key_free(uint8_t *sk);
 
 /* Text of a signed message (malloc'd); NULL on failure. */
-char *message_text(const uint8_t *bin, size_t len);
+char *offpayd_message_text(const uint8_t *bin, size_t len);
 /* The signed limits for wallet (its own if set, else the default policy).
  * Returns: malloc'd text, or NULL (ledger error). */
-char *limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
+char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
 /* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */
-char *revocation_text(struct offpayd *srv, struct offpay_ledger *l);
+char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l);
 /* An attested UTXO in text form (malloc'd) or NULL. */
-char *utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+char *offpayd_utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
                 uint64_t amount);
 
 /* ---- settlement (settle.c) ---- */

@@ -110,7 +110,7 @@ int issuer_key_load(const char *path, struct offpay_ledger *l, uint8_t **sk_out,
     n = read(fd, hex, sizeof hex - 1);
     if (n == 2 * OFFPAY_SEED_BYTES + 1 && hex[2 * OFFPAY_SEED_BYTES] == '\n')
         hex[2 * OFFPAY_SEED_BYTES] = '\0';
-    if (hex_exact(seed, sizeof seed, hex) != 0) {
+    if (offpayd_hex_exact(seed, sizeof seed, hex) != 0) {
         snprintf(err, err_cap, "The issuer key file %s is malformed.", path);
         goto cleanup;
     }
@@ -139,7 +139,7 @@ cleanup:
 
 /* ---- signed documents ---- */
 
-char *message_text(const uint8_t *bin, size_t len)
+char *offpayd_message_text(const uint8_t *bin, size_t len)
 {
     size_t cap = offpay_text_len(len) + 1;
     char *t = malloc(cap);
@@ -150,7 +150,7 @@ char *message_text(const uint8_t *bin, size_t len)
     return t;
 }
 
-char *limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
+char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
 {
     static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
     struct offpay_limits_policy p;
@@ -176,7 +176,7 @@ char *limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wa
     if (r != OFFPAY_LEDGER_OK || offpay_limits_policy_sign(&p, srv->issuer_sk) != OFFPAY_OK)
         return NULL;
     size_t n = offpay_limits_policy_encode(buf, sizeof buf, &p);
-    return n ? message_text(buf, n) : NULL;
+    return n ? offpayd_message_text(buf, n) : NULL;
 }
 
 struct id_list {
@@ -194,7 +194,7 @@ static int collect_id(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
     return 0;
 }
 
-char *revocation_text(struct offpayd *srv, struct offpay_ledger *l)
+char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
 {
     uint64_t serial, issued_at;
     uint32_t count;
@@ -225,7 +225,7 @@ char *revocation_text(struct offpayd *srv, struct offpay_ledger *l)
     if ((buf = malloc(cap)) == NULL)
         goto out;
     size_t n = offpay_revocation_encode(buf, cap, &v);
-    if (n == 0 || (text = message_text(buf, n)) == NULL)
+    if (n == 0 || (text = offpayd_message_text(buf, n)) == NULL)
         goto out;
     pthread_mutex_lock(&srv->rvl_lock);
     if (serial >= srv->rvl_serial || srv->rvl_text == NULL) {
@@ -243,7 +243,7 @@ out:
     return text;
 }
 
-char *utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+char *offpayd_utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
                 uint64_t amount)
 {
     struct offpay_utxo u;
@@ -255,5 +255,5 @@ char *utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], con
     if (offpay_utxo_attest(&u, srv->issuer_sk) != OFFPAY_OK)
         return NULL;
     size_t n = offpay_utxo_encode(buf, sizeof buf, &u);
-    return n ? message_text(buf, n) : NULL;
+    return n ? offpayd_message_text(buf, n) : NULL;
 }

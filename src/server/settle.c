@@ -236,7 +236,7 @@ static enum tx_step double_spend(struct request *rq, struct sync_item *it, const
     if (coin->spent == OFFPAY_LEDGER_SPENT_BY_RECORD) {
         r = l->ops->record_get(l, coin->spent_by, &first);
         if (r != OFFPAY_LEDGER_OK)
-            return step_of(r == OFFPAY_LEDGER_NOT_FOUND ? OFFPAY_LEDGER_ERROR : r);
+            return tx_step_of(r == OFFPAY_LEDGER_NOT_FOUND ? OFFPAY_LEDGER_ERROR : r);
         /* The record's body lives in the connection's buffer until the next call: copy it. */
         if ((first_copy = malloc(first.body_len)) == NULL)
             return STEP_ERROR;
@@ -247,7 +247,7 @@ static enum tx_step double_spend(struct request *rq, struct sync_item *it, const
     r = l->ops->fraud_insert(l, &f);
     free(first_copy);
     if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_DUPLICATE)
-        return step_of(r);
+        return tx_step_of(r);
     TRY(l->ops->wallet_revoke(l, payer->id, rq->now));
     reject(it, "double_spend");
     return STEP_COMMIT;
@@ -278,7 +278,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         return STEP_COMMIT;
     }
     if (r != OFFPAY_LEDGER_NOT_FOUND)
-        return step_of(r);
+        return tx_step_of(r);
     /* The payer must be the wallet its certificate names. */
     r = payer_of(rq, a, rec->payer.wallet_id, &payer);
     if (r == OFFPAY_LEDGER_NOT_FOUND ||
@@ -287,7 +287,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         return STEP_COMMIT;
     }
     if (r != OFFPAY_LEDGER_OK)
-        return step_of(r);
+        return tx_step_of(r);
 
     /* A refusal signed by the payee voids the record for good. */
     if (it->ref_len > 0) {
@@ -312,7 +312,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
          * record of a revoked payer is refused. */
         r = l->ops->fraud_get(l, it->id, &fraud);
         if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_NOT_FOUND)
-            return step_of(r);
+            return tx_step_of(r);
         reject(it, r == OFFPAY_LEDGER_OK ? "double_spend" : "revoked");
         return STEP_COMMIT;
     }
@@ -322,7 +322,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         return STEP_COMMIT;
     }
     if (r != OFFPAY_LEDGER_OK)
-        return step_of(r);
+        return tx_step_of(r);
 
     /* Every input: in the ledger under the payer's key (a coin the ledger
      * holds for another key is not found), of this amount, unspent. */
@@ -331,7 +331,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         if (r == OFFPAY_LEDGER_NOT_FOUND)
             return STEP_COMMIT; /* pending: maybe a later record of the batch creates it */
         if (r != OFFPAY_LEDGER_OK)
-            return step_of(r);
+            return tx_step_of(r);
     }
     for (unsigned i = 0; i < rec->n_inputs; i++) {
         if (coins[i].amount != rec->inputs[i].amount) {
@@ -406,7 +406,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         if (r == OFFPAY_LEDGER_OK && known.state == OFFPAY_LEDGER_RECORD_SETTLED)
             it->outcome = SYNC_SETTLED;
         else if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_NOT_FOUND)
-            return step_of(r);
+            return tx_step_of(r);
     }
     int progress = 1;
     while (pending > 0 && progress) {

@@ -29,7 +29,7 @@
 
 #include "internal.h"
 
-enum tx_step step_of(enum offpay_ledger_result r)
+enum tx_step tx_step_of(enum offpay_ledger_result r)
 {
     switch (r) {
     case OFFPAY_LEDGER_RETRY:
@@ -47,13 +47,13 @@ enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_
 {
     for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
         enum offpay_ledger_result r = l->ops->begin(l, 1);
-        enum tx_step s = r == OFFPAY_LEDGER_OK ? fn(l, ctx) : step_of(r);
+        enum tx_step s = r == OFFPAY_LEDGER_OK ? fn(l, ctx) : tx_step_of(r);
         if (r == OFFPAY_LEDGER_OK) {
             if (s == STEP_COMMIT) {
                 r = l->ops->commit(l);
                 if (r == OFFPAY_LEDGER_OK)
                     return TX_COMMITTED;
-                s = step_of(r);
+                s = tx_step_of(r);
             } else {
                 l->ops->rollback(l);
             }
@@ -130,7 +130,7 @@ static enum tx_step keep_answer(struct request *rq)
      * rerun finds its answer. */
     if (r == OFFPAY_LEDGER_DUPLICATE)
         return STEP_RETRY;
-    return r == OFFPAY_LEDGER_OK ? STEP_COMMIT : step_of(r);
+    return r == OFFPAY_LEDGER_OK ? STEP_COMMIT : tx_step_of(r);
 }
 
 static enum tx_step http_step(struct offpay_ledger *l, void *arg)
@@ -146,13 +146,13 @@ static enum tx_step http_step(struct offpay_ledger *l, void *arg)
     if (r == OFFPAY_LEDGER_OK)
         return repeated(t, &seen);
     if (r != OFFPAY_LEDGER_NOT_FOUND)
-        return step_of(r);
+        return tx_step_of(r);
     if (!rq->keep_answer) {
         r = l->ops->nonce_insert(l, rq->wallet.id, rq->nonce, rq->ts);
         if (r == OFFPAY_LEDGER_DUPLICATE)
             return STEP_RETRY; /* another offpayd stored it meanwhile */
         if (r != OFFPAY_LEDGER_OK)
-            return step_of(r);
+            return tx_step_of(r);
         return t->fn(rq, t->ctx);
     }
     enum tx_step s = t->fn(rq, t->ctx);
