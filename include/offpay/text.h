@@ -16,6 +16,12 @@
 
 #define OFFPAY_TEXT_PREFIX_BYTES 7 /* "OP1REC:" */
 
+/* The number of characters (without NUL) of the text form of bin_len bytes,
+ * as a constant expression; offpay_text_len is the same as a function. */
+#define OFFPAY_TEXT_LEN(bin_len) (OFFPAY_TEXT_PREFIX_BYTES + ((size_t)(bin_len) * 8 + 4) / 5)
+/* The longest text form of any message (without NUL). */
+#define OFFPAY_TEXT_MAX OFFPAY_TEXT_LEN(OFFPAY_MESSAGE_BYTES_MAX)
+
 /* Returns: the number of characters (without NUL) of the text form of len bytes. */
 size_t offpay_text_len(size_t bin_len);
 

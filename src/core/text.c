@@ -23,7 +23,7 @@ const char *offpay_text_prefix(int type)
     return prefixes[type];
 }
 
-size_t offpay_text_len(size_t bin_len) { return OFFPAY_TEXT_PREFIX_BYTES + (bin_len * 8 + 4) / 5; }
+size_t offpay_text_len(size_t bin_len) { return OFFPAY_TEXT_LEN(bin_len); }
 
 enum offpay_status offpay_text_encode(char *out, size_t out_cap, const uint8_t *bin, size_t bin_len)
 {

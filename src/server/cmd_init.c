@@ -4,6 +4,7 @@
  * failed init leaves nothing behind (in PostgreSQL, tables already created
  * stay: the database belongs to its operator, and init refuses it from then on).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ int cmd_init(const struct cli *c)
 {
     struct init in;
     struct offpay_ledger *l;
-    char err[512], path[4096], keypath[4200], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
+    char err[512], path[PATH_MAX], keypath[PATH_MAX], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
     const char *url = cli_opt(c, "ledger");
     int code = OFFPAY_EXIT_INTERNAL, local;
 

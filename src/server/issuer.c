@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
 
 int issuer_key_path(char *out, size_t cap, const char *url, const char *option, char *err, size_t err_cap)
 {
-    char path[4096];
+    char path[PATH_MAX];
     const char *env = getenv("OFFPAYD_ISSUER_KEY");
     int n;
     if (option == NULL && env != NULL && env[0] != '\0')

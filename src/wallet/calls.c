@@ -32,6 +32,7 @@
 #include "offpay/text.h"
 
 #define CALLS_MAX 64 /* calls in doubt settled by one sync (at most one per command) */
+#define CALLS_ROUNDS_MAX 1000 /* reads of up to CALLS_MAX of them in one sync */
 
 int wallet_call_lock(struct offpay_wallet *w)
 {
@@ -249,7 +250,7 @@ enum offpay_status wallet_calls_settle(struct offpay_wallet *w, struct offpay_sy
         return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the calls in doubt.");
     /* A call settled leaves the table, so each round reads new ones; the
      * rounds are bounded by the table, which only commands fill. */
-    for (int round = 0; round < 1000; round++) {
+    for (int round = 0; round < CALLS_ROUNDS_MAX; round++) {
         if ((s = doubts_read(w, d, CALLS_MAX, &n)) != OFFPAY_OK || n == 0)
             break;
         struct offpay_call_outcome *grown = realloc(rep->calls, (rep->n_calls + n) * sizeof *rep->calls);

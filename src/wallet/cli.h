@@ -10,6 +10,7 @@
 #ifndef OFFPAY_CLI_H
 #define OFFPAY_CLI_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 /* What main hands every command. */
 struct cli {
     const char *wallet_opt; /* --wallet DIR, or NULL */
-    char wallet_dir[4096];  /* resolved by cli_open_wallet */
+    char wallet_dir[PATH_MAX]; /* resolved by cli_open_wallet */
 };
 
 struct cli_command {

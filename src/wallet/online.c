@@ -28,6 +28,7 @@
 #define LOAD_MAX 64         /* amounts per /v1/load, ids per /v1/unload */
 #define RECOVER_MAX 10000   /* coins in one /v1/utxos answer (docs/api.md) */
 #define RECOVER_PAGES 1000  /* pages of them read in one sync (ten million coins) */
+#define SYNC_BATCHES_MAX 1000 /* batches in one sync (a million records) */
 
 /* ---- one call ---- */
 
@@ -695,9 +696,10 @@ static enum offpay_status pending_read(struct offpay_wallet *w, struct pending *
     *out = NULL;
     *n_out = 0;
     sqlite3_stmt *st = wallet_prepare(w, "SELECT id, direction, record, answer, answer_msg FROM records"
-                                         " WHERE status = 'unsynced' ORDER BY created, id LIMIT 1000");
+                                         " WHERE status = 'unsynced' ORDER BY created, id LIMIT ?");
     if (st == NULL)
         return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_int(st, 1, SYNC_BATCH_MAX);
     if ((list = calloc(SYNC_BATCH_MAX, sizeof *list)) == NULL) {
         sqlite3_finalize(st);
         return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading the pending store.");
@@ -735,7 +737,7 @@ static enum offpay_status pending_read(struct offpay_wallet *w, struct pending *
 
 static json_t *text_json(const uint8_t *bin, size_t len)
 {
-    char text[4096];
+    char text[OFFPAY_TEXT_MAX + 1];
     if (offpay_text_encode(text, sizeof text, bin, len) != OFFPAY_OK)
         return NULL;
     return json_string(text);
@@ -1272,7 +1274,7 @@ enum offpay_status offpay_wallet_sync(struct offpay_wallet *w, struct offpay_syn
         return s;
     /* Each batch is one transaction; the loop is bounded by the pending store,
      * which every successful batch shrinks. */
-    for (int round = 0; more && round < 1000; round++)
+    for (int round = 0; more && round < SYNC_BATCHES_MAX; round++)
         if ((s = sync_batch(w, report, &more)) != OFFPAY_OK)
             return s;
     /* The sync is done; a failed recovery only warns (the next sync retries). */

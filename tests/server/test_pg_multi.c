@@ -18,7 +18,7 @@
 
 #include "harness.h"
 
-#define TEXT_MAX 8192
+#define TEXT_MAX (OFFPAY_TEXT_MAX + 1)
 #define ROUNDS 12
 
 /* One sync of one record, by w, at base (server 1 or 2), from a thread. */

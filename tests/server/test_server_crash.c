@@ -72,7 +72,7 @@ static void *syncer(void *arg)
         for (int i = 0; i < 4; i++) {
             struct offpay_utxo u;
             struct offpay_record r;
-            char text[8192];
+            char text[OFFPAY_TEXT_MAX + 1];
             uint8_t id[32];
             h_utxo_decode(&u, json_string_value(json_array_get(json_object_get(resp, "utxos"), (size_t)i)));
             h_record(&r, text, sizeof text, id, &alice, &bob, 30 + (uint64_t)i, &u, 1);

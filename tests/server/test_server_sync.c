@@ -16,7 +16,7 @@
 
 #include "harness.h"
 
-#define TEXT_MAX 8192
+#define TEXT_MAX (OFFPAY_TEXT_MAX + 1)
 
 struct rec {
     struct offpay_record r;
