@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "offpay/api.h"
 #include "offpay/http_auth.h"
 #include "offpay/ledger.h"
 #include "offpay/messages.h"
@@ -23,10 +24,10 @@
 #include "offpay/status.h"
 #include "offpay/text.h"
 
-#define OFFPAYD_BODY_MAX (4u * 1024u * 1024u) /* bytes of a request body */
-#define OFFPAYD_SYNC_MAX 1000                  /* records in one sync */
-#define OFFPAYD_COINS_MAX 64                   /* amounts in a load, ids in an unload */
-#define OFFPAYD_UTXOS_MAX 10000                /* coins in one GET /v1/utxos answer */
+#define OFFPAYD_BODY_MAX OFFPAY_API_BODY_MAX   /* bytes of a request body */
+#define OFFPAYD_SYNC_MAX OFFPAY_API_SYNC_MAX   /* records in one sync */
+#define OFFPAYD_COINS_MAX OFFPAY_API_COINS_MAX /* amounts in a load, ids in an unload */
+#define OFFPAYD_UTXOS_MAX OFFPAY_API_UTXOS_MAX /* coins in one GET /v1/utxos answer */
 #define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
 #define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
 /* Connections (docs/server.md "Connections"): one client (one IP address)

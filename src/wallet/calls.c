@@ -55,72 +55,59 @@ int wallet_call_lock(struct offpay_wallet *w)
 
 enum offpay_status wallet_call_track(struct offpay_wallet *w, struct wallet_tracked_call *c)
 {
+    struct wallet_store_call row;
+    memset(&row, 0, sizeof row);
     offpay_random(c->nonce, sizeof c->nonce);
     /* The server checks the timestamp against its own clock: real time. */
     c->ts = (uint64_t)time(NULL);
-    sqlite3_stmt *st = wallet_prepare(
-        w, "INSERT INTO calls (nonce, timestamp, kind, amount, counterparty, created) VALUES (?, ?, ?, ?, ?, ?)");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_blob(st, 1, c->nonce, sizeof c->nonce, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->ts);
-    sqlite3_bind_text(st, 3, c->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->amount);
-    sqlite3_bind_text(st, 5, c->counterparty ? c->counterparty : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)wallet_now());
-    return wallet_step_done(w, st);
+    memcpy(row.nonce, c->nonce, sizeof row.nonce);
+    row.ts = c->ts;
+    snprintf(row.kind, sizeof row.kind, "%s", c->kind);
+    row.amount = c->amount;
+    snprintf(row.counterparty, sizeof row.counterparty, "%s", c->counterparty ? c->counterparty : "");
+    return wallet_store_call_insert(w->store, &row, wallet_now());
 }
 
 enum offpay_status wallet_call_untrack(struct offpay_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES])
 {
-    sqlite3_stmt *st = wallet_prepare(w, "DELETE FROM calls WHERE nonce = ?");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_blob(st, 1, nonce, OFFPAY_HTTP_NONCE_BYTES, SQLITE_TRANSIENT);
-    return wallet_step_done(w, st);
+    return wallet_store_call_delete(w->store, nonce);
+}
+
+enum offpay_status wallet_call_track_alone(struct offpay_wallet *w, struct wallet_tracked_call *c)
+{
+    enum offpay_status s = wallet_store_begin(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    if ((s = wallet_call_track(w, c)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        return s;
+    }
+    return wallet_store_commit(w->store);
+}
+
+enum offpay_status wallet_call_untrack_refused(struct offpay_wallet *w, const struct wallet_tracked_call *c,
+                                               enum offpay_status call_status)
+{
+    char keep[OFFPAY_WALLET_ERROR_MAX];
+    memcpy(keep, w->err, sizeof keep);
+    enum offpay_status s = wallet_store_begin(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    if ((s = wallet_call_untrack(w, c->nonce)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        return s;
+    }
+    if ((s = wallet_store_commit(w->store)) != OFFPAY_OK)
+        return s;
+    memcpy(w->err, keep, sizeof keep);
+    return call_status;
 }
 
 /* ---- settling at sync ---- */
 
-struct doubt {
-    uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
-    uint64_t ts, amount;
-    char kind[16];
-    char counterparty[OFFPAY_ACCOUNT_MAX + 1];
-};
-
-static enum offpay_status doubts_read(struct offpay_wallet *w, struct doubt *d, size_t cap, size_t *n)
-{
-    int rc;
-    *n = 0;
-    sqlite3_stmt *st = wallet_prepare(
-        w, "SELECT nonce, timestamp, kind, amount, counterparty FROM calls ORDER BY created, nonce LIMIT ?");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_int(st, 1, (int)cap);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 2);
-        const char *cp = (const char *)sqlite3_column_text(st, 4);
-        if (sqlite3_column_bytes(st, 0) != OFFPAY_HTTP_NONCE_BYTES || kind == NULL || strlen(kind) >= sizeof d->kind ||
-            cp == NULL || strlen(cp) > OFFPAY_ACCOUNT_MAX || sqlite3_column_int64(st, 1) < 0 ||
-            sqlite3_column_int64(st, 3) <= 0) {
-            sqlite3_finalize(st);
-            return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet holds a damaged call in doubt.");
-        }
-        struct doubt *x = &d[(*n)++];
-        memcpy(x->nonce, sqlite3_column_blob(st, 0), OFFPAY_HTTP_NONCE_BYTES);
-        x->ts = (uint64_t)sqlite3_column_int64(st, 1);
-        x->amount = (uint64_t)sqlite3_column_int64(st, 3);
-        snprintf(x->kind, sizeof x->kind, "%s", kind);
-        snprintf(x->counterparty, sizeof x->counterparty, "%s", cp);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? OFFPAY_OK : wallet_db_fail(w, "be read");
-}
-
 /* Ask the server what became of d.  Out: outcome ("done", "cancelled",
  * "unknown"), *answer (the stored answer of a done call, or NULL; decref). */
-static enum offpay_status outcome_ask(struct offpay_wallet *w, const struct doubt *d, char outcome[16], json_t **answer)
+static enum offpay_status outcome_ask(struct offpay_wallet *w, const struct wallet_store_call *d, char outcome[16], json_t **answer)
 {
     char hex[2 * OFFPAY_HTTP_NONCE_BYTES + 1];
     json_t *resp = NULL;
@@ -136,7 +123,7 @@ static enum offpay_status outcome_ask(struct offpay_wallet *w, const struct doub
     json_t *body = json_pack("{s:s, s:I, s:s}", "nonce", hex, "timestamp", (json_int_t)d->ts, "path", path);
     if (body == NULL)
         return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory asking about a call in doubt.");
-    s = wallet_call(w, "POST", "/v1/outcome", body, 1, NULL, 0, &resp);
+    s = wallet_call_simple(w, "POST", "/v1/outcome", body, &resp);
     json_decref(body);
     if (s != OFFPAY_OK)
         return s;
@@ -165,12 +152,7 @@ static int load_coins(struct offpay_wallet *w, const json_t *answer, uint64_t wa
     if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > cap)
         return -1;
     for (size_t i = 0; i < json_array_size(list); i++) {
-        uint8_t bin[OFFPAY_UTXO_BYTES];
-        size_t len;
-        int type;
-        const char *text = json_string_value(json_array_get(list, i));
-        if (text == NULL || offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_UTXO, text, strlen(text)) != OFFPAY_OK ||
-            offpay_utxo_decode(&got[i], bin, len) != OFFPAY_OK || wallet_utxo_check(w, &got[i]) != OFFPAY_OK ||
+        if (wallet_coin_decode(json_array_get(list, i), &got[i]) != 0 || wallet_utxo_check(w, &got[i]) != OFFPAY_OK ||
             got[i].amount > UINT64_MAX - sum)
             return -1;
         sum += got[i].amount;
@@ -183,66 +165,77 @@ static int load_coins(struct offpay_wallet *w, const json_t *answer, uint64_t wa
 /* An unload's coins: done -> they leave the wallet; cancelled -> spendable
  * again; unknown -> no longer tied to the call, so the coin list settles
  * them (the request can no longer land: its timestamp is long past). */
-static enum offpay_status settle_unload(struct offpay_wallet *w, const struct doubt *d, const char *outcome)
-{
-    const char *sql = strcmp(outcome, "done") == 0 ? "DELETE FROM utxos WHERE call_nonce = ? AND state = 'in_doubt'"
-                      : strcmp(outcome, "cancelled") == 0
-                          ? "UPDATE utxos SET state = 'spendable', call_nonce = NULL WHERE call_nonce = ? AND state = 'in_doubt'"
-                          : "UPDATE utxos SET call_nonce = NULL WHERE call_nonce = ?";
-    sqlite3_stmt *st = wallet_prepare(w, sql);
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_blob(st, 1, d->nonce, sizeof d->nonce, SQLITE_TRANSIENT);
-    enum offpay_status s = wallet_step_done(w, st);
-    if (s != OFFPAY_OK || strcmp(outcome, "unknown") == 0)
-        return s;
-    return strcmp(outcome, "done") == 0
-               ? wallet_history_add(w, "unload", d->amount, NULL, NULL, "an unload whose answer was lost: the server did it")
-               : wallet_history_add(w, "unload_undone", d->amount, NULL, NULL,
-                                    "an unload whose answer was lost: the server never did it; the coins are spendable again");
-}
-
-static enum offpay_status settle_one(struct offpay_wallet *w, const struct doubt *d, const char *outcome,
-                                     const json_t *answer)
+static enum offpay_status settle_unload(struct offpay_wallet *w, const struct wallet_store_call *d, const char *outcome)
 {
     int done = strcmp(outcome, "done") == 0, cancelled = strcmp(outcome, "cancelled") == 0;
-    struct offpay_utxo got[64];
-    size_t n = 0;
-    enum offpay_status s = OFFPAY_OK;
-
-    /* Verify before the transaction: signatures are no business of the lock. */
-    int coins_ok = strcmp(d->kind, "load") == 0 && done &&
-                   load_coins(w, answer, d->amount, got, sizeof got / sizeof got[0], &n) == 0;
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
+    enum wallet_coins_fate fate = done ? WALLET_COINS_DROP_IN_DOUBT : cancelled ? WALLET_COINS_FREE : WALLET_COINS_RELEASE;
+    enum offpay_status s = wallet_store_call_coins(w->store, d->nonce, fate, NULL);
+    if (s != OFFPAY_OK || !(done || cancelled))
         return s;
-    if (strcmp(d->kind, "unload") == 0) {
-        s = settle_unload(w, d, outcome);
-    } else if (strcmp(d->kind, "load") == 0) {
-        if (coins_ok)
-            s = wallet_utxos_insert(w, got, n, NULL);
-        if (s == OFFPAY_OK && (done || cancelled))
-            s = wallet_history_add(w, done ? "load" : "load_cancelled", d->amount, NULL, NULL,
-                                   done ? "a load whose answer was lost: the server did it"
-                                        : "a load whose answer was lost: the server never did it");
-    } else {
-        s = wallet_history_add(w, done ? "pay_online" : cancelled ? "pay_online_cancelled" : "pay_online_unknown", d->amount,
-                               d->counterparty, NULL,
-                               done        ? "a payment whose answer was lost: the server made it"
-                               : cancelled ? "a payment whose answer was lost: the server never made it"
-                                           : "a payment whose answer was lost long ago: see the online balance");
+    return done ? wallet_history_add(w, "unload", d->amount, NULL, NULL, "an unload whose answer was lost: the server did it")
+                : wallet_history_add(w, "unload_undone", d->amount, NULL, NULL,
+                                     "an unload whose answer was lost: the server never did it; the coins are spendable again");
+}
+
+/* A load's coins, when its stored answer holds them (coins_ok: verified). */
+static enum offpay_status settle_load(struct offpay_wallet *w, const struct wallet_store_call *d, const char *outcome,
+                                      const struct offpay_utxo *got, size_t n)
+{
+    int done = strcmp(outcome, "done") == 0, cancelled = strcmp(outcome, "cancelled") == 0;
+    enum offpay_status s = n > 0 ? wallet_utxos_insert(w, got, n, NULL) : OFFPAY_OK;
+    if (s != OFFPAY_OK || !(done || cancelled))
+        return s;
+    return wallet_history_add(w, done ? "load" : "load_cancelled", d->amount, NULL, NULL,
+                              done ? "a load whose answer was lost: the server did it"
+                                   : "a load whose answer was lost: the server never did it");
+}
+
+static enum offpay_status settle_pay_online(struct offpay_wallet *w, const struct wallet_store_call *d,
+                                            const char *outcome)
+{
+    int done = strcmp(outcome, "done") == 0, cancelled = strcmp(outcome, "cancelled") == 0;
+    return wallet_history_add(w, done ? "pay_online" : cancelled ? "pay_online_cancelled" : "pay_online_unknown",
+                              d->amount, d->counterparty, NULL,
+                              done        ? "a payment whose answer was lost: the server made it"
+                              : cancelled ? "a payment whose answer was lost: the server never made it"
+                                          : "a payment whose answer was lost long ago: see the online balance");
+}
+
+/* Settle d as the server says, in one transaction that also forgets it. */
+static enum offpay_status settle_one(struct offpay_wallet *w, const struct wallet_store_call *d, const char *outcome,
+                                     const json_t *answer)
+{
+    struct offpay_utxo got[WALLET_COINS_MAX];
+    size_t n = 0;
+    enum offpay_status s;
+
+    /* Verify before the transaction: signatures are no business of the lock.
+     * A done load whose answer does not hold its coins gets them by recovery. */
+    if (strcmp(d->kind, "load") == 0 && strcmp(outcome, "done") == 0 &&
+        load_coins(w, answer, d->amount, got, sizeof got / sizeof got[0], &n) != 0) {
+        n = 0;
+        w->err[0] = '\0';
     }
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
+        return s;
+    if (strcmp(d->kind, "unload") == 0)
+        s = settle_unload(w, d, outcome);
+    else if (strcmp(d->kind, "load") == 0)
+        s = settle_load(w, d, outcome, got, n);
+    else
+        s = settle_pay_online(w, d, outcome);
     if (s == OFFPAY_OK)
         s = wallet_call_untrack(w, d->nonce);
     if (s != OFFPAY_OK) {
-        wallet_rollback(w);
+        wallet_store_rollback(w->store);
         return s;
     }
-    return wallet_commit(w);
+    return wallet_store_commit(w->store);
 }
 
 enum offpay_status wallet_calls_settle(struct offpay_wallet *w, struct offpay_sync_report *rep)
 {
-    struct doubt *d = calloc(CALLS_MAX, sizeof *d);
+    struct wallet_store_call *d = calloc(CALLS_MAX, sizeof *d);
     size_t n = 0;
     enum offpay_status s;
 
@@ -251,7 +244,7 @@ enum offpay_status wallet_calls_settle(struct offpay_wallet *w, struct offpay_sy
     /* A call settled leaves the table, so each round reads new ones; the
      * rounds are bounded by the table, which only commands fill. */
     for (int round = 0; round < CALLS_ROUNDS_MAX; round++) {
-        if ((s = doubts_read(w, d, CALLS_MAX, &n)) != OFFPAY_OK || n == 0)
+        if ((s = wallet_store_calls_get(w->store, d, CALLS_MAX, &n)) != OFFPAY_OK || n == 0)
             break;
         struct offpay_call_outcome *grown = realloc(rep->calls, (rep->n_calls + n) * sizeof *rep->calls);
         if (grown == NULL) {

@@ -6,6 +6,8 @@
  * before it opens its transaction, then re-checks what another process could
  * have changed inside the transaction, and writes all its changes at once.
  * The secret key is loaded only around the signature and wiped on every path.
+ * Every function here ends through one cleanup path or returns early, never
+ * both: a transaction that was begun is rolled back unless it committed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,37 +48,27 @@ enum offpay_status offpay_wallet_request_create(struct offpay_wallet *w, uint8_t
     size_t n = offpay_request_encode(out, out_cap, &req);
     if (n == 0)
         return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The request cannot be encoded.");
-
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
         return s;
-    sqlite3_stmt *st = wallet_prepare(w, "INSERT INTO requests (nonce, amount, message, created) VALUES (?, ?, ?, ?)");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto fail;
-    }
-    sqlite3_bind_blob(st, 1, nonce, sizeof nonce, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)amount);
-    sqlite3_bind_blob(st, 3, out, (int)n, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)wallet_now());
-    if ((s = wallet_step_done(w, st)) != OFFPAY_OK ||
+    if ((s = wallet_store_request_insert(w->store, nonce, amount, out, n, wallet_now())) != OFFPAY_OK ||
         (s = wallet_history_add(w, "request", amount, NULL, NULL, "payment request created")) != OFFPAY_OK ||
-        (s = wallet_commit(w)) != OFFPAY_OK)
-        goto fail;
+        (s = wallet_store_commit(w->store)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        memset(out, 0, n);
+        return s;
+    }
     *out_len = n;
     return OFFPAY_OK;
-fail:
-    wallet_rollback(w);
-    memset(out, 0, n);
-    return s;
 }
 
 /* ---- payer: pay ---- */
 
 /* The coins of the wallet, as the selection rule sees them. */
 struct coin_list {
-    size_t n;
+    size_t n, cap;
     struct offpay_coin *coins;
     uint8_t (*ids)[OFFPAY_UTXO_ID_BYTES];
+    int nomem;
 };
 
 static void coin_list_free(struct coin_list *c)
@@ -86,63 +78,38 @@ static void coin_list_free(struct coin_list *c)
     memset(c, 0, sizeof *c);
 }
 
-static enum offpay_status coins_read(struct offpay_wallet *w, struct coin_list *c)
+static int coin_list_add(void *ctx, const struct offpay_wallet_utxo *u)
 {
-    size_t cap = 0;
-    int rc;
-    memset(c, 0, sizeof *c);
-    /* Ordered so that ties in the selection rule break the same way every time. */
-    sqlite3_stmt *st = wallet_prepare(w, "SELECT id, amount, state FROM utxos ORDER BY amount, id");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (c->n == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            struct offpay_coin *nc = realloc(c->coins, ncap * sizeof *nc);
-            if (nc)
-                c->coins = nc;
-            uint8_t(*ni)[OFFPAY_UTXO_ID_BYTES] = realloc(c->ids, ncap * sizeof *ni);
-            if (ni)
-                c->ids = ni;
-            if (nc == NULL || ni == NULL) {
-                sqlite3_finalize(st);
-                coin_list_free(c);
-                return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading coins.");
-            }
-            cap = ncap;
-        }
-        const char *state = (const char *)sqlite3_column_text(st, 2);
-        c->coins[c->n].amount = (uint64_t)sqlite3_column_int64(st, 1);
-        c->coins[c->n].state = strcmp(state, "spendable") == 0 ? OFFPAY_COIN_SPENDABLE
-                               : strcmp(state, "locked") == 0  ? OFFPAY_COIN_LOCKED
-                                                               : OFFPAY_COIN_IN_DOUBT;
-        if (sqlite3_column_bytes(st, 0) != OFFPAY_UTXO_ID_BYTES) {
-            sqlite3_finalize(st);
-            coin_list_free(c);
-            return wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored coin is damaged.");
-        }
-        memcpy(c->ids[c->n], sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
-        c->n++;
+    struct coin_list *c = ctx;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 32;
+        struct offpay_coin *nc = realloc(c->coins, ncap * sizeof *nc);
+        if (nc)
+            c->coins = nc;
+        uint8_t(*ni)[OFFPAY_UTXO_ID_BYTES] = nc ? realloc(c->ids, ncap * sizeof *ni) : NULL;
+        if (ni)
+            c->ids = ni;
+        if (nc == NULL || ni == NULL)
+            return c->nomem = 1;
+        c->cap = ncap;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        coin_list_free(c);
-        return wallet_db_fail(w, "be read");
-    }
-    return OFFPAY_OK;
+    c->coins[c->n].amount = u->amount;
+    c->coins[c->n].state = u->state == OFFPAY_UTXO_SPENDABLE ? OFFPAY_COIN_SPENDABLE
+                           : u->state == OFFPAY_UTXO_LOCKED  ? OFFPAY_COIN_LOCKED
+                                                             : OFFPAY_COIN_IN_DOUBT;
+    memcpy(c->ids[c->n], u->id, OFFPAY_UTXO_ID_BYTES);
+    c->n++;
+    return 0;
 }
 
-static enum offpay_status utxo_attestation(struct offpay_wallet *w, struct offpay_utxo *u, const uint8_t id[OFFPAY_UTXO_ID_BYTES])
+static enum offpay_status coins_read(struct offpay_wallet *w, struct coin_list *c)
 {
-    enum offpay_status s = OFFPAY_OK;
-    sqlite3_stmt *st = wallet_prepare(w, "SELECT attestation FROM utxos WHERE id = ? AND state = 'spendable'");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_blob(st, 1, id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) != SQLITE_BLOB ||
-        offpay_utxo_decode(u, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != OFFPAY_OK)
-        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored coin is damaged.");
-    sqlite3_finalize(st);
+    memset(c, 0, sizeof *c);
+    enum offpay_status s = wallet_store_coins_each(w->store, coin_list_add, c);
+    if (s == OFFPAY_OK && c->nomem)
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading coins.");
+    if (s != OFFPAY_OK)
+        coin_list_free(c);
     return s;
 }
 
@@ -186,23 +153,132 @@ static enum offpay_status funds_refusal(struct offpay_wallet *w, enum offpay_sta
     return wallet_fail(w, s, "%s", offpay_status_str(s));
 }
 
+/* The request to pay, checked before any transaction: it decodes, the
+ * payee's certificate is good and not revoked ([0073]), it is signed, and it
+ * is not this wallet's own. */
+static enum offpay_status pay_request_check(struct offpay_wallet *w, struct offpay_request *req, const uint8_t *request,
+                                            size_t request_len, uint64_t now)
+{
+    struct offpay_revocation rev;
+    uint8_t *rev_blob = NULL;
+    enum offpay_status s;
+    if ((s = offpay_request_decode(req, request, request_len)) != OFFPAY_OK)
+        return wallet_fail(w, s, "The payment request is malformed: %s", offpay_status_str(s));
+    if (req->amount > WALLET_AMOUNT_MAX)
+        return wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The requested amount is too large.");
+    if ((s = wallet_revocation_load(w, &rev, &rev_blob)) != OFFPAY_OK)
+        return s;
+    s = offpay_request_verify(req, w->issuer_pk, &rev, now);
+    free(rev_blob);
+    if (s != OFFPAY_OK)
+        return wallet_fail(w, s, "The payment request does not verify: %s", offpay_status_str(s));
+    if (memcmp(req->payee.public_key, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES) == 0 ||
+        memcmp(req->payee.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES) == 0)
+        return wallet_fail(w, OFFPAY_ERR_SELF_PAYMENT, "This request comes from this wallet; a wallet cannot pay itself.");
+    return OFFPAY_OK;
+}
+
+/* Inside the payment's transaction: not paid before, within the limits
+ * (claim 4), and the coins to spend (claims 1-2: spendable ones only).
+ * Out: inputs[0..*n). */
+static enum offpay_status pay_choose(struct offpay_wallet *w, const struct offpay_request *req,
+                                     struct offpay_utxo inputs[OFFPAY_RECORD_INPUTS_MAX], size_t *n)
+{
+    struct offpay_wallet_limits lim;
+    struct coin_list coins;
+    size_t chosen[OFFPAY_RECORD_INPUTS_MAX];
+    int paid = 0;
+    enum offpay_status s = wallet_store_record_paid(w->store, req->payee.public_key, req->nonce, &paid);
+    if (s != OFFPAY_OK)
+        return s;
+    /* One record per request: paying the same request twice would pay twice. */
+    if (paid)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "This payment request was already paid; nothing changed.");
+    if ((s = wallet_limits_read(w, &lim)) != OFFPAY_OK)
+        return s;
+    struct offpay_limits_usage used = {lim.unsynced_total, lim.count_in_period};
+    if ((s = offpay_limits_check(&lim.effective, &used, req->amount)) != OFFPAY_OK)
+        return limit_refusal(w, s, &lim, req->amount);
+    if ((s = coins_read(w, &coins)) != OFFPAY_OK)
+        return s;
+    if ((s = offpay_coins_select(chosen, n, coins.coins, coins.n, req->amount)) != OFFPAY_OK)
+        funds_refusal(w, s, &coins, req->amount);
+    for (size_t i = 0; s == OFFPAY_OK && i < *n; i++)
+        s = wallet_store_coin_attestation(w->store, coins.ids[chosen[i]], &inputs[i]);
+    coin_list_free(&coins);
+    return s;
+}
+
+/* Build and sign the record with the next sequence number.  Out: *rec, id, out[0..*len). */
+static enum offpay_status pay_sign(struct offpay_wallet *w, const struct offpay_request *req,
+                                   const struct offpay_utxo *inputs, size_t n, uint64_t now, struct offpay_record *rec,
+                                   uint8_t id[OFFPAY_RECORD_ID_BYTES], uint8_t *out, size_t out_cap, size_t *len)
+{
+    uint64_t seq;
+    uint8_t *sk = NULL;
+    enum offpay_status s = wallet_store_seq_get(w->store, &seq);
+    if (s != OFFPAY_OK || (s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+        return s;
+    s = offpay_record_build(rec, &w->cert, sk, req, inputs, n, now, seq);
+    wallet_key_free(sk);
+    if (s != OFFPAY_OK)
+        return wallet_fail(w, s, "The payment record cannot be built: %s", offpay_status_str(s));
+    offpay_record_id(id, rec);
+    if ((*len = offpay_record_encode(out, out_cap, rec)) == 0)
+        return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The payment record cannot be encoded.");
+    return OFFPAY_OK;
+}
+
+/* Store the record as pending outgoing, put its inputs in doubt and move the
+ * sequence on: the record leaves the wallet only after this commits, so no
+ * later payment can spend its inputs again. */
+static enum offpay_status pay_store(struct offpay_wallet *w, const struct offpay_request *req,
+                                    const struct offpay_record *rec, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                                    const uint8_t *enc, size_t len, uint64_t now)
+{
+    struct wallet_store_record r = {.outgoing = 1, .record = enc, .record_len = len, .amount = req->amount,
+                                    .counterparty = req->payee.account, .nonce = req->nonce,
+                                    .payee_key = req->payee.public_key, .created = now};
+    char detail[96];
+    memcpy(r.id, id, OFFPAY_RECORD_ID_BYTES);
+    enum offpay_status s = wallet_store_record_insert(w->store, &r);
+    for (unsigned i = 0; s == OFFPAY_OK && i < rec->n_inputs; i++) {
+        int changed = 0;
+        s = wallet_store_coin_doubt_record(w->store, rec->inputs[i].id, id, &changed);
+        if (s == OFFPAY_OK && !changed)
+            s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "A chosen coin changed under the payment.");
+        if (s == OFFPAY_OK)
+            s = wallet_store_record_input_add(w->store, id, rec->inputs[i].id);
+    }
+    if (s == OFFPAY_OK)
+        s = wallet_store_seq_bump(w->store);
+    snprintf(detail, sizeof detail, "offline payment sent; change %llu", (unsigned long long)rec->change_amount);
+    return s == OFFPAY_OK ? wallet_history_add(w, "pay", req->amount, req->payee.account, id, detail) : s;
+}
+
+static void payment_info(struct offpay_wallet_payment *info, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                         const struct offpay_record *rec, const char *counterparty)
+{
+    if (info == NULL)
+        return;
+    memcpy(info->record_id, id, OFFPAY_RECORD_ID_BYTES);
+    info->amount = rec->payee_amount;
+    info->change = rec->change_amount;
+    info->inputs_total = rec->payee_amount + rec->change_amount;
+    info->n_inputs = rec->n_inputs;
+    snprintf(info->counterparty, sizeof info->counterparty, "%s", counterparty);
+}
+
 enum offpay_status offpay_wallet_pay(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
                                      struct offpay_wallet_payment *info, const uint8_t *request, size_t request_len)
 {
     struct offpay_request req;
-    struct offpay_revocation rev;
-    struct offpay_wallet_limits lim;
-    struct coin_list coins = {0};
     struct offpay_utxo inputs[OFFPAY_RECORD_INPUTS_MAX];
     struct offpay_record rec;
-    size_t chosen[OFFPAY_RECORD_INPUTS_MAX], n_chosen = 0;
-    uint8_t *rev_blob = NULL, *sk = NULL;
     uint8_t id[OFFPAY_RECORD_ID_BYTES];
-    uint64_t seq = 0, now = wallet_now();
-    size_t n = 0;
-    int in_tx = 0;
+    uint64_t now = wallet_now();
+    size_t n = 0, n_inputs = 0;
     enum offpay_status s;
-    sqlite3_stmt *st;
 
     *out_len = 0;
     w->err[0] = '\0';
@@ -210,155 +286,22 @@ enum offpay_status offpay_wallet_pay(struct offpay_wallet *w, uint8_t *out, size
         memset(info, 0, sizeof *info);
     if (out_cap < OFFPAY_RECORD_BYTES_MAX)
         return wallet_fail(w, OFFPAY_ERR_BUFFER_TOO_SMALL, "The output buffer is too small for a record.");
-    if ((s = offpay_request_decode(&req, request, request_len)) != OFFPAY_OK)
-        return wallet_fail(w, s, "The payment request is malformed: %s", offpay_status_str(s));
-    if (req.amount > WALLET_AMOUNT_MAX)
-        return wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The requested amount is too large.");
-    /* [0073]: the payee's certificate first, against the issuer and the revocation list. */
-    if ((s = wallet_revocation_load(w, &rev, &rev_blob)) != OFFPAY_OK)
+    if ((s = pay_request_check(w, &req, request, request_len, now)) != OFFPAY_OK)
         return s;
-    s = offpay_request_verify(&req, w->issuer_pk, &rev, now);
-    free(rev_blob);
-    if (s != OFFPAY_OK)
-        return wallet_fail(w, s, "The payment request does not verify: %s", offpay_status_str(s));
-    if (memcmp(req.payee.public_key, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES) == 0 ||
-        memcmp(req.payee.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES) == 0)
-        return wallet_fail(w, OFFPAY_ERR_SELF_PAYMENT, "This request comes from this wallet; a wallet cannot pay itself.");
-
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
         return s;
-    in_tx = 1;
-    /* One record per request: paying the same request twice would pay twice. */
-    st = wallet_prepare(w, "SELECT 1 FROM records WHERE direction = 'outgoing' AND payee_key = ? AND nonce = ?");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
+    if ((s = pay_choose(w, &req, inputs, &n_inputs)) != OFFPAY_OK ||
+        (s = pay_sign(w, &req, inputs, n_inputs, now, &rec, id, out, out_cap, &n)) != OFFPAY_OK ||
+        (s = pay_store(w, &req, &rec, id, out, n, now)) != OFFPAY_OK ||
+        (s = wallet_store_commit(w->store)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        if (n > 0)
+            memset(out, 0, n);
+        return s;
     }
-    sqlite3_bind_blob(st, 1, req.payee.public_key, OFFPAY_PUBLIC_KEY_BYTES, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, req.nonce, OFFPAY_NONCE_BYTES, SQLITE_TRANSIENT);
-    int paid = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (paid) {
-        s = wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "This payment request was already paid; nothing changed.");
-        goto cleanup;
-    }
-    /* Claim 4: limits before the record is built. */
-    if ((s = wallet_limits_read(w, &lim)) != OFFPAY_OK)
-        goto cleanup;
-    struct offpay_limits_usage used = {lim.unsynced_total, lim.count_in_period};
-    if ((s = offpay_limits_check(&lim.effective, &used, req.amount)) != OFFPAY_OK) {
-        limit_refusal(w, s, &lim, req.amount);
-        goto cleanup;
-    }
-    /* Claims 1-2: select among spendable coins only. */
-    if ((s = coins_read(w, &coins)) != OFFPAY_OK)
-        goto cleanup;
-    if ((s = offpay_coins_select(chosen, &n_chosen, coins.coins, coins.n, req.amount)) != OFFPAY_OK) {
-        funds_refusal(w, s, &coins, req.amount);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n_chosen; i++)
-        if ((s = utxo_attestation(w, &inputs[i], coins.ids[chosen[i]])) != OFFPAY_OK)
-            goto cleanup;
-    st = wallet_prepare(w, "SELECT next_seq FROM identity WHERE one = 1");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        seq = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (seq == 0) {
-        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's record sequence is damaged.");
-        goto cleanup;
-    }
-    if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
-        goto cleanup;
-    s = offpay_record_build(&rec, &w->cert, sk, &req, inputs, n_chosen, now, seq);
-    wallet_key_free(sk);
-    sk = NULL;
-    if (s != OFFPAY_OK) {
-        wallet_fail(w, s, "The payment record cannot be built: %s", offpay_status_str(s));
-        goto cleanup;
-    }
-    offpay_record_id(id, &rec);
-    n = offpay_record_encode(out, out_cap, &rec);
-    if (n == 0) {
-        s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "The payment record cannot be encoded.");
-        goto cleanup;
-    }
-
-    /* The record leaves the wallet only after this commit: its inputs are in
-     * doubt from now on, so no later payment can spend them again. */
-    st = wallet_prepare(w, "INSERT INTO records (id, direction, record, amount, counterparty, nonce, payee_key, created)"
-                           " VALUES (?, 'outgoing', ?, ?, ?, ?, ?, ?)");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
-    }
-    sqlite3_bind_blob(st, 1, id, sizeof id, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, out, (int)n, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)req.amount);
-    sqlite3_bind_text(st, 4, req.payee.account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 5, req.nonce, OFFPAY_NONCE_BYTES, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 6, req.payee.public_key, OFFPAY_PUBLIC_KEY_BYTES, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
-    if ((s = wallet_step_done(w, st)) != OFFPAY_OK)
-        goto cleanup;
-    for (size_t i = 0; i < n_chosen; i++) {
-        st = wallet_prepare(w, "UPDATE utxos SET state = 'in_doubt', record_id = ? WHERE id = ? AND state = 'spendable'");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(st, 1, id, sizeof id, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 2, inputs[i].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        if ((s = wallet_step_done(w, st)) != OFFPAY_OK)
-            goto cleanup;
-        if (sqlite3_changes(w->db) != 1) {
-            s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "A chosen coin changed under the payment.");
-            goto cleanup;
-        }
-        st = wallet_prepare(w, "INSERT INTO record_inputs (record_id, utxo_id) VALUES (?, ?)");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(st, 1, id, sizeof id, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 2, inputs[i].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        if ((s = wallet_step_done(w, st)) != OFFPAY_OK)
-            goto cleanup;
-    }
-    st = wallet_prepare(w, "UPDATE identity SET next_seq = next_seq + 1 WHERE one = 1");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
-    }
-    char detail[96];
-    snprintf(detail, sizeof detail, "offline payment sent; change %llu", (unsigned long long)rec.change_amount);
-    if ((s = wallet_step_done(w, st)) != OFFPAY_OK ||
-        (s = wallet_history_add(w, "pay", req.amount, req.payee.account, id, detail)) != OFFPAY_OK)
-        goto cleanup;
-    s = wallet_commit(w);
-    in_tx = 0;
-    if (s != OFFPAY_OK)
-        goto cleanup;
     *out_len = n;
-    if (info) {
-        memcpy(info->record_id, id, sizeof id);
-        info->amount = rec.payee_amount;
-        info->change = rec.change_amount;
-        info->inputs_total = rec.payee_amount + rec.change_amount;
-        info->n_inputs = rec.n_inputs;
-        snprintf(info->counterparty, sizeof info->counterparty, "%s", req.payee.account);
-    }
-cleanup:
-    if (in_tx)
-        wallet_rollback(w);
-    if (s != OFFPAY_OK && n > 0)
-        memset(out, 0, n);
-    coin_list_free(&coins);
-    return s;
+    payment_info(info, id, &rec, req.payee.account);
+    return OFFPAY_OK;
 }
 
 /* ---- payee: accept or refuse ---- */
@@ -367,36 +310,29 @@ cleanup:
 static enum offpay_status request_for(struct offpay_wallet *w, struct offpay_request *req, const struct offpay_record *rec,
                                       const uint8_t id[OFFPAY_RECORD_ID_BYTES])
 {
-    enum offpay_status s = OFFPAY_OK;
-    sqlite3_stmt *st = wallet_prepare(w, "SELECT message, record_id FROM requests WHERE nonce = ?");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_blob(st, 1, rec->nonce, OFFPAY_NONCE_BYTES, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        s = wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "This payment answers no payment request of this wallet; nothing changed.");
-    } else if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
-        if (sqlite3_column_bytes(st, 1) == OFFPAY_RECORD_ID_BYTES &&
-            memcmp(sqlite3_column_blob(st, 1), id, OFFPAY_RECORD_ID_BYTES) == 0)
-            s = wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "This payment was already answered (a replay); nothing changed.");
-        else
-            s = wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "Another payment was already answered for this request; this one is refused and nothing changed.");
-    } else if (offpay_request_decode(req, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != OFFPAY_OK) {
-        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored request is damaged.");
-    }
-    sqlite3_finalize(st);
-    return s;
+    uint8_t msg[OFFPAY_REQUEST_BYTES_MAX], by[OFFPAY_RECORD_ID_BYTES];
+    size_t len = 0;
+    int found = 0, answered = 0;
+    enum offpay_status s = wallet_store_request_get(w->store, rec->nonce, msg, sizeof msg, &len, &answered, by, &found);
+    if (s != OFFPAY_OK)
+        return s;
+    if (!found)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "This payment answers no payment request of this wallet; nothing changed.");
+    if (answered && memcmp(by, id, OFFPAY_RECORD_ID_BYTES) == 0)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "This payment was already answered (a replay); nothing changed.");
+    if (answered)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_NONCE, "Another payment was already answered for this request; this one is refused and nothing changed.");
+    if (offpay_request_decode(req, msg, len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored request is damaged.");
+    return OFFPAY_OK;
 }
 
 static enum offpay_status request_mark_answered(struct offpay_wallet *w, const uint8_t nonce[OFFPAY_NONCE_BYTES],
                                                 const uint8_t id[OFFPAY_RECORD_ID_BYTES])
 {
-    sqlite3_stmt *st = wallet_prepare(w, "UPDATE requests SET record_id = ? WHERE nonce = ? AND record_id IS NULL");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_blob(st, 1, id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, nonce, OFFPAY_NONCE_BYTES, SQLITE_TRANSIENT);
-    enum offpay_status s = wallet_step_done(w, st);
-    if (s == OFFPAY_OK && sqlite3_changes(w->db) != 1)
+    int changed = 0;
+    enum offpay_status s = wallet_store_request_answer(w->store, nonce, id, &changed);
+    if (s == OFFPAY_OK && !changed)
         s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "The request changed under the payment.");
     return s;
 }
@@ -416,19 +352,73 @@ static enum offpay_status incoming_decode(struct offpay_wallet *w, struct offpay
     return OFFPAY_OK;
 }
 
+/* Claim 5, inside the transaction: it answers an open request of ours; payer
+ * certificate (issuer, validity, revocation list), payer signature, attested
+ * inputs owned by the payer, balance, and that it pays the request exactly;
+ * and no input was spent to us in another record (a double spend). */
+static enum offpay_status accept_check(struct offpay_wallet *w, const struct offpay_record *rec,
+                                       const uint8_t id[OFFPAY_RECORD_ID_BYTES], uint64_t now)
+{
+    struct offpay_request req;
+    struct offpay_revocation rev;
+    uint8_t *rev_blob = NULL;
+    enum offpay_status s;
+    if ((s = request_for(w, &req, rec, id)) != OFFPAY_OK || (s = wallet_revocation_load(w, &rev, &rev_blob)) != OFFPAY_OK)
+        return s;
+    s = offpay_record_verify_for_request(rec, &req, w->issuer_pk, &rev, now);
+    free(rev_blob);
+    if (s == OFFPAY_ERR_REVOKED)
+        return wallet_fail(w, s, "Refused: the payer %s has been revoked for fraud; nothing changed.", rec->payer.account);
+    if (s != OFFPAY_OK)
+        return wallet_fail(w, s, "The payment does not verify: %s Nothing changed.", offpay_status_str(s));
+    for (unsigned i = 0; i < rec->n_inputs; i++) {
+        int seen = 0;
+        if ((s = wallet_store_input_seen(w->store, rec->inputs[i].id, &seen)) != OFFPAY_OK)
+            return s;
+        if (seen)
+            return wallet_fail(w, OFFPAY_ERR_DUPLICATE_INPUT, "Refused: a coin in this payment was already spent to you in another payment; the payer is double spending.");
+    }
+    return OFFPAY_OK;
+}
+
+/* Sign the confirmation and store the record as pending incoming with it. */
+static enum offpay_status accept_store(struct offpay_wallet *w, const struct offpay_record *rec,
+                                       const uint8_t id[OFFPAY_RECORD_ID_BYTES], const uint8_t *record,
+                                       size_t record_len, uint8_t *out, size_t out_cap, size_t *n, uint64_t now)
+{
+    struct offpay_confirmation conf;
+    uint8_t *sk = NULL;
+    enum offpay_status s = wallet_key_load(w, &sk);
+    if (s != OFFPAY_OK)
+        return s;
+    s = offpay_confirmation_build(&conf, id, &w->cert, sk);
+    wallet_key_free(sk);
+    if (s != OFFPAY_OK || (*n = offpay_confirmation_encode(out, out_cap, &conf)) == 0)
+        return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The confirmation cannot be built.");
+    struct wallet_store_record r = {.outgoing = 0, .record = record, .record_len = record_len,
+                                    .amount = rec->payee_amount, .counterparty = rec->payer.account,
+                                    .nonce = rec->nonce, .payee_key = rec->payee_key,
+                                    .answer = WALLET_ANSWER_CONFIRMED, .answer_msg = out, .answer_len = *n,
+                                    .created = now};
+    memcpy(r.id, id, OFFPAY_RECORD_ID_BYTES);
+    s = wallet_store_record_insert(w->store, &r);
+    for (unsigned i = 0; s == OFFPAY_OK && i < rec->n_inputs; i++)
+        s = wallet_store_record_input_add(w->store, id, rec->inputs[i].id);
+    if (s == OFFPAY_OK)
+        s = request_mark_answered(w, rec->nonce, id);
+    return s == OFFPAY_OK ? wallet_history_add(w, "accept", rec->payee_amount, rec->payer.account, id,
+                                               "offline payment accepted; spendable after sync")
+                          : s;
+}
+
 enum offpay_status offpay_wallet_accept(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
                                         struct offpay_wallet_payment *info, const uint8_t *record, size_t record_len)
 {
     struct offpay_record rec;
-    struct offpay_request req;
-    struct offpay_revocation rev;
-    struct offpay_confirmation conf;
     uint8_t id[OFFPAY_RECORD_ID_BYTES];
-    uint8_t *rev_blob = NULL, *sk = NULL;
     uint64_t now = wallet_now();
     size_t n = 0;
     enum offpay_status s;
-    sqlite3_stmt *st;
 
     *out_len = 0;
     w->err[0] = '\0';
@@ -438,98 +428,39 @@ enum offpay_status offpay_wallet_accept(struct offpay_wallet *w, uint8_t *out, s
         return wallet_fail(w, OFFPAY_ERR_BUFFER_TOO_SMALL, "The output buffer is too small for a confirmation.");
     if ((s = incoming_decode(w, &rec, id, record, record_len)) != OFFPAY_OK)
         return s;
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
         return s;
-    if ((s = request_for(w, &req, &rec, id)) != OFFPAY_OK)
-        goto cleanup;
-    /* Claim 5: payer certificate (issuer, validity, revocation list), payer
-     * signature, attested inputs owned by the payer, balance, and that it pays
-     * this request exactly. */
-    if ((s = wallet_revocation_load(w, &rev, &rev_blob)) != OFFPAY_OK)
-        goto cleanup;
-    s = offpay_record_verify_for_request(&rec, &req, w->issuer_pk, &rev, now);
-    if (s == OFFPAY_ERR_REVOKED) {
-        wallet_fail(w, s, "Refused: the payer %s has been revoked for fraud; nothing changed.", rec.payer.account);
-        goto cleanup;
+    if ((s = accept_check(w, &rec, id, now)) != OFFPAY_OK ||
+        (s = accept_store(w, &rec, id, record, record_len, out, out_cap, &n, now)) != OFFPAY_OK ||
+        (s = wallet_store_commit(w->store)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        if (n > 0)
+            memset(out, 0, n);
+        return s;
     }
-    if (s != OFFPAY_OK) {
-        wallet_fail(w, s, "The payment does not verify: %s Nothing changed.", offpay_status_str(s));
-        goto cleanup;
-    }
-    /* A coin already spent to us in another record: the payer is double spending. */
-    for (unsigned i = 0; i < rec.n_inputs; i++) {
-        st = wallet_prepare(w, "SELECT 1 FROM record_inputs ri JOIN records r ON r.id = ri.record_id"
-                               " WHERE ri.utxo_id = ? AND r.direction = 'incoming' AND r.status <> 'voided'");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(st, 1, rec.inputs[i].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        int seen = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (seen) {
-            s = wallet_fail(w, OFFPAY_ERR_DUPLICATE_INPUT, "Refused: a coin in this payment was already spent to you in another payment; the payer is double spending.");
-            goto cleanup;
-        }
-    }
-    if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
-        goto cleanup;
-    s = offpay_confirmation_build(&conf, id, &w->cert, sk);
+    *out_len = n;
+    payment_info(info, id, &rec, rec.payer.account);
+    return OFFPAY_OK;
+}
+
+/* Sign a refusal and use the request up: a refused record must never be accepted later. */
+static enum offpay_status refuse_store(struct offpay_wallet *w, const struct offpay_record *rec,
+                                       const uint8_t id[OFFPAY_RECORD_ID_BYTES], uint8_t reason, uint8_t *out,
+                                       size_t out_cap, size_t *n)
+{
+    struct offpay_request req;
+    struct offpay_refusal ref;
+    uint8_t *sk = NULL;
+    enum offpay_status s;
+    if ((s = request_for(w, &req, rec, id)) != OFFPAY_OK || (s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+        return s;
+    s = offpay_refusal_build(&ref, id, reason, sk);
     wallet_key_free(sk);
-    sk = NULL;
-    if (s != OFFPAY_OK || (n = offpay_confirmation_encode(out, out_cap, &conf)) == 0) {
-        s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "The confirmation cannot be built.");
-        goto cleanup;
-    }
-    st = wallet_prepare(w, "INSERT INTO records (id, direction, record, amount, counterparty, nonce, payee_key, answer,"
-                           " answer_msg, created) VALUES (?, 'incoming', ?, ?, ?, ?, ?, 'confirmed', ?, ?)");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
-    }
-    sqlite3_bind_blob(st, 1, id, sizeof id, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, record, (int)record_len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)rec.payee_amount);
-    sqlite3_bind_text(st, 4, rec.payer.account, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 5, rec.nonce, OFFPAY_NONCE_BYTES, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 6, rec.payee_key, OFFPAY_PUBLIC_KEY_BYTES, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 7, out, (int)n, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)now);
-    if ((s = wallet_step_done(w, st)) != OFFPAY_OK)
-        goto cleanup;
-    for (unsigned i = 0; i < rec.n_inputs; i++) {
-        st = wallet_prepare(w, "INSERT INTO record_inputs (record_id, utxo_id) VALUES (?, ?)");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(st, 1, id, sizeof id, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 2, rec.inputs[i].id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        if ((s = wallet_step_done(w, st)) != OFFPAY_OK)
-            goto cleanup;
-    }
-    if ((s = request_mark_answered(w, rec.nonce, id)) != OFFPAY_OK ||
-        (s = wallet_history_add(w, "accept", rec.payee_amount, rec.payer.account, id,
-                                "offline payment accepted; spendable after sync")) != OFFPAY_OK)
-        goto cleanup;
-    s = wallet_commit(w);
-    if (s == OFFPAY_OK) {
-        *out_len = n;
-        if (info) {
-            memcpy(info->record_id, id, sizeof id);
-            info->amount = rec.payee_amount;
-            info->change = rec.change_amount;
-            info->n_inputs = rec.n_inputs;
-            info->inputs_total = rec.payee_amount + rec.change_amount;
-            snprintf(info->counterparty, sizeof info->counterparty, "%s", rec.payer.account);
-        }
-    }
-cleanup:
-    wallet_rollback(w);
-    free(rev_blob);
-    if (s != OFFPAY_OK && n > 0)
-        memset(out, 0, n);
-    return s;
+    if (s != OFFPAY_OK || (*n = offpay_refusal_encode(out, out_cap, &ref)) == 0)
+        return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The refusal cannot be built.");
+    if ((s = request_mark_answered(w, rec->nonce, id)) != OFFPAY_OK)
+        return s;
+    return wallet_history_add(w, "refuse", rec->payee_amount, rec->payer.account, id, "offline payment refused");
 }
 
 enum offpay_status offpay_wallet_refuse(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
@@ -537,10 +468,7 @@ enum offpay_status offpay_wallet_refuse(struct offpay_wallet *w, uint8_t *out, s
                                         uint8_t reason)
 {
     struct offpay_record rec;
-    struct offpay_request req;
-    struct offpay_refusal ref;
-    uint8_t id[OFFPAY_RECORD_ID_BYTES];
-    uint8_t *sk = NULL;
+    uint8_t id[OFFPAY_RECORD_ID_BYTES], body[OFFPAY_RECORD_BYTES_MAX];
     size_t n = 0;
     enum offpay_status s;
 
@@ -555,47 +483,125 @@ enum offpay_status offpay_wallet_refuse(struct offpay_wallet *w, uint8_t *out, s
     if ((s = incoming_decode(w, &rec, id, record, record_len)) != OFFPAY_OK)
         return s;
     /* Only the payer can use a refusal, and only with a record it signed. */
-    {
-        uint8_t body[OFFPAY_RECORD_BYTES_MAX];
-        size_t bl = offpay_record_encode(body, sizeof body, &rec);
-        if (bl == 0 || offpay_verify(rec.sig, rec.payer.public_key, OFFPAY_TAG_RECORD, body, bl - OFFPAY_SIGNATURE_BYTES) != 0)
-            return wallet_fail(w, OFFPAY_ERR_BAD_SIGNATURE, "The payment record's signature does not verify; nothing to refuse.");
-    }
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
+    size_t bl = offpay_record_encode(body, sizeof body, &rec);
+    if (bl == 0 || offpay_verify(rec.sig, rec.payer.public_key, OFFPAY_TAG_RECORD, body, bl - OFFPAY_SIGNATURE_BYTES) != 0)
+        return wallet_fail(w, OFFPAY_ERR_BAD_SIGNATURE, "The payment record's signature does not verify; nothing to refuse.");
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
         return s;
-    if ((s = request_for(w, &req, &rec, id)) != OFFPAY_OK)
-        goto cleanup;
-    if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
-        goto cleanup;
-    s = offpay_refusal_build(&ref, id, reason, sk);
-    wallet_key_free(sk);
-    if (s != OFFPAY_OK || (n = offpay_refusal_encode(out, out_cap, &ref)) == 0) {
-        s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "The refusal cannot be built.");
-        goto cleanup;
+    if ((s = refuse_store(w, &rec, id, reason, out, out_cap, &n)) != OFFPAY_OK ||
+        (s = wallet_store_commit(w->store)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        if (n > 0)
+            memset(out, 0, n);
+        return s;
     }
-    /* The request is used up: a refused record must never be accepted later. */
-    if ((s = request_mark_answered(w, rec.nonce, id)) != OFFPAY_OK ||
-        (s = wallet_history_add(w, "refuse", rec.payee_amount, rec.payer.account, id, "offline payment refused")) != OFFPAY_OK)
-        goto cleanup;
-    s = wallet_commit(w);
-    if (s == OFFPAY_OK) {
-        *out_len = n;
-        if (info) {
-            memcpy(info->record_id, id, sizeof id);
-            info->amount = rec.payee_amount;
-            info->refused = 1;
-            info->refusal_reason = reason;
-            snprintf(info->counterparty, sizeof info->counterparty, "%s", rec.payer.account);
-        }
+    *out_len = n;
+    if (info) {
+        memcpy(info->record_id, id, sizeof id);
+        info->amount = rec.payee_amount;
+        info->refused = 1;
+        info->refusal_reason = reason;
+        snprintf(info->counterparty, sizeof info->counterparty, "%s", rec.payer.account);
     }
-cleanup:
-    wallet_rollback(w);
-    if (s != OFFPAY_OK && n > 0)
-        memset(out, 0, n);
-    return s;
+    return OFFPAY_OK;
 }
 
 /* ---- payer: confirm ---- */
+
+/* An answer: a confirmation or a refusal, decoded.  Out: *type, and the record id it answers. */
+static enum offpay_status answer_decode(struct offpay_wallet *w, const uint8_t *answer, size_t answer_len, int *type,
+                                        struct offpay_confirmation *conf, struct offpay_refusal *ref,
+                                        const uint8_t **record_id)
+{
+    enum offpay_status s;
+    *type = offpay_message_type(answer, answer_len);
+    if (*type == OFFPAY_MSG_CONFIRMATION) {
+        if ((s = offpay_confirmation_decode(conf, answer, answer_len)) != OFFPAY_OK)
+            return wallet_fail(w, s, "The confirmation is malformed: %s", offpay_status_str(s));
+        *record_id = conf->record_id;
+        return OFFPAY_OK;
+    }
+    if (*type == OFFPAY_MSG_REFUSAL) {
+        if ((s = offpay_refusal_decode(ref, answer, answer_len)) != OFFPAY_OK)
+            return wallet_fail(w, s, "The refusal is malformed: %s", offpay_status_str(s));
+        *record_id = ref->record_id;
+        return OFFPAY_OK;
+    }
+    return wallet_fail(w, answer_len == 0 ? OFFPAY_ERR_TRUNCATED : OFFPAY_ERR_WRONG_TYPE,
+                       "This is not a confirmation or a refusal.");
+}
+
+/* Inside the transaction: the record answered is one of our pending,
+ * unanswered outgoing records.  Out: *rec. */
+static enum offpay_status confirm_record(struct offpay_wallet *w, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                         struct offpay_record *rec)
+{
+    static const char *const answered[] = {"none", "confirmed", "refused"};
+    struct wallet_store_outgoing *o = malloc(sizeof *o);
+    char idhex[17];
+    int found = 0;
+    enum offpay_status s = o ? wallet_store_outgoing_get(w->store, record_id, o, &found)
+                             : wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading a payment.");
+    hex_short(idhex, record_id);
+    if (s == OFFPAY_OK && !found)
+        s = wallet_fail(w, OFFPAY_ERR_WRONG_RECORD, "This answers no payment made by this wallet; nothing changed.");
+    else if (s == OFFPAY_OK && o->answer != WALLET_ANSWER_NONE)
+        s = wallet_fail(w, OFFPAY_ERR_WRONG_RECORD, "Payment %s was already %s (a replay); nothing changed.", idhex,
+                        answered[o->answer]);
+    else if (s == OFFPAY_OK && strcmp(o->status, "unsynced") != 0)
+        s = wallet_fail(w, OFFPAY_ERR_WRONG_RECORD, "Payment %s was already %s at sync; nothing changed.", idhex,
+                        o->status);
+    else if (s == OFFPAY_OK && offpay_record_decode(rec, o->record, o->record_len) != OFFPAY_OK)
+        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored payment record is damaged.");
+    free(o);
+    return s;
+}
+
+/* A refusal: stored; the inputs stay in doubt, since only the server, given
+ * this refusal at the next sync, can void the record for good. */
+static enum offpay_status confirm_refused(struct offpay_wallet *w, const struct offpay_refusal *ref,
+                                          const struct offpay_record *rec, const uint8_t *answer, size_t answer_len)
+{
+    enum offpay_status s = offpay_refusal_verify(ref, rec);
+    if (s != OFFPAY_OK)
+        return wallet_fail(w, s, "The refusal does not verify: %s Nothing changed.", offpay_status_str(s));
+    if ((s = wallet_store_record_answer(w->store, ref->record_id, WALLET_ANSWER_REFUSED, answer, answer_len)) != OFFPAY_OK)
+        return s;
+    return wallet_history_add(w, "refused", rec->payee_amount, NULL, ref->record_id,
+                              "the payee refused; coins stay in doubt until sync voids the payment");
+}
+
+/* A confirmation: claim 1, the inputs are replaced by the change, atomically;
+ * claim 2, the change is locked until the record is synced. */
+static enum offpay_status confirm_confirmed(struct offpay_wallet *w, const struct offpay_confirmation *conf,
+                                            const struct offpay_record *rec, const uint8_t *answer, size_t answer_len)
+{
+    const uint8_t *id = conf->record_id;
+    struct offpay_revocation rev;
+    struct offpay_utxo change;
+    uint8_t *rev_blob = NULL;
+    size_t gone = 0;
+    char detail[96];
+    enum offpay_status s = wallet_revocation_load(w, &rev, &rev_blob);
+    if (s != OFFPAY_OK)
+        return s;
+    s = offpay_confirmation_verify(conf, rec, w->issuer_pk, &rev, wallet_now());
+    free(rev_blob);
+    if (s != OFFPAY_OK)
+        return wallet_fail(w, s, "The confirmation does not verify: %s Nothing changed.", offpay_status_str(s));
+    if ((s = wallet_store_record_coins(w->store, id, WALLET_COINS_DROP_IN_DOUBT, &gone)) != OFFPAY_OK)
+        return s;
+    if (gone != rec->n_inputs)
+        return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The payment's coins are not all in doubt as they should be.");
+    if (rec->change_amount > 0 &&
+        ((s = offpay_record_output(&change, rec, id, 1)) != OFFPAY_OK ||
+         (s = wallet_store_coin_add_locked(w->store, change.id, change.amount, id, wallet_now())) != OFFPAY_OK))
+        return s;
+    if ((s = wallet_store_record_answer(w->store, id, WALLET_ANSWER_CONFIRMED, answer, answer_len)) != OFFPAY_OK)
+        return s;
+    snprintf(detail, sizeof detail, "confirmed by the payee; change %llu locked until sync", (unsigned long long)rec->change_amount);
+    return wallet_history_add(w, "confirm", rec->payee_amount, conf->payee.account, id, detail);
+}
 
 enum offpay_status offpay_wallet_confirm(struct offpay_wallet *w, struct offpay_wallet_payment *info,
                                          const uint8_t *answer, size_t answer_len)
@@ -603,154 +609,29 @@ enum offpay_status offpay_wallet_confirm(struct offpay_wallet *w, struct offpay_
     struct offpay_confirmation conf;
     struct offpay_refusal ref;
     struct offpay_record rec;
-    struct offpay_revocation rev;
-    uint8_t *rev_blob = NULL;
-    const uint8_t *record_id;
-    char idhex[17];
+    const uint8_t *record_id = NULL;
+    int type = 0;
     enum offpay_status s;
-    sqlite3_stmt *st = NULL;
 
     w->err[0] = '\0';
     if (info)
         memset(info, 0, sizeof *info);
-    int type = offpay_message_type(answer, answer_len);
-    if (type == OFFPAY_MSG_CONFIRMATION) {
-        if ((s = offpay_confirmation_decode(&conf, answer, answer_len)) != OFFPAY_OK)
-            return wallet_fail(w, s, "The confirmation is malformed: %s", offpay_status_str(s));
-        record_id = conf.record_id;
-    } else if (type == OFFPAY_MSG_REFUSAL) {
-        if ((s = offpay_refusal_decode(&ref, answer, answer_len)) != OFFPAY_OK)
-            return wallet_fail(w, s, "The refusal is malformed: %s", offpay_status_str(s));
-        record_id = ref.record_id;
-    } else {
-        return wallet_fail(w, answer_len == 0 ? OFFPAY_ERR_TRUNCATED : OFFPAY_ERR_WRONG_TYPE,
-                           "This is not a confirmation or a refusal.");
-    }
-    hex_short(idhex, record_id);
-
-    if ((s = wallet_begin(w)) != OFFPAY_OK)
+    if ((s = answer_decode(w, answer, answer_len, &type, &conf, &ref, &record_id)) != OFFPAY_OK)
         return s;
-    st = wallet_prepare(w, "SELECT record, answer, status FROM records WHERE id = ? AND direction = 'outgoing'");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
+        return s;
+    if ((s = confirm_record(w, record_id, &rec)) == OFFPAY_OK)
+        payment_info(info, record_id, &rec, type == OFFPAY_MSG_CONFIRMATION ? conf.payee.account : "");
+    if (s == OFFPAY_OK)
+        s = type == OFFPAY_MSG_REFUSAL ? confirm_refused(w, &ref, &rec, answer, answer_len)
+                                       : confirm_confirmed(w, &conf, &rec, answer, answer_len);
+    if (s == OFFPAY_OK)
+        s = wallet_store_commit(w->store);
+    else
+        wallet_store_rollback(w->store);
+    if (s == OFFPAY_OK && info && type == OFFPAY_MSG_REFUSAL) {
+        info->refused = 1;
+        info->refusal_reason = ref.reason;
     }
-    sqlite3_bind_blob(st, 1, record_id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        s = wallet_fail(w, OFFPAY_ERR_WRONG_RECORD, "This answers no payment made by this wallet; nothing changed.");
-        goto cleanup;
-    }
-    const char *prev = (const char *)sqlite3_column_text(st, 1);
-    const char *status = (const char *)sqlite3_column_text(st, 2);
-    if (strcmp(prev, "none") != 0) {
-        s = wallet_fail(w, OFFPAY_ERR_WRONG_RECORD, "Payment %s was already %s (a replay); nothing changed.", idhex, prev);
-        goto cleanup;
-    }
-    if (strcmp(status, "unsynced") != 0) {
-        s = wallet_fail(w, OFFPAY_ERR_WRONG_RECORD, "Payment %s was already %s at sync; nothing changed.", idhex, status);
-        goto cleanup;
-    }
-    if (offpay_record_decode(&rec, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != OFFPAY_OK) {
-        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored payment record is damaged.");
-        goto cleanup;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-
-    if (info) {
-        memcpy(info->record_id, record_id, OFFPAY_RECORD_ID_BYTES);
-        info->amount = rec.payee_amount;
-        info->change = rec.change_amount;
-        info->n_inputs = rec.n_inputs;
-        info->inputs_total = rec.payee_amount + rec.change_amount;
-        snprintf(info->counterparty, sizeof info->counterparty, "%s", type == OFFPAY_MSG_CONFIRMATION ? conf.payee.account : "");
-    }
-    if (type == OFFPAY_MSG_REFUSAL) {
-        if ((s = offpay_refusal_verify(&ref, &rec)) != OFFPAY_OK) {
-            wallet_fail(w, s, "The refusal does not verify: %s Nothing changed.", offpay_status_str(s));
-            goto cleanup;
-        }
-        /* The inputs stay in doubt: only the server, given this refusal at
-         * the next sync, can void the record for good. */
-        st = wallet_prepare(w, "UPDATE records SET answer = 'refused', answer_msg = ? WHERE id = ?");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(st, 1, answer, (int)answer_len, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 2, record_id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
-        s = wallet_step_done(w, st);
-        st = NULL;
-        if (s != OFFPAY_OK ||
-            (s = wallet_history_add(w, "refused", rec.payee_amount, NULL, record_id,
-                                    "the payee refused; coins stay in doubt until sync voids the payment")) != OFFPAY_OK)
-            goto cleanup;
-        if ((s = wallet_commit(w)) == OFFPAY_OK && info) {
-            info->refused = 1;
-            info->refusal_reason = ref.reason;
-        }
-        goto cleanup;
-    }
-
-    if ((s = wallet_revocation_load(w, &rev, &rev_blob)) != OFFPAY_OK)
-        goto cleanup;
-    if ((s = offpay_confirmation_verify(&conf, &rec, w->issuer_pk, &rev, wallet_now())) != OFFPAY_OK) {
-        wallet_fail(w, s, "The confirmation does not verify: %s Nothing changed.", offpay_status_str(s));
-        goto cleanup;
-    }
-    /* Claim 1: the inputs are replaced by the change, atomically; claim 2:
-     * the change is locked until the record is synced. */
-    st = wallet_prepare(w, "DELETE FROM utxos WHERE record_id = ? AND state = 'in_doubt'");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
-    }
-    sqlite3_bind_blob(st, 1, record_id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
-    s = wallet_step_done(w, st);
-    st = NULL;
-    if (s != OFFPAY_OK)
-        goto cleanup;
-    if (sqlite3_changes(w->db) != rec.n_inputs) {
-        s = wallet_fail(w, OFFPAY_ERR_INTERNAL, "The payment's coins are not all in doubt as they should be.");
-        goto cleanup;
-    }
-    if (rec.change_amount > 0) {
-        struct offpay_utxo change;
-        if ((s = offpay_record_output(&change, &rec, record_id, 1)) != OFFPAY_OK)
-            goto cleanup;
-        st = wallet_prepare(w, "INSERT INTO utxos (id, amount, state, attestation, record_id, added)"
-                               " VALUES (?, ?, 'locked', NULL, ?, ?)");
-        if (st == NULL) {
-            s = OFFPAY_ERR_STORAGE;
-            goto cleanup;
-        }
-        sqlite3_bind_blob(st, 1, change.id, OFFPAY_UTXO_ID_BYTES, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)change.amount);
-        sqlite3_bind_blob(st, 3, record_id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)wallet_now());
-        s = wallet_step_done(w, st);
-        st = NULL;
-        if (s != OFFPAY_OK)
-            goto cleanup;
-    }
-    st = wallet_prepare(w, "UPDATE records SET answer = 'confirmed', answer_msg = ? WHERE id = ?");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto cleanup;
-    }
-    sqlite3_bind_blob(st, 1, answer, (int)answer_len, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, record_id, OFFPAY_RECORD_ID_BYTES, SQLITE_TRANSIENT);
-    s = wallet_step_done(w, st);
-    st = NULL;
-    char detail[96];
-    snprintf(detail, sizeof detail, "confirmed by the payee; change %llu locked until sync", (unsigned long long)rec.change_amount);
-    if (s != OFFPAY_OK || (s = wallet_history_add(w, "confirm", rec.payee_amount, conf.payee.account, record_id, detail)) != OFFPAY_OK)
-        goto cleanup;
-    s = wallet_commit(w);
-cleanup:
-    if (st)
-        sqlite3_finalize(st);
-    wallet_rollback(w);
-    free(rev_blob);
     return s;
 }

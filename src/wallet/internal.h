@@ -1,30 +1,35 @@
 /*
  * internal.h - what the wallet's source files share and nobody else sees:
- * the wallet struct, the transaction helpers and the secret-key handling.
+ * the wallet struct, the secret-key handling, the steps several commands
+ * share (storing what the server signed, adding coins, history), one call
+ * to the server, and the calls in doubt.  Storage is store.h.
  */
 #ifndef OFFPAY_WALLET_INTERNAL_H
 #define OFFPAY_WALLET_INTERNAL_H
 
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "offpay/amount.h"
+#include "offpay/api.h"
 #include "offpay/http_auth.h"
 #include "offpay/protocol.h"
 #include "offpay/wallet.h"
+#include "store.h"
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
 #endif
 
-/* SQLite integers are signed 64-bit: larger amounts never reach the store. */
+/* The store's integers are signed 64-bit: larger amounts never reach it. */
 #define WALLET_AMOUNT_MAX OFFPAY_AMOUNT_MAX
+/* Amounts in one load, coins in one unload: what the server takes. */
+#define WALLET_COINS_MAX OFFPAY_API_COINS_MAX
 
 struct offpay_wallet {
-    sqlite3 *db;
+    struct wallet_store *store;
     char dir[PATH_MAX];
     char err[OFFPAY_WALLET_ERROR_MAX];
     struct offpay_cert cert;
@@ -36,6 +41,9 @@ struct offpay_wallet {
 enum offpay_status wallet_fail(struct offpay_wallet *w, enum offpay_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* out = dir "/" name.  Returns 0, or -1 when it does not fit in cap. */
+int wallet_path(char *out, size_t cap, const char *dir, const char *name);
+
 /* As ssh does with its keys: a wallet folder others may write to (they could
  * swap the key or the store; mode & 022) or a key file others may read or
  * write (st: its stat; mode & 077) is not used.  Returns: OFFPAY_OK, or
@@ -44,19 +52,10 @@ enum offpay_status wallet_fail(struct offpay_wallet *w, enum offpay_status s, co
 enum offpay_status wallet_folder_check(struct offpay_wallet *w);
 struct stat;
 enum offpay_status wallet_key_mode_check(struct offpay_wallet *w, const char *path, const struct stat *st);
-
-/* Record the storage error of w's database and return OFFPAY_ERR_STORAGE. */
-enum offpay_status wallet_db_fail(struct offpay_wallet *w, const char *what);
-
-/* Transactions: begin takes the write lock up front (BEGIN IMMEDIATE). */
-enum offpay_status wallet_begin(struct offpay_wallet *w);
-enum offpay_status wallet_commit(struct offpay_wallet *w);
-void wallet_rollback(struct offpay_wallet *w);
-
-/* Prepare sql on w's database; NULL (and w->err set) on failure. */
-sqlite3_stmt *wallet_prepare(struct offpay_wallet *w, const char *sql);
-/* Run a statement with no result rows; finalizes it.  Returns OK or STORAGE. */
-enum offpay_status wallet_step_done(struct offpay_wallet *w, sqlite3_stmt *st);
+/* Both checks on w->dir and its key file (before the store is opened). */
+enum offpay_status wallet_modes_check(struct offpay_wallet *w);
+/* Write a new key file (O_EXCL, 0600, fsync'd); nothing is left on failure. */
+enum offpay_status wallet_key_write(struct offpay_wallet *w, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES]);
 
 /* The wallet's clock, seconds since the Unix epoch.  $OFFPAY_NOW overrides
  * it (tests of periods and certificate validity). */
@@ -103,6 +102,24 @@ enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wal
 enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
                                int with_key, const uint8_t *nonce, uint64_t ts, json_t **resp);
 
+/* A call with a fresh nonce, for reads and idempotent calls (sync, outcome). */
+enum offpay_status wallet_call_simple(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
+                                      json_t **resp);
+
+/* Fields of a server's answer (call.c).  The answer came from the server, so
+ * a bad field is the server's fault: OFFPAY_ERR_REJECTED with a sentence.
+ * text: a message in text form of type, decoded into bin[0..*len). */
+enum offpay_status wallet_field_text(struct offpay_wallet *w, const json_t *obj, const char *key, int type,
+                                     uint8_t *bin, size_t cap, size_t *len);
+enum offpay_status wallet_field_u64(struct offpay_wallet *w, const json_t *obj, const char *key, uint64_t *v);
+/* The limits and revocation list of an answer (enrol, sync), decoded but not
+ * yet verified.  Out: *p, *rev_bin (malloc'd, caller frees) / *rev_len. */
+enum offpay_status wallet_field_policy(struct offpay_wallet *w, const json_t *obj, struct offpay_limits_policy *p,
+                                       uint8_t **rev_bin, size_t *rev_len);
+/* A coin in text form (an element of a "utxos" list), decoded; not verified.
+ * Returns 0, or -1 when it is not a well-formed coin. */
+int wallet_coin_decode(const json_t *text, struct offpay_utxo *u);
+
 /*
  * Calls in doubt (calls.c, docs/wallet.md): a load, unload or pay-online is
  * written down with its nonce and timestamp before its request leaves, so
@@ -120,6 +137,13 @@ struct wallet_tracked_call {
 enum offpay_status wallet_call_track(struct offpay_wallet *w, struct wallet_tracked_call *c);
 /* Forget a settled call (inside a transaction). */
 enum offpay_status wallet_call_untrack(struct offpay_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES]);
+/* Write c down in a transaction of its own (load, pay-online: nothing else
+ * changes before the call). */
+enum offpay_status wallet_call_track_alone(struct offpay_wallet *w, struct wallet_tracked_call *c);
+/* After a tracked call that the server refused or that never left: forget
+ * it.  Returns call_status, w->err kept (or the store's failure). */
+enum offpay_status wallet_call_untrack_refused(struct offpay_wallet *w, const struct wallet_tracked_call *c,
+                                               enum offpay_status call_status);
 /* The wallet's call lock (an exclusive flock on DIR/unload.lock): held by a
  * tracked call from writing it down until it is settled, and by sync while
  * it settles calls and coins in doubt.  Returns the descriptor (close()
@@ -128,7 +152,12 @@ int wallet_call_lock(struct offpay_wallet *w);
 /* Settle every call in doubt with the server (sync, under the call lock). */
 enum offpay_status wallet_calls_settle(struct offpay_wallet *w, struct offpay_sync_report *rep);
 
-/* Open the database of w->dir and apply pending migrations. */
-enum offpay_status wallet_store_open(struct offpay_wallet *w, int create);
+/* Recovery, the last step of sync (recovery.c): take the coins the server
+ * holds for our key that the wallet never saw, and settle the coins an
+ * interrupted unload left in doubt.  Takes the call lock. */
+enum offpay_status wallet_recover(struct offpay_wallet *w, struct offpay_sync_report *rep);
+
+/* Open the store of w->dir (create = 1: a new one) into w->store. */
+enum offpay_status wallet_open_store(struct offpay_wallet *w, int create);
 
 #endif

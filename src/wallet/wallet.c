@@ -18,268 +18,179 @@ const char *offpay_utxo_state_name(enum offpay_utxo_state s)
     return "unknown";
 }
 
-static enum offpay_utxo_state state_parse(const unsigned char *s)
+/* A growing array of elements of size elem holding n: list itself when
+ * there is room for one more, else the grown list (*cap updated), NULL when
+ * out of memory (list is then still valid). */
+static void *grow(void *list, size_t *cap, size_t n, size_t elem, size_t first)
 {
-    if (s && strcmp((const char *)s, "locked") == 0)
-        return OFFPAY_UTXO_LOCKED;
-    if (s && strcmp((const char *)s, "in_doubt") == 0)
-        return OFFPAY_UTXO_IN_DOUBT;
-    return OFFPAY_UTXO_SPENDABLE;
+    if (n < *cap)
+        return list;
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *nl = realloc(list, ncap * elem);
+    if (nl != NULL)
+        *cap = ncap;
+    return nl;
 }
 
-static int add_checked(uint64_t *sum, uint64_t v)
+/* ---- balance ---- */
+
+/* The coins as balance sees them: totals by state, and the list if wanted. */
+struct coin_tally {
+    struct offpay_wallet_balance *b;
+    struct offpay_wallet_utxo *list;
+    size_t n, cap;
+    int want_list, overflow, nomem;
+};
+
+static int tally_coin(void *ctx, const struct offpay_wallet_utxo *c)
 {
-    if (v > UINT64_MAX - *sum)
-        return -1;
-    *sum += v;
+    struct coin_tally *t = ctx;
+    uint64_t *sum = c->state == OFFPAY_UTXO_LOCKED     ? &t->b->locked
+                    : c->state == OFFPAY_UTXO_IN_DOUBT ? &t->b->in_doubt
+                                                       : &t->b->spendable;
+    if (c->amount > UINT64_MAX - *sum)
+        return t->overflow = 1;
+    *sum += c->amount;
+    if (!t->want_list)
+        return 0;
+    struct offpay_wallet_utxo *nl = grow(t->list, &t->cap, t->n, sizeof *t->list, 16);
+    if (nl == NULL)
+        return t->nomem = 1;
+    t->list = nl;
+    t->list[t->n++] = *c;
     return 0;
 }
 
 enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_wallet_balance *b,
                                          struct offpay_wallet_utxo **utxos, size_t *n_utxos)
 {
-    enum offpay_status s = OFFPAY_OK;
-    struct offpay_wallet_utxo *list = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *st = NULL;
-
+    struct coin_tally t = {.b = b, .want_list = utxos != NULL};
     memset(b, 0, sizeof *b);
     if (utxos) {
         *utxos = NULL;
         *n_utxos = 0;
     }
     /* One read transaction, so the totals and the list agree. */
-    if (sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return wallet_db_fail(w, "be read");
-    st = wallet_prepare(w, "SELECT id, amount, state FROM utxos ORDER BY amount, id");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto done;
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t amount = (uint64_t)sqlite3_column_int64(st, 1);
-        enum offpay_utxo_state state = state_parse(sqlite3_column_text(st, 2));
-        uint64_t *sum = state == OFFPAY_UTXO_LOCKED ? &b->locked : state == OFFPAY_UTXO_IN_DOUBT ? &b->in_doubt : &b->spendable;
-        if (add_checked(sum, amount) != 0) {
-            s = wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The wallet's coins add up to more than can be represented.");
-            goto done;
-        }
-        if (utxos == NULL)
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct offpay_wallet_utxo *nl = realloc(list, ncap * sizeof *nl);
-            if (nl == NULL) {
-                s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory listing coins.");
-                goto done;
-            }
-            list = nl;
-            cap = ncap;
-        }
-        if (sqlite3_column_bytes(st, 0) != OFFPAY_UTXO_ID_BYTES) {
-            s = wallet_fail(w, OFFPAY_ERR_STORAGE, "A stored coin is damaged.");
-            goto done;
-        }
-        memcpy(list[n].id, sqlite3_column_blob(st, 0), OFFPAY_UTXO_ID_BYTES);
-        list[n].amount = amount;
-        list[n].state = state;
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        s = wallet_db_fail(w, "be read");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = wallet_prepare(w, "SELECT direction, count(*), coalesce(sum(amount), 0) FROM records"
-                           " WHERE status = 'unsynced' GROUP BY direction");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto done;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *dir = (const char *)sqlite3_column_text(st, 0);
-        uint64_t count = (uint64_t)sqlite3_column_int64(st, 1);
-        if (dir && strcmp(dir, "incoming") == 0) {
-            b->pending_incoming = count;
-            b->incoming_unsynced = (uint64_t)sqlite3_column_int64(st, 2);
-        } else {
-            b->pending_outgoing = count;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        s = wallet_db_fail(w, "be read");
-done:
-    sqlite3_finalize(st);
-    sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+    enum offpay_status s = wallet_store_begin_read(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    s = wallet_store_coins_each(w->store, tally_coin, &t);
+    if (s == OFFPAY_OK && t.overflow)
+        s = wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The wallet's coins add up to more than can be represented.");
+    if (s == OFFPAY_OK && t.nomem)
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory listing coins.");
+    if (s == OFFPAY_OK)
+        s = wallet_store_pending_totals(w->store, &b->pending_outgoing, &b->pending_incoming, &b->incoming_unsynced);
+    wallet_store_end_read(w->store);
     if (s != OFFPAY_OK) {
-        free(list);
+        free(t.list);
         memset(b, 0, sizeof *b);
         return s;
     }
     if (utxos) {
-        *utxos = list;
-        *n_utxos = n;
-    } else {
-        free(list);
+        *utxos = t.list;
+        *n_utxos = t.n;
     }
     return OFFPAY_OK;
 }
 
 /* ---- limits ---- */
 
-/* Read server and owner limits and their use; call inside a transaction or not. */
-static enum offpay_status limits_read(struct offpay_wallet *w, struct offpay_wallet_limits *l)
-{
-    struct offpay_limits_policy p;
-    enum offpay_status s = OFFPAY_OK;
-    memset(l, 0, sizeof *l);
-    sqlite3_stmt *st = wallet_prepare(w, "SELECT server_policy, owner_per_payment, owner_offline_total, owner_count,"
-                                         " owner_period FROM limits WHERE one = 1");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    if (sqlite3_step(st) != SQLITE_ROW ||
-        offpay_limits_policy_decode(&p, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != OFFPAY_OK) {
-        sqlite3_finalize(st);
-        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's limits are missing or damaged.");
-    }
-    l->server = p.limits;
-    l->owner.per_payment = (uint64_t)sqlite3_column_int64(st, 1);
-    l->owner.offline_total = (uint64_t)sqlite3_column_int64(st, 2);
-    l->owner.count = (uint32_t)sqlite3_column_int64(st, 3);
-    l->owner.period = (uint32_t)sqlite3_column_int64(st, 4);
-    sqlite3_finalize(st);
-    offpay_limits_effective(&l->effective, &l->server, &l->owner);
-
-    uint64_t now = wallet_now();
-    l->period_start = offpay_limits_period_start(now, l->effective.period);
-    st = wallet_prepare(w, "SELECT (SELECT coalesce(sum(amount), 0) FROM records WHERE direction = 'outgoing'"
-                           "         AND status = 'unsynced'),"
-                           "       (SELECT count(*) FROM records WHERE direction = 'outgoing' AND created >= ?)");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)l->period_start);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        l->unsynced_total = (uint64_t)sqlite3_column_int64(st, 0);
-        l->count_in_period = (uint32_t)sqlite3_column_int64(st, 1);
-    } else {
-        s = wallet_db_fail(w, "be read");
-    }
-    sqlite3_finalize(st);
-    return s;
-}
-
 enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wallet_limits *l)
 {
-    return limits_read(w, l);
+    struct offpay_limits_policy p;
+    uint8_t buf[OFFPAY_LIMITS_BYTES];
+    size_t len = 0;
+    memset(l, 0, sizeof *l);
+    enum offpay_status s = wallet_store_limits_get(w->store, buf, sizeof buf, &len, &l->owner);
+    if (s != OFFPAY_OK)
+        return s;
+    if (offpay_limits_policy_decode(&p, buf, len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's limits are missing or damaged.");
+    l->server = p.limits;
+    offpay_limits_effective(&l->effective, &l->server, &l->owner);
+    l->period_start = offpay_limits_period_start(wallet_now(), l->effective.period);
+    return wallet_store_limits_usage(w->store, l->period_start, &l->unsynced_total, &l->count_in_period);
 }
 
 enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_wallet_limits *l)
 {
-    if (sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return wallet_db_fail(w, "be read");
-    enum offpay_status s = limits_read(w, l);
-    sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+    enum offpay_status s = wallet_store_begin_read(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    s = wallet_limits_read(w, l);
+    wallet_store_end_read(w->store);
     return s;
+}
+
+/* Owners may only tighten what the server allows (claim 4). */
+static enum offpay_status owner_limits_check(struct offpay_wallet *w, const struct offpay_limits *owner,
+                                             const struct offpay_limits *server)
+{
+    if (owner->per_payment > server->per_payment)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "A per-payment limit of %llu would be looser than the server's %llu; owner limits can only be stricter.",
+                           (unsigned long long)owner->per_payment, (unsigned long long)server->per_payment);
+    if (owner->offline_total > server->offline_total)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "An offline-total limit of %llu would be looser than the server's %llu; owner limits can only be stricter.",
+                           (unsigned long long)owner->offline_total, (unsigned long long)server->offline_total);
+    if (owner->count > server->count)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "A count limit of %u would be looser than the server's %u; owner limits can only be stricter.",
+                           owner->count, server->count);
+    if (owner->period != 0 && owner->period < server->period)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "A period of %u seconds would be looser than the server's %u; owner limits can only be stricter.",
+                           owner->period, server->period);
+    if (owner->per_payment > WALLET_AMOUNT_MAX || owner->offline_total > WALLET_AMOUNT_MAX)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "That limit is too large.");
+    return OFFPAY_OK;
 }
 
 enum offpay_status offpay_wallet_limits_set(struct offpay_wallet *w, const struct offpay_limits *owner)
 {
     struct offpay_wallet_limits cur;
-    enum offpay_status s = wallet_begin(w);
+    enum offpay_status s = wallet_store_begin(w->store);
     if (s != OFFPAY_OK)
         return s;
-    if ((s = limits_read(w, &cur)) != OFFPAY_OK)
-        goto fail;
-    /* Owners may only tighten what the server allows (claim 4). */
-    if (owner->per_payment > cur.server.per_payment) {
-        s = wallet_fail(w, OFFPAY_ERR_USAGE, "A per-payment limit of %llu would be looser than the server's %llu; owner limits can only be stricter.",
-                        (unsigned long long)owner->per_payment, (unsigned long long)cur.server.per_payment);
-        goto fail;
+    if ((s = wallet_limits_read(w, &cur)) != OFFPAY_OK || (s = owner_limits_check(w, owner, &cur.server)) != OFFPAY_OK ||
+        (s = wallet_store_owner_limits_set(w->store, owner)) != OFFPAY_OK ||
+        (s = wallet_history_add(w, "limits", 0, NULL, NULL, "owner limits set")) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        return s;
     }
-    if (owner->offline_total > cur.server.offline_total) {
-        s = wallet_fail(w, OFFPAY_ERR_USAGE, "An offline-total limit of %llu would be looser than the server's %llu; owner limits can only be stricter.",
-                        (unsigned long long)owner->offline_total, (unsigned long long)cur.server.offline_total);
-        goto fail;
-    }
-    if (owner->count > cur.server.count) {
-        s = wallet_fail(w, OFFPAY_ERR_USAGE, "A count limit of %u would be looser than the server's %u; owner limits can only be stricter.",
-                        owner->count, cur.server.count);
-        goto fail;
-    }
-    if (owner->period != 0 && owner->period < cur.server.period) {
-        s = wallet_fail(w, OFFPAY_ERR_USAGE, "A period of %u seconds would be looser than the server's %u; owner limits can only be stricter.",
-                        owner->period, cur.server.period);
-        goto fail;
-    }
-    if (owner->per_payment > WALLET_AMOUNT_MAX || owner->offline_total > WALLET_AMOUNT_MAX) {
-        s = wallet_fail(w, OFFPAY_ERR_USAGE, "That limit is too large.");
-        goto fail;
-    }
-    sqlite3_stmt *st = wallet_prepare(w, "UPDATE limits SET"
-                                         " owner_per_payment = CASE WHEN ?1 > 0 THEN ?1 ELSE owner_per_payment END,"
-                                         " owner_offline_total = CASE WHEN ?2 > 0 THEN ?2 ELSE owner_offline_total END,"
-                                         " owner_count = CASE WHEN ?3 > 0 THEN ?3 ELSE owner_count END,"
-                                         " owner_period = CASE WHEN ?4 > 0 THEN ?4 ELSE owner_period END WHERE one = 1");
-    if (st == NULL) {
-        s = OFFPAY_ERR_STORAGE;
-        goto fail;
-    }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)owner->per_payment);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)owner->offline_total);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)owner->count);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)owner->period);
-    if ((s = wallet_step_done(w, st)) != OFFPAY_OK ||
-        (s = wallet_history_add(w, "limits", 0, NULL, NULL, "owner limits set")) != OFFPAY_OK)
-        goto fail;
-    return wallet_commit(w);
-fail:
-    wallet_rollback(w);
-    return s;
+    return wallet_store_commit(w->store);
 }
 
 /* ---- history ---- */
 
+struct event_list {
+    struct offpay_wallet_event *list;
+    size_t n, cap;
+    int nomem;
+};
+
+static int add_event(void *ctx, const struct offpay_wallet_event *e)
+{
+    struct event_list *l = ctx;
+    struct offpay_wallet_event *nl = grow(l->list, &l->cap, l->n, sizeof *l->list, 32);
+    if (nl == NULL)
+        return l->nomem = 1;
+    l->list = nl;
+    l->list[l->n++] = *e;
+    return 0;
+}
+
 enum offpay_status offpay_wallet_history(struct offpay_wallet *w, struct offpay_wallet_event **events, size_t *n_out)
 {
-    struct offpay_wallet_event *list = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
+    struct event_list l = {0};
     *events = NULL;
     *n_out = 0;
-    sqlite3_stmt *st = wallet_prepare(w, "SELECT time, kind, amount, counterparty, record_id, detail FROM history ORDER BY seq");
-    if (st == NULL)
-        return OFFPAY_ERR_STORAGE;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            struct offpay_wallet_event *nl = realloc(list, ncap * sizeof *nl);
-            if (nl == NULL) {
-                free(list);
-                sqlite3_finalize(st);
-                return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading history.");
-            }
-            list = nl;
-            cap = ncap;
-        }
-        struct offpay_wallet_event *e = &list[n++];
-        memset(e, 0, sizeof *e);
-        e->time = (uint64_t)sqlite3_column_int64(st, 0);
-        snprintf(e->kind, sizeof e->kind, "%s", (const char *)sqlite3_column_text(st, 1));
-        e->amount = (uint64_t)sqlite3_column_int64(st, 2);
-        snprintf(e->counterparty, sizeof e->counterparty, "%s", (const char *)sqlite3_column_text(st, 3));
-        if (sqlite3_column_bytes(st, 4) == OFFPAY_RECORD_ID_BYTES) {
-            memcpy(e->record_id, sqlite3_column_blob(st, 4), OFFPAY_RECORD_ID_BYTES);
-            e->has_record = 1;
-        }
-        snprintf(e->detail, sizeof e->detail, "%s", (const char *)sqlite3_column_text(st, 5));
+    enum offpay_status s = wallet_store_history_each(w->store, add_event, &l);
+    if (s == OFFPAY_OK && l.nomem)
+        s = wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading history.");
+    if (s != OFFPAY_OK) {
+        free(l.list);
+        return s;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(list);
-        return wallet_db_fail(w, "be read");
-    }
-    *events = list;
-    *n_out = n;
+    *events = l.list;
+    *n_out = l.n;
     return OFFPAY_OK;
 }

@@ -1,0 +1,221 @@
+/*
+ * enrol.c - offpay init: make a key pair, enrol it with the server's
+ * one-time token, check what the server hands back, and create the wallet.
+ *
+ * The new key is written to DIR/enrol.key before the token leaves, so that
+ * an enrolment whose answer was lost can be finished by running the same
+ * init again: the server answers the same token and key with the same
+ * certificate.  A refused init, or one that never reached the server,
+ * removes the key again and leaves nothing behind (docs/wallet.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+
+#define ENROL_KEY_FILE "enrol.key" /* the key of an enrolment whose answer was lost */
+
+/* The key to enrol: the one an earlier attempt left (its answer was lost,
+ * so the server may hold it with the token already), else a new one written
+ * down before the token can be spent.  Out: sk (sodium_malloc'd), *reused. */
+static enum offpay_status enrol_key(struct offpay_wallet *w, uint8_t *sk, int *reused)
+{
+    char path[PATH_MAX + 16];
+    struct stat stbuf;
+    snprintf(path, sizeof path, "%s/%s", w->dir, ENROL_KEY_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *reused = fd >= 0;
+    if (fd >= 0) {
+        uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], again[OFFPAY_SECRET_KEY_BYTES];
+        if (fstat(fd, &stbuf) == 0 && wallet_key_mode_check(w, path, &stbuf) != OFFPAY_OK) {
+            close(fd);
+            return OFFPAY_ERR_KEY_UNAVAILABLE;
+        }
+        int ok = fstat(fd, &stbuf) == 0 && stbuf.st_size == OFFPAY_SECRET_KEY_BYTES &&
+                 read(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES;
+        close(fd);
+        /* libsodium's secret key is seed || public key: the two must agree. */
+        if (ok) {
+            offpay_keypair_from_seed(pk, again, sk);
+            ok = sodium_memcmp(again, sk, sizeof again) == 0;
+            sodium_memzero(again, sizeof again);
+        }
+        return ok ? OFFPAY_OK : wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s is damaged.", path);
+    }
+    if (errno != ENOENT)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be read: %s.", path, strerror(errno));
+    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
+    offpay_keypair(pk, sk);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be created: %s.", path, strerror(errno));
+    int ok = write(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        unlink(path);
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be written.", path);
+    }
+    return OFFPAY_OK;
+}
+
+/* The enrolment answer, checked: a certificate for exactly our key, account
+ * and wallet id (the issuer key is trusted on first use), limits and
+ * revocation list.  Out: cert, issuer_pk, policy, *rev / *rev_len. */
+static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *resp, const uint8_t *sk,
+                                       const char *account, struct offpay_cert *cert, uint8_t *issuer_pk,
+                                       struct offpay_limits_policy *policy, uint8_t **rev, size_t *rev_len)
+{
+    uint8_t wid[OFFPAY_WALLET_ID_BYTES], cert_bin[OFFPAY_CERT_BYTES_MAX];
+    size_t cert_len;
+    enum offpay_status s;
+    const char *ipk_hex = json_string_value(json_object_get(resp, "issuer_public_key"));
+    const char *wid_hex = json_string_value(json_object_get(resp, "wallet_id"));
+
+    if (ipk_hex == NULL || offpay_unhex(issuer_pk, OFFPAY_PUBLIC_KEY_BYTES, ipk_hex) != 0 || wid_hex == NULL ||
+        offpay_unhex(wid, sizeof wid, wid_hex) != 0)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's enrolment answer is malformed.");
+    if ((s = wallet_field_text(w, resp, "certificate", OFFPAY_MSG_CERT, cert_bin, sizeof cert_bin, &cert_len)) != OFFPAY_OK)
+        return s;
+    if (offpay_cert_decode(cert, cert_bin, cert_len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's certificate is malformed.");
+    if (memcmp(cert->public_key, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+        strcmp(cert->account, account) != 0 || memcmp(cert->wallet_id, wid, sizeof wid) != 0)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_PAYEE, "The server issued a certificate for another key, account or wallet.");
+    return wallet_field_policy(w, resp, policy, rev, rev_len);
+}
+
+/* Before the one-time token is spent: the arguments, no wallet in dir yet,
+ * the folder (made here: *dir_created) not open to others. */
+static enum offpay_status enrol_prepare(struct offpay_wallet *scratch, const char *dir, const char *server_url,
+                                        const char *account, int *dir_created)
+{
+    char path[PATH_MAX + 16];
+    if (!offpay_account_name_valid(account))
+        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+    if (strlen(server_url) >= sizeof scratch->server_url || strlen(dir) >= sizeof scratch->dir)
+        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "The server URL or wallet folder name is too long.");
+    strcpy(scratch->server_url, server_url);
+    strcpy(scratch->dir, dir);
+    if (wallet_path(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0)
+        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", dir);
+    if (mkdir(dir, 0700) == 0) {
+        *dir_created = 1;
+        return OFFPAY_OK;
+    }
+    if (errno != EEXIST)
+        return wallet_fail(scratch, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", dir,
+                           strerror(errno));
+    return wallet_folder_check(scratch); /* no key is made where others could take or swap it */
+}
+
+/* Send the enrolment.  Out: *resp.  *keep_key stays 1 only when the key may
+ * be enrolled at the server: its answer was lost, or an earlier attempt left
+ * it (that attempt may have enrolled it). */
+static enum offpay_status enrol_send(struct offpay_wallet *scratch, const uint8_t *sk, const char *token, int reused,
+                                     int *keep_key, json_t **resp)
+{
+    char pk_hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
+    offpay_hex(pk_hex, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES);
+    json_t *body = json_pack("{s:s, s:s}", "token", token, "public_key", pk_hex);
+    if (body == NULL) {
+        *keep_key = reused;
+        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "The token is not valid text.");
+    }
+    enum offpay_status s = wallet_call(scratch, "POST", "/v1/enrol", body, 0, NULL, 0, resp);
+    json_decref(body);
+    if (s == OFFPAY_ERR_OUTCOME_UNKNOWN)
+        return wallet_fail(scratch, s,
+                           "The server at %s may have enrolled this wallet, but its answer was lost; the outcome is not "
+                           "known yet: run the same `offpay init` again to finish (the new key waits in %s/%s).",
+                           scratch->server_url, scratch->dir, ENROL_KEY_FILE);
+    if (s != OFFPAY_OK)
+        *keep_key = reused; /* refused, or never sent: a key this attempt made is of no use */
+    return s;
+}
+
+/* Check the answer and create the wallet from it; the enrolment key file
+ * goes once the wallet's own key file holds the key. */
+static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, struct offpay_wallet *scratch,
+                                       const json_t *resp, const uint8_t *sk, const char *account,
+                                       const uint8_t *issuer_pin)
+{
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES], *rev = NULL;
+    size_t rev_len = 0;
+    char path[PATH_MAX + 16];
+    struct offpay_cert cert;
+    struct offpay_limits_policy policy;
+    enum offpay_status s = enrol_answer(scratch, resp, sk, account, &cert, issuer_pk, &policy, &rev, &rev_len);
+    if (s == OFFPAY_OK && issuer_pin != NULL && sodium_memcmp(issuer_pin, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
+        char got[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
+        offpay_hex(got, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+        /* The key stays in enrol.key: if the operator's pin was wrong, the
+         * same init with the right one finishes this enrolment. */
+        s = wallet_fail(scratch, OFFPAY_ERR_CERT_NOT_ISSUED,
+                        "The server at %s presented issuer key %s, not the one given with --issuer-key; nothing was "
+                        "stored (the token may be spent: ask the operator for the right key or a new token).",
+                        scratch->server_url, got);
+    }
+    if (s == OFFPAY_OK)
+        s = offpay_wallet_create(out, err, scratch->dir, scratch->server_url, &cert, sk, issuer_pk, &policy, rev,
+                                 rev_len);
+    free(rev);
+    if (s == OFFPAY_OK) {
+        scratch->err[0] = '\0';
+        if (wallet_path(path, sizeof path, scratch->dir, ENROL_KEY_FILE) == 0)
+            unlink(path);
+    } else if (err != NULL && err[0] != '\0') {
+        snprintf(scratch->err, sizeof scratch->err, "%s", err); /* create's sentence */
+    }
+    return s;
+}
+
+enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                      const char *account, const char *token,
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES])
+{
+    struct offpay_wallet *scratch = NULL;
+    uint8_t *sk = NULL;
+    char path[PATH_MAX + 16];
+    json_t *resp = NULL;
+    enum offpay_status s;
+    int dir_created = 0, reused = 0, keep_key = 1; /* until we know the key is of no use */
+
+    *out = NULL;
+    if (err)
+        err[0] = '\0';
+    if (offpay_crypto_init() != 0)
+        return OFFPAY_ERR_CRYPTO_INIT;
+    if ((scratch = calloc(1, sizeof *scratch)) == NULL)
+        return OFFPAY_ERR_NOMEM;
+    if ((s = enrol_prepare(scratch, dir, server_url, account, &dir_created)) != OFFPAY_OK)
+        goto cleanup;
+    if ((sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL) {
+        s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");
+        goto cleanup;
+    }
+    s = enrol_key(scratch, sk, &reused);
+    keep_key = s == OFFPAY_OK || reused;
+    if (s == OFFPAY_OK && (s = enrol_send(scratch, sk, token, reused, &keep_key, &resp)) == OFFPAY_OK)
+        s = enrol_finish(out, err, scratch, resp, sk, account, issuer_pin);
+cleanup:
+    if (s != OFFPAY_OK && err)
+        snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch->err[0] ? scratch->err : offpay_status_str(s));
+    if (s != OFFPAY_OK && !keep_key) {
+        if (wallet_path(path, sizeof path, dir, ENROL_KEY_FILE) == 0)
+            unlink(path);
+        if (dir_created)
+            rmdir(dir);
+    }
+    free(scratch);
+    if (sk)
+        sodium_free(sk);
+    json_decref(resp);
+    return s;
+}

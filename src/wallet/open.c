@@ -1,0 +1,274 @@
+/*
+ * open.c - a wallet's lifetime: finding its folder, opening it, creating a
+ * new one from what enrolment handed out, and closing it.
+ *
+ * A wallet is refused before its store is touched when its folder or key is
+ * open to others (keys.c).  Creating writes the key and the store only after
+ * everything the server handed out has verified, and removes again whatever
+ * it created when a later step fails, so a failed init leaves nothing.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+
+enum offpay_status wallet_fail(struct offpay_wallet *w, enum offpay_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+uint64_t wallet_now(void)
+{
+    const char *fake = getenv("OFFPAY_NOW");
+    if (fake && *fake) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(fake, &end, 10);
+        if (errno == 0 && *end == '\0')
+            return v;
+    }
+    return (uint64_t)time(NULL);
+}
+
+enum offpay_status wallet_open_store(struct offpay_wallet *w, int create)
+{
+    char path[PATH_MAX + 16];
+    if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) != 0)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder name is too long.");
+    if (!create && access(path, F_OK) != 0)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "There is no wallet in %s; run offpay init first.", w->dir);
+    return wallet_store_open(&w->store, path, create, w->err, sizeof w->err);
+}
+
+static enum offpay_status load_identity(struct offpay_wallet *w)
+{
+    struct wallet_store_identity id;
+    int found;
+    enum offpay_status s = wallet_store_identity_get(w->store, &id, &found);
+    if (s != OFFPAY_OK)
+        return s;
+    if (!found)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet in %s was never initialised; run offpay init.", w->dir);
+    if (offpay_cert_decode(&w->cert, id.cert, id.cert_len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's identity is damaged.");
+    memcpy(w->issuer_pk, id.issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+    memcpy(w->server_url, id.server_url, sizeof w->server_url);
+    return OFFPAY_OK;
+}
+
+enum offpay_status offpay_wallet_dir(char *out, size_t out_cap, const char *dir_opt)
+{
+    const char *env = getenv("OFFPAY_WALLET");
+    const char *home = getenv("HOME");
+    int n;
+    if (dir_opt && *dir_opt)
+        n = snprintf(out, out_cap, "%s", dir_opt);
+    else if (env && *env)
+        n = snprintf(out, out_cap, "%s", env);
+    else if (home && *home)
+        n = snprintf(out, out_cap, "%s/.offpay", home);
+    else
+        return OFFPAY_ERR_USAGE;
+    if (n <= 0 || (size_t)n >= out_cap)
+        return OFFPAY_ERR_USAGE;
+    return OFFPAY_OK;
+}
+
+static struct offpay_wallet *wallet_new(const char *dir)
+{
+    if (strlen(dir) >= PATH_MAX)
+        return NULL;
+    struct offpay_wallet *w = calloc(1, sizeof *w);
+    if (w)
+        strcpy(w->dir, dir);
+    return w;
+}
+
+/* Hand the failure sentence of a wallet that is about to be closed to the caller. */
+static void pass_error(char *err, const struct offpay_wallet *w, enum offpay_status s)
+{
+    if (err)
+        snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", w->err[0] ? w->err : offpay_status_str(s));
+}
+
+enum offpay_status offpay_wallet_open(struct offpay_wallet **out, char *err, const char *dir)
+{
+    *out = NULL;
+    if (err)
+        err[0] = '\0';
+    if (offpay_crypto_init() != 0)
+        return OFFPAY_ERR_CRYPTO_INIT;
+    struct offpay_wallet *w = wallet_new(dir);
+    if (w == NULL)
+        return OFFPAY_ERR_NOMEM;
+    /* Before the store is opened: a refused wallet is left exactly as it was. */
+    enum offpay_status s = wallet_modes_check(w);
+    if (s == OFFPAY_OK)
+        s = wallet_open_store(w, 0);
+    if (s == OFFPAY_OK)
+        s = load_identity(w);
+    if (s != OFFPAY_OK) {
+        pass_error(err, w, s);
+        offpay_wallet_close(w);
+        return s;
+    }
+    *out = w;
+    return OFFPAY_OK;
+}
+
+void offpay_wallet_close(struct offpay_wallet *w)
+{
+    if (w == NULL)
+        return;
+    wallet_store_close(w->store);
+    free(w);
+}
+
+const char *offpay_wallet_error(const struct offpay_wallet *w) { return w ? w->err : ""; }
+const struct offpay_cert *offpay_wallet_cert(const struct offpay_wallet *w) { return &w->cert; }
+const uint8_t *offpay_wallet_issuer_key(const struct offpay_wallet *w) { return w->issuer_pk; }
+const char *offpay_wallet_server_url(const struct offpay_wallet *w) { return w->server_url; }
+
+/* ---- creating ---- */
+
+static void remove_created(struct offpay_wallet *w, int key_written, int dir_created)
+{
+    static const char *const files[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_DB_FILE "-wal",
+                                        OFFPAY_WALLET_DB_FILE "-shm", OFFPAY_WALLET_DB_FILE "-journal"};
+    char path[PATH_MAX + 16];
+    wallet_store_close(w->store);
+    w->store = NULL;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (wallet_path(path, sizeof path, w->dir, files[i]) == 0)
+            unlink(path);
+    if (key_written && wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0)
+        unlink(path);
+    if (dir_created)
+        rmdir(w->dir); /* only empty, and only the folder we made */
+}
+
+/* What the server handed out must check out before anything is written. */
+static enum offpay_status create_check(struct offpay_wallet *w, const uint8_t *sk,
+                                       const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                       size_t revocation_len)
+{
+    struct offpay_revocation rev;
+    enum offpay_status s;
+    if (sodium_memcmp(sk + OFFPAY_SEED_BYTES, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
+        return wallet_fail(w, OFFPAY_ERR_WRONG_PAYEE, "The certificate is not for this wallet's key.");
+    if ((s = offpay_cert_verify(&w->cert, w->issuer_pk, NULL, wallet_now())) != OFFPAY_OK ||
+        (s = offpay_limits_policy_verify(limits, w->issuer_pk)) != OFFPAY_OK ||
+        (s = offpay_revocation_decode(&rev, revocation, revocation_len)) != OFFPAY_OK ||
+        (s = offpay_revocation_verify(&rev, w->issuer_pk)) != OFFPAY_OK)
+        return wallet_fail(w, s, "What the server handed out does not verify: %s", offpay_status_str(s));
+    return OFFPAY_OK;
+}
+
+/* The wallet's folder: made (0700), or an existing one that holds no wallet
+ * and that others cannot write to.  Out: *created. */
+static enum offpay_status create_folder(struct offpay_wallet *w, int *created)
+{
+    char path[PATH_MAX + 16];
+    enum offpay_status s;
+    *created = 0;
+    if (mkdir(w->dir, 0700) == 0) {
+        *created = 1;
+        return OFFPAY_OK;
+    }
+    if (errno != EEXIST)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", w->dir,
+                           strerror(errno));
+    if ((s = wallet_folder_check(w)) != OFFPAY_OK)
+        return s; /* a key is not written where others could take or swap it */
+    if ((wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0) ||
+        (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0 && access(path, F_OK) == 0))
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", w->dir);
+    return OFFPAY_OK;
+}
+
+/* The first transaction of a new store: identity, limits, revocation list, history. */
+static enum offpay_status create_rows(struct offpay_wallet *w, const struct offpay_limits_policy *limits,
+                                      const uint8_t *revocation, size_t revocation_len)
+{
+    struct wallet_store_identity id;
+    enum offpay_status s;
+    memset(&id, 0, sizeof id);
+    memcpy(id.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES);
+    memcpy(id.public_key, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES);
+    memcpy(id.issuer_pk, w->issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+    memcpy(id.server_url, w->server_url, sizeof id.server_url);
+    snprintf(id.account, sizeof id.account, "%s", w->cert.account);
+    id.created = wallet_now();
+    if ((id.cert_len = offpay_cert_encode(id.cert, sizeof id.cert, &w->cert)) == 0)
+        return wallet_fail(w, OFFPAY_ERR_BAD_ACCOUNT_NAME, "The certificate cannot be encoded.");
+    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
+        return s;
+    if ((s = wallet_store_identity_insert(w->store, &id)) != OFFPAY_OK ||
+        (s = wallet_limits_store(w, limits)) != OFFPAY_OK ||
+        (s = wallet_revocation_store(w, revocation, revocation_len)) != OFFPAY_OK ||
+        (s = wallet_history_add(w, "init", 0, w->cert.account, NULL, "wallet enrolled")) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        return s;
+    }
+    return wallet_store_commit(w->store);
+}
+
+enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                        const struct offpay_cert *cert, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
+                                        const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                        size_t revocation_len)
+{
+    char path[PATH_MAX + 16];
+    enum offpay_status s;
+    int key_written = 0, dir_created = 0;
+
+    *out = NULL;
+    if (err)
+        err[0] = '\0';
+    if (offpay_crypto_init() != 0)
+        return OFFPAY_ERR_CRYPTO_INIT;
+    struct offpay_wallet *w = wallet_new(dir);
+    if (w == NULL)
+        return OFFPAY_ERR_NOMEM;
+    w->cert = *cert;
+    memcpy(w->issuer_pk, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+    if (strlen(server_url) >= sizeof w->server_url) {
+        s = wallet_fail(w, OFFPAY_ERR_USAGE, "The server URL is too long.");
+        goto fail;
+    }
+    strcpy(w->server_url, server_url);
+    if ((s = create_check(w, sk, limits, revocation, revocation_len)) != OFFPAY_OK ||
+        (s = create_folder(w, &dir_created)) != OFFPAY_OK)
+        goto fail; /* nothing written: an existing wallet is left untouched */
+    if ((s = wallet_key_write(w, sk)) != OFFPAY_OK)
+        goto fail_files;
+    key_written = 1;
+    if ((s = wallet_open_store(w, 1)) != OFFPAY_OK)
+        goto fail_files;
+    /* The store names who paid whom: only the owner reads it. */
+    if (wallet_path(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0)
+        chmod(path, 0600);
+    if ((s = create_rows(w, limits, revocation, revocation_len)) != OFFPAY_OK)
+        goto fail_files;
+    *out = w;
+    return OFFPAY_OK;
+fail_files:
+    remove_created(w, key_written, dir_created);
+fail:
+    pass_error(err, w, s);
+    offpay_wallet_close(w);
+    return s;
+}
