@@ -194,17 +194,16 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
         return OFFPAY_ERR_CRYPTO_INIT;
     if ((scratch = calloc(1, sizeof *scratch)) == NULL)
         return OFFPAY_ERR_NOMEM;
-    if ((s = enrol_prepare(scratch, dir, server_url, account, &dir_created)) != OFFPAY_OK)
-        goto cleanup;
-    if ((sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL) {
+    s = enrol_prepare(scratch, dir, server_url, account, &dir_created);
+    if (s == OFFPAY_OK && (sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL)
         s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");
-        goto cleanup;
+    if (s == OFFPAY_OK) {
+        s = enrol_key(scratch, sk, &reused);
+        keep_key = s == OFFPAY_OK || reused;
     }
-    s = enrol_key(scratch, sk, &reused);
-    keep_key = s == OFFPAY_OK || reused;
     if (s == OFFPAY_OK && (s = enrol_send(scratch, sk, token, reused, &keep_key, &resp)) == OFFPAY_OK)
         s = enrol_finish(out, err, scratch, resp, sk, account, issuer_pin);
-cleanup:
+    /* On failure: the sentence, and a key of no use is removed (with the folder made for it). */
     if (s != OFFPAY_OK && err)
         snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch->err[0] ? scratch->err : offpay_status_str(s));
     if (s != OFFPAY_OK && !keep_key) {

@@ -225,14 +225,32 @@ static enum offpay_status create_rows(struct offpay_wallet *w, const struct offp
     return wallet_store_commit(w->store);
 }
 
+/* Create the wallet w describes in w->dir: folder, key, store and its first
+ * rows.  Out: what was made, for the caller to remove on failure. */
+static enum offpay_status create_files(struct offpay_wallet *w, const uint8_t *sk,
+                                       const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                       size_t revocation_len, int *key_written)
+{
+    char path[PATH_MAX + 16];
+    enum offpay_status s = wallet_key_write(w, sk);
+    if (s != OFFPAY_OK)
+        return s;
+    *key_written = 1;
+    if ((s = wallet_open_store(w, 1)) != OFFPAY_OK)
+        return s;
+    /* The store names who paid whom: only the owner reads it. */
+    if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) == 0)
+        chmod(path, 0600);
+    return create_rows(w, limits, revocation, revocation_len);
+}
+
 enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
                                         const struct offpay_cert *cert, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
                                         const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
                                         const struct offpay_limits_policy *limits, const uint8_t *revocation,
                                         size_t revocation_len)
 {
-    char path[PATH_MAX + 16];
-    enum offpay_status s;
+    enum offpay_status s = OFFPAY_OK;
     int key_written = 0, dir_created = 0;
 
     *out = NULL;
@@ -245,30 +263,20 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
         return OFFPAY_ERR_NOMEM;
     w->cert = *cert;
     memcpy(w->issuer_pk, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
-    if (strlen(server_url) >= sizeof w->server_url) {
+    if (strlen(server_url) >= sizeof w->server_url)
         s = wallet_fail(w, OFFPAY_ERR_USAGE, "The server URL is too long.");
-        goto fail;
+    else
+        strcpy(w->server_url, server_url);
+    /* Nothing is written before all checks out; an existing wallet is left untouched. */
+    if (s == OFFPAY_OK && (s = create_check(w, sk, limits, revocation, revocation_len)) == OFFPAY_OK &&
+        (s = create_folder(w, &dir_created)) == OFFPAY_OK &&
+        (s = create_files(w, sk, limits, revocation, revocation_len, &key_written)) != OFFPAY_OK)
+        remove_created(w, key_written, dir_created);
+    if (s != OFFPAY_OK) {
+        pass_error(err, w, s);
+        offpay_wallet_close(w);
+        return s;
     }
-    strcpy(w->server_url, server_url);
-    if ((s = create_check(w, sk, limits, revocation, revocation_len)) != OFFPAY_OK ||
-        (s = create_folder(w, &dir_created)) != OFFPAY_OK)
-        goto fail; /* nothing written: an existing wallet is left untouched */
-    if ((s = wallet_key_write(w, sk)) != OFFPAY_OK)
-        goto fail_files;
-    key_written = 1;
-    if ((s = wallet_open_store(w, 1)) != OFFPAY_OK)
-        goto fail_files;
-    /* The store names who paid whom: only the owner reads it. */
-    if (wallet_path(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0)
-        chmod(path, 0600);
-    if ((s = create_rows(w, limits, revocation, revocation_len)) != OFFPAY_OK)
-        goto fail_files;
     *out = w;
     return OFFPAY_OK;
-fail_files:
-    remove_created(w, key_written, dir_created);
-fail:
-    pass_error(err, w, s);
-    offpay_wallet_close(w);
-    return s;
 }

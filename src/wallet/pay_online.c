@@ -14,10 +14,50 @@
 
 #include "internal.h"
 
+/* The payment made: history, and the call settled, at once. */
+static enum offpay_status paid(struct offpay_wallet *w, const struct wallet_tracked_call *c)
+{
+    enum offpay_status s = wallet_store_begin(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    if ((s = wallet_history_add(w, "pay_online", c->amount, c->counterparty, NULL, "paid from the online balance")) !=
+            OFFPAY_OK ||
+        (s = wallet_call_untrack(w, c->nonce)) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        return s;
+    }
+    return wallet_store_commit(w->store);
+}
+
+/* Under the call lock: write the payment down, send it, settle it by its answer. */
+static enum offpay_status pay_locked(struct offpay_wallet *w, uint64_t *online, const char *account, uint64_t amount)
+{
+    struct wallet_tracked_call c = {.kind = "pay_online", .amount = amount, .counterparty = account};
+    json_t *resp = NULL;
+    json_t *body = json_pack("{s:s, s:I}", "to", account, "amount", (json_int_t)amount);
+    if (body == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the payment.");
+    enum offpay_status s = wallet_call_track_alone(w, &c);
+    if (s == OFFPAY_OK)
+        s = wallet_call(w, "POST", "/v1/pay-online", body, 1, c.nonce, c.ts, &resp);
+    else
+        c.kind = NULL; /* never written down: nothing to settle */
+    json_decref(body);
+    if (s == OFFPAY_OK) {
+        /* A 2xx: the payment is made, whatever else the answer says. */
+        if (wallet_field_u64(w, resp, "online", online) != OFFPAY_OK)
+            *online = 0;
+        s = paid(w, &c);
+    } else if (s != OFFPAY_ERR_OUTCOME_UNKNOWN && c.kind != NULL) {
+        s = wallet_call_untrack_refused(w, &c, s); /* refused, or it never left */
+    } /* else lost on the way: in doubt until the next sync */
+    json_decref(resp);
+    return s;
+}
+
 enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offpay_sync_report *report, uint64_t *online,
                                             int *already_paid, const char *account, uint64_t amount)
 {
-    json_t *body = NULL, *resp = NULL;
     enum offpay_status s;
 
     *online = 0;
@@ -31,8 +71,7 @@ enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offp
     if ((s = offpay_wallet_sync(w, report)) != OFFPAY_OK) {
         char keep[OFFPAY_WALLET_ERROR_MAX];
         snprintf(keep, sizeof keep, "%s", w->err);
-        wallet_fail(w, s, "The sync before paying online failed, so nothing was paid: %s", keep);
-        return s;
+        return wallet_fail(w, s, "The sync before paying online failed, so nothing was paid: %s", keep);
     }
     /* The same payment, lost on its way back and found made: a retry. */
     for (size_t i = 0; i < report->n_calls; i++) {
@@ -43,38 +82,10 @@ enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offp
             return OFFPAY_OK;
         }
     }
-    body = json_pack("{s:s, s:I}", "to", account, "amount", (json_int_t)amount);
-    if (body == NULL)
-        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory for the payment.");
     int fd = wallet_call_lock(w);
-    if (fd < 0) {
-        json_decref(body);
+    if (fd < 0)
         return OFFPAY_ERR_STORAGE;
-    }
-    struct wallet_tracked_call c = {.kind = "pay_online", .amount = amount, .counterparty = account};
-    if ((s = wallet_call_track_alone(w, &c)) != OFFPAY_OK)
-        goto cleanup;
-    s = wallet_call(w, "POST", "/v1/pay-online", body, 1, c.nonce, c.ts, &resp);
-    if (s == OFFPAY_ERR_OUTCOME_UNKNOWN)
-        goto cleanup;
-    if (s != OFFPAY_OK) {
-        s = wallet_call_untrack_refused(w, &c, s);
-        goto cleanup;
-    }
-    /* A 2xx: the payment is made, whatever else the answer says. */
-    if (wallet_field_u64(w, resp, "online", online) != OFFPAY_OK)
-        *online = 0;
-    if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)
-        goto cleanup;
-    if ((s = wallet_history_add(w, "pay_online", amount, account, NULL, "paid from the online balance")) != OFFPAY_OK ||
-        (s = wallet_call_untrack(w, c.nonce)) != OFFPAY_OK) {
-        wallet_store_rollback(w->store);
-        goto cleanup;
-    }
-    s = wallet_store_commit(w->store);
-cleanup:
+    s = pay_locked(w, online, account, amount);
     close(fd);
-    json_decref(body);
-    json_decref(resp);
     return s;
 }
