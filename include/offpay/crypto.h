@@ -60,6 +60,38 @@ void offpay_sign2(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t sk[OFFPAY_S
 int offpay_verify2(const uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], const char *tag,
                    const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) OFFPAY_WARN_UNUSED;
 
+/*
+ * A signer: whatever holds a private key and makes Ed25519 signatures with it.
+ *
+ * Every offpay signature is Ed25519 over a 32-byte digest (BLAKE2b-256 keyed
+ * with the domain tag over the body), so a signer only ever signs a digest.
+ * That is what lets the key live elsewhere (a PKCS#11 token signs with
+ * CKM_EDDSA over the same 32 bytes): the message and its signature are the
+ * same bytes whichever signer made them.
+ *
+ * sign_digest: Out: sig, the Ed25519 signature of the 32 bytes of digest.
+ *   Returns 0, or -1 when the key cannot be used (token gone, session lost,
+ *   not logged in); it may leave sig undefined on -1.
+ * ctx: passed to sign_digest as is; owned by whoever set the signer up.
+ * public_key: the key the signatures verify under.
+ */
+struct offpay_signer {
+    int (*sign_digest)(void *ctx, uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t digest[OFFPAY_HASH_BYTES]);
+    void *ctx;
+    uint8_t public_key[OFFPAY_PUBLIC_KEY_BYTES];
+};
+
+/* A signer over a key in memory.  Out: s.  In: sk, which s points to (not
+ * copied): it must outlive s, and the caller still owns and wipes it. */
+void offpay_signer_from_key(struct offpay_signer *s, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES]);
+
+/* offpay_sign and offpay_sign2 through a signer.  Out: sig, all zero on failure.
+ * Returns: 0, or -1 when the signer could not sign. */
+int offpay_sign_with(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const struct offpay_signer *s, const char *tag,
+                     const uint8_t *body, size_t body_len) OFFPAY_WARN_UNUSED;
+int offpay_sign2_with(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const struct offpay_signer *s, const char *tag,
+                      const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) OFFPAY_WARN_UNUSED;
+
 /* Wipe len bytes at p so the compiler cannot skip it. */
 void offpay_wipe(void *p, size_t len);
 

@@ -34,6 +34,12 @@ void offpay_http_auth_sign(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t sk
                            const char *method, const char *path, const uint8_t *body, size_t body_len,
                            const char *timestamp, const char *nonce_hex);
 
+/* The same through a signer (crypto.h).  Returns: 0, or -1 when the message
+ * is too long or the signer could not sign (sig is then all zero). */
+int offpay_http_auth_sign_with(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const struct offpay_signer *key, const char *method,
+                               const char *path, const uint8_t *body, size_t body_len, const char *timestamp,
+                               const char *nonce_hex) OFFPAY_WARN_UNUSED;
+
 /* Returns: 0 if sig is pk's authentication signature over these parts, else -1. */
 int offpay_http_auth_verify(const uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
                             const char *method, const char *path, const uint8_t *body, size_t body_len,

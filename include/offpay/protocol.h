@@ -48,6 +48,15 @@ enum offpay_status offpay_revocation_sign(struct offpay_revocation *r, const uin
 /* Sign a limits policy in place. */
 enum offpay_status offpay_limits_policy_sign(struct offpay_limits_policy *p, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
+/* The same four through a signer (crypto.h), for an issuer key that is not
+ * in memory.  The documents are byte for byte what the functions above make
+ * with the same key.  Returns: as above, or OFFPAY_ERR_KEY_UNAVAILABLE when
+ * the signer could not sign (the signature is then all zero). */
+enum offpay_status offpay_cert_issue_with(struct offpay_cert *c, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_utxo_attest_with(struct offpay_utxo *u, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_revocation_sign_with(struct offpay_revocation *r, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_limits_policy_sign_with(struct offpay_limits_policy *p, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
+
 /* ---- checks anyone can make ---- */
 
 /* A certificate is good at now if the issuer signed it, now is inside its
@@ -142,6 +151,25 @@ enum offpay_status offpay_record_build(struct offpay_record *r, const struct off
 
 /* Out: id = BLAKE2b-256 of the record's signed body. */
 void offpay_record_id(uint8_t id[OFFPAY_RECORD_ID_BYTES], const struct offpay_record *r);
+
+/* ---- the wallet's builders through a signer ----
+ * offpay_request_build, offpay_record_build, offpay_confirmation_build and
+ * offpay_refusal_build with the wallet key behind a signer (crypto.h): same
+ * contracts, same bytes, and OFFPAY_ERR_KEY_UNAVAILABLE when the signer
+ * could not sign. */
+enum offpay_status offpay_request_build_with(struct offpay_request *r, const struct offpay_cert *payee,
+                                             const struct offpay_signer *payee_key, uint64_t amount,
+                                             const uint8_t nonce[OFFPAY_NONCE_BYTES]) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_record_build_with(struct offpay_record *r, const struct offpay_cert *payer,
+                                            const struct offpay_signer *payer_key, const struct offpay_request *request,
+                                            const struct offpay_utxo *inputs, size_t n_inputs, uint64_t created,
+                                            uint64_t seq) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_confirmation_build_with(struct offpay_confirmation *c,
+                                                  const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                                  const struct offpay_cert *payee,
+                                                  const struct offpay_signer *payee_key) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_refusal_build_with(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                             uint8_t reason, const struct offpay_signer *payee_key) OFFPAY_WARN_UNUSED;
 
 /* Flags for offpay_record_verify: a server that checks inputs against its own
  * ledger may skip their attestations; one that has verified the payer

@@ -1,7 +1,9 @@
 /*
  * crypto.c - offpay's primitives on libsodium: Ed25519, BLAKE2b-256, random,
  * wiping.  Domain separation lives here: offpay_sign() signs
- * BLAKE2b-256(key = tag, message = body), never the body itself.
+ * BLAKE2b-256(key = tag, message = body), never the body itself.  Because
+ * only that digest is ever signed, a signer (struct offpay_signer) needs to
+ * do nothing but sign 32 bytes: the in-memory key below, or a key in a token.
  */
 #include <sodium.h>
 #include <string.h>
@@ -49,12 +51,44 @@ static void tagged_digest(uint8_t out[OFFPAY_HASH_BYTES], const char *tag, const
     tagged_digest2(out, tag, body, body_len, NULL, 0);
 }
 
-void offpay_sign2(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t sk[OFFPAY_SECRET_KEY_BYTES], const char *tag,
-                  const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+/* The in-memory signer: ctx is the 64-byte libsodium secret key. */
+static int key_sign_digest(void *ctx, uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t digest[OFFPAY_HASH_BYTES])
+{
+    return crypto_sign_ed25519_detached(sig, NULL, digest, OFFPAY_HASH_BYTES, ctx) == 0 ? 0 : -1;
+}
+
+void offpay_signer_from_key(struct offpay_signer *s, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    s->sign_digest = key_sign_digest;
+    s->ctx = (void *)sk; /* only ever read */
+    memcpy(s->public_key, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES);
+}
+
+int offpay_sign2_with(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const struct offpay_signer *s, const char *tag,
+                      const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
 {
     uint8_t digest[OFFPAY_HASH_BYTES];
     tagged_digest2(digest, tag, a, a_len, b, b_len);
-    crypto_sign_ed25519_detached(sig, NULL, digest, sizeof digest, sk);
+    if (s == NULL || s->sign_digest == NULL || s->sign_digest(s->ctx, sig, digest) != 0) {
+        memset(sig, 0, OFFPAY_SIGNATURE_BYTES);
+        return -1;
+    }
+    return 0;
+}
+
+int offpay_sign_with(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const struct offpay_signer *s, const char *tag,
+                     const uint8_t *body, size_t body_len)
+{
+    return offpay_sign2_with(sig, s, tag, body, body_len, NULL, 0);
+}
+
+void offpay_sign2(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t sk[OFFPAY_SECRET_KEY_BYTES], const char *tag,
+                  const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    struct offpay_signer s;
+    offpay_signer_from_key(&s, sk);
+    /* The in-memory signer cannot fail. */
+    (void)!offpay_sign2_with(sig, &s, tag, a, a_len, b, b_len);
 }
 
 int offpay_verify2(const uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], const char *tag,
@@ -68,9 +102,7 @@ int offpay_verify2(const uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t pk[O
 void offpay_sign(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t sk[OFFPAY_SECRET_KEY_BYTES], const char *tag,
                  const uint8_t *body, size_t body_len)
 {
-    uint8_t digest[OFFPAY_HASH_BYTES];
-    tagged_digest(digest, tag, body, body_len);
-    crypto_sign_ed25519_detached(sig, NULL, digest, sizeof digest, sk);
+    offpay_sign2(sig, sk, tag, body, body_len, NULL, 0);
 }
 
 int offpay_verify(const uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], const char *tag,

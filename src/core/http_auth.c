@@ -34,19 +34,28 @@ static size_t auth_message(char *out, size_t cap, const char *method, const char
     return o;
 }
 
+int offpay_http_auth_sign_with(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const struct offpay_signer *key, const char *method,
+                               const char *path, const uint8_t *body, size_t body_len, const char *timestamp,
+                               const char *nonce_hex)
+{
+    char msg[AUTH_MSG_MAX];
+    size_t n = auth_message(msg, sizeof msg, method, path, body, body_len, timestamp, nonce_hex);
+    /* An over-long message gets no signature: an all-zero one, which the
+     * server refuses, so it is obviously not a real one. */
+    if (n == 0) {
+        memset(sig, 0, OFFPAY_SIGNATURE_BYTES);
+        return -1;
+    }
+    return offpay_sign_with(sig, key, OFFPAY_HTTP_AUTH_TAG, (const uint8_t *)msg, n);
+}
+
 void offpay_http_auth_sign(uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
                            const char *method, const char *path, const uint8_t *body, size_t body_len,
                            const char *timestamp, const char *nonce_hex)
 {
-    char msg[AUTH_MSG_MAX];
-    size_t n = auth_message(msg, sizeof msg, method, path, body, body_len, timestamp, nonce_hex);
-    /* An over-long message gets a signature over nothing useful, which the
-     * server will refuse; zero it so it is obviously not a real one. */
-    if (n == 0) {
-        memset(sig, 0, OFFPAY_SIGNATURE_BYTES);
-        return;
-    }
-    offpay_sign(sig, sk, OFFPAY_HTTP_AUTH_TAG, (const uint8_t *)msg, n);
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, sk);
+    (void)!offpay_http_auth_sign_with(sig, &k, method, path, body, body_len, timestamp, nonce_hex);
 }
 
 int offpay_http_auth_verify(const uint8_t sig[OFFPAY_SIGNATURE_BYTES], const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],

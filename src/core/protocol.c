@@ -4,7 +4,9 @@
  * Signing and verifying always go through the canonical encoding: a message
  * is encoded into a stack buffer and its body (all but the trailing
  * signature) is what the domain-tagged signature covers.  So the bytes that
- * are signed are exactly the bytes that travel.
+ * are signed are exactly the bytes that travel.  Every builder signs through
+ * a struct offpay_signer; the functions taking a secret key wrap it in the
+ * in-memory signer, so a message is the same bytes whichever signer made it.
  */
 #include <string.h>
 
@@ -12,6 +14,16 @@
 
 /* Signatures are the last field of every signed message. */
 #define BODY_LEN(n) ((n) - OFFPAY_SIGNATURE_BYTES)
+
+/* The status of a signing: a signer that could not sign (a token gone, a
+ * session lost) leaves an all-zero signature and says the key is unavailable. */
+static enum offpay_status signed_or_wiped(int rc, uint8_t sig[OFFPAY_SIGNATURE_BYTES])
+{
+    if (rc == 0)
+        return OFFPAY_OK;
+    memset(sig, 0, OFFPAY_SIGNATURE_BYTES);
+    return OFFPAY_ERR_KEY_UNAVAILABLE;
+}
 
 /* ---- issuer side ---- */
 
@@ -21,24 +33,22 @@ static enum offpay_status cert_unencodable(const struct offpay_cert *c)
     return offpay_account_name_valid(c->account) ? OFFPAY_ERR_MALFORMED : OFFPAY_ERR_BAD_ACCOUNT_NAME;
 }
 
-enum offpay_status offpay_cert_issue(struct offpay_cert *c, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+enum offpay_status offpay_cert_issue_with(struct offpay_cert *c, const struct offpay_signer *issuer)
 {
     uint8_t buf[OFFPAY_CERT_BYTES_MAX];
     size_t n = offpay_cert_encode(buf, sizeof buf, c);
     if (n == 0)
         return cert_unencodable(c);
-    offpay_sign(c->issuer_sig, issuer_sk, OFFPAY_TAG_CERT, buf, BODY_LEN(n));
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(c->issuer_sig, issuer, OFFPAY_TAG_CERT, buf, BODY_LEN(n)), c->issuer_sig);
 }
 
-enum offpay_status offpay_utxo_attest(struct offpay_utxo *u, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+enum offpay_status offpay_utxo_attest_with(struct offpay_utxo *u, const struct offpay_signer *issuer)
 {
     uint8_t buf[OFFPAY_UTXO_BYTES];
     size_t n = offpay_utxo_encode(buf, sizeof buf, u);
     if (n == 0)
         return OFFPAY_ERR_ZERO_AMOUNT;
-    offpay_sign(u->issuer_sig, issuer_sk, OFFPAY_TAG_UTXO, buf, BODY_LEN(n));
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(u->issuer_sig, issuer, OFFPAY_TAG_UTXO, buf, BODY_LEN(n)), u->issuer_sig);
 }
 
 /* A revocation list's body is a 22-byte head followed by its ids; it is
@@ -70,14 +80,14 @@ static int revocation_ids_ok(const struct offpay_revocation *v)
     return 1;
 }
 
-enum offpay_status offpay_revocation_sign(struct offpay_revocation *v, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+enum offpay_status offpay_revocation_sign_with(struct offpay_revocation *v, const struct offpay_signer *issuer)
 {
     uint8_t head[REVOCATION_HEAD_BYTES];
     if (!revocation_ids_ok(v) || revocation_head(head, v) != 0)
         return OFFPAY_ERR_NOT_CANONICAL;
-    offpay_sign2(v->sig, issuer_sk, OFFPAY_TAG_REVOCATION, head, sizeof head, v->ids,
-                 (size_t)v->count * OFFPAY_WALLET_ID_BYTES);
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign2_with(v->sig, issuer, OFFPAY_TAG_REVOCATION, head, sizeof head, v->ids,
+                                             (size_t)v->count * OFFPAY_WALLET_ID_BYTES),
+                           v->sig);
 }
 
 enum offpay_status offpay_revocation_verify(const struct offpay_revocation *v, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES])
@@ -91,14 +101,13 @@ enum offpay_status offpay_revocation_verify(const struct offpay_revocation *v, c
     return OFFPAY_OK;
 }
 
-enum offpay_status offpay_limits_policy_sign(struct offpay_limits_policy *p, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+enum offpay_status offpay_limits_policy_sign_with(struct offpay_limits_policy *p, const struct offpay_signer *issuer)
 {
     uint8_t buf[OFFPAY_LIMITS_BYTES];
     size_t n = offpay_limits_policy_encode(buf, sizeof buf, p);
     if (n == 0)
         return OFFPAY_ERR_MALFORMED;
-    offpay_sign(p->sig, issuer_sk, OFFPAY_TAG_LIMITS, buf, BODY_LEN(n));
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(p->sig, issuer, OFFPAY_TAG_LIMITS, buf, BODY_LEN(n)), p->sig);
 }
 
 enum offpay_status offpay_limits_policy_verify(const struct offpay_limits_policy *p, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES])
@@ -144,7 +153,7 @@ enum offpay_status offpay_utxo_verify(const struct offpay_utxo *u, const uint8_t
 /* ---- request ---- */
 
 static enum offpay_status request_build(struct offpay_request *r, const struct offpay_cert *payee,
-                                        const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES], uint64_t amount,
+                                        const struct offpay_signer *payee_key, uint64_t amount,
                                         const uint8_t nonce[OFFPAY_NONCE_BYTES])
 {
     uint8_t buf[OFFPAY_REQUEST_BYTES_MAX];
@@ -159,8 +168,7 @@ static enum offpay_status request_build(struct offpay_request *r, const struct o
         memset(r, 0, sizeof *r);
         return cert_unencodable(payee);
     }
-    offpay_sign(r->sig, payee_sk, OFFPAY_TAG_REQUEST, buf, BODY_LEN(n));
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(r->sig, payee_key, OFFPAY_TAG_REQUEST, buf, BODY_LEN(n)), r->sig);
 }
 
 enum offpay_status offpay_request_verify(const struct offpay_request *r, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
@@ -319,7 +327,7 @@ static enum offpay_status record_check_inputs(const struct offpay_record *r)
 }
 
 static enum offpay_status record_build(struct offpay_record *r, const struct offpay_cert *payer,
-                                       const uint8_t payer_sk[OFFPAY_SECRET_KEY_BYTES],
+                                       const struct offpay_signer *payer_key,
                                        const struct offpay_request *request, const struct offpay_utxo *inputs,
                                        size_t n_inputs, uint64_t created, uint64_t seq)
 {
@@ -358,8 +366,7 @@ static enum offpay_status record_build(struct offpay_record *r, const struct off
         memset(r, 0, sizeof *r);
         return s;
     }
-    offpay_sign(r->sig, payer_sk, OFFPAY_TAG_RECORD, buf, body_len);
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(r->sig, payer_key, OFFPAY_TAG_RECORD, buf, body_len), r->sig);
 }
 
 /* The id of an encodable record; an unencodable one has none (the all-zero
@@ -450,8 +457,7 @@ enum offpay_status offpay_record_output(struct offpay_utxo *u, const struct offp
 /* ---- confirmation and refusal ---- */
 
 static enum offpay_status confirmation_build(struct offpay_confirmation *c, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
-                                             const struct offpay_cert *payee,
-                                             const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
+                                             const struct offpay_cert *payee, const struct offpay_signer *payee_key)
 {
     uint8_t buf[OFFPAY_CONFIRMATION_BYTES_MAX];
     memset(c, 0, sizeof *c);
@@ -462,8 +468,7 @@ static enum offpay_status confirmation_build(struct offpay_confirmation *c, cons
         memset(c, 0, sizeof *c);
         return cert_unencodable(payee);
     }
-    offpay_sign(c->sig, payee_sk, OFFPAY_TAG_CONFIRMATION, buf, BODY_LEN(n));
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(c->sig, payee_key, OFFPAY_TAG_CONFIRMATION, buf, BODY_LEN(n)), c->sig);
 }
 
 enum offpay_status offpay_confirmation_verify(const struct offpay_confirmation *c, const struct offpay_record *r,
@@ -489,7 +494,7 @@ enum offpay_status offpay_confirmation_verify(const struct offpay_confirmation *
 }
 
 static enum offpay_status refusal_build(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
-                                        uint8_t reason, const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
+                                        uint8_t reason, const struct offpay_signer *payee_key)
 {
     uint8_t buf[OFFPAY_REFUSAL_BYTES];
     memset(f, 0, sizeof *f);
@@ -500,8 +505,7 @@ static enum offpay_status refusal_build(struct offpay_refusal *f, const uint8_t 
         memset(f, 0, sizeof *f);
         return OFFPAY_ERR_MALFORMED;
     }
-    offpay_sign(f->sig, payee_sk, OFFPAY_TAG_REFUSAL, buf, BODY_LEN(n));
-    return OFFPAY_OK;
+    return signed_or_wiped(offpay_sign_with(f->sig, payee_key, OFFPAY_TAG_REFUSAL, buf, BODY_LEN(n)), f->sig);
 }
 
 enum offpay_status offpay_refusal_verify(const struct offpay_refusal *f, const struct offpay_record *r)
@@ -524,14 +528,84 @@ enum offpay_status offpay_refusal_verify(const struct offpay_refusal *f, const s
  * rec.inputs, or a confirmation naming c.record_id) without the output's
  * early zeroing destroying the input. */
 
+enum offpay_status offpay_request_build_with(struct offpay_request *r, const struct offpay_cert *payee,
+                                             const struct offpay_signer *payee_key, uint64_t amount,
+                                             const uint8_t nonce[OFFPAY_NONCE_BYTES])
+{
+    struct offpay_request tmp;
+    enum offpay_status s = request_build(&tmp, payee, payee_key, amount, nonce);
+    *r = tmp;
+    return s;
+}
+
+enum offpay_status offpay_record_build_with(struct offpay_record *r, const struct offpay_cert *payer,
+                                            const struct offpay_signer *payer_key, const struct offpay_request *request,
+                                            const struct offpay_utxo *inputs, size_t n_inputs, uint64_t created,
+                                            uint64_t seq)
+{
+    struct offpay_record tmp;
+    enum offpay_status s = record_build(&tmp, payer, payer_key, request, inputs, n_inputs, created, seq);
+    *r = tmp;
+    return s;
+}
+
+enum offpay_status offpay_confirmation_build_with(struct offpay_confirmation *c,
+                                                  const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                                  const struct offpay_cert *payee, const struct offpay_signer *payee_key)
+{
+    struct offpay_confirmation tmp;
+    enum offpay_status s = confirmation_build(&tmp, record_id, payee, payee_key);
+    *c = tmp;
+    return s;
+}
+
+enum offpay_status offpay_refusal_build_with(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
+                                             uint8_t reason, const struct offpay_signer *payee_key)
+{
+    struct offpay_refusal tmp;
+    enum offpay_status s = refusal_build(&tmp, record_id, reason, payee_key);
+    *f = tmp;
+    return s;
+}
+
+/* ---- the same with a secret key in memory ----
+ * Each wraps the key in a signer that points to it (nothing is copied). */
+
+enum offpay_status offpay_cert_issue(struct offpay_cert *c, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, issuer_sk);
+    return offpay_cert_issue_with(c, &k);
+}
+
+enum offpay_status offpay_utxo_attest(struct offpay_utxo *u, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, issuer_sk);
+    return offpay_utxo_attest_with(u, &k);
+}
+
+enum offpay_status offpay_revocation_sign(struct offpay_revocation *v, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, issuer_sk);
+    return offpay_revocation_sign_with(v, &k);
+}
+
+enum offpay_status offpay_limits_policy_sign(struct offpay_limits_policy *p, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, issuer_sk);
+    return offpay_limits_policy_sign_with(p, &k);
+}
+
 enum offpay_status offpay_request_build(struct offpay_request *r, const struct offpay_cert *payee,
                                         const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES], uint64_t amount,
                                         const uint8_t nonce[OFFPAY_NONCE_BYTES])
 {
-    struct offpay_request tmp;
-    enum offpay_status s = request_build(&tmp, payee, payee_sk, amount, nonce);
-    *r = tmp;
-    return s;
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, payee_sk);
+    return offpay_request_build_with(r, payee, &k, amount, nonce);
 }
 
 enum offpay_status offpay_record_build(struct offpay_record *r, const struct offpay_cert *payer,
@@ -539,27 +613,24 @@ enum offpay_status offpay_record_build(struct offpay_record *r, const struct off
                                        const struct offpay_request *request, const struct offpay_utxo *inputs,
                                        size_t n_inputs, uint64_t created, uint64_t seq)
 {
-    struct offpay_record tmp;
-    enum offpay_status s = record_build(&tmp, payer, payer_sk, request, inputs, n_inputs, created, seq);
-    *r = tmp;
-    return s;
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, payer_sk);
+    return offpay_record_build_with(r, payer, &k, request, inputs, n_inputs, created, seq);
 }
 
 enum offpay_status offpay_confirmation_build(struct offpay_confirmation *c, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
                                              const struct offpay_cert *payee,
                                              const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
 {
-    struct offpay_confirmation tmp;
-    enum offpay_status s = confirmation_build(&tmp, record_id, payee, payee_sk);
-    *c = tmp;
-    return s;
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, payee_sk);
+    return offpay_confirmation_build_with(c, record_id, payee, &k);
 }
 
 enum offpay_status offpay_refusal_build(struct offpay_refusal *f, const uint8_t record_id[OFFPAY_RECORD_ID_BYTES],
                                         uint8_t reason, const uint8_t payee_sk[OFFPAY_SECRET_KEY_BYTES])
 {
-    struct offpay_refusal tmp;
-    enum offpay_status s = refusal_build(&tmp, record_id, reason, payee_sk);
-    *f = tmp;
-    return s;
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, payee_sk);
+    return offpay_refusal_build_with(f, record_id, reason, &k);
 }
