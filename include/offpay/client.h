@@ -51,11 +51,30 @@ struct offpay_client_auth {
  * but no complete answer came back (reset, total timeout, closed
  * connection), so the server may have acted on it; OFFPAY_ERR_MALFORMED when the answer is not a JSON object or is
  * over OFFPAY_CLIENT_RESPONSE_MAX bytes (*http_status is still set);
- * OFFPAY_ERR_USAGE for bad arguments; OFFPAY_ERR_NOMEM; OFFPAY_ERR_INTERNAL.
+ * OFFPAY_ERR_SERVER_UNTRUSTED when an https:// server's certificate does not
+ * verify against the system's certificate authorities (or the CA file cannot
+ * be read): nothing was sent; OFFPAY_ERR_USAGE for bad arguments;
+ * OFFPAY_ERR_NOMEM; OFFPAY_ERR_INTERNAL.  offpay_client_last_error() says
+ * more about a failure.
  */
 enum offpay_status offpay_client_call(const char *base_url, const char *method, const char *path, const json_t *body,
                                       const struct offpay_client_auth *auth, long *http_status,
                                       json_t **response) OFFPAY_WARN_UNUSED;
+
+/*
+ * The same, with an https:// server checked against the certificate
+ * authorities in ca_file (PEM; NULL: the system's) instead.
+ */
+enum offpay_status offpay_client_call_tls(const char *base_url, const char *ca_file, const char *method,
+                                          const char *path, const json_t *body, const struct offpay_client_auth *auth,
+                                          long *http_status, json_t **response) OFFPAY_WARN_UNUSED;
+
+/*
+ * Why this thread's last call failed, in libcurl's words (e.g. "SSL
+ * certificate problem: unable to get local issuer certificate"), or "" when
+ * it did not fail.  The text belongs to the thread and changes at its next call.
+ */
+const char *offpay_client_last_error(void);
 
 /*
  * The same with a raw body of body_len bytes (may be NULL/0) sent as is, for

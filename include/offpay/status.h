@@ -85,6 +85,11 @@ enum offpay_status {
      * replace, as ssh refuses one). */
     OFFPAY_ERR_KEY_UNAVAILABLE,
 
+    /* exit 7: an https:// server whose certificate does not verify against
+     * the certificate authorities the wallet trusts: it is not talked to,
+     * so nothing was sent and nothing changed. */
+    OFFPAY_ERR_SERVER_UNTRUSTED,
+
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
 

@@ -41,8 +41,9 @@ struct offpay_wallet;
 
 #define OFFPAY_WALLET_DB_FILE "wallet.db"
 #define OFFPAY_WALLET_KEY_FILE "key"
+#define OFFPAY_WALLET_CA_FILE "ca.pem" /* the authorities given at init --ca-file */
 /* Longest message error sentence offpay_wallet_error() returns (with NUL). */
-#define OFFPAY_WALLET_ERROR_MAX 256
+#define OFFPAY_WALLET_ERROR_MAX 512 /* a sentence: it may hold a URL, a path and a TLS library's reason */
 /* Longest server URL a wallet stores. */
 #define OFFPAY_WALLET_URL_MAX 512
 
@@ -269,16 +270,21 @@ enum offpay_status offpay_wallet_add_utxos(struct offpay_wallet *w, const struct
  * certificate, limits and revocation list) and create the wallet in dir.
  * In: issuer_pin, the issuer public key the operator published (offpayd
  * init prints it); a server presenting another key is refused.  NULL: the
- * key in the answer is trusted on first use.
+ * key in the answer is trusted on first use.  ca_file: for an https://
+ * server_url, a PEM file of the certificate authorities to check the server
+ * against, from now on (a copy is kept in dir as OFFPAY_WALLET_CA_FILE);
+ * NULL: the system's authorities.
  * Out: *w, err as for offpay_wallet_open.  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (dir already holds a
  * wallet, bad account name), OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_OUTCOME_UNKNOWN
  * (the answer was lost: run it again with the same token), OFFPAY_ERR_REJECTED
  * (e.g. a used token), a verification failure (OFFPAY_ERR_CERT_NOT_ISSUED for
- * an issuer key that is not the pinned one), OFFPAY_ERR_STORAGE.
+ * an issuer key that is not the pinned one), OFFPAY_ERR_SERVER_UNTRUSTED
+ * (an https server whose certificate does not verify), OFFPAY_ERR_STORAGE.
  */
 enum offpay_status offpay_wallet_init(struct offpay_wallet **w, char *err, const char *dir, const char *server_url,
                                       const char *account, const char *token,
-                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES],
+                                      const char *ca_file) OFFPAY_WARN_UNUSED;
 
 /* Out: *online, the account's online balance.  Changes nothing.
  * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED. */
@@ -350,7 +356,7 @@ struct offpay_sync_report {
     uint64_t unload_undone, unload_completed;
     /* Set when that listing failed or was refused: the sync itself counts as
      * done; this says why nothing was recovered. */
-    char recovery_warning[256];
+    char recovery_warning[OFFPAY_WALLET_ERROR_MAX];
 };
 
 /*

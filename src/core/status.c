@@ -58,6 +58,7 @@ static const struct status_info table[OFFPAY_STATUS_COUNT_] = {
     [OFFPAY_ERR_NO_CODE] = {"no_code", "The picture holds no offpay QR code.", OFFPAY_EXIT_MALFORMED},
     [OFFPAY_ERR_OUTCOME_UNKNOWN] = {"outcome_unknown", "The server's answer was lost; the outcome is not known yet.", OFFPAY_EXIT_UNREACHABLE},
     [OFFPAY_ERR_KEY_UNAVAILABLE] = {"key_unavailable", "The wallet's key is unavailable.", OFFPAY_EXIT_KEY_UNAVAILABLE},
+    [OFFPAY_ERR_SERVER_UNTRUSTED] = {"server_untrusted", "The server's TLS certificate does not verify.", OFFPAY_EXIT_UNREACHABLE},
     [OFFPAY_ERR_PEER_REFUSED] = {"peer_refused", "The other device refused the payment.", OFFPAY_EXIT_VERIFICATION},
 };
 

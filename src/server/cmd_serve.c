@@ -1,10 +1,12 @@
 /*
  * cmd_serve.c - offpayd serve: load the issuer key into protected memory,
- * keep one ledger connection per worker thread, serve until a signal.
+ * keep one ledger connection per worker thread, serve (HTTPS with
+ * --tls-cert/--tls-key, tls.c) until a signal.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -36,6 +38,8 @@ int cmd_serve(const struct cli *c)
     if (cli_opt(c, "ledger") != NULL &&
         issuer_key_path(keypath, sizeof keypath, cli_opt(c, "ledger"), cli_opt(c, "issuer-key"), err, sizeof err) != 0)
         return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+    if ((cli_opt(c, "tls-cert") == NULL) != (cli_opt(c, "tls-key") == NULL))
+        return cli_fail(OFFPAY_EXIT_USAGE, "--tls-cert FILE and --tls-key FILE go together.");
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
     if ((l = cli_ledger(c, 0, &code)) == NULL)
@@ -70,6 +74,18 @@ int cmd_serve(const struct cli *c)
         }
         srv.utxos_page = (size_t)n;
     }
+    if (cli_opt(c, "tls-cert") != NULL) {
+        if (tls_load(&srv, cli_opt(c, "tls-cert"), cli_opt(c, "tls-key"), err, sizeof err) != 0) {
+            code = cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+            goto out;
+        }
+        char until[32];
+        time_t t = (time_t)srv.tls_not_after;
+        struct tm tm;
+        strftime(until, sizeof until, "%Y-%m-%d", gmtime_r(&t, &tm));
+        fprintf(stderr, "offpayd: serving HTTPS (TLS 1.2 and 1.3) with %s, valid until %s.\n", cli_opt(c, "tls-cert"),
+                until);
+    }
     if (offpay_ledger_open(&srv.writer, srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
         code = cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
         goto out;
@@ -87,6 +103,7 @@ out:
     free(srv.pool);
     offpay_ledger_close(srv.writer);
     cert_cache_free(srv.certs);
+    tls_free(&srv);
     free(srv.rvl_text);
     issuer_key_free(srv.issuer_sk);
     pthread_mutex_destroy(&srv.pool_lock);

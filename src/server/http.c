@@ -594,6 +594,8 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
      * never queued behind a busy worker that happened to accept it while
      * another worker idles. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[TLS_MHD_OPTIONS];
+    flags |= tls_mhd_options(srv, tls);
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (sem_init(&srv->workers, 0, threads) != 0) {
@@ -604,7 +606,8 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                          MHD_OPTION_CONNECTION_TIMEOUT, OFFPAYD_IDLE_SECONDS, MHD_OPTION_CONNECTION_LIMIT,
                          OFFPAYD_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT, OFFPAYD_CONN_PER_CLIENT,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OFFPAYD_CONN_POOL, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OFFPAYD_CONN_POOL, MHD_OPTION_ARRAY, tls,
+                         MHD_OPTION_END);
     if (d == NULL) {
         sem_destroy(&srv->workers);
         rc = cli_fail(OFFPAY_EXIT_INTERNAL, "The HTTP server could not be started on %s.", listen_at);

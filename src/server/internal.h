@@ -95,6 +95,12 @@ struct offpayd {
     pthread_mutex_t prune_lock;
     uint64_t last_prune;
 
+    /* --tls-cert/--tls-key (tls.c): the PEM texts, or NULL for plain HTTP;
+     * the key is in sodium_malloc'd memory.  tls_not_after: the leaf
+     * certificate's expiry, Unix seconds. */
+    char *tls_cert, *tls_key;
+    int64_t tls_not_after;
+
     /* --threads N: at most N requests are handled at once.  Each connection
      * has its own thread for its I/O; handling (verification, the ledger)
      * takes one of these N permits, so N busy workers always run in parallel
@@ -293,6 +299,20 @@ struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code
  * returns 0 (also when there is none) or -1 (printed).  Stop: joins it. */
 int upkeep_start(struct offpayd *srv);
 void upkeep_stop(struct offpayd *srv);
+
+/* ---- TLS (tls.c) ---- */
+
+/* Read and check the certificate chain and key files (PEM) into srv.
+ * Returns 0, or -1 with err set (srv holds nothing then). */
+int tls_load(struct offpayd *srv, const char *cert_path, const char *key_path, char *err, size_t err_cap);
+/* Free (and wipe) what tls_load read. */
+void tls_free(struct offpayd *srv);
+/* libmicrohttpd's options for srv's TLS (none for plain HTTP), ending in
+ * MHD_OPTION_END, in opts (TLS_MHD_OPTIONS items); returns the daemon flags to add (MHD_USE_TLS or 0).
+ * opts points into srv, which must outlive the daemon. */
+struct MHD_OptionItem; /* microhttpd.h */
+#define TLS_MHD_OPTIONS 4
+unsigned tls_mhd_options(const struct offpayd *srv, struct MHD_OptionItem *opts);
 
 /* Serve HTTP on listen_at with threads workers until SIGINT/SIGTERM (http.c). */
 int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads);

@@ -34,7 +34,7 @@ struct command {
 
 static const char *const opts_ledger[] = {"ledger", NULL};
 static const char *const opts_init[] = {"ledger", "issuer-key", NULL};
-static const char *const opts_serve[] = {"ledger", "listen", "threads", "issuer-key", NULL};
+static const char *const opts_serve[] = {"ledger", "listen", "threads", "issuer-key", "tls-cert", "tls-key", NULL};
 static const char *const opts_limits[] = {"ledger", "wallet", "per-payment", "offline-total", "count", "period", NULL};
 static const char *const flags_none[] = {NULL};
 static const char *const flags_json[] = {"json", NULL};
@@ -47,8 +47,12 @@ static const struct command commands[] = {
      "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"},
     {"serve", cmd_serve, opts_serve, flags_none,
      "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
+     "                     [--tls-cert FILE --tls-key FILE]\n"
      "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
      "\"listening on HOST:PORT\" once ready.  N requests are handled at once (default 2, 1..64).\n"
+     "With --tls-cert and --tls-key (PEM: the certificate chain, the private key) it\n"
+     "serves HTTPS, TLS 1.2 and 1.3 only; without them plain HTTP, fit only for a\n"
+     "loopback address or behind a TLS proxy.\n"
      "The issuer key file is found as for init.  Several processes may serve one\n"
      "PostgreSQL ledger.\n"},
     {"account", cmd_account, opts_ledger, flags_json,
@@ -74,7 +78,7 @@ static const struct command commands[] = {
 static const char usage_all[] =
     "usage: offpayd COMMAND [OPTIONS]\n"
     "  init    --ledger URL [--issuer-key FILE] [--json]  create ledger + issuer key\n"
-    "  serve   --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
+    "  serve   --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE] [--tls-cert F --tls-key F]\n"
     "  account --ledger URL open NAME          print a one-time enrolment token\n"
     "  account --ledger URL mint NAME AMOUNT\n"
     "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"

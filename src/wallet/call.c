@@ -37,7 +37,8 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
     uint8_t *sk = NULL;
     long http = 0;
     enum offpay_status s;
-    char why[96];
+    char why[96], ca_buf[PATH_MAX + 16];
+    const char *ca = wallet_ca_path(w, ca_buf, sizeof ca_buf);
 
     *resp = NULL;
     if (with_key) {
@@ -49,8 +50,14 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
         auth.timestamp = ts;
     }
     json_t *answer = NULL;
-    s = offpay_client_call(w->server_url, method, path, body, with_key ? &auth : NULL, &http, &answer);
+    s = offpay_client_call_tls(w->server_url, ca, method, path, body, with_key ? &auth : NULL, &http, &answer);
     wallet_key_free(sk);
+    if (s == OFFPAY_ERR_SERVER_UNTRUSTED)
+        return wallet_fail(w, s,
+                           "The server at %s is not trusted: its TLS certificate does not verify against %s%s (%s); "
+                           "nothing was sent and nothing changed.",
+                           w->server_url, ca ? "the certificate authorities in " : "the system's certificate authorities",
+                           ca ? ca : "", offpay_client_last_error());
     if (s == OFFPAY_ERR_UNREACHABLE || s == OFFPAY_ERR_USAGE) {
         json_decref(answer);
         return wallet_fail(w, OFFPAY_ERR_UNREACHABLE, "The server at %s cannot be reached; nothing changed.",

@@ -8,8 +8,8 @@
 static int run(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {{"server", 1, NULL}, {"account", 1, NULL}, {"token", 1, NULL}, {"json", 0, NULL},
-                            {"issuer-key", 1, NULL}};
-    struct cli_opts o = {opt, 5, {0}, 0, 0};
+                            {"issuer-key", 1, NULL}, {"ca-file", 1, NULL}};
+    struct cli_opts o = {opt, 6, {0}, 0, 0};
     uint8_t pin[OFFPAY_PUBLIC_KEY_BYTES];
     char ikey[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
     struct offpay_wallet *w = NULL;
@@ -28,7 +28,8 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_init, "--issuer-key takes the 64 hex digits `offpayd init` printed.");
     if (offpay_wallet_dir(c->wallet_dir, sizeof c->wallet_dir, c->wallet_opt) != OFFPAY_OK)
         return cli_fail(OFFPAY_ERR_USAGE, "No wallet folder: give --wallet DIR or set OFFPAY_WALLET or HOME.");
-    enum offpay_status s = offpay_wallet_init(&w, err, c->wallet_dir, server, account, token, pin_hex ? pin : NULL);
+    enum offpay_status s = offpay_wallet_init(&w, err, c->wallet_dir, server, account, token, pin_hex ? pin : NULL,
+                                              cli_opt(&o, "ca-file"));
     if (s != OFFPAY_OK)
         return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
     cli_hex(wid, offpay_wallet_cert(w)->wallet_id, OFFPAY_WALLET_ID_BYTES);
@@ -58,7 +59,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_init = {
-    "init", "init --server URL --account NAME --token TOKEN [--issuer-key HEX] [--json]",
+    "init", "init --server URL --account NAME --token TOKEN [--issuer-key HEX] [--ca-file FILE] [--json]",
     "Enrol this device with the server and create its wallet.",
     "Makes a new key pair, sends its public key with the one-time enrolment token\n"
     "(from `offpayd account open NAME`) and stores the certificate, the issuer key,\n"
@@ -69,6 +70,11 @@ const struct cli_command cli_cmd_init = {
     "published (`offpayd init` prints it as issuer_public_key=HEX): a server that\n"
     "presents another is refused (exit 4).  Without it the key is trusted on first\n"
     "use, and init shows it on stderr to compare.  If the answer is lost (exit 7),\n"
-    "run the same init again: the key waits in the folder's enrol.key.\n",
+    "run the same init again: the key waits in the folder's enrol.key.\n"
+    "An https:// server must present a certificate that verifies against the\n"
+    "system's certificate authorities or, with --ca-file FILE (PEM), against the\n"
+    "authorities in FILE; the wallet keeps a copy of FILE as ca.pem in its folder\n"
+    "and checks the server against it at every call.  A server whose certificate\n"
+    "does not verify is sent nothing (exit 7, nothing changed).\n",
     run,
 };

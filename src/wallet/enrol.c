@@ -91,14 +91,16 @@ static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *re
     return wallet_field_policy(w, resp, policy, rev, rev_len);
 }
 
-/* Before the one-time token is spent: the arguments, no wallet in dir yet,
- * the folder (made here: *dir_created) not open to others. */
-static enum offpay_status enrol_prepare(struct offpay_wallet *scratch, const char *dir, const char *server_url,
-                                        const char *account, int *dir_created)
+/* The arguments, no wallet in dir yet, the folder (made here: *dir_created)
+ * not open to others. */
+static enum offpay_status enrol_folder(struct offpay_wallet *scratch, const char *dir, const char *server_url,
+                                       const char *account, const char *ca_file, int *dir_created)
 {
     char path[PATH_MAX + 16];
     if (!offpay_account_name_valid(account))
         return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+    if (ca_file != NULL && strncmp(server_url, "https://", 8) != 0)
+        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "--ca-file is for an https:// server; %s is not one.", server_url);
     if (strlen(server_url) >= sizeof scratch->server_url || strlen(dir) >= sizeof scratch->dir)
         return wallet_fail(scratch, OFFPAY_ERR_USAGE, "The server URL or wallet folder name is too long.");
     strcpy(scratch->server_url, server_url);
@@ -113,6 +115,26 @@ static enum offpay_status enrol_prepare(struct offpay_wallet *scratch, const cha
         return wallet_fail(scratch, OFFPAY_ERR_STORAGE, "The wallet folder %s cannot be created: %s.", dir,
                            strerror(errno));
     return wallet_folder_check(scratch); /* no key is made where others could take or swap it */
+}
+
+/* Before the one-time token is spent: the arguments, no wallet in dir yet,
+ * the folder (made here: *dir_created) not open to others, and the CA file
+ * kept in it (ca.c), so that the enrolment itself checks the server. */
+static enum offpay_status enrol_prepare(struct offpay_wallet *scratch, const char *dir, const char *server_url,
+                                        const char *account, const char *ca_file, int *dir_created)
+{
+    enum offpay_status s;
+    if ((s = enrol_folder(scratch, dir, server_url, account, ca_file, dir_created)) != OFFPAY_OK)
+        return s;
+    if (ca_file == NULL) {
+        wallet_ca_drop(scratch); /* one an earlier attempt kept */
+        return OFFPAY_OK;
+    }
+    if ((s = wallet_ca_keep(scratch, ca_file)) != OFFPAY_OK && *dir_created) {
+        rmdir(dir); /* nothing else was made in it */
+        *dir_created = 0;
+    }
+    return s;
 }
 
 /* Send the enrolment.  Out: *resp.  *keep_key stays 1 only when the key may
@@ -178,7 +200,7 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
 
 enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
                                       const char *account, const char *token,
-                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES])
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES], const char *ca_file)
 {
     struct offpay_wallet *scratch = NULL;
     uint8_t *sk = NULL;
@@ -194,7 +216,7 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
         return OFFPAY_ERR_CRYPTO_INIT;
     if ((scratch = calloc(1, sizeof *scratch)) == NULL)
         return OFFPAY_ERR_NOMEM;
-    s = enrol_prepare(scratch, dir, server_url, account, &dir_created);
+    s = enrol_prepare(scratch, dir, server_url, account, ca_file, &dir_created);
     if (s == OFFPAY_OK && (sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL)
         s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");
     if (s == OFFPAY_OK) {
@@ -209,6 +231,7 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
     if (s != OFFPAY_OK && !keep_key) {
         if (wallet_path(path, sizeof path, dir, ENROL_KEY_FILE) == 0)
             unlink(path);
+        wallet_ca_drop(scratch);
         if (dir_created)
             rmdir(dir);
     }

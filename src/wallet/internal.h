@@ -57,6 +57,16 @@ enum offpay_status wallet_modes_check(struct offpay_wallet *w);
 /* Write a new key file (O_EXCL, 0600, fsync'd); nothing is left on failure. */
 enum offpay_status wallet_key_write(struct offpay_wallet *w, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES]);
 
+/* The certificate authorities for an https:// server (ca.c).
+ * wallet_ca_path: the wallet's kept CA file in buf, or NULL when it keeps
+ * none (the system's authorities are used).  wallet_ca_keep: copy the PEM
+ * file src into the folder as its CA file (replacing one); OFFPAY_ERR_USAGE
+ * when src cannot be read or holds no certificate.  wallet_ca_drop: remove
+ * the kept file. */
+const char *wallet_ca_path(const struct offpay_wallet *w, char *buf, size_t cap);
+enum offpay_status wallet_ca_keep(struct offpay_wallet *w, const char *src);
+void wallet_ca_drop(struct offpay_wallet *w);
+
 /* The wallet's clock, seconds since the Unix epoch.  $OFFPAY_NOW overrides
  * it (tests of periods and certificate validity). */
 uint64_t wallet_now(void);

@@ -35,7 +35,7 @@ static int spec_exit(enum offpay_status s)
         return 6;
     case OFFPAY_ERR_UNREACHABLE:
     case OFFPAY_ERR_PEER_UNREACHABLE: case OFFPAY_ERR_PEER_TIMEOUT: case OFFPAY_ERR_PEER_CLOSED:
-    case OFFPAY_ERR_OUTCOME_UNKNOWN:
+    case OFFPAY_ERR_OUTCOME_UNKNOWN: case OFFPAY_ERR_SERVER_UNTRUSTED:
         return 7;
     case OFFPAY_ERR_REJECTED:
         return 8;
