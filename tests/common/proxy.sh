@@ -1,0 +1,55 @@
+# proxy.sh - offpay-faultproxy for the end-to-end tests (sourced, bash, after
+# tests/wallet/lib.sh, which it relies on for $T, $PORT, fail and cleanup).
+#
+# start_proxy runs the proxy in front of the test's offpayd and sets PURL,
+# the URL wallets use to go through it; fault arms one rule (the next COUNT
+# requests matching METHOD PATH get FAULT), nofault disarms every rule;
+# proxy_log shows what the proxy did.  The proxy is stopped on exit with the
+# server.
+FAULTPROXY=${FAULTPROXY:?FAULTPROXY must name the offpay-faultproxy program}
+PROXY_PID=""
+PPORT=""
+PURL=""
+RULES="$T/rules"
+PLOG="$T/proxy.log"
+
+stop_proxy() {
+  if [ -n "$PROXY_PID" ]; then
+    kill "$PROXY_PID" 2>/dev/null
+    wait "$PROXY_PID" 2>/dev/null
+    PROXY_PID=""
+  fi
+}
+trap 'stop_proxy; cleanup' EXIT
+
+# start_proxy: a proxy on a free port of 127.0.0.1 in front of $PORT.
+start_proxy() {
+  local i
+  : >"$RULES"
+  rm -f "$T/proxy.port"
+  "$FAULTPROXY" --listen 127.0.0.1:0 --to "127.0.0.1:$PORT" --port-file "$T/proxy.port" \
+    --rules "$RULES" --log "$PLOG" 2>>"$T/proxy.err" &
+  PROXY_PID=$!
+  for i in $(seq 1 100); do
+    [ -s "$T/proxy.port" ] && break
+    kill -0 "$PROXY_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -s "$T/proxy.port" ] || { echo "cannot start offpay-faultproxy: $(cat "$T/proxy.err")" >&2; exit 1; }
+  PPORT=$(cat "$T/proxy.port")
+  PURL="http://127.0.0.1:$PPORT"
+}
+
+# fault METHOD PATH FAULT [COUNT]: arm one rule (replacing any other).
+fault() {
+  printf '%s\n' "$*" >"$RULES.new" && mv "$RULES.new" "$RULES"
+}
+
+nofault() {
+  : >"$RULES.new" && mv "$RULES.new" "$RULES"
+}
+
+# proxy_lines: how many requests the proxy has logged so far.
+proxy_lines() {
+  if [ -f "$PLOG" ]; then wc -l <"$PLOG"; else echo 0; fi
+}
