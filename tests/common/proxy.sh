@@ -22,12 +22,13 @@ stop_proxy() {
 }
 trap 'stop_proxy; cleanup' EXIT
 
-# start_proxy: a proxy on a free port of 127.0.0.1 in front of $PORT.
+# start_proxy [PORT]: a proxy on 127.0.0.1 in front of $PORT, on a free
+# port, or on PORT (to restart it where the wallets expect it).
 start_proxy() {
   local i
   : >"$RULES"
   rm -f "$T/proxy.port"
-  "$FAULTPROXY" --listen 127.0.0.1:0 --to "127.0.0.1:$PORT" --port-file "$T/proxy.port" \
+  "$FAULTPROXY" --listen "127.0.0.1:${1:-0}" --to "127.0.0.1:$PORT" --port-file "$T/proxy.port" \
     --rules "$RULES" --log "$PLOG" 2>>"$T/proxy.err" &
   PROXY_PID=$!
   for i in $(seq 1 100); do
