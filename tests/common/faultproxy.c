@@ -106,15 +106,19 @@ static void die(const char *fmt, ...)
 
 /* ---- growable buffers ---- */
 
+/* A message buffer is kept NUL-terminated after its len bytes, so its head
+ * can be parsed as a string. */
 struct buf {
     char *p;
     size_t len, cap;
 };
 
+/* Room for more bytes and a NUL after them. */
 static int buf_reserve(struct buf *b, size_t more)
 {
     if (more > BODY_MAX + HEAD_MAX - b->len)
         return -1;
+    more++;
     if (b->len + more <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 4096;
@@ -134,6 +138,7 @@ static int buf_add(struct buf *b, const char *data, size_t n)
         return -1;
     memcpy(b->p + b->len, data, n);
     b->len += n;
+    b->p[b->len] = '\0';
     return 0;
 }
 
@@ -290,8 +295,8 @@ static int request_read(struct peer *c, struct request *rq)
     int r = read_head(c, &rq->raw);
     if (r <= 0)
         return r;
-    char target[FIELD_MAX];
-    if (sscanf(rq->raw.p, "%255s %255s", rq->method, target) != 2)
+    char target[FIELD_MAX], version[16];
+    if (sscanf(rq->raw.p, "%255s %255s %15s", rq->method, target, version) != 3)
         return -1;
     size_t q = strcspn(target, "?");
     memcpy(rq->path, target, q);
@@ -302,7 +307,7 @@ static int request_read(struct peer *c, struct request *rq)
     size_t cl = 0;
     if (content_length(rq->raw.p, rq->raw.len, &cl) < 0)
         return -1;
-    rq->close = wants_close(rq->raw.p, rq->raw.len) || strstr(rq->raw.p, "HTTP/1.0\r\n") != NULL;
+    rq->close = wants_close(rq->raw.p, rq->raw.len) || strcmp(version, "HTTP/1.0") == 0;
     return read_exact(c, &rq->raw, cl) == 0 ? 1 : -1;
 }
 
