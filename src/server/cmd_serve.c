@@ -40,6 +40,11 @@ int cmd_serve(const struct cli *c)
         return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
     if ((cli_opt(c, "tls-cert") == NULL) != (cli_opt(c, "tls-key") == NULL))
         return cli_fail(OFFPAY_EXIT_USAGE, "--tls-cert FILE and --tls-key FILE go together.");
+    if (cli_flag(c, "quiet") && cli_opt(c, "log") != NULL)
+        return cli_fail(OFFPAY_EXIT_USAGE, "--log FILE and --quiet do not go together.");
+    if (reqlog_open(cli_opt(c, "log"), cli_flag(c, "quiet"), err, sizeof err) != 0)
+        return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+    metrics_start();
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
     if ((l = cli_ledger(c, 0, &code)) == NULL)
@@ -104,6 +109,7 @@ out:
     offpay_ledger_close(srv.writer);
     cert_cache_free(srv.certs);
     tls_free(&srv);
+    reqlog_close();
     free(srv.rvl_text);
     issuer_key_free(srv.issuer_sk);
     pthread_mutex_destroy(&srv.pool_lock);

@@ -243,6 +243,13 @@ static void sync_with(struct request *rq, struct scratch *sc)
         settle_verify(rq->srv, rq->wallet.public_key, rq->now, &items[i]);
     if (settle_apply(rq, items, n) != 0)
         return;
+    metrics_sync(items, n);
+    rq->is_sync = 1;
+    rq->sync_records = (unsigned)n;
+    for (i = 0; i < n; i++) {
+        rq->sync_settled += items[i].outcome == SYNC_SETTLED;
+        rq->sync_rejected += items[i].outcome == SYNC_REJECTED;
+    }
 
     /* {"results":[{"record":hex,"status":s[,"reason":r]},...],"utxos":[...],"limits":t,"revocation":t} */
     char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];

@@ -9,6 +9,11 @@
  * request nonce is handled in that same transaction: a repeat of a request
  * that took effect gets its first answer or runs again, never a second
  * effect (the route's keep_answer says which).
+ *
+ * Every request, answered by a handler or refused from its head, is logged
+ * and counted once, through reqlog.c's obs_* calls: obs_start with the
+ * head, obs_note after the handler, obs_finish when libmicrohttpd says the
+ * request is complete (with the status it sent).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,20 +41,33 @@ struct route {
      * 0: the endpoint is idempotent and a repeat runs again. */
     int keep_answer;
     void (*handler)(struct request *rq);
+    int no_ledger; /* 1: the handler needs no ledger connection nor a worker permit */
 };
 
 static const struct route routes[] = {
-    {"POST", "/v1/enrol", 0, 0, 0, ep_enrol},
-    {"GET", "/v1/limits", 1, 0, 0, ep_limits},
-    {"GET", "/v1/balance", 1, 0, 0, ep_balance},
-    {"GET", "/v1/utxos", 1, 0, 0, ep_utxos},
-    {"POST", "/v1/load", 1, 0, 1, ep_load},
-    {"POST", "/v1/unload", 1, 0, 1, ep_unload},
+    {"POST", "/v1/enrol", 0, 0, 0, ep_enrol, 0},
+    {"GET", "/v1/limits", 1, 0, 0, ep_limits, 0},
+    {"GET", "/v1/balance", 1, 0, 0, ep_balance, 0},
+    {"GET", "/v1/utxos", 1, 0, 0, ep_utxos, 0},
+    {"POST", "/v1/load", 1, 0, 1, ep_load, 0},
+    {"POST", "/v1/unload", 1, 0, 1, ep_unload, 0},
     /* A sync body can be megabytes: ep_sync reads it in one pass (sync_body.c). */
-    {"POST", "/v1/sync", 1, 1, 0, ep_sync},
-    {"POST", "/v1/pay-online", 1, 0, 1, ep_pay_online},
-    {"POST", "/v1/outcome", 1, 0, 0, ep_outcome},
+    {"POST", "/v1/sync", 1, 1, 0, ep_sync, 0},
+    {"POST", "/v1/pay-online", 1, 0, 1, ep_pay_online, 0},
+    {"POST", "/v1/outcome", 1, 0, 0, ep_outcome, 0},
+    /* For operators (docs/server.md, "Operating offpayd"). */
+    {"GET", "/v1/health", 0, 0, 0, ep_health, 0},
+    {"GET", "/metrics", 0, 0, 0, ep_metrics, 1},
 };
+
+/* The path of the route at url (static, for the metrics' labels), or NULL. */
+static const char *route_path(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(routes[i].path, url) == 0)
+            return routes[i].path;
+    return NULL;
+}
 
 int route_keeps_answer(const char *method, const char *path)
 {
@@ -308,10 +326,12 @@ struct upload {
     size_t len, cap;
     int too_large;
     int answered; /* an error was queued from the head alone; the rest is dropped */
+    struct request_obs obs; /* for the request log and the metrics */
 };
 
-/* Send text (malloc'd, len bytes; taken) or else body as JSON. */
-static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *body, char *text, size_t len)
+/* Send text (malloc'd, len bytes; taken; of content type type, NULL: JSON) or else body as JSON. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *body, char *text, size_t len,
+                                  const char *type)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -328,7 +348,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type != NULL ? type : "application/json");
     ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -337,7 +357,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status, json_t *
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code, const char *msg)
 {
     json_t *j = json_pack("{s:s,s:s}", "error", code, "message", msg);
-    enum MHD_Result r = send_reply(c, status, j, NULL, 0);
+    enum MHD_Result r = send_reply(c, status, j, NULL, 0, NULL);
     json_decref(j);
     return r;
 }
@@ -356,9 +376,15 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     rq.body = (const uint8_t *)up->buf;
     rq.body_len = up->len;
     rq.keep_answer = rt->keep_answer;
+    rq.now = (uint64_t)time(NULL);
+    if (rt->no_ledger) {
+        rt->handler(&rq);
+        ret = send_reply(c, rq.status, rq.reply, rq.reply_text, rq.reply_len, rq.content_type);
+        json_decref(rq.reply);
+        return ret;
+    }
     while (sem_wait(&srv->workers) != 0)
         ; /* EINTR: signals are blocked in these threads, but be safe */
-    rq.now = (uint64_t)time(NULL);
     if ((rq.l = pool_take(srv)) == NULL) {
         sem_post(&srv->workers);
         return send_error(c, 503, "storage_failed",
@@ -378,10 +404,11 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
         if (rq.reply == NULL && rq.reply_text == NULL)
             reply_error(&rq, 500, "internal", "The server produced no answer.");
     }
+    obs_note(&up->obs, &rq);
     maybe_prune(&rq);
     pool_give(srv, rq.l);
     sem_post(&srv->workers);
-    ret = send_reply(c, rq.status, rq.reply, rq.reply_text, rq.reply_len);
+    ret = send_reply(c, rq.status, rq.reply, rq.reply_text, rq.reply_len, rq.content_type);
     json_decref(rq.reply);
     json_decref(rq.json);
     return ret;
@@ -427,6 +454,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if ((up = calloc(1, sizeof *up)) == NULL)
             return MHD_NO;
         *con_cls = up;
+        obs_start(&up->obs, method, url, route_path(url));
         int refused = head_refused(c, url);
         if (refused != 0) {
             up->answered = 1;
@@ -495,8 +523,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct upload *up = *con_cls;
-    (void)cls, (void)c, (void)toe;
+    (void)cls, (void)toe;
     if (up != NULL) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+        obs_finish(&up->obs, info != NULL ? (int)info->http_status : 0);
         free(up->buf);
         free(up);
         *con_cls = NULL;
@@ -586,6 +616,7 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -617,9 +648,13 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     printf("listening on %s\n", shown);
     fflush(stdout);
 
+    /* SIGHUP reopens the log file (rotation); SIGINT and SIGTERM stop. */
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    while (sigwait(&sigs, &sig) != 0 || sig == SIGHUP)
+        if (sig == SIGHUP) {
+            reqlog_reopen();
+            sig = 0;
+        }
     MHD_stop_daemon(d);
     sem_destroy(&srv->workers);
     fprintf(stderr, "offpayd: stopped (signal %d); %lu payment signatures verified.\n", sig,

@@ -24,6 +24,7 @@
 #include "offpay/status.h"
 #include "offpay/text.h"
 
+#define META_ISSUER_PK "issuer_public_key"   /* the ledger's meta key of the issuer public key */
 #define OFFPAYD_BODY_MAX OFFPAY_API_BODY_MAX   /* bytes of a request body */
 #define OFFPAYD_SYNC_MAX OFFPAY_API_SYNC_MAX   /* records in one sync */
 #define OFFPAYD_COINS_MAX OFFPAY_API_COINS_MAX /* amounts in a load, ids in an unload */
@@ -124,6 +125,12 @@ struct request {
     struct offpay_ledger_wallet wallet;
     uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
     uint64_t ts;
+
+    /* What the request log and the metrics learn from the handler (reqlog.c):
+     * a sync's records in, settled and rejected. */
+    int is_sync;
+    unsigned sync_records, sync_settled, sync_rejected;
+    const char *content_type; /* of the reply; NULL: application/json */
 
     int status; /* the reply: reply_text when set (a handler that writes its
                  * own JSON), else reply */
@@ -254,6 +261,8 @@ struct sync_item {
     int caller_is_payer, caller_is_payee;
     int known;          /* 1: the ledger holds it already (settled or voided), so it was verified then */
     int outcome;        /* enum sync_outcome */
+    int fresh;          /* settled by this sync (not before): counted once in the metrics */
+    int caught;         /* its double spend was caught by this sync */
     const char *reason; /* when rejected: a stable code of docs/api.md */
 };
 
@@ -282,6 +291,48 @@ void ep_pay_online(struct request *rq);
  * (so its nonce row is kept OFFPAYD_ANSWER_KEEP), else 0. */
 int route_keeps_answer(const char *method, const char *path);
 void ep_outcome(struct request *rq);
+void ep_health(struct request *rq);
+void ep_metrics(struct request *rq);
+
+/* ---- request log and metrics (reqlog.c, metrics.c) ---- */
+
+#define OBS_WALLET_BYTES 4   /* of a wallet id in the log: 8 hex digits */
+#define OBS_PATH_SHOWN 96    /* bytes of a request path the log shows */
+
+/* One request as the log and the metrics see it. */
+struct request_obs {
+    uint64_t t0_us;                 /* monotonic clock when its head arrived */
+    const char *endpoint;           /* a route's path (static), or "other" */
+    const char *method;             /* "GET", "POST" or "other" */
+    char path[3 * OBS_PATH_SHOWN + 4]; /* the path as sent, escaped and cut */
+    int authed;                     /* a wallet signed it */
+    char wallet[2 * OBS_WALLET_BYTES + 1];
+    int is_sync;
+    unsigned records, settled, rejected;
+};
+
+/* The head arrived (endpoint: the route's path, or NULL when none matches). */
+void obs_start(struct request_obs *o, const char *method, const char *path, const char *endpoint);
+/* The handler is done: who asked, what a sync did. */
+void obs_note(struct request_obs *o, const struct request *rq);
+/* The request is complete with status (0: no answer was sent): log and count it. */
+void obs_finish(const struct request_obs *o, int status);
+
+/* The log goes to path (NULL: stderr), or nowhere when quiet.  Returns 0 or
+ * -1 (err set).  reopen: SIGHUP's, for log rotation.  close: at exit. */
+int reqlog_open(const char *path, int quiet, char *err, size_t err_cap);
+void reqlog_reopen(void);
+void reqlog_close(void);
+
+void metrics_start(void);
+void metrics_request(const char *endpoint, const char *method, int status, int authed);
+/* After a sync committed: its fresh settlements, caught double spends and rejections. */
+void metrics_sync(const struct sync_item *items, size_t n);
+void metrics_commit(uint64_t us);
+/* A transaction ended as r after retries reruns. */
+void metrics_tx_end(int retries, enum tx_result r);
+/* The exposition (malloc'd, *len bytes), or NULL when out of memory. */
+char *metrics_text(struct offpayd *srv, size_t *len);
 
 /* ---- the offpayd commands (cmd_*.c); each returns the exit code ---- */
 

@@ -24,7 +24,6 @@
 
 #include "internal.h"
 
-#define META_ISSUER_PK "issuer_public_key"
 
 int issuer_key_path(char *out, size_t cap, const char *url, const char *option, char *err, size_t err_cap)
 {

@@ -34,9 +34,10 @@ struct command {
 
 static const char *const opts_ledger[] = {"ledger", NULL};
 static const char *const opts_init[] = {"ledger", "issuer-key", NULL};
-static const char *const opts_serve[] = {"ledger", "listen", "threads", "issuer-key", "tls-cert", "tls-key", NULL};
+static const char *const opts_serve[] = {"ledger",   "listen",  "threads", "issuer-key",
+                                         "tls-cert", "tls-key", "log",     NULL};
+static const char *const flags_serve[] = {"quiet", NULL};
 static const char *const opts_limits[] = {"ledger", "wallet", "per-payment", "offline-total", "count", "period", NULL};
-static const char *const flags_none[] = {NULL};
 static const char *const flags_json[] = {"json", NULL};
 
 static const struct command commands[] = {
@@ -45,14 +46,17 @@ static const struct command commands[] = {
      "Create a new ledger and its issuer key file (mode 0600, never printed).\n"
      "URL is sqlite:PATH or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB.\n"
      "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"},
-    {"serve", cmd_serve, opts_serve, flags_none,
+    {"serve", cmd_serve, opts_serve, flags_serve,
      "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
-     "                     [--tls-cert FILE --tls-key FILE]\n"
+     "                     [--tls-cert FILE --tls-key FILE] [--log FILE | --quiet]\n"
      "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
      "\"listening on HOST:PORT\" once ready.  N requests are handled at once (default 2, 1..64).\n"
      "With --tls-cert and --tls-key (PEM: the certificate chain, the private key) it\n"
      "serves HTTPS, TLS 1.2 and 1.3 only; without them plain HTTP, fit only for a\n"
      "loopback address or behind a TLS proxy.\n"
+     "Each request is logged as one key=value line (docs/server.md) on stderr, or\n"
+     "appended to --log FILE (SIGHUP reopens it), or not at all with --quiet.\n"
+     "GET /v1/health and GET /metrics (Prometheus text format) are for operators.\n"
      "The issuer key file is found as for init.  Several processes may serve one\n"
      "PostgreSQL ledger.\n"},
     {"account", cmd_account, opts_ledger, flags_json,

@@ -250,6 +250,7 @@ static enum tx_step double_spend(struct request *rq, struct sync_item *it, const
         return tx_step_of(r);
     TRY(l->ops->wallet_revoke(l, payer->id, rq->now));
     reject(it, "double_spend");
+    it->caught = 1;
     return STEP_COMMIT;
 }
 
@@ -375,6 +376,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         add_delta(a, payee.account_id, rec->payee_amount, 0) != 0)
         return STEP_ERROR;
     it->outcome = SYNC_SETTLED;
+    it->fresh = 1;
     return STEP_COMMIT;
 }
 
@@ -391,6 +393,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
     for (size_t i = 0; i < a->n; i++) {
         a->items[i].outcome = a->verdict[i];
         a->items[i].reason = a->reasons[i];
+        a->items[i].fresh = a->items[i].caught = 0;
         if (a->items[i].outcome == SYNC_PENDING)
             pending++;
     }

@@ -43,37 +43,62 @@ enum tx_step tx_step_of(enum offpay_ledger_result r)
     }
 }
 
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* One attempt's end, as the runner's result; TX_BUSY: run it again. */
+static enum tx_result attempt_result(enum tx_step s)
+{
+    switch (s) {
+    case STEP_ABORT:
+        return TX_ABORTED;
+    case STEP_ERROR:
+        return TX_FAILED;
+    /* A failed disk or a database that is gone is not a race: running
+     * again now would fail again, and after an unknown commit it must
+     * not run again at all (the caller says the outcome is unknown). */
+    case STEP_UNAVAILABLE:
+        return TX_UNAVAILABLE;
+    case STEP_UNKNOWN:
+        return TX_UNKNOWN;
+    default:
+        return TX_BUSY; /* STEP_RETRY: another writer won */
+    }
+}
+
 enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
 {
-    for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
+    enum tx_result result = TX_BUSY;
+    int attempt;
+    for (attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
         enum offpay_ledger_result r = l->ops->begin(l, 1);
         enum tx_step s = r == OFFPAY_LEDGER_OK ? fn(l, ctx) : tx_step_of(r);
         if (r == OFFPAY_LEDGER_OK) {
             if (s == STEP_COMMIT) {
+                uint64_t t0 = monotonic_us();
                 r = l->ops->commit(l);
-                if (r == OFFPAY_LEDGER_OK)
-                    return TX_COMMITTED;
-                s = tx_step_of(r);
+                metrics_commit(monotonic_us() - t0);
+                s = r == OFFPAY_LEDGER_OK ? STEP_COMMIT : tx_step_of(r);
             } else {
                 l->ops->rollback(l);
             }
         }
-        if (s == STEP_ABORT)
-            return TX_ABORTED;
-        if (s == STEP_ERROR)
-            return TX_FAILED;
-        /* A failed disk or a database that is gone is not a race: running
-         * again now would fail again, and after an unknown commit it must
-         * not run again at all (the caller says the outcome is unknown). */
-        if (s == STEP_UNAVAILABLE)
-            return TX_UNAVAILABLE;
-        if (s == STEP_UNKNOWN)
-            return TX_UNKNOWN;
-        /* STEP_RETRY: another writer won; back off a little and run it again. */
+        if (s == STEP_COMMIT) {
+            result = TX_COMMITTED;
+            break;
+        }
+        if ((result = attempt_result(s)) != TX_BUSY)
+            break;
+        /* Back off a little and run it again. */
         struct timespec pause = {0, (long)(1000000L * (1 + attempt))};
         nanosleep(&pause, NULL);
     }
-    return TX_BUSY;
+    metrics_tx_end(attempt < OFFPAYD_TX_ATTEMPTS ? attempt : attempt - 1, result);
+    return result;
 }
 
 /* ---- the HTTP use ---- */
