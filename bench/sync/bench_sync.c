@@ -10,13 +10,17 @@
  * Configurations: batches of 1 and 1000 records, servers with 1 and 2 worker
  * threads, with one client connection more than server threads (so that a
  * batch is waiting to be verified while another one's commit goes to disk,
- * as on a server many wallets sync with).  Records are
+ * as on a server many wallets sync with); and "many wallets": 64 clients
+ * (--many), each its own payer wallet syncing one record per request, as
+ * phones do, which offpayd's group commit settles in shared commits.
+ * Records are
  * built and serialised before the clock starts; the clock covers the HTTP
  * requests, the server's work (decode, verify, one transaction per batch,
  * attest the payer's change) and reading the answers.  Every answer is
  * checked: all records settled.  The last line is
  *   records_per_second=N bound=M ratio=N/M
- * for the best configuration.
+ * for the best configuration, after one line
+ *   name=many_wallets clients=N server_threads=2 records_per_second=N
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +42,7 @@
 #include "offpay/text.h"
 
 #define MAX_CLIENTS 3
+#define MANY_MAX 256 /* clients of the "many wallets" configuration */
 #define COIN 100
 #define PAY 60
 
@@ -360,15 +365,11 @@ struct result {
     double seconds, rps, cpu_us;
 };
 
-static struct result run_config(struct wallet *payers, struct wallet *payees, int threads, size_t per_batch,
-                                size_t total)
+static struct result run_config(struct wallet *payers, struct wallet *payees, int threads, int nclients,
+                                size_t per_batch, size_t total)
 {
-    struct client cl[MAX_CLIENTS];
-    pthread_t tid[MAX_CLIENTS];
-    /* One client more than server threads: while one batch waits for its
-     * commit to reach the disk, the server threads have the next batches to
-     * verify, as a server with many wallets syncing would. */
-    int nclients = threads + 1;
+    static struct client cl[MANY_MAX];
+    static pthread_t tid[MANY_MAX];
     size_t records_per_client = total / (size_t)nclients;
     pthread_barrier_t bar;
     struct result r = {per_batch, threads, 0, 0, 0, 0};
@@ -376,7 +377,7 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
     /* Coins are loaded through a server of their own, so the timed server's
      * CPU time (from wait4) is the sync work alone. */
     start_server(threads);
-    struct offpay_utxo *coins[MAX_CLIENTS];
+    static struct offpay_utxo *coins[MANY_MAX];
     for (int k = 0; k < nclients; k++)
         coins[k] = load(&payers[k], records_per_client);
     stop_server();
@@ -488,20 +489,32 @@ int main(int argc, char **argv)
 {
     int smoke = 0, only_batch = 0, only_threads = 0;
     const char *ledger_url = NULL;
-    size_t small = 3000, big = 20000, big_batch = 1000;
+    int many = 64, only_many = 0;
+    size_t small = 3000, big = 20000, big_batch = 1000, many_records = 12800;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0) {
             smoke = 1;
-            small = 20, big = 40, big_batch = 20;
+            small = 20, big = 40, big_batch = 20, many = 8, many_records = 32;
         } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
             big = small = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--ledger-url") == 0 && i + 1 < argc) {
             ledger_url = argv[++i];
+        } else if (strcmp(argv[i], "--many") == 0 && i + 1 < argc) {
+            many = atoi(argv[++i]);
+            if (many < 1 || many > MANY_MAX)
+                die("--many takes 1..%d clients", MANY_MAX);
+        } else if (strcmp(argv[i], "--many-records") == 0 && i + 1 < argc) {
+            many_records = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--only-many") == 0) {
+            only_many = 1;
         } else if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
             only_batch = atoi(argv[++i]);
             only_threads = atoi(argv[++i]);
         } else {
             printf("usage: offpay-bench-sync [--smoke] [--records N] [--only BATCH THREADS] [--ledger-url URL]\n"
+                   "       [--many CLIENTS] [--many-records N] [--only-many]\n"
+                   "--many: the \"many wallets\" configuration's clients (default 64), each syncing one record\n"
+                   "per request, N records in all (default 12800); --only-many runs only that one.\n"
                    "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
                    "empty PostgreSQL database (its issuer key goes to a temp file unless OFFPAYD_ISSUER_KEY is set).\n"
                    "Runs batches of 1 and 1000 records against 1 and 2 server threads (or only one\n"
@@ -536,14 +549,20 @@ int main(int argc, char **argv)
            vus);
     fflush(stdout);
 
-    /* Wallets: one payer per client connection, each paying its own payee. */
-    struct wallet payers[MAX_CLIENTS], payees[MAX_CLIENTS];
-    start_server(1);
-    for (int k = 0; k < MAX_CLIENTS; k++) {
+    /* Wallets: one payer per client connection, each paying its own payee
+     * (each in an account of its own, so no two clients' records touch the
+     * same account row). */
+    int nwallets = only_batch > 0 ? MAX_CLIENTS : many > MAX_CLIENTS ? many : MAX_CLIENTS;
+    if (only_many)
+        nwallets = many;
+    static struct wallet payers[MANY_MAX], payees[MANY_MAX];
+    start_server(2);
+    for (int k = 0; k < nwallets; k++) {
         char name[32];
         snprintf(name, sizeof name, "payer%d", k);
         enrol(&payers[k], name);
-        mint(name, (uint64_t)COIN * (2 * small + 2 * big) + 1000);
+        mint(name, k < MAX_CLIENTS ? (uint64_t)COIN * (2 * small + 2 * big + many_records) + 1000
+                                   : (uint64_t)COIN * many_records + 1000);
         snprintf(name, sizeof name, "payee%d", k);
         enrol(&payees[k], name);
     }
@@ -551,14 +570,24 @@ int main(int argc, char **argv)
 
     struct result best = {0, 0, 0, 0, 0, 0}, r;
     int configs[4][2] = {{1, 1}, {1, 2}, {0, 1}, {0, 2}}; /* {small?, threads} */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4 && !only_many; i++) {
         size_t batch = configs[i][0] ? 1 : (only_batch > 1 ? (size_t)only_batch : big_batch), total = configs[i][0] ? small : big;
         int threads = configs[i][1];
         if (only_batch > 0 && (batch != (size_t)only_batch || threads != only_threads))
             continue;
-        r = run_config(payers, payees, threads, batch, total);
+        /* One client more than server threads: while one batch waits for its
+         * commit to reach the disk, the server threads have the next batches
+         * to verify, as a server with many wallets syncing would. */
+        r = run_config(payers, payees, threads, threads + 1, batch, total);
         if (r.rps > best.rps)
             best = r;
+    }
+    /* Many wallets: as phones sync, each client one record per request. */
+    struct result mw = {0, 0, 0, 0, 0, 0};
+    if (only_batch == 0) {
+        mw = run_config(payers, payees, 2, many, 1, many_records);
+        if (best.rps == 0)
+            best = mw;
     }
     char *audit_args[] = {"offpayd", "audit", "--ledger", ledger, NULL};
     if (offpayd(out, sizeof out, audit_args) != 0)
@@ -566,6 +595,8 @@ int main(int argc, char **argv)
     double bound = v2 / 2;
     printf("best: batch=%zu server_threads=%d (server cpu per record = %.2f verifications)\n", best.batch,
            best.threads, best.cpu_us / vus);
+    if (mw.records > 0)
+        printf("name=many_wallets clients=%d server_threads=2 records_per_second=%.0f\n", many, mw.rps);
     printf("records_per_second=%.0f bound=%.0f ratio=%.3f\n", best.rps, bound, best.rps / bound);
     return 0;
 }

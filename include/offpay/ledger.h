@@ -148,6 +148,16 @@ struct offpay_ledger_ops {
     enum offpay_ledger_result (*commit)(struct offpay_ledger *l);
     void (*rollback)(struct offpay_ledger *l);
 
+    /* Savepoints inside a write transaction, for group commit: several
+     * requests share one transaction and one durable commit, each after a
+     * savepoint of its own, so that one request's failure is undone alone.
+     * savepoint: marks the present state (and forgets the previous mark of
+     * this transaction, whose changes stay); rollback_savepoint: undoes
+     * everything done since the latest mark, which stays.  Either may answer
+     * RETRY, UNAVAILABLE or ERROR; the transaction must then be rolled back. */
+    enum offpay_ledger_result (*savepoint)(struct offpay_ledger *l);
+    enum offpay_ledger_result (*rollback_savepoint)(struct offpay_ledger *l);
+
     /* Small named values (issuer public key, creation time).  get: NOT_FOUND. */
     enum offpay_ledger_result (*meta_get)(struct offpay_ledger *l, const char *key, uint8_t *value, size_t cap,
                                           size_t *len);

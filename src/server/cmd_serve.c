@@ -58,6 +58,9 @@ int cmd_serve(const struct cli *c)
     }
     pthread_mutex_init(&srv.pool_lock, NULL);
     pthread_mutex_init(&srv.writer_lock, NULL);
+    pthread_mutex_init(&srv.group_lock, NULL);
+    pthread_cond_init(&srv.group_done, NULL);
+    srv.group_tail = &srv.group_head;
     pthread_mutex_init(&srv.rvl_lock, NULL);
     pthread_mutex_init(&srv.prune_lock, NULL);
     srv.pool_cap = threads + 1;
@@ -114,6 +117,8 @@ out:
     issuer_key_free(srv.issuer_sk);
     pthread_mutex_destroy(&srv.pool_lock);
     pthread_mutex_destroy(&srv.writer_lock);
+    pthread_mutex_destroy(&srv.group_lock);
+    pthread_cond_destroy(&srv.group_done);
     pthread_mutex_destroy(&srv.rvl_lock);
     pthread_mutex_destroy(&srv.prune_lock);
     return code;

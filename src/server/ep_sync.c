@@ -272,8 +272,10 @@ static void sync_with(struct request *rq, struct scratch *sc)
     for (i = 0; i < n; i++)
         if (items[i].outcome == SYNC_SETTLED)
             out_output(&o, rq, &items[i], &first);
-    limits = offpayd_limits_text(rq->srv, rq->l, rq->wallet.id);
-    revocation = offpayd_revocation_text(rq->srv, rq->l);
+    if (rq->l != NULL) { /* NULL: the ledger could not be opened again after the commit */
+        limits = offpayd_limits_text(rq->srv, rq->l, rq->wallet.id);
+        revocation = offpayd_revocation_text(rq->srv, rq->l);
+    }
     if (limits != NULL && revocation != NULL) {
         out_str(&o, "],\"limits\":\"");
         out_str(&o, limits);

@@ -260,7 +260,7 @@ static int authenticate(struct request *rq, struct MHD_Connection *c)
 
 /* ---- ledger connections ---- */
 
-static struct offpay_ledger *pool_take(struct offpayd *srv)
+struct offpay_ledger *pool_take(struct offpayd *srv)
 {
     struct offpay_ledger *l = NULL;
     char err[512];
@@ -275,7 +275,7 @@ static struct offpay_ledger *pool_take(struct offpayd *srv)
     return l;
 }
 
-static void pool_give(struct offpayd *srv, struct offpay_ledger *l)
+void pool_give(struct offpayd *srv, struct offpay_ledger *l)
 {
     if (l == NULL)
         return;
@@ -659,6 +659,8 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     sem_destroy(&srv->workers);
     fprintf(stderr, "offpayd: stopped (signal %d); %lu payment signatures verified.\n", sig,
             __atomic_load_n(&srv->payment_sigs, __ATOMIC_RELAXED));
+    fprintf(stderr, "offpayd: %lu write transactions committed or rolled back %lu requests (group commit).\n",
+            srv->groups, srv->grouped);
     rc = OFFPAY_EXIT_OK;
 out:
     if (fd >= 0)

@@ -31,6 +31,11 @@
 #define OFFPAYD_UTXOS_MAX OFFPAY_API_UTXOS_MAX /* coins in one GET /v1/utxos answer */
 #define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
 #define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
+/* Requests in one group transaction (tx.c).  Each runs in a savepoint,
+ * which PostgreSQL makes a subtransaction; a backend caches 64 of them
+ * (PGPROC_MAX_CACHED_SUBXIDS), beyond which every snapshot of every other
+ * session gets slower. */
+#define OFFPAYD_GROUP_MAX 64
 /* Connections (docs/server.md "Connections"): one client (one IP address)
  * may hold at most OFFPAYD_CONN_PER_CLIENT at once, so it cannot take all
  * OFFPAYD_CONN_MAX from the others; a connection idle for
@@ -59,6 +64,7 @@
 #define OFFPAYD_DEFAULT_PERIOD 86400u
 
 struct cert_cache;
+struct tx_waiter;
 
 /* The serving process: shared by all worker threads. */
 struct offpayd {
@@ -76,6 +82,15 @@ struct offpayd {
      * pages a sync touches stay cached from one batch to the next. */
     pthread_mutex_t writer_lock;
     struct offpay_ledger *writer;
+
+    /* Group commit (tx.c): requests waiting for the writer queue here; one
+     * of them leads, running up to OFFPAYD_GROUP_MAX of them in one
+     * transaction, and wakes them all once it is durably committed. */
+    pthread_mutex_t group_lock;
+    pthread_cond_t group_done;
+    struct tx_waiter *group_head, **group_tail;
+    int group_leading;
+    unsigned long groups, grouped; /* commits run, requests they held (stats) */
 
     /* The ledger's upkeep beside the writer (upkeep.c). */
     struct offpay_ledger *upkeeper;
@@ -139,6 +154,14 @@ struct request {
     size_t reply_len;
 };
 
+/* ---- ledger connections (http.c) ---- */
+
+/* A reader connection from the pool (or a new one); NULL when the ledger
+ * cannot be opened (the message is on stderr). */
+struct offpay_ledger *pool_take(struct offpayd *srv);
+/* Give l (NULL is fine) back to the pool, or close it when the pool is full. */
+void pool_give(struct offpayd *srv, struct offpay_ledger *l);
+
 /* ---- replies (http.c) ---- */
 
 /* Set the reply to {"error": code, "message": printf(fmt, ...)}. */
@@ -189,9 +212,35 @@ enum tx_step tx_step_of(enum offpay_ledger_result r);
  */
 enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx);
 
+/* One step of a group transaction: what it runs, and what became of it. */
+struct tx_member {
+    enum tx_step (*fn)(struct offpay_ledger *l, void *ctx);
+    void *ctx;
+    enum tx_step step;     /* internal: what fn said in the current attempt */
+    int done;              /* internal: result is final */
+    int set_aside;         /* internal: lost a race; runs alone after the others */
+    int retries;           /* internal: times it ran again (for the metrics) */
+    enum tx_result result; /* out */
+};
+
+/*
+ * tx_run for n steps at once: one write transaction and one commit for all
+ * of them, each step after a savepoint of its own (when n > 1), so that a
+ * step that aborts or fails is undone alone and the others still commit.
+ * A race lost (RETRY) by one step reruns the others without it, and then it
+ * alone, so a step that keeps conflicting does not fail its neighbours; a
+ * race lost at begin or commit reruns every step not yet decided; a storage
+ * failure or an unknown commit is every undecided step's result.  Each m[i].result is
+ * what tx_run would have returned for that step alone.
+ */
+void tx_run_group(struct offpay_ledger *l, struct tx_member *m, size_t n);
+
 /*
  * tx_run for a request, on the server's writer connection (rq->l while fn
- * runs), with the request nonce handled in the same transaction (tx.c): a
+ * runs; while it waits for its group, the request's reader connection goes
+ * back to the pool, and afterwards rq->l is one from the pool again, or NULL
+ * when none could be opened), with the request nonce handled in the same
+ * transaction (tx.c): a
  * cancelled nonce answers 409 cancelled; on a route with keep_answer, fn
  * must leave its 2xx reply in rq before STEP_COMMIT, and those exact bytes
  * are sent and stored, so that a repeat gets them again (and fn does not
@@ -328,7 +377,8 @@ void metrics_start(void);
 void metrics_request(const char *endpoint, const char *method, int status, int authed);
 /* After a sync committed: its fresh settlements, caught double spends and rejections. */
 void metrics_sync(const struct sync_item *items, size_t n);
-void metrics_commit(uint64_t us);
+/* A commit that took us and carried group transactions (group commit, tx.c). */
+void metrics_commit(uint64_t us, size_t group);
 /* A transaction ended as r after retries reruns. */
 void metrics_tx_end(int retries, enum tx_result r);
 /* The exposition (malloc'd, *len bytes), or NULL when out of memory. */

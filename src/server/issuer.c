@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +151,66 @@ char *offpayd_message_text(const uint8_t *bin, size_t len)
     return t;
 }
 
+/* Signed limits, cached: every wallet without limits of its own gets the
+ * same document (the default's, whose wallet id is all zero), and a sync
+ * answer carries it, so without the cache each single-record sync would cost
+ * an Ed25519 signature for nothing (Ed25519 is deterministic: the same
+ * document always gets the same signature).  Keyed by the issuer key and
+ * the whole unsigned document, so a changed limit or issue time misses. */
+#define LIMITS_SLOTS 64u
+
+struct limits_slot {
+    uint8_t key[OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_LIMITS_BYTES];
+    size_t key_len;
+    char *text;
+};
+
+static pthread_mutex_t limits_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct limits_slot limits_cache[LIMITS_SLOTS];
+
+static char *limits_signed_text(struct offpayd *srv, struct offpay_limits_policy *p)
+{
+    uint8_t buf[OFFPAY_LIMITS_BYTES];
+    struct limits_slot key;
+    char *text = NULL;
+
+    memset(p->sig, 0, sizeof p->sig);
+    size_t n = offpay_limits_policy_encode(buf, sizeof buf, p);
+    if (n == 0)
+        return NULL;
+    memcpy(key.key, srv->issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+    memcpy(key.key + OFFPAY_PUBLIC_KEY_BYTES, buf, n);
+    key.key_len = OFFPAY_PUBLIC_KEY_BYTES + n;
+    uint32_t h = 2166136261u; /* FNV-1a: spreads wallets over the slots, nothing more */
+    for (size_t i = OFFPAY_PUBLIC_KEY_BYTES; i < key.key_len; i++)
+        h = (h ^ key.key[i]) * 16777619u;
+    struct limits_slot *slot = &limits_cache[h % LIMITS_SLOTS];
+
+    pthread_mutex_lock(&limits_lock);
+    if (slot->text != NULL && slot->key_len == key.key_len && memcmp(slot->key, key.key, key.key_len) == 0)
+        text = strdup(slot->text);
+    pthread_mutex_unlock(&limits_lock);
+    if (text != NULL)
+        return text;
+    if (offpay_limits_policy_sign(p, srv->issuer_sk) != OFFPAY_OK ||
+        (n = offpay_limits_policy_encode(buf, sizeof buf, p)) == 0 || (text = offpayd_message_text(buf, n)) == NULL)
+        return NULL;
+    char *copy = strdup(text);
+    if (copy != NULL) {
+        pthread_mutex_lock(&limits_lock);
+        free(slot->text);
+        memcpy(slot->key, key.key, key.key_len);
+        slot->key_len = key.key_len;
+        slot->text = copy;
+        pthread_mutex_unlock(&limits_lock);
+    }
+    return text;
+}
+
 char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
 {
     static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
     struct offpay_limits_policy p;
-    uint8_t buf[OFFPAY_LIMITS_BYTES];
     enum offpay_ledger_result r;
 
     memset(&p, 0, sizeof p);
@@ -173,10 +229,7 @@ char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const ui
             r = OFFPAY_LEDGER_OK;
         }
     }
-    if (r != OFFPAY_LEDGER_OK || offpay_limits_policy_sign(&p, srv->issuer_sk) != OFFPAY_OK)
-        return NULL;
-    size_t n = offpay_limits_policy_encode(buf, sizeof buf, &p);
-    return n ? offpayd_message_text(buf, n) : NULL;
+    return r == OFFPAY_LEDGER_OK ? limits_signed_text(srv, &p) : NULL;
 }
 
 struct id_list {

@@ -29,6 +29,9 @@
 /* Upper bounds of the commit latency buckets, in microseconds. */
 static const uint64_t commit_bounds_us[] = {250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 #define COMMIT_BUCKETS (sizeof commit_bounds_us / sizeof commit_bounds_us[0])
+/* Transactions (requests) one group commit carried: 1 .. OFFPAYD_GROUP_MAX. */
+static const uint64_t group_bounds[] = {1, 2, 4, 8, 16, 32, 64};
+#define GROUP_BUCKETS (sizeof group_bounds / sizeof group_bounds[0])
 
 struct request_series {
     const char *endpoint, *method; /* static strings */
@@ -52,6 +55,7 @@ static struct {
     /* atomics */
     uint64_t settled, double_spends, request_sigs;
     uint64_t commit_buckets[COMMIT_BUCKETS], commit_count, commit_sum_us;
+    uint64_t group_buckets[GROUP_BUCKETS], group_sum;
     uint64_t retries, errors_failed, errors_unavailable, errors_unknown, errors_busy;
     int64_t start_time;
 } m = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -103,12 +107,16 @@ void metrics_sync(const struct sync_item *items, size_t n)
     }
 }
 
-void metrics_commit(uint64_t us)
+void metrics_commit(uint64_t us, size_t group)
 {
     for (size_t b = 0; b < COMMIT_BUCKETS; b++)
         if (us <= commit_bounds_us[b])
             add(&m.commit_buckets[b], 1); /* cumulative, as the format wants */
+    for (size_t b = 0; b < GROUP_BUCKETS; b++)
+        if (group <= group_bounds[b])
+            add(&m.group_buckets[b], 1);
     add(&m.commit_sum_us, us);
+    add(&m.group_sum, group);
     add(&m.commit_count, 1);
 }
 
@@ -214,11 +222,13 @@ static void ledger_text(struct text *t)
     put(t, "offpayd_commit_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)count);
     put(t, "offpayd_commit_seconds_sum %.6f\n", (double)get(&m.commit_sum_us) / 1e6);
     put(t, "offpayd_commit_seconds_count %llu\n", (unsigned long long)count);
-    /* Every commit carries one transaction until commits are grouped. */
+    /* Group commit (tx.c): the requests one commit carried. */
     family(t, "offpayd_commit_group_size", "histogram", "Transactions carried by one ledger commit.");
-    put(t, "offpayd_commit_group_size_bucket{le=\"1\"} %llu\n", (unsigned long long)count);
+    for (size_t b = 0; b < GROUP_BUCKETS; b++)
+        put(t, "offpayd_commit_group_size_bucket{le=\"%llu\"} %llu\n", (unsigned long long)group_bounds[b],
+            (unsigned long long)get(&m.group_buckets[b]));
     put(t, "offpayd_commit_group_size_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)count);
-    put(t, "offpayd_commit_group_size_sum %llu\n", (unsigned long long)count);
+    put(t, "offpayd_commit_group_size_sum %llu\n", (unsigned long long)get(&m.group_sum));
     put(t, "offpayd_commit_group_size_count %llu\n", (unsigned long long)count);
     family(t, "offpayd_ledger_retries_total", "counter", "Transactions run again after losing a race.");
     put(t, "offpayd_ledger_retries_total %llu\n", (unsigned long long)get(&m.retries));

@@ -22,6 +22,12 @@
  *     nonce is stored, and a repeat simply runs again.
  * A step that refuses the request (STEP_ABORT) is rolled back with its
  * nonce, so a refused request did not use its nonce.
+ *
+ * Requests share commits (group commit, request_tx): concurrent requests
+ * run as one group in one write transaction, each after a savepoint of its
+ * own that also holds its nonce and stored answer, so a request that is
+ * refused or fails is undone alone (tx_run_group), and each is answered
+ * only once the group's commit is durable.  tx_run is a group of one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,55 +56,151 @@ static uint64_t monotonic_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* One attempt's end, as the runner's result; TX_BUSY: run it again. */
-static enum tx_result attempt_result(enum tx_step s)
+/* A member's final result from what its step said in a committed (or, for
+ * a lone member, rolled back) transaction. */
+static void decide(struct tx_member *m, enum tx_result r)
+{
+    m->result = r;
+    m->done = 1;
+}
+
+static enum tx_result result_of(enum tx_step s)
 {
     switch (s) {
+    case STEP_COMMIT:
+        return TX_COMMITTED;
     case STEP_ABORT:
         return TX_ABORTED;
-    case STEP_ERROR:
-        return TX_FAILED;
-    /* A failed disk or a database that is gone is not a race: running
-     * again now would fail again, and after an unknown commit it must
-     * not run again at all (the caller says the outcome is unknown). */
     case STEP_UNAVAILABLE:
         return TX_UNAVAILABLE;
     case STEP_UNKNOWN:
         return TX_UNKNOWN;
     default:
-        return TX_BUSY; /* STEP_RETRY: another writer won */
+        return TX_FAILED;
+    }
+}
+
+/*
+ * One attempt at the members not yet decided (and not set aside).  Returns
+ * STEP_COMMIT when every one of them is decided now; otherwise the
+ * transaction was rolled back and the return says why (RETRY: run again;
+ * UNAVAILABLE, UNKNOWN, ERROR: the result of every member still undecided).
+ * *culprit: the member whose step lost a race, or n.
+ */
+static enum tx_step group_attempt(struct offpay_ledger *l, struct tx_member *m, size_t n, size_t *culprit)
+{
+    size_t live = 0;
+    enum offpay_ledger_result r;
+    *culprit = n;
+    for (size_t i = 0; i < n; i++)
+        live += !m[i].done && !m[i].set_aside;
+    if (live == 0)
+        return STEP_COMMIT;
+    /* A lone step needs no savepoint: the transaction is its own. */
+    int marks = live > 1;
+    if ((r = l->ops->begin(l, 1)) != OFFPAY_LEDGER_OK)
+        return tx_step_of(r);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].done || m[i].set_aside)
+            continue;
+        if (marks && (r = l->ops->savepoint(l)) != OFFPAY_LEDGER_OK) {
+            l->ops->rollback(l);
+            return tx_step_of(r);
+        }
+        enum tx_step s = m[i].step = m[i].fn(l, m[i].ctx);
+        if (s == STEP_COMMIT)
+            continue;
+        if (s == STEP_ABORT || s == STEP_ERROR) {
+            if (!marks) {
+                l->ops->rollback(l);
+                decide(&m[i], result_of(s));
+                return STEP_COMMIT;
+            }
+            if ((r = l->ops->rollback_savepoint(l)) != OFFPAY_LEDGER_OK) {
+                /* This step is decided; the others lost their transaction
+                 * with the failed undo and run again. */
+                l->ops->rollback(l);
+                decide(&m[i], result_of(s));
+                return tx_step_of(r) == STEP_ERROR ? STEP_RETRY : tx_step_of(r);
+            }
+            continue;
+        }
+        /* A race lost, or the storage failed: the whole transaction is gone. */
+        l->ops->rollback(l);
+        if (s == STEP_RETRY)
+            *culprit = i;
+        return s;
+    }
+    uint64_t t0 = monotonic_us();
+    r = l->ops->commit(l);
+    metrics_commit(monotonic_us() - t0, live);
+    if (r != OFFPAY_LEDGER_OK)
+        return tx_step_of(r); /* the backend rolled back */
+    for (size_t i = 0; i < n; i++)
+        if (!m[i].done && !m[i].set_aside)
+            decide(&m[i], result_of(m[i].step));
+    return STEP_COMMIT;
+}
+
+/* Attempts until the members not set aside are decided. */
+static void group_run(struct offpay_ledger *l, struct tx_member *m, size_t n)
+{
+    for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
+        size_t culprit, live = 0;
+        for (size_t i = 0; i < n; i++)
+            live += !m[i].done && !m[i].set_aside;
+        enum tx_step s = group_attempt(l, m, n, &culprit);
+        if (s == STEP_COMMIT)
+            return;
+        if (s != STEP_RETRY) {
+            /* A failed disk or a database that is gone is not a race: running
+             * again now would fail again, and after an unknown commit it must
+             * not run again at all (the caller says the outcome is unknown). */
+            for (size_t i = 0; i < n; i++)
+                if (!m[i].done && !m[i].set_aside)
+                    decide(&m[i], result_of(s));
+            return;
+        }
+        /* The step that lost a race (on a hot row, say) must not keep its
+         * neighbours losing with it: it is set aside, and runs on its own
+         * once they are decided. */
+        int aside = culprit < n && live > 1;
+        for (size_t i = 0; i < n; i++)
+            m[i].retries += !m[i].done && !m[i].set_aside && !(aside && i == culprit); /* they run again */
+        if (aside) {
+            m[culprit].set_aside = 1;
+            attempt--; /* not an attempt lost: at most n of these */
+            continue;
+        }
+        /* Another writer won; back off a little and run it again. */
+        struct timespec pause = {0, (long)(1000000L * (1 + attempt))};
+        nanosleep(&pause, NULL);
+    }
+    /* every attempt lost a race: the undecided keep TX_BUSY */
+}
+
+void tx_run_group(struct offpay_ledger *l, struct tx_member *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        m[i].done = m[i].set_aside = m[i].retries = 0;
+        m[i].result = TX_BUSY;
+    }
+    group_run(l, m, n);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].set_aside) {
+            m[i].set_aside = 0;
+            m[i].retries++; /* it lost its race in the group */
+            group_run(l, &m[i], 1);
+        }
+        metrics_tx_end(m[i].retries, m[i].result);
     }
 }
 
 enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
 {
-    enum tx_result result = TX_BUSY;
-    int attempt;
-    for (attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
-        enum offpay_ledger_result r = l->ops->begin(l, 1);
-        enum tx_step s = r == OFFPAY_LEDGER_OK ? fn(l, ctx) : tx_step_of(r);
-        if (r == OFFPAY_LEDGER_OK) {
-            if (s == STEP_COMMIT) {
-                uint64_t t0 = monotonic_us();
-                r = l->ops->commit(l);
-                metrics_commit(monotonic_us() - t0);
-                s = r == OFFPAY_LEDGER_OK ? STEP_COMMIT : tx_step_of(r);
-            } else {
-                l->ops->rollback(l);
-            }
-        }
-        if (s == STEP_COMMIT) {
-            result = TX_COMMITTED;
-            break;
-        }
-        if ((result = attempt_result(s)) != TX_BUSY)
-            break;
-        /* Back off a little and run it again. */
-        struct timespec pause = {0, (long)(1000000L * (1 + attempt))};
-        nanosleep(&pause, NULL);
-    }
-    metrics_tx_end(attempt < OFFPAYD_TX_ATTEMPTS ? attempt : attempt - 1, result);
-    return result;
+    struct tx_member m = {fn, ctx, STEP_ERROR, 0, 0, 0, TX_BUSY};
+    tx_run_group(l, &m, 1);
+    return m.result;
 }
 
 /* ---- the HTTP use ---- */
@@ -184,28 +286,101 @@ static enum tx_step http_step(struct offpay_ledger *l, void *arg)
     return s == STEP_COMMIT ? keep_answer(rq) : s;
 }
 
+/* A request waiting for its group (request_tx). */
+struct tx_waiter {
+    struct http_tx t;
+    struct tx_member m;
+    int done;
+    struct tx_waiter *next;
+};
+
+/* Run a group of waiting requests on the writer connection, and set the
+ * reply of each one that did not commit. */
+static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n)
+{
+    struct tx_member m[OFFPAYD_GROUP_MAX];
+
+    pthread_mutex_lock(&srv->writer_lock);
+    for (size_t i = 0; i < n; i++) {
+        g[i]->t.rq->l = srv->writer;
+        m[i].fn = http_step;
+        m[i].ctx = &g[i]->t;
+    }
+    tx_run_group(srv->writer, m, n);
+    for (size_t i = 0; i < n; i++) {
+        struct request *rq = g[i]->t.rq;
+        enum tx_result res = m[i].result;
+        g[i]->m = m[i];
+        if (res == TX_FAILED)
+            reply_ledger_error(rq, rq->path);
+        else if (res == TX_BUSY)
+            reply_error(rq, 503, "busy", "The ledger is busy; try again.");
+        else if (res == TX_UNAVAILABLE || res == TX_UNKNOWN)
+            reply_storage_failed(rq, res == TX_UNKNOWN);
+        rq->l = NULL; /* request_tx takes a reader again */
+    }
+    srv->groups++;
+    srv->grouped += n;
+    pthread_mutex_unlock(&srv->writer_lock);
+}
+
+/*
+ * Group commit.  A request queues, and waits until it is done.  While no
+ * group is running, the first waiter to notice leads: it takes the queue (up
+ * to OFFPAYD_GROUP_MAX), runs it as one transaction, and once the commit has
+ * returned -- durable: SQLite synchronous=FULL, PostgreSQL
+ * synchronous_commit=on -- marks its group done and wakes everyone; a waiter
+ * still queued then leads the next group.  So while one group's commit goes
+ * to the disk the next group gathers, and under load every commit carries
+ * the requests that arrived during the previous one, with no timer: alone,
+ * a request commits at once.
+ */
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
 {
-    struct offpay_ledger *reader = rq->l;
-    struct http_tx t = {rq, fn, ctx};
+    struct offpayd *srv = rq->srv;
+    struct tx_waiter w;
 
-    /* Storage must not stall crypto: while this request waits for the one
-     * writer and for its commit to reach the disk, its worker permit goes to
-     * a request that has signatures to verify.  The write transactions are
-     * one at a time anyway (writer_lock). */
-    sem_post(&rq->srv->workers);
-    pthread_mutex_lock(&rq->srv->writer_lock);
-    rq->l = rq->srv->writer;
-    enum tx_result res = tx_run(rq->l, http_step, &t);
-    if (res == TX_FAILED)
-        reply_ledger_error(rq, rq->path);
-    else if (res == TX_BUSY)
-        reply_error(rq, 503, "busy", "The ledger is busy; try again.");
-    else if (res == TX_UNAVAILABLE || res == TX_UNKNOWN)
-        reply_storage_failed(rq, res == TX_UNKNOWN);
-    rq->l = reader;
-    pthread_mutex_unlock(&rq->srv->writer_lock);
-    while (sem_wait(&rq->srv->workers) != 0)
+    memset(&w, 0, sizeof w);
+    w.t.rq = rq;
+    w.t.fn = fn;
+    w.t.ctx = ctx;
+    w.m.result = TX_BUSY;
+    /* Storage must not stall crypto: while this request waits for its group
+     * and for the commit to reach the disk, its worker permit goes to a
+     * request that has signatures to verify. */
+    sem_post(&srv->workers);
+    /* Nor its reader connection: there are as many waiting requests as
+     * clients, and a connection each would mean a database session each. */
+    pool_give(srv, rq->l);
+    rq->l = NULL;
+    pthread_mutex_lock(&srv->group_lock);
+    *srv->group_tail = &w;
+    srv->group_tail = &w.next;
+    while (!w.done) {
+        if (srv->group_leading) {
+            pthread_cond_wait(&srv->group_done, &srv->group_lock);
+            continue;
+        }
+        struct tx_waiter *g[OFFPAYD_GROUP_MAX];
+        size_t n = 0;
+        while (n < OFFPAYD_GROUP_MAX && srv->group_head != NULL) {
+            g[n++] = srv->group_head;
+            srv->group_head = srv->group_head->next;
+        }
+        if (srv->group_head == NULL)
+            srv->group_tail = &srv->group_head;
+        srv->group_leading = 1;
+        pthread_mutex_unlock(&srv->group_lock);
+        lead(srv, g, n);
+        pthread_mutex_lock(&srv->group_lock);
+        for (size_t i = 0; i < n; i++)
+            g[i]->done = 1;
+        srv->group_leading = 0;
+        pthread_cond_broadcast(&srv->group_done);
+    }
+    pthread_mutex_unlock(&srv->group_lock);
+    while (sem_wait(&srv->workers) != 0)
         ; /* EINTR */
-    return res == TX_COMMITTED ? 0 : -1;
+    rq->l = pool_take(srv);
+    return w.m.result == TX_COMMITTED ? 0 : -1;
 }

@@ -2,19 +2,22 @@
  * pg_ledger.c - the ledger interface on a PostgreSQL database (libpq).
  *
  * Several offpayd processes may serve one PostgreSQL ledger at once, so the
- * database, not a process-local lock, must keep settlement exactly-once.
- * begin(l, 1) first takes a database-wide writer lock (an advisory lock,
- * see pg_begin), so write transactions of all processes run one at a time
- * and do not fail half-way for a race.  They also run at SERIALIZABLE
- * isolation, so correctness does not rest on that lock: PostgreSQL aborts
- * any transaction whose outcome could differ from some serial order (two
- * processes spending the same coin, settling the same record, ...) with
- * SQLSTATE 40001, and we answer OFFPAY_LEDGER_RETRY so the caller runs the
- * whole transaction again; deadlocks (40P01) and lock timeouts (55P03) are
- * retried the same way.  A serializable transaction cannot promise at BEGIN
- * that it will not lose such a race later, which is why any operation may
- * answer RETRY; lock waits are bounded by lock_timeout so none hangs.  Reads
- * (begin(l, 0)) are REPEATABLE READ READ ONLY: one consistent snapshot.
+ * database, not a process-local lock, must keep settlement exactly-once, and
+ * there is no lock between their writers: write transactions of all
+ * processes run in parallel at REPEATABLE READ isolation.  Correctness rests
+ * on first-updater-wins: every decision a transaction takes from what it
+ * read is followed by a write to the row it read -- a coin is marked spent
+ * (an UPDATE of that coin's row), a record is inserted under its unique id,
+ * a nonce under its unique key, an account's totals by an UPDATE of its row
+ * -- and when two transactions write the same row, PostgreSQL makes the
+ * second wait for the first and then aborts it with SQLSTATE 40001 if the
+ * first committed (an INSERT ... ON CONFLICT DO NOTHING that meets a row its
+ * snapshot cannot see does the same).  We answer OFFPAY_LEDGER_RETRY, and the
+ * caller runs the whole transaction again on a fresh snapshot, which sees
+ * the winner's result (settled already, or a double spend).  Deadlocks
+ * (40P01) and lock waits over lock_timeout (55P03) are retried the same way.
+ * Any operation may therefore answer RETRY.  Reads (begin(l, 0)) are
+ * REPEATABLE READ READ ONLY: one consistent snapshot, never aborted.
  *
  * An error inside a PostgreSQL transaction aborts all of it, but the
  * interface lets a caller go on after DUPLICATE; so inserts use ON CONFLICT
@@ -43,8 +46,6 @@
 
 /* Serializes concurrent migrations of one database (any 64-bit constant). */
 #define MIGRATION_LOCK_KEY "7206312350915634001"
-/* Held by the one write transaction running on the database at a time. */
-#define WRITER_LOCK_KEY "7206312350915634002"
 
 #define MAX_PARAMS 8
 
@@ -171,7 +172,7 @@ struct pg_ledger {
     PGconn *conn;
     unsigned char prepared[S_COUNT]; /* on this session: 0 not yet, 1 prepared, 2 stale */
     int in_tx;
-    int writer_locked; /* this session holds the writer lock */
+    int marked; /* the open transaction has a savepoint */
     PGresult *keep; /* the last result: blobs handed out point into it */
     char err[256];
 };
@@ -272,7 +273,6 @@ static int reconnect_if_broken(struct pg_ledger *s)
         return 0;
     PQreset(s->conn);
     memset(s->prepared, 0, sizeof s->prepared); /* prepared statements die with the session */
-    s->writer_locked = 0;                        /* and so do its locks */
     return PQstatus(s->conn) == CONNECTION_OK;
 }
 
@@ -465,39 +465,12 @@ static void pg_close(struct offpay_ledger *l)
 
 static const char *pg_last_error(struct offpay_ledger *l) { return PL(l)->err; }
 
-/* Give the writer lock back (after COMMIT or ROLLBACK).  If the session is
- * gone, so is the lock. */
-static void writer_unlock(struct pg_ledger *s)
-{
-    if (!s->writer_locked)
-        return;
-    PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(" WRITER_LOCK_KEY ")"));
-    s->writer_locked = 0;
-}
-
 static enum offpay_ledger_result start_tx(struct pg_ledger *s, int write)
 {
-    enum offpay_ledger_result r;
-    if (!write)
-        return exec_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    /* Taken before BEGIN, so that the transaction's snapshot (taken at its
-     * first statement) already sees what the previous writer committed. */
-    if ((r = exec_cmd(s, "SELECT pg_advisory_lock(" WRITER_LOCK_KEY ")")) != OFFPAY_LEDGER_OK)
-        return r; /* 55P03 after lock_timeout: RETRY */
-    s->writer_locked = 1;
-    if ((r = exec_cmd(s, "BEGIN ISOLATION LEVEL SERIALIZABLE")) != OFFPAY_LEDGER_OK)
-        writer_unlock(s);
-    return r;
+    s->marked = 0;
+    return exec_cmd(s, write ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
-/*
- * Write transactions take a database-wide writer lock (a session advisory
- * lock) before they begin, as SQLite's BEGIN IMMEDIATE does: writers of all
- * processes then run one at a time, so none fails half-way because another
- * one raced it, and a big batch is never thrown away for a conflict.  They
- * still run at SERIALIZABLE, so that exactly-once does not depend on every
- * writer taking the lock (an operator's SQL, another tool).
- */
 static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
 {
     struct pg_ledger *s = PL(l);
@@ -523,7 +496,6 @@ static void pg_rollback(struct offpay_ledger *l)
     char keep[sizeof s->err];
     memcpy(keep, s->err, sizeof keep); /* the caller may still want to report why */
     (void)exec_cmd(s, "ROLLBACK");
-    writer_unlock(s);
     memcpy(s->err, keep, sizeof keep);
     s->in_tx = 0;
 }
@@ -554,9 +526,33 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
         PGresult *rb = PQexec(s->conn, "ROLLBACK");
         PQclear(rb);
     }
-    writer_unlock(s);
     s->in_tx = 0;
     return r;
+}
+
+/* Savepoints (group commit).  Each is a subtransaction; releasing the
+ * previous one in the same round trip keeps them from nesting. */
+static enum offpay_ledger_result pg_savepoint(struct offpay_ledger *l)
+{
+    struct pg_ledger *s = PL(l);
+    if (!s->in_tx) {
+        snprintf(s->err, sizeof s->err, "A savepoint needs an open transaction.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    enum offpay_ledger_result r =
+        exec_cmd(s, s->marked ? "RELEASE SAVEPOINT offpay_member; SAVEPOINT offpay_member" : "SAVEPOINT offpay_member");
+    s->marked = r == OFFPAY_LEDGER_OK;
+    return r;
+}
+
+static enum offpay_ledger_result pg_rollback_savepoint(struct offpay_ledger *l)
+{
+    struct pg_ledger *s = PL(l);
+    if (!s->in_tx || !s->marked) {
+        snprintf(s->err, sizeof s->err, "There is no savepoint to go back to.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    return exec_cmd(s, "ROLLBACK TO SAVEPOINT offpay_member");
 }
 
 /* One small integer from a query (text result); -1 on failure. */
@@ -1353,6 +1349,8 @@ static const struct offpay_ledger_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .savepoint = pg_savepoint,
+    .rollback_savepoint = pg_rollback_savepoint,
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,
     .account_create = pg_account_create,

@@ -67,6 +67,9 @@ enum stmt {
     S_FRAUD_GET,
     S_FRAUD_LIST,
     S_AUDIT,
+    S_SAVEPOINT,
+    S_RELEASE,
+    S_ROLLBACK_TO,
     S_COUNT
 };
 
@@ -125,6 +128,9 @@ static const char *const sql_text[S_COUNT] = {
                 "UNION ALL SELECT -1, '(no account)', 0, 0, 0, 0, sum(amount), max(amount < 0) FROM unspent "
                 "WHERE account_id NOT IN (SELECT id FROM accounts) HAVING count(*) > 0 "
                 "ORDER BY 2",
+    [S_SAVEPOINT] = "SAVEPOINT offpay_member",
+    [S_RELEASE] = "RELEASE offpay_member",
+    [S_ROLLBACK_TO] = "ROLLBACK TO offpay_member",
 };
 
 /* Growable buffers for the blobs a get hands out (valid until the next call). */
@@ -138,6 +144,7 @@ struct sqlite_ledger {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     int in_tx, tx_write;
+    int marked; /* the open transaction has a savepoint */
     char err[256];
     struct blob b[3];
 };
@@ -361,6 +368,7 @@ static void end_tx(struct sqlite_ledger *s)
         pthread_mutex_unlock(&write_lock);
     s->in_tx = 0;
     s->tx_write = 0;
+    s->marked = 0;
 }
 
 static void sl_rollback(struct offpay_ledger *l)
@@ -405,6 +413,47 @@ static enum offpay_ledger_result sl_commit(struct offpay_ledger *l)
     }
     end_tx(s);
     return OFFPAY_LEDGER_OK;
+}
+
+/* ---- savepoints (group commit) ---- */
+
+/* Run one of the savepoint statements, inside a write transaction. */
+static enum offpay_ledger_result mark_stmt(struct sqlite_ledger *s, enum stmt i)
+{
+    if (!s->in_tx || !s->tx_write) {
+        snprintf(s->err, sizeof s->err, "A savepoint needs an open write transaction.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    sqlite3_stmt *st = stmt(s, i);
+    return st != NULL ? exec_done(s, st) : OFFPAY_LEDGER_ERROR;
+}
+
+static enum offpay_ledger_result sl_savepoint(struct offpay_ledger *l)
+{
+    struct sqlite_ledger *s = SL(l);
+    enum offpay_ledger_result r;
+    /* Released first, so savepoints do not pile up: RELEASE keeps its changes
+     * in the transaction. */
+    if (s->marked && (r = mark_stmt(s, S_RELEASE)) != OFFPAY_LEDGER_OK)
+        return r;
+    s->marked = 0;
+    if ((r = mark_stmt(s, S_SAVEPOINT)) == OFFPAY_LEDGER_OK)
+        s->marked = 1;
+    return r;
+}
+
+static enum offpay_ledger_result sl_rollback_savepoint(struct offpay_ledger *l)
+{
+    struct sqlite_ledger *s = SL(l);
+    if (!s->marked) {
+        snprintf(s->err, sizeof s->err, "There is no savepoint to go back to.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    /* A statement left half-stepped would keep its read open across the undo. */
+    for (int i = 0; i < S_COUNT; i++)
+        if (s->st[i] != NULL)
+            sqlite3_reset(s->st[i]);
+    return mark_stmt(s, S_ROLLBACK_TO);
 }
 
 /* ---- meta ---- */
@@ -1178,6 +1227,8 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .begin = sl_begin,
     .commit = sl_commit,
     .rollback = sl_rollback,
+    .savepoint = sl_savepoint,
+    .rollback_savepoint = sl_rollback_savepoint,
     .meta_get = sl_meta_get,
     .meta_set = sl_meta_set,
     .account_create = sl_account_create,
