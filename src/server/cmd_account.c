@@ -49,12 +49,12 @@ static enum tx_step mint_tx(struct offpay_ledger *l, void *ctx)
     struct mint_ctx *m = ctx;
     enum offpay_ledger_result r = l->ops->account_get(l, m->name, &m->acc);
     if (r == OFFPAY_LEDGER_NOT_FOUND) {
-        cli_fail(OFFPAY_EXIT_USAGE, "There is no account named \"%s\" (create it with offpayd account open).", m->name);
+        cli_fail(OFFPAY_ERR_USAGE, "There is no account named \"%s\" (create it with offpayd account open).", m->name);
         return STEP_ABORT;
     }
     TRY(r);
     if (m->acc.online > (uint64_t)INT64_MAX - m->amount || m->acc.minted > (uint64_t)INT64_MAX - m->amount) {
-        cli_fail(OFFPAY_EXIT_USAGE, "Minting %llu would overflow the account's balance.", (unsigned long long)m->amount);
+        cli_fail(OFFPAY_ERR_USAGE, "Minting %llu would overflow the account's balance.", (unsigned long long)m->amount);
         return STEP_ABORT;
     }
     m->acc.online += m->amount;
@@ -63,22 +63,22 @@ static enum tx_step mint_tx(struct offpay_ledger *l, void *ctx)
     return STEP_COMMIT;
 }
 
-int cmd_account(const struct cli *c)
+int cmd_account(const struct cli_opts *opts)
 {
-    const char *verb = cli_pos(c, 0), *name = cli_pos(c, 1);
+    const char *verb = cli_pos(opts, 0), *name = cli_pos(opts, 1);
     struct offpay_ledger *l;
-    int code = OFFPAY_EXIT_INTERNAL, json = cli_flag(c, "json");
+    int code = OFFPAY_EXIT_INTERNAL, json = cli_opt(opts, "json") != NULL;
 
     if (verb == NULL || (strcmp(verb, "open") != 0 && strcmp(verb, "mint") != 0))
-        return cli_fail(OFFPAY_EXIT_USAGE, "account needs open NAME or mint NAME AMOUNT (see offpayd account --help).");
+        return cli_fail(OFFPAY_ERR_USAGE, "account needs open NAME or mint NAME AMOUNT (see offpayd account --help).");
     int want = strcmp(verb, "open") == 0 ? 2 : 3;
-    if (cli_npos(c) != want)
-        return cli_fail(OFFPAY_EXIT_USAGE, "usage: offpayd account --ledger URL %s.",
+    if (opts->n_pos != (size_t)want)
+        return cli_fail(OFFPAY_ERR_USAGE, "usage: offpayd account --ledger URL %s.",
                         want == 2 ? "open NAME" : "mint NAME AMOUNT");
     if (!offpay_account_name_valid(name))
-        return cli_fail(OFFPAY_EXIT_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+        return cli_fail(OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
     if (offpay_crypto_init() != 0)
-        return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
+        return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "The crypto library could not be initialised.");
 
     if (want == 2) {
         struct open_ctx o;
@@ -90,7 +90,7 @@ int cmd_account(const struct cli *c)
         offpay_random(raw, sizeof raw);
         offpay_hex(token, raw, sizeof raw);
         offpay_hash(o.hash, (const uint8_t *)token, strlen(token));
-        if ((l = cli_ledger(c, 0, &code)) == NULL)
+        if ((l = cli_ledger(opts, 0, &code)) == NULL)
             return code;
         int r = cli_tx(l, open_tx, &o);
         offpay_ledger_close(l);
@@ -110,9 +110,9 @@ int cmd_account(const struct cli *c)
     struct mint_ctx m;
     memset(&m, 0, sizeof m);
     m.name = name;
-    if (offpay_amount_parse(&m.amount, cli_pos(c, 2)) != 0 || m.amount == 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "AMOUNT must be a whole number of minor units above zero and below 2^63.");
-    if ((l = cli_ledger(c, 0, &code)) == NULL)
+    if (offpay_amount_parse(&m.amount, cli_pos(opts, 2)) != 0 || m.amount == 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "AMOUNT must be a whole number of minor units above zero and below 2^63.");
+    if ((l = cli_ledger(opts, 0, &code)) == NULL)
         return code;
     int r = cli_tx(l, mint_tx, &m);
     offpay_ledger_close(l);

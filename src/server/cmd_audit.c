@@ -85,19 +85,19 @@ static int each_row(void *ctx, const struct offpay_ledger_audit_row *row)
     return 0;
 }
 
-int cmd_audit(const struct cli *c)
+int cmd_audit(const struct cli_opts *opts)
 {
     struct audit a;
     struct offpay_ledger *l;
     int code = OFFPAY_EXIT_INTERNAL;
     char b1[48], b2[48], b3[48];
 
-    if (cli_npos(c) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "audit takes no arguments (see offpayd audit --help).");
-    if ((l = cli_ledger(c, 0, &code)) == NULL)
+    if (opts->n_pos != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "audit takes no arguments (see offpayd audit --help).");
+    if ((l = cli_ledger(opts, 0, &code)) == NULL)
         return code;
     memset(&a, 0, sizeof a);
-    a.json = cli_flag(c, "json");
+    a.json = cli_opt(opts, "json") != NULL;
     a.rows = json_array();
     enum offpay_ledger_result r = l->ops->begin(l, 0);
     if (r == OFFPAY_LEDGER_OK) {
@@ -105,7 +105,7 @@ int cmd_audit(const struct cli *c)
         l->ops->rollback(l); /* a read: nothing to commit */
     }
     if (r != OFFPAY_LEDGER_OK) {
-        code = cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger could not be read: %s", l->ops->last_error(l));
+        code = cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
         offpay_ledger_close(l);
         json_decref(a.rows);
         return code;

@@ -61,7 +61,7 @@ static int each_fraud(void *ctx, const struct offpay_ledger_fraud *f)
     return 0;
 }
 
-int cmd_frauds(const struct cli *c)
+int cmd_frauds(const struct cli_opts *opts)
 {
     struct list L;
     struct offpay_ledger *l;
@@ -69,9 +69,9 @@ int cmd_frauds(const struct cli *c)
     size_t i;
     json_t *f;
 
-    if (cli_npos(c) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "frauds takes no arguments (see offpayd frauds --help).");
-    if ((l = cli_ledger(c, 0, &code)) == NULL)
+    if (opts->n_pos != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "frauds takes no arguments (see offpayd frauds --help).");
+    if ((l = cli_ledger(opts, 0, &code)) == NULL)
         return code;
     memset(&L, 0, sizeof L);
     L.l = l;
@@ -92,19 +92,19 @@ int cmd_frauds(const struct cli *c)
     }
     l->ops->rollback(l);
     if (r != OFFPAY_LEDGER_OK || L.failed) {
-        code = cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger could not be read: %s", l->ops->last_error(l));
+        code = cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
         offpay_ledger_close(l);
         json_decref(L.arr);
         return code;
     }
     offpay_ledger_close(l);
 
-    if (cli_flag(c, "json")) {
+    if (cli_opt(opts, "json") != NULL) {
         json_t *j = json_pack("{s:o}", "frauds", L.arr);
         char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (t == NULL) {
             json_decref(j);
-            return cli_fail(OFFPAY_EXIT_INTERNAL, "Out of memory.");
+            return cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
         }
         printf("%s\n", t);
         free(t);

@@ -43,24 +43,24 @@ static void remove_ledger(const char *path)
     unlink(side);
 }
 
-int cmd_init(const struct cli *c)
+int cmd_init(const struct cli_opts *opts)
 {
     struct init in;
     struct offpay_ledger *l;
     char err[512], path[PATH_MAX], keypath[PATH_MAX], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
-    const char *url = cli_opt(c, "ledger");
+    const char *url = cli_opt(opts, "ledger");
     int code = OFFPAY_EXIT_INTERNAL, local;
 
-    if (cli_npos(c) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "init takes no arguments (see offpayd init --help).");
+    if (opts->n_pos != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "init takes no arguments (see offpayd init --help).");
     if (url == NULL)
-        return cli_fail(OFFPAY_EXIT_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
-    if (issuer_key_path(keypath, sizeof keypath, url, cli_opt(c, "issuer-key"), err, sizeof err) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+        return cli_fail(OFFPAY_ERR_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
+    if (issuer_key_path(keypath, sizeof keypath, url, cli_opt(opts, "issuer-key"), err, sizeof err) != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
     if (access(keypath, F_OK) == 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "An issuer key file already exists at %s; refusing to replace it.", keypath);
+        return cli_fail(OFFPAY_ERR_USAGE, "An issuer key file already exists at %s; refusing to replace it.", keypath);
     local = offpay_ledger_local_path(path, sizeof path, url) == 0;
-    if ((l = cli_ledger(c, 1, &code)) == NULL)
+    if ((l = cli_ledger(opts, 1, &code)) == NULL)
         return code;
     memset(&in, 0, sizeof in);
     in.now = (uint64_t)time(NULL);
@@ -68,7 +68,7 @@ int cmd_init(const struct cli *c)
         offpay_ledger_close(l);
         if (local)
             remove_ledger(path);
-        return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
+        return cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
     }
     if (cli_tx(l, init_tx, &in) != 0) {
         offpay_ledger_close(l);
@@ -81,13 +81,13 @@ int cmd_init(const struct cli *c)
     offpay_hex(hex, in.pk, sizeof in.pk);
     /* The issuer public key is what wallets pin (offpay init --issuer-key):
      * hand it to them by a channel an attacker cannot change. */
-    if (cli_flag(c, "json")) {
+    if (cli_opt(opts, "json") != NULL) {
         json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : "postgresql", "issuer_key_file", keypath,
                               "issuer_public_key", hex);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text == NULL)
-            return cli_fail(OFFPAY_EXIT_INTERNAL, "Out of memory.");
+            return cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
         printf("%s\n", text);
         free(text);
         return OFFPAY_EXIT_OK;

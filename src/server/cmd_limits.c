@@ -32,7 +32,7 @@ static enum tx_step limits_tx(struct offpay_ledger *l, void *ctx)
     if (c->per_wallet) {
         r = l->ops->wallet_get(l, c->wallet, &w);
         if (r == OFFPAY_LEDGER_NOT_FOUND) {
-            cli_fail(OFFPAY_EXIT_USAGE, "No wallet with that id is enrolled here.");
+            cli_fail(OFFPAY_ERR_USAGE, "No wallet with that id is enrolled here.");
             return STEP_ABORT;
         }
         TRY(r);
@@ -62,36 +62,36 @@ static enum tx_step limits_tx(struct offpay_ledger *l, void *ctx)
     return STEP_COMMIT;
 }
 
-int cmd_limits(const struct cli *cl)
+int cmd_limits(const struct cli_opts *opts)
 {
     static const char *const names[4] = {"per-payment", "offline-total", "count", "period"};
     struct lim_ctx c;
     struct offpay_ledger *l;
-    const char *wid = cli_opt(cl, "wallet");
+    const char *wid = cli_opt(opts, "wallet");
     int code = OFFPAY_EXIT_INTERNAL;
 
     memset(&c, 0, sizeof c);
-    if (cli_npos(cl) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "limits takes only options (see offpayd limits --help).");
+    if (opts->n_pos != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "limits takes only options (see offpayd limits --help).");
     if (wid != NULL) {
         if (offpayd_hex_exact(c.wallet, sizeof c.wallet, wid) != 0)
-            return cli_fail(OFFPAY_EXIT_USAGE, "--wallet must be a wallet id of 32 lowercase hex digits.");
+            return cli_fail(OFFPAY_ERR_USAGE, "--wallet must be a wallet id of 32 lowercase hex digits.");
         c.per_wallet = 1;
     }
     for (int i = 0; i < 4; i++) {
-        const char *s = cli_opt(cl, names[i]);
+        const char *s = cli_opt(opts, names[i]);
         if (s == NULL)
             continue;
         if (offpay_amount_parse(&c.v[i], s) != 0)
-            return cli_fail(OFFPAY_EXIT_USAGE, "--%s must be a whole number below 2^63.", names[i]);
+            return cli_fail(OFFPAY_ERR_USAGE, "--%s must be a whole number below 2^63.", names[i]);
         if (i >= 2 && c.v[i] > UINT32_MAX)
-            return cli_fail(OFFPAY_EXIT_USAGE, "--%s must be at most %u.", names[i], UINT32_MAX);
+            return cli_fail(OFFPAY_ERR_USAGE, "--%s must be at most %u.", names[i], UINT32_MAX);
         if (i == 3 && c.v[i] == 0)
-            return cli_fail(OFFPAY_EXIT_USAGE, "--period must be at least 1 second.");
+            return cli_fail(OFFPAY_ERR_USAGE, "--period must be at least 1 second.");
         c.set[i] = 1;
     }
     c.now = (uint64_t)time(NULL);
-    if ((l = cli_ledger(cl, 0, &code)) == NULL)
+    if ((l = cli_ledger(opts, 0, &code)) == NULL)
         return code;
     int r = cli_tx(l, limits_tx, &c);
     offpay_ledger_close(l);
@@ -100,7 +100,7 @@ int cmd_limits(const struct cli *cl)
     if (r != 0)
         return OFFPAY_EXIT_INTERNAL;
     const char *whose = c.per_wallet ? (c.own ? "wallet" : "default (the wallet has none of its own)") : "default";
-    if (cli_flag(cl, "json"))
+    if (cli_opt(opts, "json") != NULL)
         printf("{\"wallet\":%s%s%s,\"own\":%s,\"per_payment\":%llu,\"offline_total\":%llu,\"count\":%u,\"period\":%u}\n",
                wid ? "\"" : "", wid ? wid : "null", wid ? "\"" : "", c.own ? "true" : "false",
                (unsigned long long)c.lim.per_payment, (unsigned long long)c.lim.offline_total, c.lim.count,

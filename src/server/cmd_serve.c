@@ -16,45 +16,45 @@
 #define THREADS_DEFAULT 2u
 #define THREADS_MAX 64u
 
-int cmd_serve(const struct cli *c)
+int cmd_serve(const struct cli_opts *opts)
 {
     struct offpayd srv;
     struct offpay_ledger *l;
-    const char *listen_at = cli_opt(c, "listen"), *th = cli_opt(c, "threads");
+    const char *listen_at = cli_opt(opts, "listen"), *th = cli_opt(opts, "threads");
     char err[512], keypath[4200];
     unsigned threads = THREADS_DEFAULT;
     int code = OFFPAY_EXIT_INTERNAL;
 
-    if (cli_npos(c) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "serve takes no arguments (see offpayd serve --help).");
+    if (opts->n_pos != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "serve takes no arguments (see offpayd serve --help).");
     if (listen_at == NULL)
-        return cli_fail(OFFPAY_EXIT_USAGE, "--listen HOST:PORT is required.");
+        return cli_fail(OFFPAY_ERR_USAGE, "--listen HOST:PORT is required.");
     if (th != NULL) {
         uint64_t n;
         if (offpay_amount_parse(&n, th) != 0 || n < 1 || n > THREADS_MAX)
-            return cli_fail(OFFPAY_EXIT_USAGE, "--threads must be a number from 1 to %u.", THREADS_MAX);
+            return cli_fail(OFFPAY_ERR_USAGE, "--threads must be a number from 1 to %u.", THREADS_MAX);
         threads = (unsigned)n;
     }
-    if (cli_opt(c, "ledger") != NULL &&
-        issuer_key_path(keypath, sizeof keypath, cli_opt(c, "ledger"), cli_opt(c, "issuer-key"), err, sizeof err) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
-    if ((cli_opt(c, "tls-cert") == NULL) != (cli_opt(c, "tls-key") == NULL))
-        return cli_fail(OFFPAY_EXIT_USAGE, "--tls-cert FILE and --tls-key FILE go together.");
-    if (cli_flag(c, "quiet") && cli_opt(c, "log") != NULL)
-        return cli_fail(OFFPAY_EXIT_USAGE, "--log FILE and --quiet do not go together.");
-    if (reqlog_open(cli_opt(c, "log"), cli_flag(c, "quiet"), err, sizeof err) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+    if (cli_opt(opts, "ledger") != NULL &&
+        issuer_key_path(keypath, sizeof keypath, cli_opt(opts, "ledger"), cli_opt(opts, "issuer-key"), err, sizeof err) != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
+    if ((cli_opt(opts, "tls-cert") == NULL) != (cli_opt(opts, "tls-key") == NULL))
+        return cli_fail(OFFPAY_ERR_USAGE, "--tls-cert FILE and --tls-key FILE go together.");
+    if (cli_opt(opts, "quiet") != NULL && cli_opt(opts, "log") != NULL)
+        return cli_fail(OFFPAY_ERR_USAGE, "--log FILE and --quiet do not go together.");
+    if (reqlog_open(cli_opt(opts, "log"), cli_opt(opts, "quiet") != NULL, err, sizeof err) != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
     metrics_start();
     if (offpay_crypto_init() != 0)
-        return cli_fail(OFFPAY_EXIT_INTERNAL, "The crypto library could not be initialised.");
-    if ((l = cli_ledger(c, 0, &code)) == NULL)
+        return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "The crypto library could not be initialised.");
+    if ((l = cli_ledger(opts, 0, &code)) == NULL)
         return code;
 
     memset(&srv, 0, sizeof srv);
-    snprintf(srv.ledger_url, sizeof srv.ledger_url, "%s", cli_opt(c, "ledger"));
+    snprintf(srv.ledger_url, sizeof srv.ledger_url, "%s", cli_opt(opts, "ledger"));
     if (issuer_key_load(keypath, l, &srv.issuer_sk, srv.issuer_pk, err, sizeof err) != 0) {
         offpay_ledger_close(l);
-        return cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
+        return cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
     }
     pthread_mutex_init(&srv.pool_lock, NULL);
     pthread_mutex_init(&srv.writer_lock, NULL);
@@ -67,7 +67,7 @@ int cmd_serve(const struct cli *c)
     srv.pool = calloc(srv.pool_cap, sizeof *srv.pool);
     srv.certs = cert_cache_new();
     if (srv.pool == NULL || srv.certs == NULL) {
-        code = cli_fail(OFFPAY_EXIT_INTERNAL, "Out of memory.");
+        code = cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
         offpay_ledger_close(l);
         goto out;
     }
@@ -77,30 +77,30 @@ int cmd_serve(const struct cli *c)
     if (page != NULL) {
         uint64_t n;
         if (offpay_amount_parse(&n, page) != 0 || n < 1 || n > OFFPAYD_UTXOS_MAX) {
-            code = cli_fail(OFFPAY_EXIT_USAGE, "OFFPAYD_UTXOS_PAGE must be a number from 1 to %d.", OFFPAYD_UTXOS_MAX);
+            code = cli_fail(OFFPAY_ERR_USAGE, "OFFPAYD_UTXOS_PAGE must be a number from 1 to %d.", OFFPAYD_UTXOS_MAX);
             goto out;
         }
         srv.utxos_page = (size_t)n;
     }
-    if (cli_opt(c, "tls-cert") != NULL) {
-        if (tls_load(&srv, cli_opt(c, "tls-cert"), cli_opt(c, "tls-key"), err, sizeof err) != 0) {
-            code = cli_fail(OFFPAY_EXIT_USAGE, "%s", err);
+    if (cli_opt(opts, "tls-cert") != NULL) {
+        if (tls_load(&srv, cli_opt(opts, "tls-cert"), cli_opt(opts, "tls-key"), err, sizeof err) != 0) {
+            code = cli_fail(OFFPAY_ERR_USAGE, "%s", err);
             goto out;
         }
         char until[32];
         time_t t = (time_t)srv.tls_not_after;
         struct tm tm;
         strftime(until, sizeof until, "%Y-%m-%d", gmtime_r(&t, &tm));
-        fprintf(stderr, "offpayd: serving HTTPS (TLS 1.2 and 1.3) with %s, valid until %s.\n", cli_opt(c, "tls-cert"),
+        fprintf(stderr, "offpayd: serving HTTPS (TLS 1.2 and 1.3) with %s, valid until %s.\n", cli_opt(opts, "tls-cert"),
                 until);
     }
     if (offpay_ledger_open(&srv.writer, srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
-        code = cli_fail(OFFPAY_EXIT_INTERNAL, "%s", err);
+        code = cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
         goto out;
     }
 
     if (upkeep_start(&srv) != 0) {
-        code = cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger's upkeep thread could not be started.");
+        code = cli_fail(OFFPAY_ERR_INTERNAL, "The ledger's upkeep thread could not be started.");
         goto out;
     }
     code = offpayd_serve(&srv, listen_at, threads);

@@ -580,19 +580,19 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     sigset_t sigs;
 
     if (split_listen(listen_at, host, sizeof host, port, sizeof port) != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080.");
+        return cli_fail(OFFPAY_ERR_USAGE, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080.");
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai != 0)
-        return cli_fail(OFFPAY_EXIT_USAGE, "Cannot resolve the listen address %s: %s.", host, gai_strerror(gai));
+        return cli_fail(OFFPAY_ERR_USAGE, "Cannot resolve the listen address %s: %s.", host, gai_strerror(gai));
     if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
         int e = errno;
-        rc = cli_fail(OFFPAY_EXIT_INTERNAL, "Cannot listen on %s: %s.", listen_at, strerror(e));
+        rc = cli_fail(OFFPAY_ERR_INTERNAL, "Cannot listen on %s: %s.", listen_at, strerror(e));
         goto out;
     }
     struct sockaddr_storage sa;
@@ -630,7 +630,7 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (sem_init(&srv->workers, 0, threads) != 0) {
-        rc = cli_fail(OFFPAY_EXIT_INTERNAL, "Cannot set up the worker limit.");
+        rc = cli_fail(OFFPAY_ERR_INTERNAL, "Cannot set up the worker limit.");
         goto out;
     }
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
@@ -641,7 +641,7 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
                          MHD_OPTION_END);
     if (d == NULL) {
         sem_destroy(&srv->workers);
-        rc = cli_fail(OFFPAY_EXIT_INTERNAL, "The HTTP server could not be started on %s.", listen_at);
+        rc = cli_fail(OFFPAY_ERR_INTERNAL, "The HTTP server could not be started on %s.", listen_at);
         goto out;
     }
     fd = -1; /* the daemon owns it now */

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "cli_kit.h"
 #include "offpay/api.h"
 #include "offpay/http_auth.h"
 #include "offpay/ledger.h"
@@ -386,15 +387,11 @@ char *metrics_text(struct offpayd *srv, size_t *len);
 
 /* ---- the offpayd commands (cmd_*.c); each returns the exit code ---- */
 
-struct cli; /* parsed command line (main.c) */
-const char *cli_opt(const struct cli *c, const char *name); /* value of --name, or NULL */
-int cli_flag(const struct cli *c, const char *name);        /* 1 if --name was given */
-int cli_npos(const struct cli *c);                          /* positional arguments */
-const char *cli_pos(const struct cli *c, int i);
-/* Print "offpayd: <sentence>" on stderr and return code. */
-int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Open the ledger of --ledger (create: see offpay_ledger_open); NULL after printing why. */
-struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code);
+/* Options and failures: the command-line kit both programs share
+ * (src/cli/cli_kit.h); a command gets its parsed command line. */
+/* Open the ledger of --ledger (create: see offpay_ledger_open); NULL after
+ * printing why, with *exit_code set. */
+struct offpay_ledger *cli_ledger(const struct cli_opts *o, int create, int *exit_code);
 
 /* Start the ledger's upkeep thread when the backend has upkeep (upkeep.c);
  * returns 0 (also when there is none) or -1 (printed).  Stop: joins it. */
@@ -422,11 +419,11 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads);
  * -1 fn aborted (it said why), -2 ledger failure (printed). */
 int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx);
 
-int cmd_init(const struct cli *c);
-int cmd_serve(const struct cli *c);
-int cmd_account(const struct cli *c);
-int cmd_limits(const struct cli *c);
-int cmd_frauds(const struct cli *c);
-int cmd_audit(const struct cli *c);
+int cmd_init(const struct cli_opts *o);
+int cmd_serve(const struct cli_opts *o);
+int cmd_account(const struct cli_opts *o);
+int cmd_limits(const struct cli_opts *o);
+int cmd_frauds(const struct cli_opts *o);
+int cmd_audit(const struct cli_opts *o);
 
 #endif

@@ -1,11 +1,13 @@
 /*
- * main.c - the offpayd command line: parse, dispatch, map failures to the
- * exit codes of SPEC.md (0 ok, 1 internal, 2 usage, 3 malformed input).
+ * main.c - the offpayd command line: the command table, parsing (with the
+ * option parser of src/cli/cli_kit.h, which the wallet's program shares),
+ * dispatch, and the ledger and transaction helpers of the commands.  A
+ * failure is said as a status; cli_fail turns it into the exit code of
+ * SPEC.md (0 ok, 1 internal, 2 usage, 3 malformed input).
  *
  * Options may come before or after the subcommand's words (SPEC.md writes
  * "offpayd account --ledger URL open NAME").  Every command has --help.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +15,27 @@
 #include "internal.h"
 #include "offpay/version.h"
 
-#define MAX_OPTS 16
-#define MAX_POS 8
-
-struct cli {
-    const char *cmd;
-    const char *names[MAX_OPTS], *values[MAX_OPTS];
-    int nopt;
-    const char *pos[MAX_POS];
-    int npos;
-};
+#define MAX_OPTS 12 /* options of one command */
 
 struct command {
     const char *name;
-    int (*run)(const struct cli *c);
-    const char *const *value_opts; /* options that take a value */
-    const char *const *flag_opts;  /* options that do not */
+    int (*run)(const struct cli_opts *o);
+    const struct cli_opt opts[MAX_OPTS]; /* values NULL; ends at the first without a name */
     const char *help;
 };
 
-static const char *const opts_ledger[] = {"ledger", NULL};
-static const char *const opts_init[] = {"ledger", "issuer-key", NULL};
-static const char *const opts_serve[] = {"ledger",   "listen",  "threads", "issuer-key",
-                                         "tls-cert", "tls-key", "log",     NULL};
-static const char *const flags_serve[] = {"quiet", NULL};
-static const char *const opts_limits[] = {"ledger", "wallet", "per-payment", "offline-total", "count", "period", NULL};
-static const char *const flags_json[] = {"json", NULL};
+#define OPT_LEDGER {"ledger", 1, NULL}
+#define OPT_JSON {"json", 0, NULL}
 
 static const struct command commands[] = {
-    {"init", cmd_init, opts_init, flags_json,
+    {"init", cmd_init, {OPT_LEDGER, {"issuer-key", 1, NULL}, OPT_JSON},
      "usage: offpayd init --ledger URL [--issuer-key FILE] [--json]\n"
      "Create a new ledger and its issuer key file (mode 0600, never printed).\n"
      "URL is sqlite:PATH or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB.\n"
      "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"},
-    {"serve", cmd_serve, opts_serve, flags_serve,
+    {"serve", cmd_serve,
+     {OPT_LEDGER, {"listen", 1, NULL}, {"threads", 1, NULL}, {"issuer-key", 1, NULL}, {"tls-cert", 1, NULL},
+      {"tls-key", 1, NULL}, {"log", 1, NULL}, {"quiet", 0, NULL}},
      "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
      "                     [--tls-cert FILE --tls-key FILE] [--log FILE | --quiet]\n"
      "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
@@ -59,21 +48,23 @@ static const struct command commands[] = {
      "GET /v1/health and GET /metrics (Prometheus text format) are for operators.\n"
      "The issuer key file is found as for init.  Several processes may serve one\n"
      "PostgreSQL ledger.\n"},
-    {"account", cmd_account, opts_ledger, flags_json,
+    {"account", cmd_account, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd account --ledger URL open NAME\n"
      "       offpayd account --ledger URL mint NAME AMOUNT\n"
      "open: create account NAME (1-32 of a-z 0-9 . _ -) if new, and print a one-time\n"
      "enrolment token for one wallet of it.  mint: add AMOUNT to its online balance.\n"},
-    {"limits", cmd_limits, opts_limits, flags_json,
+    {"limits", cmd_limits,
+     {OPT_LEDGER, {"wallet", 1, NULL}, {"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL},
+      {"period", 1, NULL}, OPT_JSON},
      "usage: offpayd limits --ledger URL [--wallet ID] [--per-payment A] [--offline-total A]\n"
      "                      [--count N] [--period SECONDS] [--json]\n"
      "Set the default offline limits, or those of one wallet (ID: 32 hex).  Fields not\n"
      "given keep their current value; with none given, print the current limits.\n"
      "Wallets learn them at enrolment and at every sync.\n"},
-    {"frauds", cmd_frauds, opts_ledger, flags_json,
+    {"frauds", cmd_frauds, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd frauds --ledger URL [--json]\n"
      "List the evidence of every double spend caught: both signed records.\n"},
-    {"audit", cmd_audit, opts_ledger, flags_json,
+    {"audit", cmd_audit, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd audit --ledger URL [--json]\n"
      "Check that sum(online balances) + sum(unspent coins) = sum(minted), and every\n"
      "account's own books.  Exit 0 only if the ledger conserves value.\n"},
@@ -90,63 +81,48 @@ static const char usage_all[] =
     "  audit   --ledger URL                    exit 0 only if the ledger conserves value\n"
     "Each command takes --help; offpayd --version prints the version.\n";
 
-const char *cli_opt(const struct cli *c, const char *name)
-{
-    for (int i = 0; i < c->nopt; i++)
-        if (strcmp(c->names[i], name) == 0)
-            return c->values[i] ? c->values[i] : "";
-    return NULL;
-}
-
-int cli_flag(const struct cli *c, const char *name) { return cli_opt(c, name) != NULL; }
-int cli_npos(const struct cli *c) { return c->npos; }
-const char *cli_pos(const struct cli *c, int i) { return i < c->npos ? c->pos[i] : NULL; }
-
-int cli_fail(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("offpayd: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
-struct offpay_ledger *cli_ledger(const struct cli *c, int create, int *exit_code)
+struct offpay_ledger *cli_ledger(const struct cli_opts *o, int create, int *exit_code)
 {
     struct offpay_ledger *l = NULL;
     char err[512];
-    const char *url = cli_opt(c, "ledger");
+    const char *url = cli_opt(o, "ledger");
     if (url == NULL) {
-        *exit_code = cli_fail(OFFPAY_EXIT_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
+        *exit_code = cli_fail(OFFPAY_ERR_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
         return NULL;
     }
     enum offpay_status s = offpay_ledger_open(&l, url, create, err, sizeof err);
     if (s != OFFPAY_OK) {
-        *exit_code = cli_fail(offpay_status_exit_code(s), "%s", err);
+        *exit_code = cli_fail(s, "%s", err);
         return NULL;
     }
     return l;
 }
 
-static int in_list(const char *const *list, const char *name)
+/* Parse cmd's options and arguments (argv[0] is its name) and run it. */
+static int run_command(const struct command *cmd, int argc, char **argv)
 {
-    for (; *list; list++)
-        if (strcmp(*list, name) == 0)
-            return 1;
-    return 0;
+    struct cli_opt opt[MAX_OPTS];
+    struct cli_opts o = {opt, 0, {0}, 0, 0};
+
+    while (o.n_opt < MAX_OPTS && cmd->opts[o.n_opt].name != NULL) {
+        opt[o.n_opt] = cmd->opts[o.n_opt];
+        o.n_opt++;
+    }
+    if (cli_opts_parse_as(cmd->name, NULL, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help) {
+        fputs(cmd->help, stdout);
+        return OFFPAY_EXIT_OK;
+    }
+    return cmd->run(&o);
 }
 
 int offpayd_main(int argc, char **argv)
 {
-    struct cli c;
-    const struct command *cmd = NULL;
-
-    memset(&c, 0, sizeof c);
+    cli_program_set("offpayd");
     if (argc < 2) {
         fputs(usage_all, stderr);
-        return OFFPAY_EXIT_USAGE;
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_all, stdout);
@@ -158,57 +134,9 @@ int offpayd_main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].name, argv[1]) == 0)
-            cmd = &commands[i];
-    if (cmd == NULL) {
-        fputs(usage_all, stderr);
-        return cli_fail(OFFPAY_EXIT_USAGE, "Unknown command \"%s\".", argv[1]);
-    }
-    c.cmd = cmd->name;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(cmd->help, stdout);
-            return OFFPAY_EXIT_OK;
-        }
-        if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
-            const char *name = a + 2, *eq = strchr(name, '=');
-            char buf[64];
-            const char *value = NULL;
-            if (eq != NULL) {
-                size_t n = (size_t)(eq - name);
-                if (n >= sizeof buf)
-                    return cli_fail(OFFPAY_EXIT_USAGE, "Unknown option %s (see offpayd %s --help).", a, cmd->name);
-                memcpy(buf, name, n);
-                buf[n] = '\0';
-                name = buf;
-                value = eq + 1;
-            }
-            int takes_value = in_list(cmd->value_opts, name);
-            if (!takes_value && !in_list(cmd->flag_opts, name))
-                return cli_fail(OFFPAY_EXIT_USAGE, "Unknown option --%s (see offpayd %s --help).", name, cmd->name);
-            if (takes_value && value == NULL) {
-                if (i + 1 >= argc)
-                    return cli_fail(OFFPAY_EXIT_USAGE, "The option --%s needs a value.", name);
-                value = argv[++i];
-            }
-            if (!takes_value && value != NULL)
-                return cli_fail(OFFPAY_EXIT_USAGE, "The option --%s takes no value.", name);
-            if (cli_opt(&c, name) != NULL)
-                return cli_fail(OFFPAY_EXIT_USAGE, "The option --%s is given twice.", name);
-            if (c.nopt >= MAX_OPTS)
-                return cli_fail(OFFPAY_EXIT_USAGE, "Too many options.");
-            /* Option names live in the command's static table, never in buf. */
-            for (const char *const *l = takes_value ? cmd->value_opts : cmd->flag_opts; *l; l++)
-                if (strcmp(*l, name) == 0)
-                    c.names[c.nopt] = *l;
-            c.values[c.nopt++] = value;
-        } else {
-            if (c.npos >= MAX_POS)
-                return cli_fail(OFFPAY_EXIT_USAGE, "Too many arguments (see offpayd %s --help).", cmd->name);
-            c.pos[c.npos++] = a;
-        }
-    }
-    return cmd->run(&c);
+            return run_command(&commands[i], argc - 1, argv + 1);
+    fputs(usage_all, stderr);
+    return cli_fail(OFFPAY_ERR_USAGE, "Unknown command \"%s\".", argv[1]);
 }
 
 int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
@@ -219,18 +147,18 @@ int cli_tx(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, 
     case TX_ABORTED:
         return -1;
     case TX_FAILED:
-        cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger failed, nothing was changed: %s", l->ops->last_error(l));
+        cli_fail(OFFPAY_ERR_STORAGE, "The ledger failed, nothing was changed: %s", l->ops->last_error(l));
         return -2;
     case TX_BUSY:
         break;
     case TX_UNAVAILABLE:
-        cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger's storage failed, nothing was changed: %s", l->ops->last_error(l));
+        cli_fail(OFFPAY_ERR_STORAGE, "The ledger's storage failed, nothing was changed: %s", l->ops->last_error(l));
         return -2;
     case TX_UNKNOWN:
-        cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger's storage failed while committing; the change may or may not "
+        cli_fail(OFFPAY_ERR_STORAGE, "The ledger's storage failed while committing; the change may or may not "
                  "have been made (look before trying again): %s", l->ops->last_error(l));
         return -2;
     }
-    cli_fail(OFFPAY_EXIT_INTERNAL, "The ledger stayed busy; nothing was changed.");
+    cli_fail(OFFPAY_ERR_STORAGE, "The ledger stayed busy; nothing was changed.");
     return -2;
 }

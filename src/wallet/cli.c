@@ -1,5 +1,6 @@
 /*
- * cli.c - helpers shared by the commands of offpay (see cli.h).
+ * cli.c - helpers shared by the commands of offpay (see cli.h); what offpayd
+ * shares with them is in src/cli/cli_kit.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,17 +15,6 @@
 #include "offpay/qr.h"
 #include "offpay/text.h"
 
-int cli_fail(enum offpay_status s, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("offpay: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return offpay_status_exit_code(s);
-}
-
 int cli_wallet_fail(const struct offpay_wallet *w, enum offpay_status s)
 {
     const char *why = offpay_wallet_error(w);
@@ -34,12 +24,10 @@ int cli_wallet_fail(const struct offpay_wallet *w, enum offpay_status s)
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fputs("offpay: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = cli_usage_failv(cmd->name, cmd->usage, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " Usage: offpay %s (see offpay %s --help).\n", cmd->usage, cmd->name);
-    return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    return rc;
 }
 
 int cli_help(const struct cli_command *cmd)
@@ -56,63 +44,7 @@ int cli_help(const struct cli_command *cmd)
 
 int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, char **argv)
 {
-    int only_pos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_pos && strcmp(a, "--") == 0) {
-            only_pos = 1;
-            continue;
-        }
-        if (only_pos || a[0] != '-' || a[1] == '\0') {
-            if (o->n_pos == CLI_MAX_POS) {
-                cli_usage(cmd, "Too many arguments.");
-                return -1;
-            }
-            o->pos[o->n_pos++] = a;
-            continue;
-        }
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            o->help = 1;
-            continue;
-        }
-        if (a[1] != '-') {
-            cli_usage(cmd, "Unknown option %s.", a);
-            return -1;
-        }
-        const char *name = a + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        struct cli_opt *hit = NULL;
-        for (size_t k = 0; k < o->n_opt; k++)
-            if (strlen(o->opt[k].name) == len && strncmp(o->opt[k].name, name, len) == 0)
-                hit = &o->opt[k];
-        if (hit == NULL) {
-            cli_usage(cmd, "Unknown option %s.", a);
-            return -1;
-        }
-        if (!hit->takes_value) {
-            if (eq) {
-                cli_usage(cmd, "Option --%s takes no value.", hit->name);
-                return -1;
-            }
-            hit->value = "1";
-        } else if (eq) {
-            hit->value = eq + 1;
-        } else if (i + 1 < argc) {
-            hit->value = argv[++i];
-        } else {
-            cli_usage(cmd, "Option --%s needs a value.", hit->name);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-const char *cli_opt(const struct cli_opts *o, const char *name)
-{
-    for (size_t k = 0; k < o->n_opt; k++)
-        if (strcmp(o->opt[k].name, name) == 0)
-            return o->opt[k].value;
-    return NULL;
+    return cli_opts_parse_as(cmd->name, cmd->usage, o, argc, argv);
 }
 
 int cli_open_wallet(struct cli *c, struct offpay_wallet **w)

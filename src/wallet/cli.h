@@ -1,8 +1,9 @@
 /*
  * cli.h - what the commands of the offpay program share: the command table
- * entry, option helpers, reading and writing message files, and turning a
- * status into an error sentence and the SPEC.md exit code (only through
- * offpay_status_exit_code).
+ * entry, options and usage errors in a command's terms, reading and writing
+ * message files.  Failures, the option parser and the program's name come
+ * from the kit offpayd shares (src/cli/cli_kit.h): a failure is a status,
+ * turned into the SPEC.md exit code only by offpay_status_exit_code.
  *
  * To add a command: write cmd_NAME.c with one `const struct cli_command
  * cli_cmd_NAME`, declare it below and list it in offpay.c's table.
@@ -17,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "cli_kit.h"
 #include "offpay/status.h"
 #include "offpay/wallet.h"
 
@@ -47,36 +49,15 @@ int cli_timeout_ms(const char *s, int *ms);
 
 /* ---- errors and exit codes ---- */
 
-/* Print "offpay: SENTENCE" on stderr; return offpay_status_exit_code(s). */
-int cli_fail(enum offpay_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The same with the wallet's own sentence for s (offpay_wallet_error). */
+/* cli_fail (cli_kit.h) with the wallet's own sentence for s (offpay_wallet_error). */
 int cli_wallet_fail(const struct offpay_wallet *w, enum offpay_status s);
 /* A usage error for cmd: its sentence, then the usage line; exit 2. */
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- options ---- */
 
-/*
- * A tiny option scanner: flags (--json), options with a value (--out FILE or
- * --out=FILE) and positional arguments in any order; "--" ends options.
- * cli_opts_parse returns 0, or prints a usage error and returns -1 (unknown
- * option, missing value).  --help is handled by the caller via opts->help.
- */
-#define CLI_MAX_POS 80
-struct cli_opt {
-    const char *name;  /* "out" for --out */
-    int takes_value;
-    const char *value; /* set when seen (flags: "1") */
-};
-struct cli_opts {
-    struct cli_opt *opt;
-    size_t n_opt;
-    const char *pos[CLI_MAX_POS];
-    size_t n_pos;
-    int help;
-};
+/* cli_opts_parse_as (cli_kit.h) with cmd's name and usage line. */
 int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, char **argv);
-const char *cli_opt(const struct cli_opts *o, const char *name);
 
 /* Print cmd's --help on stdout; returns 0. */
 int cli_help(const struct cli_command *cmd);

@@ -34,6 +34,7 @@ int main(int argc, char **argv)
     char *args[256];
     int n = 0;
 
+    cli_program_set("offpay");
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "%s", offpay_status_str(OFFPAY_ERR_CRYPTO_INIT));
     /* --wallet DIR may stand anywhere before "--"; take it out so commands see only their own arguments. */
