@@ -212,7 +212,24 @@ static void pg_faults(void)
     long st = call(&alice, "/v1/load", load_body(), code, sizeof code);
     if (st != 503 || strcmp(code, "storage_failed") != 0)
         h_failf(__FILE__, __LINE__, "load with the database gone: %ld %s, want 503 storage_failed", st, code);
+    /* The operator's view meanwhile: health says 503 with its reason, and
+     * the metrics, which need no ledger, still answer. */
+    json_t *hresp = NULL;
+    st = h_raw(NULL, "GET", "/v1/health", NULL, 0, 0, NULL, NULL, 0, 0, &hresp);
+    if (st != 503 || strcmp(json_string_value(json_object_get(hresp, "error")) ? json_string_value(json_object_get(hresp, "error")) : "", "ledger_unavailable") != 0)
+        h_failf(__FILE__, __LINE__, "health with the database gone: %ld, want 503 ledger_unavailable", st);
+    json_decref(hresp);
+    hresp = NULL;
+    st = h_raw(NULL, "GET", "/metrics", NULL, 0, 0, NULL, NULL, 0, 0, &hresp);
+    if (st != 200)
+        h_failf(__FILE__, __LINE__, "metrics with the database gone: %ld, want 200", st);
+    json_decref(hresp);
     pg_allow(1);
+    hresp = NULL;
+    st = h_raw(NULL, "GET", "/v1/health", NULL, 0, 0, NULL, NULL, 0, 0, &hresp);
+    if (st != 200)
+        h_failf(__FILE__, __LINE__, "health with the database back: %ld, want 200", st);
+    json_decref(hresp);
     CHECK(call(&alice, "/v1/load", load_body(), code, sizeof code) == 200);
     h_audit_ok();
     printf("ok PostgreSQL gone between requests: 503 storage_failed; then 200\n");
