@@ -24,7 +24,10 @@
  *                  the connection (SO_LINGER 0);
  *   delay:MS       forward it, hold the answer MS milliseconds, then send it;
  *   duplicate      send the request to the server twice, on two connections
- *                  one after the other, and give the client the second answer.
+ *                  one after the other, and give the client the second answer;
+ *   delay_request:MS  hold the request MS milliseconds, then forward it and
+ *                  send the answer (a request still travelling after the
+ *                  client gave up on it, and maybe after it asked about it).
  *
  * The client side keeps connections alive as the client asks (libcurl reuses
  * them); each request goes to the server on a connection of its own, so the
@@ -67,10 +70,10 @@
 #define FIELD_MAX 256                    /* method, path in a rule */
 #define IO_TIMEOUT_MS 30000              /* a peer silent this long is gone */
 
-enum fault { F_NONE, F_DROP_REQUEST, F_DROP_ANSWER, F_RESET_ANSWER, F_DELAY, F_DUPLICATE };
+enum fault { F_NONE, F_DROP_REQUEST, F_DROP_ANSWER, F_RESET_ANSWER, F_DELAY, F_DUPLICATE, F_DELAY_REQUEST };
 
-static const char *const fault_names[] = {"none", "drop_request", "drop_answer", "reset_answer", "delay",
-                                          "duplicate"};
+static const char *const fault_names[] = {"none",      "drop_request", "drop_answer",  "reset_answer",
+                                          "delay",     "duplicate",    "delay_request"};
 
 struct rule {
     char method[FIELD_MAX], path[FIELD_MAX];
@@ -394,17 +397,19 @@ static int forward(const struct request *rq, struct buf *ans, int *status, int *
 
 static int parse_fault(const char *word, struct rule *r)
 {
-    for (int f = F_DROP_REQUEST; f <= F_DUPLICATE; f++) {
-        if (f != F_DELAY && strcmp(word, fault_names[f]) == 0) {
+    for (int f = F_DROP_REQUEST; f <= F_DELAY_REQUEST; f++) {
+        size_t n = strlen(fault_names[f]);
+        if (f != F_DELAY && f != F_DELAY_REQUEST && strcmp(word, fault_names[f]) == 0) {
             r->fault = (enum fault)f;
             return 0;
         }
-    }
-    char *end;
-    if (strncmp(word, "delay:", 6) == 0 && word[6] >= '0' && word[6] <= '9') {
-        unsigned long ms = strtoul(word + 6, &end, 10);
-        if (*end == '\0' && ms <= 600000) {
-            r->fault = F_DELAY;
+        if ((f == F_DELAY || f == F_DELAY_REQUEST) && strncmp(word, fault_names[f], n) == 0 && word[n] == ':' &&
+            word[n + 1] >= '0' && word[n + 1] <= '9') {
+            char *end;
+            unsigned long ms = strtoul(word + n + 1, &end, 10);
+            if (*end != '\0' || ms > 600000)
+                return -1;
+            r->fault = (enum fault)f;
             r->delay_ms = (unsigned)ms;
             return 0;
         }
@@ -493,8 +498,8 @@ static void log_request(const struct request *rq, enum fault f, unsigned delay_m
     if (log_fd < 0)
         return;
     char line[2 * FIELD_MAX + 128], fname[32];
-    if (f == F_DELAY)
-        snprintf(fname, sizeof fname, "delay:%u", delay_ms);
+    if (f == F_DELAY || f == F_DELAY_REQUEST)
+        snprintf(fname, sizeof fname, "%s:%u", fault_names[f], delay_ms);
     else
         snprintf(fname, sizeof fname, "%s", fault_names[f]);
     int n = snprintf(line, sizeof line, "%s %s %s %s c=%lu\n", rq->method, rq->path, fname, status, conn);
@@ -541,6 +546,8 @@ static int serve_one(struct peer *c, struct request *rq, unsigned long id)
         close(c->fd);
         return 0;
     }
+    if (f == F_DELAY_REQUEST)
+        sleep_ms(delay_ms);
     if (f == F_DUPLICATE) {
         if (forward(rq, &ans, &status1, &close_after) != 0)
             status1 = 0;
@@ -642,7 +649,8 @@ static void usage(void)
     fputs("usage: offpay-faultproxy --listen 127.0.0.1:PORT --to 127.0.0.1:PORT [--port-file FILE]\n"
           "                         [--rules FILE] [--log FILE]\n"
           "Forwards HTTP/1.1 between a client and a server, breaking the requests the rules file names\n"
-          "(lines: METHOD PATH drop_request|drop_answer|reset_answer|delay:MS|duplicate [COUNT]).\n",
+          "(lines: METHOD PATH FAULT [COUNT], FAULT one of drop_request drop_answer reset_answer\n"
+          "delay:MS duplicate delay_request:MS).\n",
           stdout);
 }
 

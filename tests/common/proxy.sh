@@ -54,3 +54,14 @@ nofault() {
 proxy_lines() {
   if [ -f "$PLOG" ]; then wc -l <"$PLOG"; else echo 0; fi
 }
+
+# wait_log PATTERN: wait (bounded, 15 s) until a line of the proxy's log
+# matches PATTERN (grep -E); fails if none does.
+wait_log() {
+  local i
+  for i in $(seq 1 300); do
+    grep -Eq -- "$1" "$PLOG" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}

@@ -86,6 +86,20 @@ curl -s "$PURL/v1/health" >/dev/null
 eq "curl gets an answer" "$?" "0"
 eq "log" "$(last_log)" "GET /v1/health duplicate $HS,$HS"
 
+say "delay_request:MS: the request reaches the server late"
+fault POST /v1/load delay_request:2500
+: >"$PLOG"
+run 7 alice load 6000
+eq "the server has not seen it yet" "$(online alice)" "85000"
+ok "then it arrives" wait_log '^POST /v1/load delay_request:2500 200 '
+eq "and the server did it" "$(online alice)" "79000"
+fault GET /v1/health delay_request:300
+start=$(date +%s%N)
+curl -s "$PURL/v1/health" >/dev/null
+eq "curl waits and gets the answer" "$?" "0"
+took=$((($(date +%s%N) - start) / 1000000))
+ok "it was held ${took} ms" test "$took" -ge 300
+
 say "COUNT: the next N matching requests; then none; a rewrite re-arms"
 fault GET /v1/health drop_answer 2
 for i in 1 2 3; do curl -s "$PURL/v1/health" >/dev/null; echo $?; done >"$T/rcs"

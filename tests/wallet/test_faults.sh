@@ -18,7 +18,9 @@
 #     both sync): nothing is rejected;
 # and after every case: no wallet in `offpayd frauds`, `offpayd audit`
 # passes, and every wallet's offline value plus every online balance equals
-# what was minted.
+# what was minted.  Then a request that lands after the sync that asked
+# about it (load, unload, pay-online held 4 s in the network): it must not
+# take effect.
 #
 # Drops and resets are armed for two requests: libcurl resends a request
 # once, on a fresh connection, when a reused connection died before any byte
@@ -30,7 +32,8 @@ ledger 19600
 start_proxy
 export OFFPAY_TIMEOUT=1
 FAULTS="drop_request drop_answer reset_answer delay:2500 duplicate"
-CASES=0
+CASES=0  # endpoint x fault cases run
+SERIAL=0 # wallet pairs made
 SETTLED=0 # offline value of the wallets of finished cases (left untouched)
 
 sql() { sqlite3 "$T/ledger.db" "$1"; }
@@ -51,7 +54,8 @@ account() {
 # pair [SKIP_A_INIT]: accounts A (20000 minted) and B of a new case, both
 # enrolled through the proxy (A not, when asked: the case enrols it).
 pair() {
-  A=a$CASES B=b$CASES
+  SERIAL=$((SERIAL + 1))
+  A=a$SERIAL B=b$SERIAL
   account "$A" 20000; TOKEN_A=$TOKEN
   [ -z "${1:-}" ] && run 0 "$A" init --server "$PURL" --account "$A" --token "$TOKEN_A"
   account "$B" 0
@@ -107,7 +111,6 @@ end_case() {
     "$(sql 'SELECT sum(minted) FROM accounts')"
   eq "no wallet flagged" "$("$OFFPAYD" frauds --ledger "$LEDGER" --json | jq -c '.frauds')" "[]"
   ok "audit passes" "$OFFPAYD" audit --ledger "$LEDGER"
-  CASES=$((CASES + 1))
 }
 
 # ---- one function per endpoint: case_X FAULT ----
@@ -308,11 +311,41 @@ for e in $ENDPOINTS; do
     before=$FAILS
     "case_$e" "$f"
     end_case
+    CASES=$((CASES + 1))
     [ "$FAILS" = "$before" ] || printf 'FAIL: case %s x %s failed (proxy log: %s)\n' "$e" "$f" "$(tail -3 "$PLOG" | tr '\n' ';')" >&2
   done
 done
+# A request held in the network past the wallet's timeout that lands after
+# the next sync asked about it: the sync cancelled it, so it must not take
+# effect (409 cancelled), and the wallet's view (undone) stays true.
+LATE=0
+late_case() {
+  local what=$1 f=delay_request:4000
+  say "late request: $what lands after the sync that settled it"
+  pair
+  run 0 "$A" load 1000 4000
+  : >"$PLOG"
+  case $what in
+    load) fault POST /v1/load "$f"; run 7 "$A" load 2000 ;;
+    unload) fault POST /v1/unload "$f"; run 7 "$A" unload "$(coin_id "$A" 4000)" ;;
+    pay_online) fault POST /v1/pay-online "$f"; run 7 "$A" pay-online "$B" 500 ;;
+  esac
+  contains "$what: says not known yet" "$T/err" "not known yet"
+  nofault
+  run 0 "$A" sync
+  ok "$what: the sync came before the request" test "$(grep -c "$f" "$PLOG")" = 0
+  ok "$what: the request lands, refused" wait_log " $f 409 "
+  eq "$what: the server's balances" "$(online "$A") $(online "$B")" "15000 0"
+  eq "$what: the wallet's coins" "$(amounts "$A" spendable)" "1000 4000"
+  eq "$what: nothing paid online" "$(events "$A" pay_online)" 0
+  settled "$A"
+  pay_offline "$A" "$B" 3500
+  end_case
+  LATE=$((LATE + 1))
+}
+for what in load unload pay_online; do late_case "$what"; done
+
 say "not a lost answer: a request that never left (no proxy) is exit 7 and changes nothing"
-A=a$CASES B=b$CASES
 pair
 run 0 "$A" load 1000 4000
 stop_proxy
@@ -332,7 +365,7 @@ done
 run 0 "$A" sync
 pay_offline "$A" "$B" 3500
 end_case
-CASES=$((CASES - 1)) # not an endpoint x fault case
 
+say "$LATE late-request cases ran"
 say "$CASES endpoint x fault cases ran ($(echo $ENDPOINTS | wc -w) endpoints x $(echo $FAULTS | wc -w) faults)"
 finish
