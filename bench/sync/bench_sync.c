@@ -32,7 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,19 +141,20 @@ static int offpayd(char *out, size_t cap, char *const args[])
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static void start_server(int threads)
+/* Start offpayd serve on url with threads workers; out: its pid and base URL. */
+static pid_t start_server_on(const char *url, int threads, char *base_out, size_t base_cap)
 {
     char th[8];
     int p[2];
     snprintf(th, sizeof th, "%d", threads);
     if (pipe(p) != 0)
         die("pipe failed");
-    server = fork();
-    if (server == 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--threads", th,
+        execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", url, "--listen", "127.0.0.1:0", "--threads", th,
               (char *)NULL);
         _exit(127);
     }
@@ -172,8 +179,11 @@ static void start_server(int threads)
     if (strncmp(line, "listening on ", 13) != 0)
         die("offpayd serve did not start");
     line[strcspn(line, "\n")] = '\0';
-    snprintf(base, sizeof base, "http://%s", line + 13);
+    snprintf(base_out, base_cap, "http://%s", line + 13);
+    return pid;
 }
+
+static void start_server(int threads) { server = start_server_on(ledger, threads, base, sizeof base); }
 
 /* ---- wallets ---- */
 
@@ -255,6 +265,7 @@ static struct offpay_utxo *load(const struct wallet *w, size_t n)
 /* ---- the timed part ---- */
 
 struct client {
+    const char *base; /* the server it talks to */
     const struct wallet *payer;
     char **bodies; /* one per batch */
     size_t n_bodies, per_batch, records;
@@ -271,7 +282,7 @@ static void *client_run(void *arg)
         long st = 0;
         char *text = NULL;
         size_t len = 0;
-        enum offpay_status s = offpay_client_call_text(base, "POST", "/v1/sync", c->bodies[b], strlen(c->bodies[b]),
+        enum offpay_status s = offpay_client_call_text(c->base, "POST", "/v1/sync", c->bodies[b], strlen(c->bodies[b]),
                                                        &c->payer->auth, 300, &st, &text, &len);
         if (s != OFFPAY_OK || st != 200) {
             c->failed = 1;
@@ -383,6 +394,7 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
     stop_server();
     for (int k = 0; k < nclients; k++) {
         memset(&cl[k], 0, sizeof cl[k]);
+        cl[k].base = base;
         cl[k].payer = &payers[k];
         cl[k].per_batch = per_batch;
         cl[k].records = records_per_client;
@@ -421,6 +433,197 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
            client_cpu * 1e6 / (double)r.records);
     fflush(stdout);
     return r;
+}
+
+/* ---- the scaling run: offpayd processes on PostgreSQL behind a delay ---- */
+
+/* A TCP proxy in front of PostgreSQL's unix socket that holds every chunk
+ * for delay_us in each direction, so that a round trip to the database
+ * costs what it costs over a network (libpq waits for each answer, so the
+ * delay adds up per statement as it would). */
+static long proxy_delay_us;
+static char proxy_socket[600];
+
+struct pump {
+    int from, to;
+};
+
+static void *pump_run(void *arg)
+{
+    struct pump *p = arg;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(p->from, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        struct timespec d = {proxy_delay_us / 1000000, (proxy_delay_us % 1000000) * 1000};
+        nanosleep(&d, NULL);
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(p->to, buf + off, (size_t)(n - off));
+            if (w <= 0)
+                goto out;
+            off += w;
+        }
+    }
+out:
+    shutdown(p->to, SHUT_WR);
+    shutdown(p->from, SHUT_RD);
+    free(p);
+    return NULL;
+}
+
+static void pump_start(int from, int to)
+{
+    struct pump *p = malloc(sizeof *p);
+    pthread_t t;
+    if (p == NULL)
+        die("out of memory");
+    p->from = from;
+    p->to = to;
+    if (pthread_create(&t, NULL, pump_run, p) != 0)
+        die("pthread_create failed");
+    pthread_detach(t);
+}
+
+static void *proxy_accept(void *arg)
+{
+    int lfd = (int)(intptr_t)arg;
+    for (;;) {
+        int c = accept(lfd, NULL, NULL);
+        if (c < 0)
+            continue;
+        int one = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        int u = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sun_family = AF_UNIX;
+        memcpy(sa.sun_path, proxy_socket, sizeof sa.sun_path - 1); /* proxy_start checked the length */
+        if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            close(c);
+            if (u >= 0)
+                close(u);
+            continue;
+        }
+        pump_start(c, u);
+        pump_start(u, c);
+    }
+    return NULL;
+}
+
+/* Percent-decode s in place. */
+static void url_decode(char *s)
+{
+    char *d = s;
+    for (; *s; s++) {
+        if (s[0] == '%' && s[1] && s[2]) {
+            char h[3] = {s[1], s[2], 0};
+            *d++ = (char)strtol(h, NULL, 16);
+            s += 2;
+        } else {
+            *d++ = *s;
+        }
+    }
+    *d = '\0';
+}
+
+/* Start the proxy for the PostgreSQL URL url (a unix socket: ?host=DIR&port=N,
+ * as pg_run gives); out: the same database's URL through the proxy. */
+static void proxy_start(const char *url, char *out, size_t cap)
+{
+    char host[512] = "", port[16] = "5432", user[64] = "", db[128] = "";
+    const char *q = strchr(url, '?'), *at = strchr(url, '@'), *slash;
+    const char *h = q ? strstr(q, "host=") : NULL, *pt = q ? strstr(q, "port=") : NULL;
+    if (h == NULL || at == NULL)
+        die("--scaling needs a unix-socket PostgreSQL URL with ?host=DIR (as pg_run gives)");
+    snprintf(host, sizeof host, "%.*s", (int)strcspn(h + 5, "&"), h + 5);
+    url_decode(host);
+    if (pt != NULL)
+        snprintf(port, sizeof port, "%.*s", (int)strcspn(pt + 5, "&"), pt + 5);
+    const char *u0 = strstr(url, "://");
+    snprintf(user, sizeof user, "%.*s", (int)(at - (u0 + 3)), u0 + 3);
+    slash = strchr(at, '/');
+    if (slash != NULL)
+        snprintf(db, sizeof db, "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
+    snprintf(proxy_socket, sizeof proxy_socket, "%s/.s.PGSQL.%s", host, port);
+    if (strlen(proxy_socket) >= sizeof((struct sockaddr_un *)0)->sun_path)
+        die("PostgreSQL's socket path is too long: %s", proxy_socket);
+
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 128) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
+        die("the proxy cannot listen");
+    pthread_t t;
+    if (pthread_create(&t, NULL, proxy_accept, (void *)(intptr_t)lfd) != 0)
+        die("pthread_create failed");
+    pthread_detach(t);
+    snprintf(out, cap, "postgresql://%s@127.0.0.1:%u/%s", user, (unsigned)ntohs(sa.sin_port), db);
+}
+
+/* records/s of procs offpayd processes (threads workers each) on the
+ * ledger at url, clients many-wallet clients spread over them, each syncing
+ * per_client records one per request. */
+static double run_scaling(struct wallet *payers, struct wallet *payees, const char *url, int procs, int clients,
+                          size_t per_client)
+{
+    static struct client cl[MANY_MAX];
+    static pthread_t tid[MANY_MAX];
+    static struct offpay_utxo *coins[MANY_MAX];
+    pid_t pids[16];
+    static char bases[16][300];
+    pthread_barrier_t bar;
+
+    start_server(2); /* coins loaded straight into the ledger, not through the delay */
+    for (int k = 0; k < clients; k++)
+        coins[k] = load(&payers[k], per_client);
+    stop_server();
+    for (int i = 0; i < procs; i++)
+        pids[i] = start_server_on(url, 2, bases[i], sizeof bases[i]);
+    for (int k = 0; k < clients; k++) {
+        memset(&cl[k], 0, sizeof cl[k]);
+        cl[k].base = bases[k % procs];
+        cl[k].payer = &payers[k];
+        cl[k].per_batch = 1;
+        cl[k].records = per_client;
+        cl[k].bodies = build(&payers[k], &payees[k], coins[k], per_client, 1, &cl[k].n_bodies);
+        free(coins[k]);
+    }
+    pthread_barrier_init(&bar, NULL, (unsigned)clients + 1);
+    for (int k = 0; k < clients; k++) {
+        cl[k].start = &bar;
+        if (pthread_create(&tid[k], NULL, client_run, &cl[k]) != 0)
+            die("pthread_create failed");
+    }
+    pthread_barrier_wait(&bar);
+    double t0 = now_s();
+    for (int k = 0; k < clients; k++)
+        pthread_join(tid[k], NULL);
+    double seconds = now_s() - t0;
+    pthread_barrier_destroy(&bar);
+    for (int i = 0; i < procs; i++) {
+        kill(pids[i], SIGTERM);
+        waitpid(pids[i], NULL, 0);
+    }
+    size_t settled = 0;
+    for (int k = 0; k < clients; k++) {
+        if (cl[k].failed || cl[k].settled != per_client)
+            die("scaling, %d processes: only %zu of %zu records settled", procs, cl[k].settled, per_client);
+        settled += cl[k].settled;
+        for (size_t b = 0; b < cl[k].n_bodies; b++)
+            free(cl[k].bodies[b]);
+        free(cl[k].bodies);
+    }
+    double rps = (double)settled / seconds;
+    printf("name=pg_scaling processes=%d delay_us=%ld clients=%d records=%zu seconds=%.3f records_per_second=%.0f\n",
+           procs, proxy_delay_us, clients, settled, seconds, rps);
+    fflush(stdout);
+    return rps;
 }
 
 /* ---- the verification rate ---- */
@@ -489,7 +692,8 @@ int main(int argc, char **argv)
 {
     int smoke = 0, only_batch = 0, only_threads = 0;
     const char *ledger_url = NULL;
-    int many = 64, only_many = 0;
+    int many = 64, only_many = 0, scaling = 0;
+    size_t scaling_records = 6;
     size_t small = 3000, big = 20000, big_batch = 1000, many_records = 12800;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0) {
@@ -507,6 +711,11 @@ int main(int argc, char **argv)
             many_records = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--only-many") == 0) {
             only_many = 1;
+        } else if (strcmp(argv[i], "--scaling") == 0 && i + 1 < argc) {
+            scaling = 1;
+            proxy_delay_us = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--scaling-records") == 0 && i + 1 < argc) {
+            scaling_records = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
             only_batch = atoi(argv[++i]);
             only_threads = atoi(argv[++i]);
@@ -515,6 +724,9 @@ int main(int argc, char **argv)
                    "       [--many CLIENTS] [--many-records N] [--only-many]\n"
                    "--many: the \"many wallets\" configuration's clients (default 64), each syncing one record\n"
                    "per request, N records in all (default 12800); --only-many runs only that one.\n"
+                   "--scaling DELAY_US: only the scaling run (a PostgreSQL URL of pg_run's kind): 1, 2, 4 and 8\n"
+                   "offpayd processes, the database behind a proxy that delays each way by DELAY_US, the\n"
+                   "many-wallet clients spread over them, each syncing --scaling-records N (default 6).\n"
                    "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
                    "empty PostgreSQL database (its issuer key goes to a temp file unless OFFPAYD_ISSUER_KEY is set).\n"
                    "Runs batches of 1 and 1000 records against 1 and 2 server threads (or only one\n"
@@ -553,8 +765,10 @@ int main(int argc, char **argv)
      * (each in an account of its own, so no two clients' records touch the
      * same account row). */
     int nwallets = only_batch > 0 ? MAX_CLIENTS : many > MAX_CLIENTS ? many : MAX_CLIENTS;
-    if (only_many)
+    if (only_many || scaling)
         nwallets = many;
+    if (scaling)
+        many_records = (size_t)many * scaling_records * 4; /* four runs */
     static struct wallet payers[MANY_MAX], payees[MANY_MAX];
     start_server(2);
     for (int k = 0; k < nwallets; k++) {
@@ -567,6 +781,19 @@ int main(int argc, char **argv)
         enrol(&payees[k], name);
     }
     stop_server();
+
+    if (scaling) {
+        char via[700];
+        double first = 0, last = 0;
+        proxy_start(ledger, via, sizeof via);
+        for (int procs = 1; procs <= 8; procs *= 2) {
+            last = run_scaling(payers, payees, via, procs, many, scaling_records);
+            if (procs == 1)
+                first = last;
+        }
+        printf("name=pg_scaling_8_over_1 ratio=%.2f\n", last / first);
+        return 0;
+    }
 
     struct result best = {0, 0, 0, 0, 0, 0}, r;
     int configs[4][2] = {{1, 1}, {1, 2}, {0, 1}, {0, 2}}; /* {small?, threads} */
