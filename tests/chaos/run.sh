@@ -338,8 +338,10 @@ op_unload() {
 # one with a call in doubt, so that POST /v1/outcome meets its faults too.
 sync_pick() {
   local doubt=()
-  mapfile -t doubt < <(in_doubt_wallets)
-  if [ ${#doubt[@]} -gt 0 ] && { [ $((D_B % 3)) = 0 ] || [ "${DIRECTED% *}" = "POST /v1/outcome" ]; }; then
+  if [ $((D_B % 3)) = 0 ] || [ "${DIRECTED% *}" = "POST /v1/outcome" ]; then
+    mapfile -t doubt < <(in_doubt_wallets)
+  fi
+  if [ ${#doubt[@]} -gt 0 ]; then
     W=${doubt[$((D_A % ${#doubt[@]}))]}
   else
     honest_pick "$D_A"
