@@ -42,7 +42,8 @@ BG_PID=""
 # picks, after a kill on that same port (the proxy forwards there).
 start_server() {
   local before i
-  before=$(grep -c '^listening on ' "$T/server.log" 2>/dev/null)
+  : >>"$T/server.log"
+  before=$(grep -c '^listening on ' "$T/server.log")
   for i in 1 2 3 4 5 6 7 8 9 10; do
     "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$SERVER_PORT" >>"$T/server.log" 2>&1 &
     SERVER_PID=$!
@@ -65,7 +66,7 @@ wait_listening() {
   local i
   for i in $(seq 1 200); do
     kill -0 "$SERVER_PID" 2>/dev/null || return 1
-    [ "$(grep -c '^listening on ' "$T/server.log" 2>/dev/null)" -gt "$1" ] && return 0
+    [ "$(grep -c '^listening on ' "$T/server.log")" -gt "$1" ] && return 0
     sleep 0.05
   done
   return 1

@@ -63,9 +63,13 @@ for p in "$OFFPAY" "$OFFPAYD" "$FAULTPROXY"; do
   [ -x "$p" ] || { echo "chaos: $p is missing (build first, or set OFFPAY, OFFPAYD, FAULTPROXY)" >&2; exit 2; }
 done
 
-# The client gives up after 1 s; a delayed answer comes 0.3 s after that.
-export OFFPAY_TIMEOUT=${OFFPAY_TIMEOUT:-1}
-DELAY_MS=$((OFFPAY_TIMEOUT * 1000 + 300))
+# In the steps the client gives up after 1 s, and a delayed answer comes
+# 0.3 s after that.  Setting up and the final sync have no faults: there a
+# slow machine must not pass for a lost answer, so the client waits 60 s.
+STEP_TIMEOUT=${OFFPAY_TIMEOUT:-1}
+CALM_TIMEOUT=60
+export OFFPAY_TIMEOUT=$CALM_TIMEOUT
+DELAY_MS=$((STEP_TIMEOUT * 1000 + 300))
 FAULT_PCT=40        # steps that go online with a fault armed
 WALLET_KILL_PCT=6   # steps whose wallet command is killed
 SERVER_KILL_PCT=4   # online steps during which offpayd is killed
@@ -125,6 +129,7 @@ CAUGHT=0
 CAUGHT_EXPECTED=0
 DIRECTED=""
 CHECK_US=0
+NAMES=0                   # wallets named so far (h1, h2, ..., m5, ...)
 
 say() { [ "$VERBOSE" = 1 ] && printf '%s\n' "$*"; printf '%s\n' "$*" >>"$T/steps.log"; }
 
@@ -193,8 +198,10 @@ enrol() {
   for try in 1 2 3 4; do
     wrun "0 7" "$name" init --server "$PURL" --account "$name" --token "$token"
     [ -f "$T/$name/wallet.db" ] && [ "$RC" = 0 ] && break
+    # The user tries again, on a network that works now.
     disarm
     [ -z "$SERVER_PID" ] && start_server
+    export OFFPAY_TIMEOUT=$CALM_TIMEOUT
   done
   if [ ! -f "$T/$name/wallet.db" ]; then
     violation "offpay init $name never succeeded (4 tries with one token)"
@@ -379,16 +386,18 @@ op_enrol() {
     op_sync
     return
   fi
-  local name="h$((${#HONEST[@]} + 1))"
+  NAMES=$((NAMES + 1))
+  local name="h$NAMES"
   plan_fault "POST /v1/enrol"
   enrol "$name" 100000 honest && TOUCHED=("$name")
 }
 
 # new_cloner: a wallet with coins whose folder is then copied.
 new_cloner() {
-  local m="m$((${#CLONERS[@]} + 1))"
+  NAMES=$((NAMES + 1))
+  local m="m$NAMES"
   enrol "$m" 20000 cloner || return 0
-  wrun "0" "$m" load 1000 2000 3000 4000 5000
+  wrun "0 7" "$m" load 1000 2000 3000 4000 5000
   cp -a "$T/$m" "$T/$m-copy"
   CLONERS+=("$m")
   LAST_CLONE=$STEP
@@ -494,6 +503,7 @@ direct() {
 
 run_step() {
   local w
+  export OFFPAY_TIMEOUT=$STEP_TIMEOUT
   draw_step
   pick_op
   direct
@@ -522,6 +532,7 @@ run_step() {
 # final_sync: no more faults or kills; every wallet syncs until nothing moves.
 final_sync() {
   local round w quiet
+  export OFFPAY_TIMEOUT=$CALM_TIMEOUT
   disarm
   WALLET_KILL=0
   SERVER_KILL=0
@@ -557,9 +568,9 @@ rng_seed "$SEED"
 start_server
 start_proxy
 LAST_CLONE=0
-for i in $(seq 1 $INITIAL_HONEST); do
-  enrol "h$i" 100000 honest
-  wrun "0" "h$i" load 1000 2000 3000 5000
+for NAMES in $(seq 1 $INITIAL_HONEST); do
+  enrol "h$NAMES" 100000 honest
+  wrun "0" "h$NAMES" load 1000 2000 3000 5000
 done
 STEP=0
 new_cloner
