@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
     --pg)
       rest=()
       for a in "${ARGS[@]}"; do [ "$a" != --pg ] && rest+=("$a"); done
-      exec "$PG_RUN" chaos "$(command -v bash)" "$0" --ledger @PGURL@ "${rest[@]}" ;;
+      exec "$PG_RUN" chaos "$(command -v bash)" "$ROOT/tests/chaos/run.sh" --ledger @PGURL@ "${rest[@]}" ;;
     --require-coverage) REQUIRE_COVERAGE=1; shift ;;
     --keep) KEEP=1; shift ;;
     --verbose) VERBOSE=1; shift ;;
