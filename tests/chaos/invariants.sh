@@ -82,7 +82,9 @@ check_no_honest_flagged() {
 check_spendable_in_ledger() {
   local w=$1 extra
   [ -f "$T/$w/wallet.db" ] || return 0
-  extra=$(LC_ALL=C comm -23 <(wallet_coins "$w" spendable) <(ledger_coins "${PUBKEY[$w]}"))
+  wallet_coins "$w" spendable >"$T/coins.wallet"
+  ledger_coins "${PUBKEY[$w]}" >"$T/coins.ledger"
+  extra=$(LC_ALL=C comm -23 "$T/coins.wallet" "$T/coins.ledger")
   if [ -n "$extra" ]; then
     violation "honest wallet $w holds as spendable coin(s) the ledger does not hold unspent for it: $(echo $extra)"
   fi
@@ -101,7 +103,7 @@ check_step() {
 
 # check_final: after the final sync (run.sh, final_sync).
 check_final() {
-  local w b got want m ds flagged sum_wallets=0 sum_cloners=0 online minted k
+  local w b m ds flagged sum_wallets=0 sum_cloners=0 online minted k
   check_audit
   check_ledger
   check_no_honest_flagged
@@ -115,10 +117,10 @@ check_final() {
       violation "after the final sync, $w still holds [in_doubt, locked, pending out, pending in, incoming] = $b"
     k=$(wq "$w" "SELECT count(*) FROM calls")
     [ "$k" = 0 ] || violation "after the final sync, $w still has $k call(s) in doubt"
-    got=$(jq -r '.utxos[] | "\(.id)|\(.amount)"' "$T/final.json" | LC_ALL=C sort)
-    want=$(ledger_coins "${PUBKEY[$w]}")
-    [ "$got" = "$want" ] ||
-      violation "$w's coins differ from the ledger's for its key: wallet only: $(echo $(LC_ALL=C comm -23 <(echo "$got") <(echo "$want"))); ledger only: $(echo $(LC_ALL=C comm -13 <(echo "$got") <(echo "$want")))"
+    jq -r '.utxos[] | "\(.id)|\(.amount)"' "$T/final.json" | LC_ALL=C sort >"$T/coins.wallet"
+    ledger_coins "${PUBKEY[$w]}" >"$T/coins.ledger"
+    cmp -s "$T/coins.wallet" "$T/coins.ledger" ||
+      violation "$w's coins differ from the ledger's for its key: wallet only: $(echo $(LC_ALL=C comm -23 "$T/coins.wallet" "$T/coins.ledger")); ledger only: $(echo $(LC_ALL=C comm -13 "$T/coins.wallet" "$T/coins.ledger"))"
     sum_wallets=$((sum_wallets + $(jq '[.utxos[].amount] | add // 0' "$T/final.json")))
   done
   for m in "${CLONERS[@]}"; do

@@ -136,6 +136,10 @@ say() { [ "$VERBOSE" = 1 ] && printf '%s\n' "$*"; printf '%s\n' "$*" >>"$T/steps
 ms_sleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # ---- one wallet command ----
+#
+# No process substitution (<(...)) in this script: a long run forks past
+# pid_max, and bash 5.2 can then take a command's reused pid for an old
+# substitution's and wait for that command for ever.
 
 # Set by the step: kill the wallet command number KILL_AT of this step after
 # KILL_MS ms (WALLET_KILL=1), or offpayd during it (SERVER_KILL=1).
@@ -257,13 +261,14 @@ plan_fault() {
 # read_proxy_log: count the faults the proxy applied since the last look.
 read_proxy_log() {
   local m p f rest n=0
+  tail -n +$((PLOG_SEEN + 1)) "$PLOG" >"$T/proxy.new"
   while read -r m p f rest; do
     n=$((n + 1))
     f=${f%%:*}
     [ "$f" = none ] && continue
     COVER["$m $p $f"]=$((${COVER["$m $p $f"]:-0} + 1))
     FAULT_COUNT[$f]=$((${FAULT_COUNT[$f]:-0} + 1))
-  done < <(tail -n +$((PLOG_SEEN + 1)) "$PLOG")
+  done <"$T/proxy.new"
   PLOG_SEEN=$((PLOG_SEEN + n))
 }
 
@@ -331,7 +336,8 @@ op_unload() {
   local a coins=()
   honest_pick "$D_A"; a=$W
   TOUCHED=("$a")
-  mapfile -t coins < <(wallet_coins "$a" spendable)
+  wallet_coins "$a" spendable >"$T/coins"
+  mapfile -t coins <"$T/coins"
   plan_fault "POST /v1/unload"
   if [ ${#coins[@]} = 0 ] || [ $((D_AMT % 8)) = 0 ]; then
     wrun "0 5 7" "$a" unload --all
@@ -346,7 +352,8 @@ op_unload() {
 sync_pick() {
   local doubt=()
   if [ $((D_B % 3)) = 0 ] || [ "${DIRECTED% *}" = "POST /v1/outcome" ]; then
-    mapfile -t doubt < <(in_doubt_wallets)
+    in_doubt_wallets >"$T/doubt"
+    mapfile -t doubt <"$T/doubt"
   fi
   if [ ${#doubt[@]} -gt 0 ]; then
     W=${doubt[$((D_A % ${#doubt[@]}))]}
