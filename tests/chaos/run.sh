@@ -70,6 +70,9 @@ STEP_TIMEOUT=${OFFPAY_TIMEOUT:-1}
 CALM_TIMEOUT=60
 export OFFPAY_TIMEOUT=$CALM_TIMEOUT
 DELAY_MS=$((STEP_TIMEOUT * 1000 + 300))
+# A held request reaches the server 2 s after the client gave up: often
+# after a later step asked the server about it (POST /v1/outcome).
+REQUEST_DELAY_MS=$((STEP_TIMEOUT * 1000 + 2000))
 FAULT_PCT=40        # steps that go online with a fault armed
 WALLET_KILL_PCT=6   # steps whose wallet command is killed
 SERVER_KILL_PCT=4   # online steps during which offpayd is killed
@@ -117,7 +120,7 @@ MINTED=0
 
 ENDPOINTS=("POST /v1/enrol" "GET /v1/balance" "GET /v1/utxos" "POST /v1/load" "POST /v1/unload"
            "POST /v1/sync" "POST /v1/pay-online" "POST /v1/outcome")
-FAULTS=(drop_request drop_answer reset_answer delay duplicate)
+FAULTS=(drop_request drop_answer reset_answer delay duplicate delay_request)
 declare -A COVER FAULT_COUNT OP_COUNT
 for f in "${FAULTS[@]}"; do FAULT_COUNT[$f]=0; done
 PLOG_SEEN=0
@@ -232,7 +235,7 @@ plan_fault() {
     for e in "$@"; do
       if [ "$e" = "${DIRECTED% *}" ]; then
         f=${DIRECTED##* }
-        [ "$f" = delay ] && f="delay:$DELAY_MS"
+        f=$(fault_arg "$f")
         arm $e "$f"
         say "  fault armed: $e $f (not met yet)"
         return 0
@@ -253,9 +256,18 @@ plan_fault() {
     pick="$e ${FAULTS[$((D_FKIND % ${#FAULTS[@]}))]}"
   fi
   f=${pick##* }
-  [ "$f" = delay ] && f="delay:$DELAY_MS"
+  f=$(fault_arg "$f")
   arm ${pick% *} "$f"
   say "  fault armed: ${pick% *} $f"
+}
+
+# fault_arg FAULT: the rule's fault, with its hold time for the delays.
+fault_arg() {
+  case $1 in
+    delay) echo "delay:$DELAY_MS" ;;
+    delay_request) echo "delay_request:$REQUEST_DELAY_MS" ;;
+    *) echo "$1" ;;
+  esac
 }
 
 # read_proxy_log: count the faults the proxy applied since the last look.
@@ -544,7 +556,7 @@ final_sync() {
   WALLET_KILL=0
   SERVER_KILL=0
   [ -z "$SERVER_PID" ] && start_server
-  ms_sleep $((DELAY_MS + 200))   # answers the proxy still holds
+  ms_sleep $((REQUEST_DELAY_MS + 200))   # requests and answers the proxy still holds
   for round in 1 2 3 4; do
     for w in "${HONEST[@]}"; do wrun "0" "$w" sync; done
     for w in "${CLONERS[@]}"; do
