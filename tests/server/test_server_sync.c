@@ -393,8 +393,11 @@ int main(void)
     h_audit_ok();
 
     /* 12. A record both sides bring is verified once: a fresh server settles
-     * dave's payment to bob from the payer (record and confirmation: two
-     * signatures), then bob and dave bring it again (nothing more to verify). */
+     * dave's payment to bob from the payer (the record's signature; the
+     * confirmation's is not checked, it changes no outcome), then bob and
+     * dave bring it again (nothing more to verify).  And a confirmation
+     * whose signature is broken settles its record as none would: one more
+     * signature verified, the record's, so two in all. */
     h_server_start(2);
     {
         struct rec r12;
@@ -414,6 +417,25 @@ int main(void)
         a = sync1(&dave, &r12, NULL, NULL);
         CHECK_STR(status_of(a, 0), "settled");
         expect_output(a, &dave, &r12, 1);
+        json_decref(a);
+
+        struct rec r13;
+        struct offpay_confirmation c13;
+        uint8_t bin[OFFPAY_CONFIRMATION_BYTES_MAX];
+        size_t n;
+        int type;
+        h_mint("dave", 900);
+        h_load(&dave, one, 1, &dc);
+        make(&r13, &dave, &bob, 100, &dc, 1);
+        h_confirmation(conf, sizeof conf, &bob, r13.id);
+        CHECK(offpay_text_decode(bin, sizeof bin, &n, &type, OFFPAY_MSG_CONFIRMATION, conf, strlen(conf)) == OFFPAY_OK);
+        CHECK(offpay_confirmation_decode(&c13, bin, n) == OFFPAY_OK);
+        c13.sig[0] ^= 1;
+        n = offpay_confirmation_encode(bin, sizeof bin, &c13);
+        CHECK(n > 0 && offpay_text_encode(conf, sizeof conf, bin, n) == OFFPAY_OK);
+        a = sync1(&dave, &r13, conf, NULL);
+        CHECK_STR(status_of(a, 0), "settled");
+        expect_output(a, &dave, &r13, 1);
         json_decref(a);
     }
     h_server_stop();
