@@ -56,6 +56,9 @@
 #define PAY 60
 
 static char dir[512], ledger[700], base[300];
+/* --issuer-pkcs11 MODULE TOKEN PIN_FILE: the issuer key in a token, given
+ * to offpayd init and serve (NULL-ended; empty: a key file). */
+static char *issuer_args[7];
 static pid_t server = -1;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -157,8 +160,10 @@ static pid_t start_server_on(const char *url, int threads, char *base_out, size_
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execl(OFFPAYD_PATH, "offpayd", "serve", "--ledger", url, "--listen", "127.0.0.1:0", "--threads", th,
-              (char *)NULL);
+        char *args[16] = {"offpayd", "serve", "--ledger", (char *)url, "--listen", "127.0.0.1:0", "--threads", th};
+        for (int i = 0; issuer_args[i] != NULL; i++)
+            args[8 + i] = issuer_args[i];
+        execv(OFFPAYD_PATH, args);
         _exit(127);
     }
     close(p[1]);
@@ -719,6 +724,10 @@ int main(int argc, char **argv)
             proxy_delay_us = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--scaling-records") == 0 && i + 1 < argc) {
             scaling_records = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--issuer-pkcs11") == 0 && i + 3 < argc) {
+            char *o[] = {"--issuer-pkcs11", argv[i + 1], "--token", argv[i + 2], "--pin-file", argv[i + 3]};
+            memcpy(issuer_args, o, sizeof o);
+            i += 3;
         } else if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
             only_batch = atoi(argv[++i]);
             only_threads = atoi(argv[++i]);
@@ -730,6 +739,8 @@ int main(int argc, char **argv)
                    "--scaling DELAY_US: only the scaling run (a PostgreSQL URL of pg_run's kind): 1, 2, 4 and 8\n"
                    "offpayd processes, the database behind a proxy that delays each way by DELAY_US, the\n"
                    "many-wallet clients spread over them, each syncing --scaling-records N (default 6).\n"
+                   "       [--issuer-pkcs11 MODULE TOKEN PIN_FILE]\n"
+                   "--issuer-pkcs11: the issuer key generated in, and signing from, that PKCS#11 token.\n"
                    "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
                    "empty PostgreSQL database (its issuer key goes to a temp file unless OFFPAYD_ISSUER_KEY is set).\n"
                    "Runs batches of 1 and 1000 records against 1 and 2 server threads (or only one\n"
@@ -753,7 +764,9 @@ int main(int argc, char **argv)
         setenv("OFFPAYD_ISSUER_KEY", key, 0); /* a PostgreSQL ledger has no place of its own for it */
     }
     char out[4096];
-    char *init_args[] = {"offpayd", "init", "--ledger", ledger, NULL};
+    char *init_args[16] = {"offpayd", "init", "--ledger", ledger};
+    for (int i = 0; issuer_args[i] != NULL; i++)
+        init_args[4 + i] = issuer_args[i];
     if (offpayd(out, sizeof out, init_args) != 0)
         die("offpayd init failed");
 

@@ -1,6 +1,6 @@
 /*
- * cmd_init.c - offpayd init: a fresh ledger, its issuer key file, and the
- * default limits.  If any step fails, what was created is removed again, so a
+ * cmd_init.c - offpayd init: a fresh ledger, its issuer key (in a new file,
+ * or generated in a PKCS#11 token: issuer_p11.c), and the default limits.  If any step fails, what was created is removed again, so a
  * failed init leaves nothing behind (in PostgreSQL, tables already created
  * stay: the database belongs to its operator, and init refuses it from then on).
  */
@@ -16,6 +16,7 @@
 struct init {
     uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
     uint64_t now;
+    int in_token; /* the key was generated in a PKCS#11 token */
 };
 
 static enum tx_step init_tx(struct offpay_ledger *l, void *ctx)
@@ -27,7 +28,10 @@ static enum tx_step init_tx(struct offpay_ledger *l, void *ctx)
     uint8_t created[8];
     for (int i = 0; i < 8; i++)
         created[i] = (uint8_t)(in->now >> (56 - 8 * i));
-    TRY(l->ops->meta_set(l, "issuer_public_key", in->pk, sizeof in->pk));
+    TRY(l->ops->meta_set(l, META_ISSUER_PK, in->pk, sizeof in->pk));
+    if (in->in_token)
+        TRY(l->ops->meta_set(l, META_ISSUER_STORE, (const uint8_t *)META_ISSUER_STORE_PKCS11,
+                             strlen(META_ISSUER_STORE_PKCS11)));
     TRY(l->ops->meta_set(l, "created", created, sizeof created));
     TRY(l->ops->limits_set(l, zero, &lim, in->now));
     return STEP_COMMIT;
@@ -43,38 +47,63 @@ static void remove_ledger(const char *path)
     unlink(side);
 }
 
+/* The issuer key: generated in the token when in->in_token, else in a new
+ * key file at keypath.  Out: in->pk.  Returns the exit code (printed). */
+static int create_key(struct init *in, const struct issuer_token *tok, const char *keypath)
+{
+    char err[512];
+    if (in->in_token) {
+        enum offpay_status s = issuer_token_create(tok, in->pk, err, sizeof err);
+        return s == OFFPAY_OK ? OFFPAY_EXIT_OK : cli_fail(s, "%s", err);
+    }
+    if (issuer_key_create(keypath, in->pk, err, sizeof err) != 0)
+        return cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
+    return OFFPAY_EXIT_OK;
+}
+
 int cmd_init(const struct cli_opts *opts)
 {
     struct init in;
+    struct issuer_token tok;
     struct offpay_ledger *l;
     char err[512], path[PATH_MAX], keypath[PATH_MAX], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
     const char *url = cli_opt(opts, "ledger");
-    int code = OFFPAY_EXIT_INTERNAL, local;
+    int code = OFFPAY_EXIT_INTERNAL, local, in_token;
 
     if (opts->n_pos != 0)
         return cli_fail(OFFPAY_ERR_USAGE, "init takes no arguments (see offpayd init --help).");
     if (url == NULL)
         return cli_fail(OFFPAY_ERR_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
-    if (issuer_key_path(keypath, sizeof keypath, url, cli_opt(opts, "issuer-key"), err, sizeof err) != 0)
+    if ((in_token = issuer_token_options(opts, &tok, err, sizeof err)) < 0)
         return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
-    if (access(keypath, F_OK) == 0)
-        return cli_fail(OFFPAY_ERR_USAGE, "An issuer key file already exists at %s; refusing to replace it.", keypath);
+    if (!in_token) {
+        if (issuer_key_path(keypath, sizeof keypath, url, cli_opt(opts, "issuer-key"), err, sizeof err) != 0)
+            return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
+        if (access(keypath, F_OK) == 0)
+            return cli_fail(OFFPAY_ERR_USAGE, "An issuer key file already exists at %s; refusing to replace it.",
+                            keypath);
+    } else {
+        snprintf(keypath, sizeof keypath, "the PKCS#11 token \"%s\"", tok.token);
+    }
     local = offpay_ledger_local_path(path, sizeof path, url) == 0;
     if ((l = cli_ledger(opts, 1, &code)) == NULL)
         return code;
     memset(&in, 0, sizeof in);
     in.now = (uint64_t)time(NULL);
-    if (issuer_key_create(keypath, in.pk, err, sizeof err) != 0) {
+    in.in_token = in_token;
+    if ((code = create_key(&in, &tok, keypath)) != OFFPAY_EXIT_OK) {
         offpay_ledger_close(l);
         if (local)
             remove_ledger(path);
-        return cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
+        return code;
     }
     if (cli_tx(l, init_tx, &in) != 0) {
         offpay_ledger_close(l);
         if (local)
             remove_ledger(path);
-        unlink(keypath);
+        /* A key made in a token stays there, unused: no ledger names it. */
+        if (!in_token)
+            unlink(keypath);
         return OFFPAY_EXIT_INTERNAL;
     }
     offpay_ledger_close(l);
@@ -82,7 +111,7 @@ int cmd_init(const struct cli_opts *opts)
     /* The issuer public key is what wallets pin (offpay init --issuer-key):
      * hand it to them by a channel an attacker cannot change. */
     if (cli_opt(opts, "json") != NULL) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : "postgresql", "issuer_key_file", keypath,
+        json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : "postgresql", in_token ? "issuer_key_token" : "issuer_key_file", in_token ? tok.token : keypath,
                               "issuer_public_key", hex);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);

@@ -1,6 +1,7 @@
 /*
- * cmd_serve.c - offpayd serve: load the issuer key into protected memory,
- * keep one ledger connection per worker thread, serve (HTTPS with
+ * cmd_serve.c - offpayd serve: load the issuer key into protected memory
+ * (or log in to the token that holds it: issuer_p11.c), keep one ledger
+ * connection per worker thread, serve (HTTPS with
  * --tls-cert/--tls-key, tls.c) until a signal.
  */
 #include <stdio.h>
@@ -16,14 +17,34 @@
 #define THREADS_DEFAULT 2u
 #define THREADS_MAX 64u
 
+/* The issuer signer of srv: the ledger's key in the token of tok (in_token),
+ * else the key file keypath.  Returns the exit code (printed). */
+static int issuer_open(struct offpayd *srv, struct offpay_ledger *l, int in_token, const struct issuer_token *tok,
+                       const char *keypath)
+{
+    char err[512];
+    if (in_token) {
+        enum offpay_status s = issuer_token_load(srv, tok, l, err, sizeof err);
+        return s == OFFPAY_OK ? OFFPAY_EXIT_OK : cli_fail(s, "%s", err);
+    }
+    if (issuer_key_in_token(l))
+        return cli_fail(OFFPAY_ERR_KEY_UNAVAILABLE, "This ledger's issuer key is in a PKCS#11 token: give "
+                                                    "--issuer-pkcs11 MODULE --token LABEL --pin-file FILE.");
+    if (issuer_key_load(keypath, l, &srv->issuer_sk, srv->issuer_pk, err, sizeof err) != 0)
+        return cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
+    offpay_signer_from_key(&srv->issuer, srv->issuer_sk);
+    return OFFPAY_EXIT_OK;
+}
+
 int cmd_serve(const struct cli_opts *opts)
 {
+    struct issuer_token tok;
     struct offpayd srv;
     struct offpay_ledger *l;
     const char *listen_at = cli_opt(opts, "listen"), *th = cli_opt(opts, "threads");
     char err[512], keypath[4200];
     unsigned threads = THREADS_DEFAULT;
-    int code = OFFPAY_EXIT_INTERNAL;
+    int code = OFFPAY_EXIT_INTERNAL, in_token;
 
     if (opts->n_pos != 0)
         return cli_fail(OFFPAY_ERR_USAGE, "serve takes no arguments (see offpayd serve --help).");
@@ -35,7 +56,9 @@ int cmd_serve(const struct cli_opts *opts)
             return cli_fail(OFFPAY_ERR_USAGE, "--threads must be a number from 1 to %u.", THREADS_MAX);
         threads = (unsigned)n;
     }
-    if (cli_opt(opts, "ledger") != NULL &&
+    if ((in_token = issuer_token_options(opts, &tok, err, sizeof err)) < 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
+    if (cli_opt(opts, "ledger") != NULL && !in_token &&
         issuer_key_path(keypath, sizeof keypath, cli_opt(opts, "ledger"), cli_opt(opts, "issuer-key"), err, sizeof err) != 0)
         return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
     if ((cli_opt(opts, "tls-cert") == NULL) != (cli_opt(opts, "tls-key") == NULL))
@@ -52,9 +75,10 @@ int cmd_serve(const struct cli_opts *opts)
 
     memset(&srv, 0, sizeof srv);
     snprintf(srv.ledger_url, sizeof srv.ledger_url, "%s", cli_opt(opts, "ledger"));
-    if (issuer_key_load(keypath, l, &srv.issuer_sk, srv.issuer_pk, err, sizeof err) != 0) {
+    if ((code = issuer_open(&srv, l, in_token, &tok, keypath)) != OFFPAY_EXIT_OK) {
         offpay_ledger_close(l);
-        return cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
+        offpay_p11_close(srv.issuer_token);
+        return code;
     }
     pthread_mutex_init(&srv.pool_lock, NULL);
     pthread_mutex_init(&srv.writer_lock, NULL);
@@ -115,6 +139,7 @@ out:
     reqlog_close();
     free(srv.rvl_text);
     issuer_key_free(srv.issuer_sk);
+    offpay_p11_close(srv.issuer_token);
     pthread_mutex_destroy(&srv.pool_lock);
     pthread_mutex_destroy(&srv.writer_lock);
     pthread_mutex_destroy(&srv.group_lock);

@@ -90,7 +90,7 @@ static enum tx_step enrol_tx(struct request *rq, void *ctx)
     cert.not_before = rq->now > CERT_SKEW ? rq->now - CERT_SKEW : 0;
     cert.not_after = rq->now + OFFPAYD_CERT_LIFETIME;
     memcpy(cert.account, acc.name, sizeof cert.account);
-    if (offpay_cert_issue(&cert, rq->srv->issuer_sk) != OFFPAY_OK)
+    if (offpay_cert_issue_with(&cert, &rq->srv->issuer) != OFFPAY_OK)
         return STEP_ERROR;
     e->cert_len = offpay_cert_encode(e->cert_bin, sizeof e->cert_bin, &cert);
     if (e->cert_len == 0)

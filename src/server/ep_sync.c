@@ -111,7 +111,7 @@ static void out_output(struct out *o, struct request *rq, const struct sync_item
     if (idx == 1 && it->rec.change_amount == 0)
         return;
     if (offpay_record_output(&u, &it->rec, it->id, idx) != OFFPAY_OK ||
-        offpay_utxo_attest(&u, rq->srv->issuer_sk) != OFFPAY_OK) {
+        offpay_utxo_attest_with(&u, &rq->srv->issuer) != OFFPAY_OK) {
         o->oom = 1;
         return;
     }

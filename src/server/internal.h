@@ -20,6 +20,7 @@
 #include "offpay/http_auth.h"
 #include "offpay/ledger.h"
 #include "offpay/messages.h"
+#include "offpay/p11.h"
 #include "offpay/protocol.h"
 #include "offpay/server.h"
 #include "offpay/status.h"
@@ -70,7 +71,12 @@ struct tx_waiter;
 /* The serving process: shared by all worker threads. */
 struct offpayd {
     char ledger_url[4096];
-    uint8_t *issuer_sk; /* sodium_malloc'd, read-only while serving */
+    /* The issuer key signs through issuer: the key of a file, held in
+     * issuer_sk (sodium_malloc'd, read-only while serving), or a key in
+     * the PKCS#11 token issuer_token (issuer_p11.c), never in memory here. */
+    uint8_t *issuer_sk;
+    struct offpay_p11 *issuer_token;
+    struct offpay_signer issuer;
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
 
     pthread_mutex_t pool_lock; /* ledger connections not in use */
@@ -262,7 +268,13 @@ int offpayd_json_amount(json_t *v, int positive, uint64_t *out);
 /* A lowercase hex string of exactly n bytes. */
 int offpayd_hex_exact(uint8_t *out, size_t n, const char *hex);
 
-/* ---- issuer key and signed documents (issuer.c) ---- */
+/* ---- issuer key and signed documents (issuer.c, issuer_p11.c) ---- */
+
+/* The ledger's meta rows about its issuer key: the public key, and where
+ * the private key is when it is not in a file (absent: in a file). */
+#define META_ISSUER_PK "issuer_public_key"
+#define META_ISSUER_STORE "issuer_key_store"
+#define META_ISSUER_STORE_PKCS11 "pkcs11"
 
 /* The issuer key file of a ledger: option (--issuer-key FILE) if not NULL,
  * else $OFFPAYD_ISSUER_KEY if set, else PATH.issuer-key next to an
@@ -276,6 +288,27 @@ int issuer_key_create(const char *path, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], cha
 int issuer_key_load(const char *path, struct offpay_ledger *l, uint8_t **sk, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES],
                     char *err, size_t err_cap);
 void issuer_key_free(uint8_t *sk);
+
+/* The issuer key in a PKCS#11 token (issuer_p11.c): the three options
+ * --issuer-pkcs11 MODULE, --token LABEL, --pin-file FILE. */
+struct issuer_token {
+    const char *module, *token, *pin_file;
+};
+/* Out: o from c.  Returns 1 when the key is in a token, 0 when none of the
+ * three options is given, -1 (err set) when some are missing or
+ * --issuer-key is given too. */
+int issuer_token_options(const struct cli_opts *c, struct issuer_token *o, char *err, size_t err_cap);
+/* Generate the issuer key pair in o's token.  Out: pk.  Returns OFFPAY_OK,
+ * or OFFPAY_ERR_KEY_UNAVAILABLE / OFFPAY_ERR_USAGE (PIN file) with err set. */
+enum offpay_status issuer_token_create(const struct issuer_token *o, uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], char *err,
+                                       size_t err_cap);
+/* Returns: 1 if the ledger l says its issuer key is in a token, else 0. */
+int issuer_key_in_token(struct offpay_ledger *l);
+/* Log in to o's token and find the ledger's issuer key there.  Out:
+ * srv->issuer_pk, srv->issuer_token (closed with offpay_p11_close even on
+ * failure), srv->issuer.  Returns OFFPAY_OK or the reason (err set). */
+enum offpay_status issuer_token_load(struct offpayd *srv, const struct issuer_token *o, struct offpay_ledger *l,
+                                     char *err, size_t err_cap);
 
 /* Text of a signed message (malloc'd); NULL on failure. */
 char *offpayd_message_text(const uint8_t *bin, size_t len);

@@ -192,7 +192,7 @@ static char *limits_signed_text(struct offpayd *srv, struct offpay_limits_policy
     pthread_mutex_unlock(&limits_lock);
     if (text != NULL)
         return text;
-    if (offpay_limits_policy_sign(p, srv->issuer_sk) != OFFPAY_OK ||
+    if (offpay_limits_policy_sign_with(p, &srv->issuer) != OFFPAY_OK ||
         (n = offpay_limits_policy_encode(buf, sizeof buf, p)) == 0 || (text = offpayd_message_text(buf, n)) == NULL)
         return NULL;
     char *copy = strdup(text);
@@ -272,7 +272,7 @@ char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
     v.issued_at = issued_at;
     v.count = count;
     v.ids = L.ids;
-    if (offpay_revocation_sign(&v, srv->issuer_sk) != OFFPAY_OK)
+    if (offpay_revocation_sign_with(&v, &srv->issuer) != OFFPAY_OK)
         goto out;
     size_t cap = OFFPAY_REVOCATION_BYTES(count);
     if ((buf = malloc(cap)) == NULL)
@@ -305,7 +305,7 @@ char *offpayd_utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYT
     memcpy(u.id, id, OFFPAY_UTXO_ID_BYTES);
     memcpy(u.owner, owner, OFFPAY_PUBLIC_KEY_BYTES);
     u.amount = amount;
-    if (offpay_utxo_attest(&u, srv->issuer_sk) != OFFPAY_OK)
+    if (offpay_utxo_attest_with(&u, &srv->issuer) != OFFPAY_OK)
         return NULL;
     size_t n = offpay_utxo_encode(buf, sizeof buf, &u);
     return n ? offpayd_message_text(buf, n) : NULL;

@@ -26,17 +26,24 @@ struct command {
 
 #define OPT_LEDGER {"ledger", 1, NULL}
 #define OPT_JSON {"json", 0, NULL}
+/* The issuer key in a PKCS#11 token (issuer_p11.c): three options. */
+#define OPT_TOKEN {"issuer-pkcs11", 1, NULL}, {"token", 1, NULL}, {"pin-file", 1, NULL}
 
 static const struct command commands[] = {
-    {"init", cmd_init, {OPT_LEDGER, {"issuer-key", 1, NULL}, OPT_JSON},
+    {"init", cmd_init, {OPT_LEDGER, {"issuer-key", 1, NULL}, OPT_TOKEN, OPT_JSON},
      "usage: offpayd init --ledger URL [--issuer-key FILE] [--json]\n"
+     "       offpayd init --ledger URL --issuer-pkcs11 MODULE --token LABEL --pin-file FILE [--json]\n"
      "Create a new ledger and its issuer key file (mode 0600, never printed).\n"
      "URL is sqlite:PATH or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB.\n"
-     "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"},
+     "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"
+     "With --issuer-pkcs11 the key pair is generated instead in the PKCS#11 token LABEL\n"
+     "of the module MODULE (a .so file), logged in with the PIN on FILE's first line;\n"
+     "it cannot leave the token, and every issuer signature is made there.\n"},
     {"serve", cmd_serve,
      {OPT_LEDGER, {"listen", 1, NULL}, {"threads", 1, NULL}, {"issuer-key", 1, NULL}, {"tls-cert", 1, NULL},
-      {"tls-key", 1, NULL}, {"log", 1, NULL}, {"quiet", 0, NULL}},
-     "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE]\n"
+      {"tls-key", 1, NULL}, {"log", 1, NULL}, {"quiet", 0, NULL}, OPT_TOKEN},
+     "usage: offpayd serve --ledger URL --listen HOST:PORT [--threads N]\n"
+     "                     [--issuer-key FILE | --issuer-pkcs11 MODULE --token LABEL --pin-file FILE]\n"
      "                     [--tls-cert FILE --tls-key FILE] [--log FILE | --quiet]\n"
      "Serve the HTTP API of docs/api.md until SIGINT or SIGTERM.  Prints\n"
      "\"listening on HOST:PORT\" once ready.  N requests are handled at once (default 2, 1..64).\n"
@@ -46,7 +53,8 @@ static const struct command commands[] = {
      "Each request is logged as one key=value line (docs/server.md) on stderr, or\n"
      "appended to --log FILE (SIGHUP reopens it), or not at all with --quiet.\n"
      "GET /v1/health and GET /metrics (Prometheus text format) are for operators.\n"
-     "The issuer key file is found as for init.  Several processes may serve one\n"
+     "The issuer key is found as for init (a token: exit 9 when it is missing or\n"
+     "the PIN is wrong).  Several processes may serve one\n"
      "PostgreSQL ledger.\n"},
     {"account", cmd_account, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd account --ledger URL open NAME\n"
@@ -74,6 +82,7 @@ static const char usage_all[] =
     "usage: offpayd COMMAND [OPTIONS]\n"
     "  init    --ledger URL [--issuer-key FILE] [--json]  create ledger + issuer key\n"
     "  serve   --ledger URL --listen HOST:PORT [--threads N] [--issuer-key FILE] [--tls-cert F --tls-key F]\n"
+    "          (init and serve: --issuer-pkcs11 MODULE --token LABEL --pin-file FILE for a token)\n"
     "  account --ledger URL open NAME          print a one-time enrolment token\n"
     "  account --ledger URL mint NAME AMOUNT\n"
     "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"

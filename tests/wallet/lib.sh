@@ -13,6 +13,8 @@ OFFPAYD=${OFFPAYD:?OFFPAYD must name the offpayd program}
 T=$(mktemp -d "${TMPDIR:-/tmp}/offpay-wallet-test.XXXXXX")
 LEDGER="sqlite:$T/ledger.db"
 SERVER_PID=""
+# Extra options of every `offpayd serve` of the test (say, an issuer key in a token).
+SERVE_ARGS=()
 PORT=""
 URL=""
 FAILS=0
@@ -105,7 +107,8 @@ start_server() {
   for try in 0 1 2 3 4 5 6 7; do
     PORT=$((base + ($$ * 7 + try * 13) % 97))
     URL="http://127.0.0.1:$PORT"
-    "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >"$T/server.log" 2>&1 &
+    "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" ${SERVE_ARGS[@]+"${SERVE_ARGS[@]}"} \
+      >"$T/server.log" 2>&1 &
     SERVER_PID=$!
     if wait_listening "$T/server.log" "$SERVER_PID" 0; then return 0; fi
     stop_server
@@ -126,7 +129,8 @@ stop_server() {
 restart_server() {
   local before
   before=$(grep -c '^listening on ' "$T/server.log" 2>/dev/null)
-  "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" >>"$T/server.log" 2>&1 &
+  "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$PORT" ${SERVE_ARGS[@]+"${SERVE_ARGS[@]}"} \
+    >>"$T/server.log" 2>&1 &
   SERVER_PID=$!
   if wait_listening "$T/server.log" "$SERVER_PID" "${before:-0}"; then return 0; fi
   echo "cannot restart offpayd on port $PORT: $(tail -3 "$T/server.log")" >&2
@@ -164,6 +168,35 @@ amounts() {
   local f='.utxos[]'
   [ -n "${2:-}" ] && f=".utxos[] | select(.state == \"$2\")"
   "$OFFPAY" --wallet "$T/$1" balance --offline --json | jq -r "[$f | .amount] | sort | map(tostring) | join(\" \")"
+}
+
+# softhsm LABEL PIN [LABEL PIN]...: SoftHSM2 with its tokens in $T/tokens
+# (SOFTHSM2_CONF, exported), one initialised token per LABEL (SO PIN 0000),
+# and SOFTHSM_MODULE naming its PKCS#11 module ($OFFPAY_TEST_PKCS11_MODULE,
+# else where Debian puts it; scripts/install-deps.sh installs softhsm2).
+softhsm() {
+  local m
+  SOFTHSM_MODULE=${OFFPAY_TEST_PKCS11_MODULE:-}
+  for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so; do
+    [ -z "$SOFTHSM_MODULE" ] && [ -e "$m" ] && SOFTHSM_MODULE=$m
+  done
+  if [ -z "$SOFTHSM_MODULE" ] || ! command -v softhsm2-util >/dev/null; then
+    echo "SoftHSM2 is not installed (scripts/install-deps.sh installs softhsm2)" >&2
+    exit 1
+  fi
+  mkdir -p "$T/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$T/tokens" >"$T/softhsm2.conf"
+  export SOFTHSM2_CONF="$T/softhsm2.conf"
+  while [ $# -ge 2 ]; do
+    softhsm2-util --init-token --free --label "$1" --so-pin 0000 --pin "$2" >/dev/null ||
+      { echo "softhsm2-util cannot make token $1" >&2; exit 1; }
+    shift 2
+  done
+}
+
+# secret_file NAME TEXT: $T/NAME holding TEXT on one line, mode 0600.
+secret_file() {
+  (umask 077 && printf '%s\n' "$2" >"$T/$1")
 }
 
 finish() {
