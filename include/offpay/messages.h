@@ -41,7 +41,11 @@
 #define OFFPAY_RECORD_BYTES_MAX (OFFPAY_RECORD_FIXED_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_RECORD_INPUTS_MAX * OFFPAY_UTXO_BYTES)
 #define OFFPAY_CONFIRMATION_BYTES_MAX (2 + OFFPAY_RECORD_ID_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_SIGNATURE_BYTES)
 #define OFFPAY_REFUSAL_BYTES (2 + OFFPAY_RECORD_ID_BYTES + 1 + OFFPAY_SIGNATURE_BYTES)
-#define OFFPAY_LIMITS_BYTES (2 + OFFPAY_WALLET_ID_BYTES + 8 + 8 + 4 + 4 + 8 + OFFPAY_SIGNATURE_BYTES)
+/* A limits policy has two forms: the first one (without holding and offline
+ * time limits), and the longer one that carries them; the short form is the
+ * canonical one exactly when both are 0 (not set). */
+#define OFFPAY_LIMITS_BYTES_SHORT (2 + OFFPAY_WALLET_ID_BYTES + 8 + 8 + 4 + 4 + 8 + OFFPAY_SIGNATURE_BYTES)
+#define OFFPAY_LIMITS_BYTES (OFFPAY_LIMITS_BYTES_SHORT + 8 + 4)
 #define OFFPAY_REVOCATION_BYTES(n) (2 + 8 + 8 + 4 + (size_t)(n) * OFFPAY_WALLET_ID_BYTES + OFFPAY_SIGNATURE_BYTES)
 /* The largest message any single-message decoder accepts (a revocation list
  * may be larger: use OFFPAY_REVOCATION_BYTES). */
@@ -138,6 +142,10 @@ struct offpay_limits {
     uint64_t offline_total; /* unsynced offline spending must stay strictly below this */
     uint32_t count;         /* offline payments per period must stay below this */
     uint32_t period;        /* seconds, > 0 */
+    /* Issue 13's controls; 0 is "no such limit" (a server's policy) or "not
+     * set" (an owner's). */
+    uint64_t holding;       /* offline coins held (spendable + locked + in doubt) stay at or below this */
+    uint32_t offline_time;  /* seconds after the last sync during which the wallet may pay offline */
 };
 
 /* The server's signed limits for one wallet (or the default: all-zero id). */

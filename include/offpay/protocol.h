@@ -96,7 +96,8 @@ struct offpay_limits_usage {
 };
 
 /* Out: eff = the stricter of server and owner, field by field; an owner
- * field of 0 is "not set" and leaves the server's value. */
+ * field of 0 is "not set" and leaves the server's value.  For holding and
+ * offline_time a server's 0 is "no limit": the owner's value, if set, wins. */
 void offpay_limits_effective(struct offpay_limits *eff, const struct offpay_limits *server,
                              const struct offpay_limits *owner);
 
@@ -109,6 +110,19 @@ uint64_t offpay_limits_period_start(uint64_t now, uint32_t period);
  * or OFFPAY_ERR_LIMIT_COUNT. */
 enum offpay_status offpay_limits_check(const struct offpay_limits *l, const struct offpay_limits_usage *u,
                                        uint64_t amount) OFFPAY_WARN_UNUSED;
+
+/* The holding limit (issue 13): held (offline coins now, spendable + locked
+ * + in doubt) plus adding must stay at or below l->holding (0: no limit).
+ * Returns: OFFPAY_OK or OFFPAY_ERR_LIMIT_HOLDING. */
+enum offpay_status offpay_limits_check_holding(const struct offpay_limits *l, uint64_t held,
+                                               uint64_t adding) OFFPAY_WARN_UNUSED;
+
+/* The offline time limit (issue 13): a wallet may pay offline only while now
+ * is at most l->offline_time seconds after synced_at, the server's time of its
+ * last sync (0: never; l->offline_time 0: no limit).  Returns: OFFPAY_OK or
+ * OFFPAY_ERR_LIMIT_OFFLINE_TIME. */
+enum offpay_status offpay_limits_check_offline_time(const struct offpay_limits *l, uint64_t synced_at,
+                                                    uint64_t now) OFFPAY_WARN_UNUSED;
 
 /* ---- payer: coin selection ---- */
 

@@ -90,6 +90,14 @@ enum offpay_status {
      * so nothing was sent and nothing changed. */
     OFFPAY_ERR_SERVER_UNTRUSTED,
 
+    /* exit 6: issue 13's controls, for this wallet: offline coins would pass
+     * the holding limit; the last sync is longer ago than the offline time limit. */
+    OFFPAY_ERR_LIMIT_HOLDING,
+    OFFPAY_ERR_LIMIT_OFFLINE_TIME,
+    /* exit 4: the payer cannot prove it synced within its offline time limit
+     * (no sync stamp, a stamp not signed by the issuer, or too old a one). */
+    OFFPAY_ERR_PAYER_NOT_FRESH,
+
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
 

@@ -134,6 +134,8 @@ struct offpay_wallet_limits {
     uint64_t unsynced_total;   /* offline payments not yet synced */
     uint32_t count_in_period;  /* offline payments made in the current period */
     uint64_t period_start;     /* start of the current period, Unix seconds */
+    uint64_t held;             /* offline coins held: spendable + locked + in doubt (the holding limit's use) */
+    uint64_t synced_at;        /* the server's time of the last sync it stamped (0: none yet) */
 };
 
 enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_wallet_limits *l) OFFPAY_WARN_UNUSED;
@@ -321,6 +323,8 @@ struct offpay_sync_item {
     char status[16];                           /* settled, voided, rejected */
     char reason[32];                           /* when rejected */
     int was_unconfirmed;                       /* outgoing, settled without a confirmation (SPEC rule 8) */
+    uint64_t waterfall;                        /* incoming, settled: the amount that went to the account's
+                                                * online balance instead of a coin (holding limit), else 0 */
 };
 
 /* A call whose answer was lost (load, unload, pay-online), settled by a sync. */

@@ -495,6 +495,11 @@ size_t offpay_limits_policy_encode(uint8_t *out, size_t out_cap, const struct of
     w_u32(&w, p->limits.count);
     w_u32(&w, p->limits.period);
     w_u64(&w, p->issued_at);
+    /* The long form exactly when it says more than the short one. */
+    if (p->limits.holding != 0 || p->limits.offline_time != 0) {
+        w_u64(&w, p->limits.holding);
+        w_u32(&w, p->limits.offline_time);
+    }
     w_bytes(&w, p->sig, sizeof p->sig);
     return w_finish(&w);
 }
@@ -512,6 +517,14 @@ enum offpay_status offpay_limits_policy_decode(struct offpay_limits_policy *p, c
     if (r.err == OFFPAY_OK && p->limits.period == 0)
         r_fail(&r, OFFPAY_ERR_MALFORMED);
     p->issued_at = r_u64(&r);
+    /* The form is told by the length: anything of the long form's length or
+     * more is read as the long form (and then any extra byte is trailing). */
+    if (in_len >= OFFPAY_LIMITS_BYTES) {
+        p->limits.holding = r_u64(&r);
+        p->limits.offline_time = r_u32(&r);
+        if (r.err == OFFPAY_OK && p->limits.holding == 0 && p->limits.offline_time == 0)
+            r_fail(&r, OFFPAY_ERR_NOT_CANONICAL); /* the short form says this */
+    }
     r_bytes(&r, p->sig, sizeof p->sig);
     enum offpay_status s = r_finish(&r);
     if (s != OFFPAY_OK)

@@ -193,6 +193,14 @@ static uint64_t stricter_u64(uint64_t server, uint64_t owner)
     return (owner != 0 && owner < server) ? owner : server;
 }
 
+/* For a limit whose 0 means "none": the smaller of the values that are set. */
+static uint64_t stricter_or_set(uint64_t server, uint64_t owner)
+{
+    if (server == 0)
+        return owner;
+    return stricter_u64(server, owner);
+}
+
 void offpay_limits_effective(struct offpay_limits *eff, const struct offpay_limits *server,
                              const struct offpay_limits *owner)
 {
@@ -205,6 +213,9 @@ void offpay_limits_effective(struct offpay_limits *eff, const struct offpay_limi
     /* A longer period is the stricter one: the same count spread over more time. */
     if (owner->period > server->period)
         eff->period = owner->period;
+    /* The server's 0 is "no limit", so any owner value is stricter. */
+    eff->holding = stricter_or_set(server->holding, owner->holding);
+    eff->offline_time = (uint32_t)stricter_or_set(server->offline_time, owner->offline_time);
 }
 
 uint64_t offpay_limits_period_start(uint64_t now, uint32_t period)
@@ -223,6 +234,27 @@ enum offpay_status offpay_limits_check(const struct offpay_limits *l, const stru
         return OFFPAY_ERR_LIMIT_OFFLINE_TOTAL;
     if (u->count_in_period >= l->count)
         return OFFPAY_ERR_LIMIT_COUNT;
+    return OFFPAY_OK;
+}
+
+enum offpay_status offpay_limits_check_holding(const struct offpay_limits *l, uint64_t held, uint64_t adding)
+{
+    if (l->holding == 0)
+        return OFFPAY_OK;
+    if (held > l->holding || adding > l->holding - held)
+        return OFFPAY_ERR_LIMIT_HOLDING;
+    return OFFPAY_OK;
+}
+
+enum offpay_status offpay_limits_check_offline_time(const struct offpay_limits *l, uint64_t synced_at, uint64_t now)
+{
+    if (l->offline_time == 0)
+        return OFFPAY_OK;
+    if (synced_at == 0)
+        return OFFPAY_ERR_LIMIT_OFFLINE_TIME;
+    /* A stamp from a clock ahead of ours is fresh; one more than T ago is not. */
+    if (now > synced_at && now - synced_at > l->offline_time)
+        return OFFPAY_ERR_LIMIT_OFFLINE_TIME;
     return OFFPAY_OK;
 }
 

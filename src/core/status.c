@@ -60,6 +60,9 @@ static const struct status_info table[OFFPAY_STATUS_COUNT_] = {
     [OFFPAY_ERR_KEY_UNAVAILABLE] = {"key_unavailable", "The wallet's key is unavailable.", OFFPAY_EXIT_KEY_UNAVAILABLE},
     [OFFPAY_ERR_SERVER_UNTRUSTED] = {"server_untrusted", "The server's TLS certificate does not verify.", OFFPAY_EXIT_UNREACHABLE},
     [OFFPAY_ERR_PEER_REFUSED] = {"peer_refused", "The other device refused the payment.", OFFPAY_EXIT_VERIFICATION},
+    [OFFPAY_ERR_LIMIT_HOLDING] = {"limit_holding", "The offline coins would pass the holding limit.", OFFPAY_EXIT_LIMIT},
+    [OFFPAY_ERR_LIMIT_OFFLINE_TIME] = {"limit_offline_time", "The last sync is longer ago than the offline time limit; sync first.", OFFPAY_EXIT_LIMIT},
+    [OFFPAY_ERR_PAYER_NOT_FRESH] = {"payer_not_fresh", "The payer cannot prove it synced within its offline time limit.", OFFPAY_EXIT_VERIFICATION},
 };
 
 static const struct status_info *info(enum offpay_status s)

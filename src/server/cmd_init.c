@@ -23,8 +23,7 @@ static enum tx_step init_tx(struct offpay_ledger *l, void *ctx)
 {
     static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
     struct init *in = ctx;
-    struct offpay_limits lim = {OFFPAYD_DEFAULT_PER_PAYMENT, OFFPAYD_DEFAULT_OFFLINE_TOTAL, OFFPAYD_DEFAULT_COUNT,
-                                OFFPAYD_DEFAULT_PERIOD};
+    struct offpay_limits lim;
     uint8_t created[8];
     for (int i = 0; i < 8; i++)
         created[i] = (uint8_t)(in->now >> (56 - 8 * i));
@@ -33,6 +32,7 @@ static enum tx_step init_tx(struct offpay_ledger *l, void *ctx)
         TRY(l->ops->meta_set(l, META_ISSUER_STORE, (const uint8_t *)META_ISSUER_STORE_PKCS11,
                              strlen(META_ISSUER_STORE_PKCS11)));
     TRY(l->ops->meta_set(l, "created", created, sizeof created));
+    offpayd_limits_builtin(&lim);
     TRY(l->ops->limits_set(l, zero, &lim, in->now));
     return STEP_COMMIT;
 }

@@ -5,7 +5,8 @@
  * The answer is stored with the request's nonce (tx.c), so it is made inside
  * the transaction.  The coins are drawn and attested before it: a random id
  * does not have to change when a lost race runs the transaction again, and
- * signing outside it keeps the writer free.
+ * signing outside it keeps the writer free.  The holding limit is checked
+ * against the coins the ledger holds for the caller's key (limits.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,20 @@ static enum tx_step load_tx(struct request *rq, void *ctx)
     if (acc.online < ld->sum) {
         reply_error(rq, 409, "insufficient_balance", "The online balance (%llu) does not cover %llu.",
                     (unsigned long long)acc.online, (unsigned long long)ld->sum);
+        return STEP_ABORT;
+    }
+    /* The holding limit, against every coin the ledger holds for this key
+     * (so a copy of the wallet cannot load past it either). */
+    struct offpay_limits lim;
+    uint64_t held;
+    int own;
+    TRY(offpayd_limits_of(l, rq->wallet.id, &lim, NULL, &own));
+    TRY(offpayd_holding(l, rq->wallet.public_key, &held));
+    if (offpay_limits_check_holding(&lim, held, ld->sum) != OFFPAY_OK) {
+        reply_error(rq, 409, "holding_limit",
+                    "Loading %llu would make the wallet's offline coins %llu%s, above its holding limit of %llu.",
+                    (unsigned long long)ld->sum, (unsigned long long)(held > UINT64_MAX - ld->sum ? UINT64_MAX : held + ld->sum),
+                    held > UINT64_MAX - ld->sum ? " or more" : "", (unsigned long long)lim.holding);
         return STEP_ABORT;
     }
     acc.online -= ld->sum;

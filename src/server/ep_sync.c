@@ -102,6 +102,26 @@ static void out_str(struct out *o, const char *s)
     }
 }
 
+/* For a settled record the caller is the payee of: did its output go to the
+ * online balance (settle.c's waterfall)?  Settled by this sync, the item
+ * says; settled before, the ledger does: a settled record's payee output
+ * is in the ledger (spent or not) exactly when it did not.  Sets
+ * it->waterfall; returns -1 when the ledger cannot tell. */
+static int waterfall_known(struct request *rq, struct sync_item *it)
+{
+    struct offpay_utxo u;
+    struct offpay_ledger_utxo coin;
+    if (it->outcome != SYNC_SETTLED || !it->caller_is_payee || it->fresh || rq->l == NULL)
+        return 0;
+    if (offpay_record_output(&u, &it->rec, it->id, 0) != OFFPAY_OK)
+        return -1;
+    enum offpay_ledger_result r = rq->l->ops->utxo_get(rq->l, u.owner, u.id, &coin);
+    if (r != OFFPAY_LEDGER_OK && r != OFFPAY_LEDGER_NOT_FOUND)
+        return -1;
+    it->waterfall = r == OFFPAY_LEDGER_NOT_FOUND;
+    return 0;
+}
+
 /* Append the caller's attested output of a settled record as a JSON string. */
 static void out_output(struct out *o, struct request *rq, const struct sync_item *it, int *first)
 {
@@ -110,6 +130,8 @@ static void out_output(struct out *o, struct request *rq, const struct sync_item
     unsigned idx = it->caller_is_payee ? 0 : 1;
     if (idx == 1 && it->rec.change_amount == 0)
         return;
+    if (idx == 0 && it->waterfall)
+        return; /* no coin: it went to the online balance */
     if (offpay_record_output(&u, &it->rec, it->id, idx) != OFFPAY_OK ||
         offpay_utxo_attest_with(&u, &rq->srv->issuer) != OFFPAY_OK) {
         o->oom = 1;
@@ -251,9 +273,12 @@ static void sync_with(struct request *rq, struct scratch *sc)
         rq->sync_rejected += items[i].outcome == SYNC_REJECTED;
     }
 
-    /* {"results":[{"record":hex,"status":s[,"reason":r]},...],"utxos":[...],"limits":t,"revocation":t} */
-    char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];
+    /* {"results":[{"record":hex,"status":s[,"reason":r][,"waterfall":n]},...],"utxos":[...],"limits":t,"revocation":t} */
+    char hex[2 * OFFPAY_RECORD_ID_BYTES + 1], num[24];
     int first = 1;
+    for (i = 0; i < n; i++)
+        if (waterfall_known(rq, &items[i]) != 0)
+            o.oom = 1; /* answered as a failure below: sync again */
     out_str(&o, "{\"results\":[");
     for (i = 0; i < n; i++) {
         const struct sync_item *it = &items[i];
@@ -266,7 +291,13 @@ static void sync_with(struct request *rq, struct scratch *sc)
             out_str(&o, "\",\"reason\":\"");
             out_str(&o, it->reason ? it->reason : "invalid");
         }
-        out_str(&o, "\"}");
+        out_str(&o, "\"");
+        if (it->outcome == SYNC_SETTLED && it->caller_is_payee && it->waterfall) {
+            snprintf(num, sizeof num, "%llu", (unsigned long long)it->rec.payee_amount);
+            out_str(&o, ",\"waterfall\":");
+            out_str(&o, num);
+        }
+        out_str(&o, "}");
     }
     out_str(&o, "],\"utxos\":[");
     for (i = 0; i < n; i++)

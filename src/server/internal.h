@@ -64,6 +64,8 @@
 #define OFFPAYD_DEFAULT_OFFLINE_TOTAL 200000u
 #define OFFPAYD_DEFAULT_COUNT 50u
 #define OFFPAYD_DEFAULT_PERIOD 86400u
+#define OFFPAYD_DEFAULT_HOLDING 2000000u           /* ten times the offline total */
+#define OFFPAYD_DEFAULT_OFFLINE_TIME (7u * 86400u) /* a week */
 
 struct cert_cache;
 struct tx_waiter;
@@ -315,6 +317,17 @@ char *offpayd_message_text(const uint8_t *bin, size_t len);
 /* The signed limits for wallet (its own if set, else the default policy).
  * Returns: malloc'd text, or NULL (ledger error). */
 char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
+
+/* limits.c.  offpayd_limits_builtin: the defaults a ledger without a default
+ * row has.  offpayd_limits_of: the limits that apply to wallet (its own row,
+ * else the default row, else the built-in ones); Out: *lim, *issued_at (may
+ * be NULL), *own = 1 when the wallet has a row of its own.  offpayd_holding:
+ * the sum of the unspent coins key owns (UINT64_MAX if it does not fit). */
+void offpayd_limits_builtin(struct offpay_limits *lim);
+enum offpay_ledger_result offpayd_limits_of(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                                            struct offpay_limits *lim, uint64_t *issued_at, int *own);
+enum offpay_ledger_result offpayd_holding(struct offpay_ledger *l, const uint8_t key[OFFPAY_PUBLIC_KEY_BYTES],
+                                          uint64_t *sum);
 /* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */
 char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l);
 /* An attested UTXO in text form (malloc'd) or NULL. */
@@ -346,6 +359,7 @@ struct sync_item {
     int outcome;        /* enum sync_outcome */
     int fresh;          /* settled by this sync (not before): counted once in the metrics */
     int caught;         /* its double spend was caught by this sync */
+    int waterfall;      /* settled: the payee's output went to its account's online balance (holding limit) */
     const char *reason; /* when rejected: a stable code of docs/api.md */
 };
 

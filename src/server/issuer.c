@@ -209,27 +209,15 @@ static char *limits_signed_text(struct offpayd *srv, struct offpay_limits_policy
 
 char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
 {
-    static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
     struct offpay_limits_policy p;
-    enum offpay_ledger_result r;
+    int own;
 
     memset(&p, 0, sizeof p);
-    r = l->ops->limits_get(l, wallet, &p.limits, &p.issued_at);
-    if (r == OFFPAY_LEDGER_OK) {
+    if (offpayd_limits_of(l, wallet, &p.limits, &p.issued_at, &own) != OFFPAY_LEDGER_OK)
+        return NULL;
+    if (own)
         memcpy(p.wallet_id, wallet, OFFPAY_WALLET_ID_BYTES);
-    } else if (r == OFFPAY_LEDGER_NOT_FOUND) {
-        r = l->ops->limits_get(l, zero, &p.limits, &p.issued_at);
-        if (r == OFFPAY_LEDGER_NOT_FOUND) {
-            /* A ledger without a default row still has the documented defaults. */
-            p.limits.per_payment = OFFPAYD_DEFAULT_PER_PAYMENT;
-            p.limits.offline_total = OFFPAYD_DEFAULT_OFFLINE_TOTAL;
-            p.limits.count = OFFPAYD_DEFAULT_COUNT;
-            p.limits.period = OFFPAYD_DEFAULT_PERIOD;
-            p.issued_at = 0;
-            r = OFFPAY_LEDGER_OK;
-        }
-    }
-    return r == OFFPAY_LEDGER_OK ? limits_signed_text(srv, &p) : NULL;
+    return limits_signed_text(srv, &p);
 }
 
 struct id_list {

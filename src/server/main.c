@@ -63,12 +63,15 @@ static const struct command commands[] = {
      "enrolment token for one wallet of it.  mint: add AMOUNT to its online balance.\n"},
     {"limits", cmd_limits,
      {OPT_LEDGER, {"wallet", 1, NULL}, {"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL},
-      {"period", 1, NULL}, OPT_JSON},
+      {"period", 1, NULL}, {"holding", 1, NULL}, {"offline-time", 1, NULL}, OPT_JSON},
      "usage: offpayd limits --ledger URL [--wallet ID] [--per-payment A] [--offline-total A]\n"
-     "                      [--count N] [--period SECONDS] [--json]\n"
+     "                      [--count N] [--period SECONDS] [--holding A] [--offline-time SECONDS] [--json]\n"
      "Set the default offline limits, or those of one wallet (ID: 32 hex).  Fields not\n"
      "given keep their current value; with none given, print the current limits.\n"
-     "Wallets learn them at enrolment and at every sync.\n"},
+     "--holding: the most a wallet may hold in offline coins (load beyond it is refused;\n"
+     "an incoming payment that would pass it goes to the account's online balance).\n"
+     "--offline-time: how long after its last sync a wallet may still pay offline.\n"
+     "0 for either is \"no limit\".  Wallets learn the limits at enrolment and every sync.\n"},
     {"frauds", cmd_frauds, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd frauds --ledger URL [--json]\n"
      "List the evidence of every double spend caught: both signed records.\n"},
@@ -86,6 +89,7 @@ static const char usage_all[] =
     "  account --ledger URL open NAME          print a one-time enrolment token\n"
     "  account --ledger URL mint NAME AMOUNT\n"
     "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"
+    "          [--holding A] [--offline-time SECONDS]\n"
     "  frauds  --ledger URL [--json]\n"
     "  audit   --ledger URL                    exit 0 only if the ledger conserves value\n"
     "Each command takes --help; offpayd --version prints the version.\n";

@@ -9,7 +9,8 @@
  * the ledger -- the authority on coins, which is why input attestations are
  * not re-verified -- and spends them, creates the payee and change outputs,
  * stores the record, or records a double spend as evidence and revokes the
- * payer.  A record is keyed by its id, so the same record brought by payer
+ * payer; a payee output that would pass the payee's holding limit goes to
+ * its account's online balance instead (the waterfall).  A record is keyed by its id, so the same record brought by payer
  * and payee, in any order or at once, settles once: the second finds it
  * settled.  Records of one batch may depend on each other (one spends an
  * output another creates); the batch is applied in passes until no record
@@ -147,10 +148,11 @@ void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KE
 
 /* ---- the transaction ---- */
 
-/* Value moved between accounts by this batch, applied once at the end. */
+/* Value moved between accounts by this batch, applied once at the end;
+ * online: payee outputs that went to the online balance (the waterfall). */
 struct delta {
     int64_t account_id;
-    uint64_t received, sent;
+    uint64_t received, sent, online;
 };
 
 struct apply {
@@ -192,7 +194,7 @@ static enum offpay_ledger_result payee_of(struct request *rq, struct apply *a,
     return OFFPAY_LEDGER_OK;
 }
 
-static int add_delta(struct apply *a, int64_t account_id, uint64_t received, uint64_t sent)
+static int add_delta(struct apply *a, int64_t account_id, uint64_t received, uint64_t sent, uint64_t online)
 {
     size_t i;
     for (i = 0; i < a->n_deltas; i++)
@@ -200,13 +202,15 @@ static int add_delta(struct apply *a, int64_t account_id, uint64_t received, uin
             break;
     if (i == a->n_deltas) {
         a->deltas[i].account_id = account_id;
-        a->deltas[i].received = a->deltas[i].sent = 0;
+        a->deltas[i].received = a->deltas[i].sent = a->deltas[i].online = 0;
         a->n_deltas++;
     }
-    if (a->deltas[i].received > (uint64_t)INT64_MAX - received || a->deltas[i].sent > (uint64_t)INT64_MAX - sent)
+    if (a->deltas[i].received > (uint64_t)INT64_MAX - received || a->deltas[i].sent > (uint64_t)INT64_MAX - sent ||
+        a->deltas[i].online > (uint64_t)INT64_MAX - online)
         return -1;
     a->deltas[i].received += received;
     a->deltas[i].sent += sent;
+    a->deltas[i].online += online;
     return 0;
 }
 
@@ -246,6 +250,26 @@ static enum tx_step double_spend(struct request *rq, struct sync_item *it, const
     TRY(l->ops->wallet_revoke(l, payer->id, rq->now));
     reject(it, "double_spend");
     it->caught = 1;
+    return STEP_COMMIT;
+}
+
+/* The waterfall (docs/wallet.md): the payee's output goes to its account's
+ * online balance instead of becoming a coin when the coin would take the
+ * payee's holding, as the ledger sees it, past its holding limit.  The
+ * output is never created, so it cannot be spent or unloaded, and the record
+ * settles once, so the online balance gets it once.  Out: *yes. */
+static enum tx_step waterfall_decide(struct request *rq, const struct offpay_ledger_wallet *payee,
+                                     const struct offpay_record *rec, int *yes)
+{
+    struct offpay_limits lim;
+    uint64_t held;
+    int own;
+    *yes = 0;
+    TRY(offpayd_limits_of(rq->l, payee->id, &lim, NULL, &own));
+    if (lim.holding == 0)
+        return STEP_COMMIT;
+    TRY(offpayd_holding(rq->l, payee->public_key, &held));
+    *yes = offpay_limits_check_holding(&lim, held, rec->payee_amount) != OFFPAY_OK;
     return STEP_COMMIT;
 }
 
@@ -343,7 +367,10 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
 
     for (unsigned i = 0; i < rec->n_inputs; i++)
         TRY(l->ops->utxo_spend(l, &coins[i], OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
-    for (unsigned idx = 0; idx < 2; idx++) {
+    enum tx_step ws = waterfall_decide(rq, &payee, rec, &it->waterfall);
+    if (ws != STEP_COMMIT)
+        return ws;
+    for (unsigned idx = it->waterfall ? 1 : 0; idx < 2; idx++) {
         if (idx == 1 && rec->change_amount == 0)
             break;
         if (offpay_record_output(&o, rec, it->id, idx) != OFFPAY_OK)
@@ -367,8 +394,8 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
     s.confirmation = it->conf_len ? it->conf_bin : NULL;
     s.confirmation_len = it->conf_len;
     TRY(l->ops->record_insert(l, &s));
-    if (add_delta(a, payer.account_id, 0, rec->payee_amount) != 0 ||
-        add_delta(a, payee.account_id, rec->payee_amount, 0) != 0)
+    if (add_delta(a, payer.account_id, 0, rec->payee_amount, 0) != 0 ||
+        add_delta(a, payee.account_id, rec->payee_amount, 0, it->waterfall ? rec->payee_amount : 0) != 0)
         return STEP_ERROR;
     it->outcome = SYNC_SETTLED;
     it->fresh = 1;
@@ -388,7 +415,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
     for (size_t i = 0; i < a->n; i++) {
         a->items[i].outcome = a->verdict[i];
         a->items[i].reason = a->reasons[i];
-        a->items[i].fresh = a->items[i].caught = 0;
+        a->items[i].fresh = a->items[i].caught = a->items[i].waterfall = 0;
         if (a->items[i].outcome == SYNC_PENDING)
             pending++;
     }
@@ -429,10 +456,11 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         struct offpay_ledger_account acc;
         TRY(l->ops->account_get_by_id(l, a->deltas[i].account_id, &acc));
         if (acc.received > (uint64_t)INT64_MAX - a->deltas[i].received ||
-            acc.sent > (uint64_t)INT64_MAX - a->deltas[i].sent)
+            acc.sent > (uint64_t)INT64_MAX - a->deltas[i].sent || acc.online > (uint64_t)INT64_MAX - a->deltas[i].online)
             return STEP_ERROR;
         acc.received += a->deltas[i].received;
         acc.sent += a->deltas[i].sent;
+        acc.online += a->deltas[i].online;
         TRY(l->ops->account_update(l, &acc));
     }
     return STEP_COMMIT;

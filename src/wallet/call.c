@@ -90,10 +90,12 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
             json_decref(answer);
             return lost(w, method, "it says the request was made already");
         }
-        wallet_fail(w, OFFPAY_ERR_REJECTED, "The server refused (%s): %s", code ? code : "error",
-                    msg ? msg : "no reason given.");
+        /* The holding limit is an offline limit (exit 6), whoever applies it. */
+        enum offpay_status st = code != NULL && strcmp(code, "holding_limit") == 0 ? OFFPAY_ERR_LIMIT_HOLDING
+                                                                                   : OFFPAY_ERR_REJECTED;
+        wallet_fail(w, st, "The server refused (%s): %s", code ? code : "error", msg ? msg : "no reason given.");
         json_decref(answer);
-        return OFFPAY_ERR_REJECTED;
+        return st;
     }
     *resp = answer;
     return OFFPAY_OK;

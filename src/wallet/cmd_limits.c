@@ -9,14 +9,33 @@
 
 static json_t *limits_json(const struct offpay_limits *l)
 {
-    return json_pack("{s:I, s:I, s:I, s:I}", "per_payment", (json_int_t)l->per_payment, "offline_total",
-                     (json_int_t)l->offline_total, "count", (json_int_t)l->count, "period", (json_int_t)l->period);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "per_payment", (json_int_t)l->per_payment, "offline_total",
+                     (json_int_t)l->offline_total, "count", (json_int_t)l->count, "period", (json_int_t)l->period,
+                     "holding", (json_int_t)l->holding, "offline_time", (json_int_t)l->offline_time);
+}
+
+static void print_offline_time(const struct offpay_wallet_limits *l)
+{
+    uint32_t t = l->effective.offline_time;
+    if (t == 0) {
+        printf("  offline time:    no limit\n");
+        return;
+    }
+    printf("  offline time:    may pay offline for %u seconds (%.1f days) after a sync; ", t, t / 86400.0);
+    if (l->synced_at == 0) {
+        printf("no sync stamp yet: sync first\n");
+        return;
+    }
+    uint64_t until = l->synced_at + t; /* t < 2^32, synced_at is a time */
+    printf("last sync %llu, offline payments until %llu\n", (unsigned long long)l->synced_at,
+           (unsigned long long)until);
 }
 
 static int set(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL}, {"period", 1, NULL}};
-    struct cli_opts o = {opt, 4, {0}, 0, 0};
+    struct cli_opt opt[] = {{"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL},
+                            {"period", 1, NULL},      {"holding", 1, NULL},       {"offline-time", 1, NULL}};
+    struct cli_opts o = {opt, 6, {0}, 0, 0};
     struct offpay_limits owner = {0};
     struct offpay_wallet *w = NULL;
     uint64_t v;
@@ -28,14 +47,14 @@ static int set(struct cli *c, int argc, char **argv)
         return cli_help(&cli_cmd_limits);
     if (o.n_pos != 0)
         return cli_usage(&cli_cmd_limits, "limits set takes only options.");
-    const char *names[4] = {"per-payment", "offline-total", "count", "period"};
+    const char *names[6] = {"per-payment", "offline-total", "count", "period", "holding", "offline-time"};
     int any = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         const char *val = cli_opt(&o, names[i]);
         if (val == NULL)
             continue;
         any = 1;
-        if (offpay_amount_parse(&v, val) != 0 || v == 0 || (i >= 2 && v > UINT32_MAX))
+        if (offpay_amount_parse(&v, val) != 0 || v == 0 || ((i == 2 || i == 3 || i == 5) && v > UINT32_MAX))
             return cli_usage(&cli_cmd_limits, "--%s needs a positive whole number.", names[i]);
         if (i == 0)
             owner.per_payment = v;
@@ -43,11 +62,16 @@ static int set(struct cli *c, int argc, char **argv)
             owner.offline_total = v;
         else if (i == 2)
             owner.count = (uint32_t)v;
-        else
+        else if (i == 3)
             owner.period = (uint32_t)v;
+        else if (i == 4)
+            owner.holding = v;
+        else
+            owner.offline_time = (uint32_t)v;
     }
     if (!any)
-        return cli_usage(&cli_cmd_limits, "limits set needs at least one of --per-payment, --offline-total, --count, --period.");
+        return cli_usage(&cli_cmd_limits, "limits set needs at least one of --per-payment, --offline-total, --count, "
+                                          "--period, --holding, --offline-time.");
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
     enum offpay_status s = offpay_wallet_limits_set(w, &owner);
@@ -81,10 +105,12 @@ static int run(struct cli *c, int argc, char **argv)
     if (s != OFFPAY_OK) {
         rc = cli_wallet_fail(w, s);
     } else if (cli_opt(&o, "json")) {
-        rc = cli_json_print(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "effective", limits_json(&l.effective),
-                                      "server", limits_json(&l.server), "owner", limits_json(&l.owner), "used",
-                                      "offline_total", (json_int_t)l.unsynced_total, "count", (json_int_t)l.count_in_period,
-                                      "period_start", (json_int_t)l.period_start));
+        rc = cli_json_print(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}", "effective",
+                                      limits_json(&l.effective), "server", limits_json(&l.server), "owner",
+                                      limits_json(&l.owner), "used", "offline_total", (json_int_t)l.unsynced_total,
+                                      "count", (json_int_t)l.count_in_period, "period_start", (json_int_t)l.period_start,
+                                      "holding", (json_int_t)l.held, "synced_at",
+                                      l.synced_at ? json_integer((json_int_t)l.synced_at) : json_null()));
     } else {
         const struct offpay_limits *e = &l.effective;
         printf("Offline limits (the stricter of the server's and the owner's):\n");
@@ -94,17 +120,28 @@ static int run(struct cli *c, int argc, char **argv)
                (unsigned long long)l.unsynced_total);
         printf("  count:           fewer than %u payments per %u seconds; used %u this period\n", e->count, e->period,
                l.count_in_period);
+        if (e->holding)
+            printf("  holding:         at most %llu in offline coins; held %llu\n", (unsigned long long)e->holding,
+                   (unsigned long long)l.held);
+        else
+            printf("  holding:         no limit; held %llu\n", (unsigned long long)l.held);
+        print_offline_time(&l);
     }
     offpay_wallet_close(w);
     return rc;
 }
 
 const struct cli_command cli_cmd_limits = {
-    "limits", "limits [--json] | limits set [--per-payment A] [--offline-total A] [--count N] [--period S]",
+    "limits",
+    "limits [--json] | limits set [--per-payment A] [--offline-total A] [--count N] [--period S] [--holding A] "
+    "[--offline-time S]",
     "Show the offline limits and their use, or set stricter owner limits.",
     "The server sets the limits at init and every sync: a payment must be below\n"
     "the per-payment limit, the unsynced offline total must stay below the\n"
     "offline-total limit, and fewer than count payments may be made per period.\n"
+    "The wallet may hold at most the holding limit in offline coins (load beyond\n"
+    "it exits 6; a payment to it that would pass it goes to the online balance at\n"
+    "sync), and may pay offline only within the offline time after its last sync.\n"
     "`limits set` adds the owner's own values; they may only be stricter than the\n"
     "server's (a looser one is refused, exit 2).  A payment over a limit exits 6.\n",
     run,

@@ -10,6 +10,8 @@
 json_t *cli_sync_json(const struct offpay_sync_report *r)
 {
     json_t *rejected = json_array(), *fresh = json_array(), *completed = json_array(), *voided = json_array();
+    json_t *waterfall = json_array();
+    uint64_t waterfall_total = 0;
     for (size_t i = 0; i < r->submitted; i++) {
         const struct offpay_sync_item *it = &r->items[i];
         char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];
@@ -22,6 +24,11 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
             json_array_append_new(voided, json_string(hex));
         if (it->was_unconfirmed)
             json_array_append_new(completed, json_string(hex));
+        if (it->waterfall > 0) {
+            json_array_append_new(waterfall, json_pack("{s:s, s:I, s:s}", "record", hex, "amount",
+                                                       (json_int_t)it->waterfall, "counterparty", it->counterparty));
+            waterfall_total += it->waterfall; /* each below 2^63, and their sum is in one online balance */
+        }
     }
     for (size_t i = 0; i < r->n_new_utxos; i++) {
         char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
@@ -45,9 +52,10 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
                                                (json_int_t)o->amount, "counterparty",
                                                o->counterparty[0] ? o->counterparty : NULL));
     }
-    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:{s:I, s:I}}", "calls", calls, "submitted",
-                     (json_int_t)r->submitted, "settled", (json_int_t)r->settled, "rejected", rejected, "new_utxos",
-                     fresh, "voided", voided, "completed_unconfirmed", completed, "revoked_wallets",
+    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:{s:I, s:I}}", "calls", calls,
+                     "submitted", (json_int_t)r->submitted, "settled", (json_int_t)r->settled, "rejected", rejected,
+                     "new_utxos", fresh, "voided", voided, "completed_unconfirmed", completed, "waterfall", waterfall,
+                     "waterfall_total", (json_int_t)waterfall_total, "revoked_wallets",
                      (json_int_t)r->revoked_count, "recovered", recovered, "recovery_warning",
                      r->recovery_warning[0] ? json_string(r->recovery_warning) : json_null(), "interrupted_unload",
                      "spendable_again", (json_int_t)r->unload_undone, "taken_online", (json_int_t)r->unload_completed);
@@ -90,7 +98,11 @@ void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
         cli_hex(hex, it->record_id, 8);
         const char *what = it->outgoing ? "paid" : "received";
         const char *dir = it->outgoing ? "to" : "from";
-        if (strcmp(it->status, "settled") == 0 && it->was_unconfirmed)
+        if (strcmp(it->status, "settled") == 0 && it->waterfall > 0)
+            fprintf(f, "  %s %llu %s %s (%s): settled; it would have taken your offline coins over the holding "
+                       "limit, so it went to your online balance.\n",
+                    what, (unsigned long long)it->amount, dir, it->counterparty, hex);
+        else if (strcmp(it->status, "settled") == 0 && it->was_unconfirmed)
             fprintf(f, "  %s %llu %s %s (%s): settled; the confirmation never came back, but the payment completed.\n",
                     what, (unsigned long long)it->amount, dir, it->counterparty, hex);
         else if (strcmp(it->status, "settled") == 0)

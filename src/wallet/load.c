@@ -2,7 +2,7 @@
  * load.c - offpay load: online balance -> offline coins of the amounts asked.
  *
  * The call is written down before it leaves (calls.c), under the call lock.
- * Every coin handed back is verified (issuer signature, our key, the sum)
+ * The holding limit is checked before the call.  Every coin handed back is verified (issuer signature, our key, the sum)
  * before it is stored.  A 2xx means the server moved the value, so an
  * answer whose coins cannot be read leaves the call in doubt for the next
  * sync instead of being taken for a refusal.
@@ -77,6 +77,26 @@ static enum offpay_status load_apply(struct offpay_wallet *w, const struct walle
     return wallet_store_commit(w->store);
 }
 
+/* The holding limit (issue 13), checked here with the figures before
+ * anything leaves; the server checks it again against the coins it holds
+ * for our key (a copy of this wallet loads through it too). */
+static enum offpay_status holding_check(struct offpay_wallet *w, uint64_t adding)
+{
+    struct offpay_wallet_limits l;
+    enum offpay_status s = offpay_wallet_limits(w, &l);
+    if (s != OFFPAY_OK)
+        return s;
+    if (offpay_limits_check_holding(&l.effective, l.held, adding) == OFFPAY_OK)
+        return OFFPAY_OK;
+    return wallet_fail(w, OFFPAY_ERR_LIMIT_HOLDING,
+                       "Loading %llu would make the offline coins %llu, above the holding limit of %llu (held now: "
+                       "%llu); load at most %llu, or pay or unload first.",
+                       (unsigned long long)adding,
+                       (unsigned long long)(adding > UINT64_MAX - l.held ? UINT64_MAX : l.held + adding),
+                       (unsigned long long)l.effective.holding, (unsigned long long)l.held,
+                       (unsigned long long)(l.held < l.effective.holding ? l.effective.holding - l.held : 0));
+}
+
 static enum offpay_status load_locked(struct offpay_wallet *w, uint64_t *online, const uint64_t *amounts, size_t n)
 {
     struct offpay_utxo got[WALLET_COINS_MAX];
@@ -88,6 +108,10 @@ static enum offpay_status load_locked(struct offpay_wallet *w, uint64_t *online,
         return wallet_fail(w, OFFPAY_ERR_USAGE, "Load between 1 and %d amounts at a time.", WALLET_COINS_MAX);
     if ((s = load_body(w, amounts, n, &c.amount, &body)) != OFFPAY_OK)
         return s;
+    if ((s = holding_check(w, c.amount)) != OFFPAY_OK) {
+        json_decref(body);
+        return s;
+    }
     if ((s = wallet_call_track_alone(w, &c)) != OFFPAY_OK) {
         json_decref(body);
         return s;

@@ -28,6 +28,8 @@ enum stmt {
     S_POLICY_SET,
     S_LIMITS_GET,
     S_OWNER_SET,
+    S_STAMP_SET,
+    S_STAMP_GET,
     S_USAGE,
     S_REVOCATION_SET,
     S_REVOCATION_GET,
@@ -83,13 +85,17 @@ static const char *const sql_text[S_COUNT] = {
     [S_SEQ_BUMP] = "UPDATE identity SET next_seq = next_seq + 1 WHERE one = 1",
     [S_POLICY_SET] = "INSERT INTO limits (one, server_policy) VALUES (1, ?1)"
                      " ON CONFLICT (one) DO UPDATE SET server_policy = excluded.server_policy",
-    [S_LIMITS_GET] = "SELECT server_policy, owner_per_payment, owner_offline_total, owner_count, owner_period"
-                     " FROM limits WHERE one = 1",
+    [S_LIMITS_GET] = "SELECT server_policy, owner_per_payment, owner_offline_total, owner_count, owner_period,"
+                     " owner_holding, owner_offline_time FROM limits WHERE one = 1",
     [S_OWNER_SET] = "UPDATE limits SET"
                     " owner_per_payment = CASE WHEN ?1 > 0 THEN ?1 ELSE owner_per_payment END,"
                     " owner_offline_total = CASE WHEN ?2 > 0 THEN ?2 ELSE owner_offline_total END,"
                     " owner_count = CASE WHEN ?3 > 0 THEN ?3 ELSE owner_count END,"
-                    " owner_period = CASE WHEN ?4 > 0 THEN ?4 ELSE owner_period END WHERE one = 1",
+                    " owner_period = CASE WHEN ?4 > 0 THEN ?4 ELSE owner_period END,"
+                    " owner_holding = CASE WHEN ?5 > 0 THEN ?5 ELSE owner_holding END,"
+                    " owner_offline_time = CASE WHEN ?6 > 0 THEN ?6 ELSE owner_offline_time END WHERE one = 1",
+    [S_STAMP_SET] = "UPDATE limits SET sync_stamp = ?1 WHERE one = 1",
+    [S_STAMP_GET] = "SELECT sync_stamp FROM limits WHERE one = 1",
     [S_USAGE] = "SELECT (SELECT coalesce(sum(amount), 0) FROM records WHERE direction = 'outgoing'"
                 "         AND status = 'unsynced'),"
                 "       (SELECT count(*) FROM records WHERE direction = 'outgoing' AND created >= ?1)",
@@ -512,20 +518,22 @@ enum offpay_status wallet_store_limits_get(struct wallet_store *s, uint8_t *poli
                                            struct offpay_limits *owner)
 {
     int found;
-    uint64_t v[4];
+    uint64_t v[6];
     sqlite3_stmt *st = stmt(s, S_LIMITS_GET);
     enum offpay_status r = st ? step_first(s, st, &found) : OFFPAY_ERR_STORAGE;
     if (r != OFFPAY_OK)
         return r;
     if (!found || col_blob(st, 0, policy, cap, len) != 0)
         return damaged(s, st, "limits");
-    for (int i = 0; i < 4; i++)
-        if (col_u64(st, 1 + i, &v[i]) != 0 || (i >= 2 && v[i] > UINT32_MAX))
+    for (int i = 0; i < 6; i++)
+        if (col_u64(st, 1 + i, &v[i]) != 0 || ((i == 2 || i == 3 || i == 5) && v[i] > UINT32_MAX))
             return damaged(s, st, "limits");
     owner->per_payment = v[0];
     owner->offline_total = v[1];
     owner->count = (uint32_t)v[2];
     owner->period = (uint32_t)v[3];
+    owner->holding = v[4];
+    owner->offline_time = (uint32_t)v[5];
     sqlite3_reset(st);
     return OFFPAY_OK;
 }
@@ -539,7 +547,27 @@ enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const s
     bind_u64(st, 2, owner->offline_total);
     bind_u64(st, 3, owner->count);
     bind_u64(st, 4, owner->period);
+    bind_u64(st, 5, owner->holding);
+    bind_u64(st, 6, owner->offline_time);
     return exec_done(s, st, NULL);
+}
+
+enum offpay_status wallet_store_stamp_set(struct wallet_store *s, const uint8_t *stamp, size_t len)
+{
+    return exec_key(s, S_STAMP_SET, stamp, len, NULL);
+}
+
+enum offpay_status wallet_store_stamp_get(struct wallet_store *s, uint8_t *stamp, size_t cap, size_t *len)
+{
+    int found;
+    sqlite3_stmt *st = stmt(s, S_STAMP_GET);
+    enum offpay_status r = st ? step_first(s, st, &found) : OFFPAY_ERR_STORAGE;
+    if (r != OFFPAY_OK)
+        return r;
+    if (!found || col_blob(st, 0, stamp, cap, len) != 0)
+        return damaged(s, st, "limits");
+    sqlite3_reset(st);
+    return OFFPAY_OK;
 }
 
 enum offpay_status wallet_store_limits_usage(struct wallet_store *s, uint64_t period_start, uint64_t *unsynced_total,

@@ -172,6 +172,12 @@ static enum offpay_status check_results(struct offpay_wallet *w, const json_t *r
              (strcmp(st, "rejected") != 0 || !reason_ok(json_string_value(json_object_get(r, "reason"))))))
             return wallet_fail(w, OFFPAY_ERR_REJECTED,
                                "The server's sync answer does not match what was sent; nothing changed.");
+        /* A waterfall: only for a payment to us that settled, of its whole amount. */
+        json_t *wf = json_object_get(r, "waterfall");
+        if (wf != NULL && (!json_is_integer(wf) || p[i].row.outgoing || strcmp(st, "settled") != 0 ||
+                           json_integer_value(wf) < 0 || (uint64_t)json_integer_value(wf) != p[i].rec.payee_amount))
+            return wallet_fail(w, OFFPAY_ERR_REJECTED,
+                               "The server's sync answer has a bad waterfall; nothing changed.");
     }
     return OFFPAY_OK;
 }
@@ -220,7 +226,8 @@ static enum offpay_status apply_result(struct offpay_wallet *w, const struct pen
         if (out)
             s = wallet_store_record_coins(w->store, id, WALLET_COINS_DROP_IN_DOUBT, NULL);
         snprintf(detail, sizeof detail, "%s",
-                 !out                ? "settled at sync; the coin is spendable"
+                 it->waterfall       ? "settled at sync; over the holding limit, so it went to the online balance"
+                 : !out              ? "settled at sync; the coin is spendable"
                  : it->was_unconfirmed ? "settled at sync; the payee's confirmation never arrived, the payment completed anyway"
                                        : "settled at sync");
     } else if (strcmp(it->status, "voided") == 0) {
@@ -258,6 +265,8 @@ static void sync_item_fill(struct offpay_sync_item *it, const struct pending *p,
     snprintf(it->status, sizeof it->status, "%s", status);
     if (strcmp(status, "rejected") == 0)
         snprintf(it->reason, sizeof it->reason, "%s", json_string_value(json_object_get(result, "reason")));
+    if (json_object_get(result, "waterfall") != NULL) /* checked: the record's whole amount */
+        it->waterfall = p->rec.payee_amount;
     /* The payee's account is in the stored row; the payer's is in the record. */
     snprintf(it->counterparty, sizeof it->counterparty, "%s",
              p->row.outgoing ? p->row.counterparty : p->rec.payer.account);

@@ -96,6 +96,15 @@ enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_
 
 /* ---- limits ---- */
 
+/* Sum the coins the wallet holds, in any state (amounts fit: the store's
+ * integers are below 2^63 each and a wallet holds few). */
+static int add_held(void *ctx, const struct offpay_wallet_utxo *c)
+{
+    uint64_t *sum = ctx;
+    *sum = c->amount > UINT64_MAX - *sum ? UINT64_MAX : *sum + c->amount;
+    return 0;
+}
+
 enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wallet_limits *l)
 {
     struct offpay_limits_policy p;
@@ -110,7 +119,9 @@ enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wal
     l->server = p.limits;
     offpay_limits_effective(&l->effective, &l->server, &l->owner);
     l->period_start = offpay_limits_period_start(wallet_now(), l->effective.period);
-    return wallet_store_limits_usage(w->store, l->period_start, &l->unsynced_total, &l->count_in_period);
+    if ((s = wallet_store_limits_usage(w->store, l->period_start, &l->unsynced_total, &l->count_in_period)) != OFFPAY_OK)
+        return s;
+    return wallet_store_coins_each(w->store, add_held, &l->held);
 }
 
 enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_wallet_limits *l)
@@ -139,7 +150,13 @@ static enum offpay_status owner_limits_check(struct offpay_wallet *w, const stru
     if (owner->period != 0 && owner->period < server->period)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "A period of %u seconds would be looser than the server's %u; owner limits can only be stricter.",
                            owner->period, server->period);
-    if (owner->per_payment > WALLET_AMOUNT_MAX || owner->offline_total > WALLET_AMOUNT_MAX)
+    if (owner->holding != 0 && server->holding != 0 && owner->holding > server->holding)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "A holding limit of %llu would be looser than the server's %llu; owner limits can only be stricter.",
+                           (unsigned long long)owner->holding, (unsigned long long)server->holding);
+    if (owner->offline_time != 0 && server->offline_time != 0 && owner->offline_time > server->offline_time)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "An offline time limit of %u seconds would be looser than the server's %u; owner limits can only be stricter.",
+                           owner->offline_time, server->offline_time);
+    if (owner->per_payment > WALLET_AMOUNT_MAX || owner->offline_total > WALLET_AMOUNT_MAX || owner->holding > WALLET_AMOUNT_MAX)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "That limit is too large.");
     return OFFPAY_OK;
 }

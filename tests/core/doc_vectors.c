@@ -172,6 +172,16 @@ static size_t error_cases(struct error_case *c)
         memcpy(e->in + REVOCATION_IDS_AT + sizeof t, t, sizeof t);
     }
 
+    e = &c[k++];
+    e->how = "the limits vector in the long form with holding and offline time both 0 (the short form says that)";
+    e->decoder = OFFPAY_MSG_LIMITS, e->want = OFFPAY_ERR_NOT_CANONICAL;
+    {
+        struct offpay_limits_policy lp = F.policy;
+        lp.limits.holding = 1;
+        e->len = offpay_limits_policy_encode(e->in, sizeof e->in, &lp);
+        memset(e->in + OFFPAY_LIMITS_BYTES_SHORT - OFFPAY_SIGNATURE_BYTES, 0, 8 + 4);
+    }
+
     /* The text form: the prefix must name the type byte it carries. */
     e = &c[k++];
     e->how = "the refusal's text form with the prefix OP1REC: (a record's), read as any type";
@@ -237,6 +247,15 @@ static void wire_section(FILE *f)
             text_block(f, "refusal_text (its text form; a file holds it and one \\n)", text);
         }
     }
+
+    /* Issue 13's limits: the same policy with a holding limit and an
+     * offline time limit is the long form. */
+    struct offpay_limits_policy lp = F.policy;
+    lp.limits.holding = 6000;
+    lp.limits.offline_time = 604800;
+    CHECK(offpay_limits_policy_sign(&lp, F.issuer_sk) == OFFPAY_OK);
+    hex_block(f, "limits, long form (alice's policy with holding 6000 and offline time 604800)", buf,
+              offpay_limits_policy_encode(buf, sizeof buf, &lp));
 
     struct error_case *c = calloc(32, sizeof *c);
     CHECK(c != NULL);

@@ -377,6 +377,47 @@ static void test_limits_policy(void)
     struct offpay_limits_policy p = F.policy;
     p.limits.period = 0;
     CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &p), 0);
+
+    /* The fixture's policy sets neither holding nor offline time: the short
+     * form, as every policy before them, which still decodes and verifies. */
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &F.policy), OFFPAY_LIMITS_BYTES_SHORT);
+    CHECK_STATUS(offpay_limits_policy_decode(&p, buf, OFFPAY_LIMITS_BYTES_SHORT), OFFPAY_OK);
+    CHECK_U64(p.limits.holding, 0);
+    CHECK_U64(p.limits.offline_time, 0);
+    CHECK_STATUS(offpay_limits_policy_verify(&p, F.issuer_pk), OFFPAY_OK);
+
+    /* Either one set: the long form, 12 bytes more before the signature. */
+    struct offpay_limits_policy q = F.policy, d;
+    q.limits.holding = 6000;
+    q.limits.offline_time = 604800;
+    CHECK_STATUS(offpay_limits_policy_sign(&q, F.issuer_sk), OFFPAY_OK);
+    n = offpay_limits_policy_encode(buf, sizeof buf, &q);
+    CHECK_U64(n, OFFPAY_LIMITS_BYTES);
+    CHECK_STATUS(offpay_limits_policy_decode(&d, buf, n), OFFPAY_OK);
+    CHECK_U64(d.limits.holding, 6000);
+    CHECK_U64(d.limits.offline_time, 604800);
+    CHECK_STATUS(offpay_limits_policy_verify(&d, F.issuer_pk), OFFPAY_OK);
+    /* The signature covers the new fields. */
+    d.limits.holding = 6001;
+    CHECK_STATUS(offpay_limits_policy_verify(&d, F.issuer_pk), OFFPAY_ERR_BAD_SIGNATURE);
+    /* Only offline time set is the long form too. */
+    q.limits.holding = 0;
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), OFFPAY_LIMITS_BYTES);
+    /* The long form saying both are 0 is not canonical (the short form says that). */
+    q.limits.holding = 1;
+    n = offpay_limits_policy_encode(buf, sizeof buf, &q);
+    memset(buf + OFFPAY_LIMITS_BYTES_SHORT - 64, 0, 12);
+    CHECK_STATUS(decode_as(OFFPAY_MSG_LIMITS, buf, n), OFFPAY_ERR_NOT_CANONICAL);
+    /* Every length between the two forms is refused (read as the short form:
+     * trailing bytes); one byte more than the long form is trailing too. */
+    q.limits.holding = 6000;
+    n = offpay_limits_policy_encode(buf, sizeof buf, &q);
+    for (size_t len = OFFPAY_LIMITS_BYTES_SHORT + 1; len < OFFPAY_LIMITS_BYTES; len++)
+        CHECK(offpay_limits_policy_decode(&d, buf, len) != OFFPAY_OK);
+    uint8_t more[OFFPAY_LIMITS_BYTES + 1];
+    memcpy(more, buf, n);
+    more[n] = 0;
+    CHECK_STATUS(offpay_limits_policy_decode(&d, more, n + 1), OFFPAY_ERR_TRAILING_BYTES);
 }
 
 static void test_revocation(void)

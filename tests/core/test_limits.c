@@ -59,7 +59,7 @@ static void test_count(void)
     z.count = 1;
     CHECK_STATUS(offpay_limits_check(&z, &u, 1), OFFPAY_OK);
     /* Unbounded limits accept the largest payment short of them. */
-    struct offpay_limits big = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 1};
+    struct offpay_limits big = {UINT64_MAX, UINT64_MAX, UINT32_MAX, 1, 0, 0};
     CHECK_STATUS(offpay_limits_check(&big, &u, UINT64_MAX - 1), OFFPAY_OK);
 }
 
@@ -69,7 +69,7 @@ static void test_effective(void)
     /* No owner policy, or an all-zero one: the server's. */
     offpay_limits_effective(&eff, &L, NULL);
     CHECK_MEM(&eff, &L, sizeof eff);
-    owner = (struct offpay_limits){0, 0, 0, 0};
+    owner = (struct offpay_limits){0, 0, 0, 0, 0, 0};
     offpay_limits_effective(&eff, &L, &owner);
     CHECK_MEM(&eff, &L, sizeof eff);
     /* Stricter owner values win, field by field. */
@@ -111,8 +111,43 @@ static void test_period_start(void)
     CHECK_U64(offpay_limits_period_start(12345, 0), 0); /* no period: no rounding to divide by */
 }
 
+/* Issue 13: the holding limit is "at most", the offline time limit "within
+ * T of the last sync"; 0 is no limit; an owner value tightens. */
+static void test_holding_and_time(void)
+{
+    struct offpay_limits l = {.per_payment = 10, .offline_total = 10, .count = 1, .period = 1, .holding = 6000,
+                              .offline_time = 604800};
+    CHECK_STATUS(offpay_limits_check_holding(&l, 5000, 1000), OFFPAY_OK);
+    CHECK_STATUS(offpay_limits_check_holding(&l, 5000, 1001), OFFPAY_ERR_LIMIT_HOLDING);
+    CHECK_STATUS(offpay_limits_check_holding(&l, 7000, 0), OFFPAY_ERR_LIMIT_HOLDING);
+    CHECK_STATUS(offpay_limits_check_holding(&l, 0, UINT64_MAX), OFFPAY_ERR_LIMIT_HOLDING);
+    CHECK_STATUS(offpay_limits_check_offline_time(&l, FX_NOW, FX_NOW + 604800), OFFPAY_OK);
+    CHECK_STATUS(offpay_limits_check_offline_time(&l, FX_NOW, FX_NOW + 604801), OFFPAY_ERR_LIMIT_OFFLINE_TIME);
+    CHECK_STATUS(offpay_limits_check_offline_time(&l, FX_NOW + 60, FX_NOW), OFFPAY_OK); /* a clock behind the server's */
+    CHECK_STATUS(offpay_limits_check_offline_time(&l, 0, FX_NOW), OFFPAY_ERR_LIMIT_OFFLINE_TIME); /* never synced */
+    CHECK_STATUS(offpay_limits_check_offline_time(&l, UINT64_MAX, 0), OFFPAY_OK);
+    struct offpay_limits none = l, eff;
+    none.holding = 0;
+    none.offline_time = 0;
+    CHECK_STATUS(offpay_limits_check_holding(&none, UINT64_MAX, UINT64_MAX), OFFPAY_OK);
+    CHECK_STATUS(offpay_limits_check_offline_time(&none, 0, UINT64_MAX), OFFPAY_OK);
+    /* The owner's values tighten, also where the server sets no limit. */
+    struct offpay_limits owner = {.holding = 5000, .offline_time = 86400};
+    offpay_limits_effective(&eff, &l, &owner);
+    CHECK_U64(eff.holding, 5000);
+    CHECK_U64(eff.offline_time, 86400);
+    offpay_limits_effective(&eff, &none, &owner);
+    CHECK_U64(eff.holding, 5000);
+    CHECK_U64(eff.offline_time, 86400);
+    owner = (struct offpay_limits){.holding = 7000, .offline_time = 700000};
+    offpay_limits_effective(&eff, &l, &owner);
+    CHECK_U64(eff.holding, 6000);
+    CHECK_U64(eff.offline_time, 604800);
+}
+
 int main(void)
 {
+    test_holding_and_time();
     test_per_payment();
     test_offline_total();
     test_count();

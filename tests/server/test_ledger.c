@@ -187,13 +187,14 @@ int main(int argc, char **argv)
 
     /* limits */
     static const uint8_t zero[16];
-    struct offpay_limits lim = {10, 20, 3, 60}, lg;
+    struct offpay_limits lim = {10, 20, 3, 60, 70, 80}, lg;
     EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
     EXPECT(op->limits_get(l, zero, &lg, &issued) == OFFPAY_LEDGER_NOT_FOUND);
     EXPECT(op->limits_set(l, zero, &lim, 9) == OFFPAY_LEDGER_OK);
     lim.count = 4;
     EXPECT(op->limits_set(l, zero, &lim, 10) == OFFPAY_LEDGER_OK);
-    EXPECT(op->limits_get(l, zero, &lg, &issued) == OFFPAY_LEDGER_OK && lg.count == 4 && lg.period == 60 && issued == 10);
+    EXPECT(op->limits_get(l, zero, &lg, &issued) == OFFPAY_LEDGER_OK && lg.count == 4 && lg.period == 60 && issued == 10 &&
+           lg.holding == 70 && lg.offline_time == 80);
     EXPECT(op->commit(l) == OFFPAY_LEDGER_OK);
 
     /* coins, records, evidence */

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     struct offpay_ledger_utxo u = {{7}, {1}, 300, 0, 0, 0, {0}}, ug;
     struct offpay_ledger_record r, rg;
     struct offpay_ledger_fraud f;
-    struct offpay_limits lim = {10, 20, 3, 60};
+    struct offpay_limits lim = {10, 20, 3, 60, 0, 0};
     static const uint8_t zero[16];
     uint8_t rid[32] = {8}, meta[8];
     uint64_t issued, serial;

@@ -125,12 +125,14 @@ static const struct {
                                "ON CONFLICT DO NOTHING"},
     [S_NONCE_GET] = {"bb", "SELECT ts, kind, answer FROM nonces WHERE wallet_id = $1 AND nonce = $2"},
     [S_NONCE_PRUNE] = {"ii", "DELETE FROM nonces WHERE ts < $2 OR (ts < $1 AND kind = 0)"},
-    [S_LIMITS_GET] = {"b", "SELECT per_payment, offline_total, count, period, issued_at FROM limits "
-                           "WHERE wallet_id = $1"},
-    [S_LIMITS_SET] = {"biiiii", "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at) "
-                                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wallet_id) DO UPDATE SET "
-                                "per_payment = EXCLUDED.per_payment, offline_total = EXCLUDED.offline_total, "
-                                "count = EXCLUDED.count, period = EXCLUDED.period, issued_at = EXCLUDED.issued_at"},
+    [S_LIMITS_GET] = {"b", "SELECT per_payment, offline_total, count, period, issued_at, holding, offline_time "
+                           "FROM limits WHERE wallet_id = $1"},
+    [S_LIMITS_SET] = {"biiiiiii", "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at, "
+                                  "holding, offline_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                                  "ON CONFLICT (wallet_id) DO UPDATE SET "
+                                  "per_payment = EXCLUDED.per_payment, offline_total = EXCLUDED.offline_total, "
+                                  "count = EXCLUDED.count, period = EXCLUDED.period, issued_at = EXCLUDED.issued_at, "
+                                  "holding = EXCLUDED.holding, offline_time = EXCLUDED.offline_time"},
     [S_UTXO_INSERT] = {"bbiii", "INSERT INTO utxos (id, owner, account_id, amount, created) "
                                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
     /* A coin is found under its owner's key only (ledger.h). */
@@ -1008,16 +1010,18 @@ static enum offpay_ledger_result pg_limits_get(struct offpay_ledger *l, const ui
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
-    uint64_t count, period;
+    uint64_t count, period, offline_time;
     p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
-    if ((r = run(s, S_LIMITS_GET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "iiiii", "limits row")) != OFFPAY_LEDGER_OK)
+    if ((r = run(s, S_LIMITS_GET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "iiiiiii", "limits row")) != OFFPAY_LEDGER_OK)
         return r;
     if (get_u64(s, 0, 0, &lim->per_payment) != 0 || get_u64(s, 0, 1, &lim->offline_total) != 0 ||
         get_u64(s, 0, 2, &count) != 0 || get_u64(s, 0, 3, &period) != 0 || get_u64(s, 0, 4, issued_at) != 0 ||
-        count > UINT32_MAX || period > UINT32_MAX || period == 0)
+        get_u64(s, 0, 5, &lim->holding) != 0 || get_u64(s, 0, 6, &offline_time) != 0 ||
+        count > UINT32_MAX || period > UINT32_MAX || period == 0 || offline_time > UINT32_MAX)
         return corrupt(s, "limits row");
     lim->count = (uint32_t)count;
     lim->period = (uint32_t)period;
+    lim->offline_time = (uint32_t)offline_time;
     return OFFPAY_LEDGER_OK;
 }
 
@@ -1026,7 +1030,8 @@ static enum offpay_ledger_result pg_limits_set(struct offpay_ledger *l, const ui
 {
     struct pg_ledger *s = PL(l);
     struct params p = {0};
-    if (!fits_i64(lim->per_payment) || !fits_i64(lim->offline_total) || !fits_i64(issued_at)) {
+    if (!fits_i64(lim->per_payment) || !fits_i64(lim->offline_total) || !fits_i64(issued_at) ||
+        !fits_i64(lim->holding)) {
         snprintf(s->err, sizeof s->err, "A limit exceeds the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
@@ -1036,6 +1041,8 @@ static enum offpay_ledger_result pg_limits_set(struct offpay_ledger *l, const ui
     p_i64(&p, (int64_t)lim->count);
     p_i64(&p, (int64_t)lim->period);
     p_i64(&p, (int64_t)issued_at);
+    p_i64(&p, (int64_t)lim->holding);
+    p_i64(&p, (int64_t)lim->offline_time);
     return run(s, S_LIMITS_SET, &p);
 }
 

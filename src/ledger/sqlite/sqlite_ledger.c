@@ -98,10 +98,12 @@ static const char *const sql_text[S_COUNT] = {
     [S_NONCE_KEEP] = "INSERT INTO nonces (wallet_id, nonce, ts, kind, answer) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_NONCE_GET] = "SELECT ts, kind, answer FROM nonces WHERE wallet_id = ?1 AND nonce = ?2",
     [S_NONCE_PRUNE] = "DELETE FROM nonces WHERE ts < ?2 OR (ts < ?1 AND kind = 0)",
-    [S_LIMITS_GET] = "SELECT per_payment, offline_total, count, period, issued_at FROM limits WHERE wallet_id = ?1",
-    [S_LIMITS_SET] = "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (wallet_id) DO UPDATE SET "
-                     "per_payment = ?2, offline_total = ?3, count = ?4, period = ?5, issued_at = ?6",
+    [S_LIMITS_GET] = "SELECT per_payment, offline_total, count, period, issued_at, holding, offline_time"
+                     " FROM limits WHERE wallet_id = ?1",
+    [S_LIMITS_SET] = "INSERT INTO limits (wallet_id, per_payment, offline_total, count, period, issued_at, holding, "
+                     "offline_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (wallet_id) DO UPDATE SET "
+                     "per_payment = ?2, offline_total = ?3, count = ?4, period = ?5, issued_at = ?6, holding = ?7, "
+                     "offline_time = ?8",
     /* A spent id never comes back (see migration 003). */
     [S_UTXO_INSERT] = "INSERT INTO unspent (owner, id, account_id, amount, created) SELECT ?2, ?1, ?3, ?4, ?5 "
                       "WHERE NOT EXISTS (SELECT 1 FROM spent WHERE id = ?1)",
@@ -825,12 +827,14 @@ static enum offpay_ledger_result sl_limits_get(struct offpay_ledger *l, const ui
         return r;
     lim->per_payment = col_u64(st, 0);
     lim->offline_total = col_u64(st, 1);
-    uint64_t count = col_u64(st, 2), period = col_u64(st, 3);
-    if (count > UINT32_MAX || period > UINT32_MAX || period == 0)
+    uint64_t count = col_u64(st, 2), period = col_u64(st, 3), offline_time = col_u64(st, 6);
+    if (count > UINT32_MAX || period > UINT32_MAX || period == 0 || offline_time > UINT32_MAX)
         return corrupt(s, st, "limits row");
     lim->count = (uint32_t)count;
     lim->period = (uint32_t)period;
     *issued_at = col_u64(st, 4);
+    lim->holding = col_u64(st, 5);
+    lim->offline_time = (uint32_t)offline_time;
     sqlite3_reset(st);
     return OFFPAY_LEDGER_OK;
 }
@@ -840,7 +844,7 @@ static enum offpay_ledger_result sl_limits_set(struct offpay_ledger *l, const ui
 {
     struct sqlite_ledger *s = SL(l);
     sqlite3_stmt *st;
-    if (!fits_i64(lim->per_payment) || !fits_i64(lim->offline_total)) {
+    if (!fits_i64(lim->per_payment) || !fits_i64(lim->offline_total) || !fits_i64(lim->holding)) {
         snprintf(s->err, sizeof s->err, "A limit exceeds the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
@@ -852,6 +856,8 @@ static enum offpay_ledger_result sl_limits_set(struct offpay_ledger *l, const ui
     sqlite3_bind_int64(st, 4, (sqlite3_int64)lim->count);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)lim->period);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)issued_at);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)lim->holding);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)lim->offline_time);
     return exec_done(s, st);
 }
 
