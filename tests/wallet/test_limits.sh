@@ -19,7 +19,7 @@ say "the server sets alice's limits: per payment 5000, unsynced 9000, 4 payments
 "$OFFPAYD" limits --ledger "$LEDGER" --wallet "$wid" --per-payment 5000 --offline-total 9000 --count 4 --period 3600 >/dev/null ||
   fail "offpayd limits"
 run 0 alice sync
-eq "new server limits" "$(j alice '.server' limits)" '{"per_payment":5000,"offline_total":9000,"count":4,"period":3600}'
+eq "new server limits" "$(j alice '.server' limits)" '{"per_payment":5000,"offline_total":9000,"count":4,"period":3600,"holding":2000000,"offline_time":604800}'
 
 say "per payment: 5000 is not below 5000 -> exit 6 naming the limit"
 run 0 bob request 5000 --out "$T/r.txt"
