@@ -122,6 +122,25 @@ int cmd_serve(const struct cli_opts *opts)
         code = cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
         goto out;
     }
+    srv.writers[0] = srv.writer;
+    srv.writers_n = 1;
+    const char *writers = getenv("OFFPAYD_WRITERS");
+    if (writers != NULL) {
+        uint64_t n;
+        if (offpay_amount_parse(&n, writers) != 0 || n < 1 || n > OFFPAYD_WRITERS_MAX) {
+            code = cli_fail(OFFPAY_ERR_USAGE, "OFFPAYD_WRITERS must be a number from 1 to %d.", OFFPAYD_WRITERS_MAX);
+            goto out;
+        }
+        /* SQLite has one writer at a time: more connections would only queue. */
+        if (strcmp(srv.writer->ops->name, "postgresql") != 0)
+            n = 1;
+        for (; srv.writers_n < n; srv.writers_n++) {
+            if (offpay_ledger_open(&srv.writers[srv.writers_n], srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
+                code = cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
+                goto out;
+            }
+        }
+    }
 
     if (upkeep_start(&srv) != 0) {
         code = cli_fail(OFFPAY_ERR_INTERNAL, "The ledger's upkeep thread could not be started.");
@@ -133,6 +152,8 @@ out:
     for (size_t i = 0; i < srv.pool_n; i++)
         offpay_ledger_close(srv.pool[i]);
     free(srv.pool);
+    for (unsigned i = 1; i < srv.writers_n; i++)
+        offpay_ledger_close(srv.writers[i]);
     offpay_ledger_close(srv.writer);
     cert_cache_free(srv.certs);
     tls_free(&srv);

@@ -38,6 +38,7 @@
  * (PGPROC_MAX_CACHED_SUBXIDS), beyond which every snapshot of every other
  * session gets slower. */
 #define OFFPAYD_GROUP_MAX 64
+#define OFFPAYD_WRITERS_MAX 16 /* writer connections of one process ($OFFPAYD_WRITERS) */
 /* Connections (docs/server.md "Connections"): one client (one IP address)
  * may hold at most OFFPAYD_CONN_PER_CLIENT at once, so it cannot take all
  * OFFPAYD_CONN_MAX from the others; a connection idle for
@@ -91,6 +92,14 @@ struct offpayd {
      * pages a sync touches stay cached from one batch to the next. */
     pthread_mutex_t writer_lock;
     struct offpay_ledger *writer;
+    /* PostgreSQL ledgers may have more writer connections, so that one
+     * process runs several groups at once ($OFFPAYD_WRITERS, 1 ..
+     * OFFPAYD_WRITERS_MAX, default 1; SQLite, one writer at a time anyway,
+     * always 1).  writers[0] is writer, the one writer_lock guards (the
+     * nonce pruning shares it); writer i > 0 belongs to the group whose
+     * bit i of writers_busy is set (under group_lock). */
+    struct offpay_ledger *writers[OFFPAYD_WRITERS_MAX];
+    unsigned writers_n, writers_busy;
 
     /* Group commit (tx.c): requests waiting for the writer queue here; one
      * of them leads, running up to OFFPAYD_GROUP_MAX of them in one
@@ -98,7 +107,7 @@ struct offpayd {
     pthread_mutex_t group_lock;
     pthread_cond_t group_done;
     struct tx_waiter *group_head, **group_tail;
-    int group_leading;
+    unsigned group_leading; /* groups running (at most writers_n) */
     unsigned long groups, grouped; /* commits run, requests they held (stats) */
 
     /* The ledger's upkeep beside the writer (upkeep.c). */

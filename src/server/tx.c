@@ -296,17 +296,19 @@ struct tx_waiter {
 
 /* Run a group of waiting requests on the writer connection, and set the
  * reply of each one that did not commit. */
-static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n)
+static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n, unsigned writer)
 {
     struct tx_member m[OFFPAYD_GROUP_MAX];
+    struct offpay_ledger *l = srv->writers[writer];
 
-    pthread_mutex_lock(&srv->writer_lock);
+    if (writer == 0)
+        pthread_mutex_lock(&srv->writer_lock);
     for (size_t i = 0; i < n; i++) {
-        g[i]->t.rq->l = srv->writer;
+        g[i]->t.rq->l = l;
         m[i].fn = http_step;
         m[i].ctx = &g[i]->t;
     }
-    tx_run_group(srv->writer, m, n);
+    tx_run_group(l, m, n);
     for (size_t i = 0; i < n; i++) {
         struct request *rq = g[i]->t.rq;
         enum tx_result res = m[i].result;
@@ -319,9 +321,8 @@ static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n)
             reply_storage_failed(rq, res == TX_UNKNOWN);
         rq->l = NULL; /* request_tx takes a reader again */
     }
-    srv->groups++;
-    srv->grouped += n;
-    pthread_mutex_unlock(&srv->writer_lock);
+    if (writer == 0)
+        pthread_mutex_unlock(&srv->writer_lock);
 }
 
 /*
@@ -333,7 +334,9 @@ static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n)
  * still queued then leads the next group.  So while one group's commit goes
  * to the disk the next group gathers, and under load every commit carries
  * the requests that arrived during the previous one, with no timer: alone,
- * a request commits at once.
+ * a request commits at once.  A PostgreSQL ledger may give a process
+ * several writer connections ($OFFPAYD_WRITERS): then as many groups run
+ * at once, each on its own connection, as they would in as many processes.
  */
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
 {
@@ -357,25 +360,34 @@ int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *
     *srv->group_tail = &w;
     srv->group_tail = &w.next;
     while (!w.done) {
-        if (srv->group_leading) {
+        /* Lead when requests are queued and a writer is free; else wait
+         * (this request is queued, or in a group that runs). */
+        if (srv->group_head == NULL || srv->group_leading >= srv->writers_n) {
             pthread_cond_wait(&srv->group_done, &srv->group_lock);
             continue;
         }
         struct tx_waiter *g[OFFPAYD_GROUP_MAX];
         size_t n = 0;
+        unsigned writer = 0;
         while (n < OFFPAYD_GROUP_MAX && srv->group_head != NULL) {
             g[n++] = srv->group_head;
             srv->group_head = srv->group_head->next;
         }
         if (srv->group_head == NULL)
             srv->group_tail = &srv->group_head;
-        srv->group_leading = 1;
+        while (srv->writers_busy & (1u << writer))
+            writer++;
+        srv->writers_busy |= 1u << writer;
+        srv->group_leading++;
         pthread_mutex_unlock(&srv->group_lock);
-        lead(srv, g, n);
+        lead(srv, g, n, writer);
         pthread_mutex_lock(&srv->group_lock);
         for (size_t i = 0; i < n; i++)
             g[i]->done = 1;
-        srv->group_leading = 0;
+        srv->writers_busy &= ~(1u << writer);
+        srv->group_leading--;
+        srv->groups++;
+        srv->grouped += n;
         pthread_cond_broadcast(&srv->group_done);
     }
     pthread_mutex_unlock(&srv->group_lock);
