@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -178,6 +179,20 @@ static enum offpay_status pay_request_check(struct offpay_wallet *w, struct offp
     return OFFPAY_OK;
 }
 
+/* The offline time limit (issue 13): since when, and what to do. */
+static enum offpay_status offline_time_refusal(struct offpay_wallet *w, const struct offpay_wallet_limits *l)
+{
+    char when[64] = "never";
+    time_t t = (time_t)l->synced_at;
+    struct tm tm;
+    if (l->synced_at != 0 && gmtime_r(&t, &tm) != NULL)
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return wallet_fail(w, OFFPAY_ERR_LIMIT_OFFLINE_TIME,
+                       "Refused: this wallet last synced %s%s, longer ago than its offline time limit of %u seconds "
+                       "(%.1f days); go online and run `offpay sync`, then pay.",
+                       l->synced_at ? "at " : "", when, l->effective.offline_time, l->effective.offline_time / 86400.0);
+}
+
 /* Inside the payment's transaction: not paid before, within the limits
  * (claim 4), and the coins to spend (claims 1-2: spendable ones only).
  * Out: inputs[0..*n). */
@@ -199,6 +214,8 @@ static enum offpay_status pay_choose(struct offpay_wallet *w, const struct offpa
     struct offpay_limits_usage used = {lim.unsynced_total, lim.count_in_period};
     if ((s = offpay_limits_check(&lim.effective, &used, req->amount)) != OFFPAY_OK)
         return limit_refusal(w, s, &lim, req->amount);
+    if ((s = offpay_limits_check_offline_time(&lim.effective, lim.synced_at, wallet_now())) != OFFPAY_OK)
+        return offline_time_refusal(w, &lim);
     if ((s = coins_read(w, &coins)) != OFFPAY_OK)
         return s;
     if ((s = offpay_coins_select(chosen, n, coins.coins, coins.n, req->amount)) != OFFPAY_OK)

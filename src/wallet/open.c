@@ -218,6 +218,7 @@ static enum offpay_status create_rows(struct offpay_wallet *w, const struct offp
     if ((s = wallet_store_identity_insert(w->store, &id)) != OFFPAY_OK ||
         (s = wallet_limits_store(w, limits)) != OFFPAY_OK ||
         (s = wallet_revocation_store(w, revocation, revocation_len)) != OFFPAY_OK ||
+        (s = wallet_store_synced_set(w->store, id.created)) != OFFPAY_OK ||
         (s = wallet_history_add(w, "init", 0, w->cert.account, NULL, "wallet enrolled")) != OFFPAY_OK) {
         wallet_store_rollback(w->store);
         return s;

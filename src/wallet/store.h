@@ -90,6 +90,10 @@ enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const s
  * get: stamp[0..*len), *len = 0 when none is stored. */
 enum offpay_status wallet_store_stamp_set(struct wallet_store *s, const uint8_t *stamp, size_t len);
 enum offpay_status wallet_store_stamp_get(struct wallet_store *s, uint8_t *stamp, size_t cap, size_t *len);
+/* When the wallet last completed a sync or enrolled (its clock; 0: not since
+ * this was kept): the offline time limit counts from it. */
+enum offpay_status wallet_store_synced_set(struct wallet_store *s, uint64_t at);
+enum offpay_status wallet_store_synced_get(struct wallet_store *s, uint64_t *at);
 /* What the limits count: the sum of unsynced outgoing records, and the
  * number of outgoing records created at or after period_start. */
 enum offpay_status wallet_store_limits_usage(struct wallet_store *s, uint64_t period_start, uint64_t *unsynced_total,

@@ -30,6 +30,8 @@ enum stmt {
     S_OWNER_SET,
     S_STAMP_SET,
     S_STAMP_GET,
+    S_SYNCED_SET,
+    S_SYNCED_GET,
     S_USAGE,
     S_REVOCATION_SET,
     S_REVOCATION_GET,
@@ -96,6 +98,8 @@ static const char *const sql_text[S_COUNT] = {
                     " owner_offline_time = CASE WHEN ?6 > 0 THEN ?6 ELSE owner_offline_time END WHERE one = 1",
     [S_STAMP_SET] = "UPDATE limits SET sync_stamp = ?1 WHERE one = 1",
     [S_STAMP_GET] = "SELECT sync_stamp FROM limits WHERE one = 1",
+    [S_SYNCED_SET] = "UPDATE limits SET last_sync = ?1 WHERE one = 1",
+    [S_SYNCED_GET] = "SELECT last_sync FROM limits WHERE one = 1",
     [S_USAGE] = "SELECT (SELECT coalesce(sum(amount), 0) FROM records WHERE direction = 'outgoing'"
                 "         AND status = 'unsynced'),"
                 "       (SELECT count(*) FROM records WHERE direction = 'outgoing' AND created >= ?1)",
@@ -555,6 +559,28 @@ enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const s
 enum offpay_status wallet_store_stamp_set(struct wallet_store *s, const uint8_t *stamp, size_t len)
 {
     return exec_key(s, S_STAMP_SET, stamp, len, NULL);
+}
+
+enum offpay_status wallet_store_synced_set(struct wallet_store *s, uint64_t at)
+{
+    sqlite3_stmt *st = stmt(s, S_SYNCED_SET);
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    bind_u64(st, 1, at);
+    return exec_done(s, st, NULL);
+}
+
+enum offpay_status wallet_store_synced_get(struct wallet_store *s, uint64_t *at)
+{
+    int found;
+    sqlite3_stmt *st = stmt(s, S_SYNCED_GET);
+    enum offpay_status r = st ? step_first(s, st, &found) : OFFPAY_ERR_STORAGE;
+    if (r != OFFPAY_OK)
+        return r;
+    if (!found || col_u64(st, 0, at) != 0)
+        return damaged(s, st, "limits");
+    sqlite3_reset(st);
+    return OFFPAY_OK;
 }
 
 enum offpay_status wallet_store_stamp_get(struct wallet_store *s, uint8_t *stamp, size_t cap, size_t *len)

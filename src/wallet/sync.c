@@ -286,8 +286,11 @@ static enum offpay_status sync_apply(struct offpay_wallet *w, const struct pendi
         sync_item_fill(&items[i], &p[i], json_array_get(results, i));
         s = apply_result(w, &p[i], &items[i]);
     }
+    /* The offline time limit counts from here: the server has seen every
+     * record of this batch and handed out its limits and revocation list. */
     if (s == OFFPAY_OK && (s = wallet_utxos_insert(w, got, n_got, NULL)) == OFFPAY_OK &&
-        (s = wallet_limits_store(w, policy)) == OFFPAY_OK && (s = wallet_revocation_store(w, rev, rev_len)) == OFFPAY_OK)
+        (s = wallet_limits_store(w, policy)) == OFFPAY_OK && (s = wallet_revocation_store(w, rev, rev_len)) == OFFPAY_OK &&
+        (s = wallet_store_synced_set(w->store, wallet_now())) == OFFPAY_OK)
         return wallet_store_commit(w->store);
     wallet_store_rollback(w->store);
     return s;

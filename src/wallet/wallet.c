@@ -119,7 +119,8 @@ enum offpay_status wallet_limits_read(struct offpay_wallet *w, struct offpay_wal
     l->server = p.limits;
     offpay_limits_effective(&l->effective, &l->server, &l->owner);
     l->period_start = offpay_limits_period_start(wallet_now(), l->effective.period);
-    if ((s = wallet_store_limits_usage(w->store, l->period_start, &l->unsynced_total, &l->count_in_period)) != OFFPAY_OK)
+    if ((s = wallet_store_limits_usage(w->store, l->period_start, &l->unsynced_total, &l->count_in_period)) != OFFPAY_OK ||
+        (s = wallet_store_synced_get(w->store, &l->synced_at)) != OFFPAY_OK)
         return s;
     return wallet_store_coins_each(w->store, add_held, &l->held);
 }

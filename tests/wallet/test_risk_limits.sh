@@ -2,8 +2,10 @@
 # test_risk_limits.sh - issue 13's controls through the commands: the holding
 # limit (load refused with the figures, exit 6, by the wallet and by the
 # server, so a copy of the wallet folder cannot load past it either; the
-# waterfall of incoming payments to the online balance, exactly once), and
-# `offpayd audit` after each step.
+# waterfall of incoming payments to the online balance, exactly once), the
+# offline time limit on the payer's side (a wallet and a copy of its folder
+# refuse to pay offline a week after the last sync), and `offpayd audit`
+# after each step.
 . "$(dirname "$0")/lib.sh"
 
 ledger 19800
@@ -86,4 +88,35 @@ handshake alice bob 300
 run 0 bob sync
 eq "bob's coin" "$(amounts bob)" "300"
 audit "a payment below the limit"
+say "the offline time limit: a week after its last sync a wallet (and a copy of it) cannot pay offline"
+run 0 alice sync
+run 0 alice load 1000
+cp -a "$T/alice" "$T/alice3"
+later=$(($(date +%s) + 8 * 86400))
+run 0 bob request 100 --out "$T/rq.txt"
+for w in alice alice3; do
+  dump "$w" >"$T/before.dump"
+  OFFPAY_NOW=$later run 6 "$w" pay "$T/rq.txt" --out "$T/rc.txt"
+  contains "$w: since when and what to do" "$T/err" "last synced at [0-9-]+ [0-9:]+ UTC, longer ago than its offline time limit of 604800 seconds .*offpay sync"
+  unchanged "$w: a refused payment" "$w" "$T/before.dump"
+done
+eq "limits --json says when it synced" "$(j alice '.used.synced_at > 0' limits)" "true"
+OFFPAY_NOW=$later run 0 alice sync
+OFFPAY_NOW=$later run 0 alice pay "$T/rq.txt" --out "$T/rc.txt"
+ok "after a sync it pays again" test -s "$T/rc.txt"
+run 0 bob accept "$T/rc.txt" --out "$T/cf.txt"
+run 0 alice confirm "$T/cf.txt"
+run 0 alice sync
+run 0 bob sync
+audit "payments around the offline time limit"
+
+say "the owner may shorten the offline time, never lengthen it"
+run 2 alice limits set --offline-time 700000
+contains "longer is refused" "$T/err" "looser than the server's 604800"
+run 0 alice limits set --offline-time 60
+run 0 bob request 100 --out "$T/rq2.txt"
+OFFPAY_NOW=$(($(date +%s) + 120)) run 6 alice pay "$T/rq2.txt" --out "$T/rc2.txt"
+contains "the owner's 60 s" "$T/err" "offline time limit of 60 seconds"
+run 0 alice pay "$T/rq2.txt" --out "$T/rc2.txt"
+audit "the end"
 finish
