@@ -74,9 +74,15 @@ j() {
   "$OFFPAY" --wallet "$T/$wallet" "$@" --json 2>"$T/jerr" | jq -c "$filter"
 }
 
-# dump WALLET: every row of the wallet store, for before/after comparisons.
+# dump WALLET: every row of the wallet store, for before/after comparisons,
+# except the time of the last completed sync (limits.last_sync, which the
+# offline time limit counts from): a sync that changes nothing else still
+# moves it, as pay-online's sync before a refused payment does.
 dump() {
-  sqlite3 "$T/$1/wallet.db" .dump
+  rm -f "$T/dump.db"
+  sqlite3 "$T/$1/wallet.db" ".backup '$T/dump.db'" &&
+    sqlite3 "$T/dump.db" "UPDATE limits SET last_sync = 0" 2>/dev/null
+  sqlite3 "$T/dump.db" .dump
 }
 
 # unchanged WHAT WALLET BEFORE_FILE
