@@ -3,6 +3,8 @@
  * covers the amount, else the fewest spendable coins; locked change and
  * in-doubt coins are never chosen (claims 1 and 2, [0072], [0080]).
  */
+#include <stdlib.h>
+
 #include "check.h"
 #include "fixture.h"
 

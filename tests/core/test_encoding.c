@@ -7,6 +7,9 @@
  * account names, unsorted revocation ids).  And canonicality: no byte string
  * that decodes re-encodes to different bytes, so one struct has one encoding.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "check.h"
 #include "fixture.h"
 
@@ -497,10 +500,8 @@ static void test_canonical(void)
             for (int x = 1; x < 256; x++) {
                 buf[pos] = (uint8_t)(save ^ x);
                 if (c->roundtrip(buf, n, again, sizeof again, &m) == OFFPAY_OK) {
-                    if (m != n || memcmp(again, buf, n) != 0) {
-                        fprintf(stderr, "%s: byte %zu ^ %02x decodes but is not canonical\n", c->name, pos, x);
-                        exit(1);
-                    }
+                    if (m != n || memcmp(again, buf, n) != 0)
+                        CHECK_FAIL("%s: byte %zu ^ %02x decodes but is not canonical", c->name, pos, x);
                 }
             }
             buf[pos] = save;

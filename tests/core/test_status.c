@@ -64,10 +64,8 @@ int main(void)
         }
         for (const char *p = code; *p; p++)
             CHECK((*p >= 'a' && *p <= 'z') || *p == '_');
-        if (offpay_status_exit_code(s) != spec_exit(s)) {
-            fprintf(stderr, "status %s exits %d, SPEC.md says %d\n", code, offpay_status_exit_code(s), spec_exit(s));
-            return 1;
-        }
+        if (offpay_status_exit_code(s) != spec_exit(s))
+            CHECK_FAIL("status %s exits %d, SPEC.md says %d", code, offpay_status_exit_code(s), spec_exit(s));
     }
     CHECK(strcmp(offpay_status_code(OFFPAY_ERR_BAD_SIGNATURE), "bad_signature") == 0);
     /* Out-of-range values still get a sentence, never NULL. */

@@ -8,6 +8,8 @@
  * wallet in the field.  `core_test_vectors --print` prints the table (to
  * regenerate it after a deliberate format change: bump OFFPAY_WIRE_VERSION).
  */
+#include <stdio.h>
+
 #include "check.h"
 #include "fixture.h"
 

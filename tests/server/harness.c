@@ -1,12 +1,11 @@
 /*
  * harness.c - see harness.h.  Children are run with fork/exec; every wait is
- * bounded; the server child is killed from h_fail and at exit, so a failing
- * test never leaves a server behind.
+ * bounded; the server children are killed by the clean-up a failed check
+ * runs (check.h) and at exit, so a failing test never leaves a server behind.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,7 +27,6 @@
 #endif
 
 static char dir[512], ledger_url[700], ledger_path[600], test_name[64];
-static int failed;
 
 /* The offpayd serve processes of this test, all on its one ledger.  Server 0
  * is the one h_call and h_raw talk to. */
@@ -68,32 +66,13 @@ static void log_path(char *out, size_t cap, int i)
         snprintf(out, cap, "%s/server%d.log", dir, i + 1);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
+static void kill_all(void) { kill_server(SIGKILL); }
 
-static void at_exit(void)
+/* A check failed (check.h): show what the servers logged, then stop them;
+ * the kit keeps the test's folder. */
+static void on_failure(void)
 {
-    kill_server(SIGKILL);
-    if (dir[0] != '\0' && !failed)
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    else if (dir[0] != '\0')
-        fprintf(stderr, "(test files kept in %s)\n", dir);
-}
-
-void h_fail(const char *file, int line, const char *what) { h_failf(file, line, "check failed: %s", what); }
-
-void h_failf(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    failed = 1;
-    fprintf(stderr, "%s:%d: FAIL [%s] ", file, line, test_name);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "(in test %s)\n", test_name);
     for (int i = 0; dir[0] != '\0' && i < H_SERVERS_MAX; i++) {
         char log[600], buf[4096];
         log_path(log, sizeof log, i);
@@ -105,8 +84,7 @@ void h_failf(const char *file, int line, const char *fmt, ...)
             fclose(f);
         }
     }
-    kill_server(SIGKILL);
-    exit(1);
+    kill_all();
 }
 
 const char *h_dir(void) { return dir; }
@@ -124,10 +102,10 @@ static int run_argv(char *const argv[], const char **out, const char **err)
     int po[2], pe[2], status = 0;
     size_t on = 0, en = 0;
     if (pipe(po) != 0 || pipe(pe) != 0)
-        h_failf(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+        CHECK_FAIL("pipe: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0)
-        h_failf(__FILE__, __LINE__, "fork: %s", strerror(errno));
+        CHECK_FAIL("fork: %s", strerror(errno));
     if (pid == 0) {
         dup2(po[1], 1);
         dup2(pe[1], 2);
@@ -143,7 +121,7 @@ static int run_argv(char *const argv[], const char **out, const char **err)
     while (open_fds > 0) {
         if (time(NULL) > deadline) {
             kill(pid, SIGKILL);
-            h_failf(__FILE__, __LINE__, "offpayd %s did not finish within 60 s", argv[1]);
+            CHECK_FAIL("offpayd %s did not finish within 60 s", argv[1]);
         }
         if (poll(fds, 2, 1000) < 0 && errno != EINTR)
             break;
@@ -190,15 +168,14 @@ int h_offpayd(const char **out, const char **err, ...)
 
 void h_setup(const char *name)
 {
-    const char *tmp = getenv("TMPDIR");
     snprintf(test_name, sizeof test_name, "%s", name);
-    snprintf(dir, sizeof dir, "%s/offpay-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
-    if (mkdtemp(dir) == NULL)
-        h_failf(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
-    atexit(at_exit);
+    snprintf(dir, sizeof dir, "%s", check_temp_dir(name));
+    /* After check_temp_dir: the servers are killed before their folder goes. */
+    atexit(kill_all);
+    check_on_failure(on_failure);
     signal(SIGPIPE, SIG_IGN);
     if (offpay_crypto_init() != 0)
-        h_failf(__FILE__, __LINE__, "crypto init");
+        CHECK_FAIL("crypto init");
     snprintf(ledger_path, sizeof ledger_path, "%s/ledger.db", dir);
     snprintf(ledger_url, sizeof ledger_url, "sqlite:%s", ledger_path);
     /* Under tests/server/pg_run the ledger is its private PostgreSQL
@@ -213,7 +190,7 @@ void h_setup(const char *name)
     const char *out, *err;
     int rc = h_offpayd(&out, &err, "init", "--ledger", ledger_url, NULL);
     if (rc != 0)
-        h_failf(__FILE__, __LINE__, "offpayd init exited %d: %s", rc, err);
+        CHECK_FAIL("offpayd init exited %d: %s", rc, err);
 }
 
 /* ---- the server ---- */
@@ -234,7 +211,7 @@ void h_server_start_n(int i, int threads)
     char listen_at[64], th[16], log[600];
     unsigned first = name_hash(test_name) + (unsigned)getpid() * 7u + (unsigned)i * 500u;
     if (i < 0 || i >= H_SERVERS_MAX || servers[i].pid > 0)
-        h_failf(__FILE__, __LINE__, "server %d cannot be started (0..%d, not running)", i, H_SERVERS_MAX - 1);
+        CHECK_FAIL("server %d cannot be started (0..%d, not running)", i, H_SERVERS_MAX - 1);
     snprintf(th, sizeof th, "%d", threads);
     log_path(log, sizeof log, i);
     for (unsigned attempt = 0; attempt < 40; attempt++) {
@@ -242,10 +219,10 @@ void h_server_start_n(int i, int threads)
         int po[2];
         snprintf(listen_at, sizeof listen_at, "127.0.0.1:%u", port);
         if (pipe(po) != 0)
-            h_failf(__FILE__, __LINE__, "pipe");
+            CHECK_FAIL("pipe");
         pid_t pid = fork();
         if (pid < 0)
-            h_failf(__FILE__, __LINE__, "fork: %s", strerror(errno));
+            CHECK_FAIL("fork: %s", strerror(errno));
         if (pid == 0) {
             int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
             dup2(po[1], 1);
@@ -291,9 +268,9 @@ void h_server_start_n(int i, int threads)
             fclose(f);
         }
         if (strstr(buf, "in use") == NULL)
-            h_failf(__FILE__, __LINE__, "offpayd serve (server %d) did not start: %s", i, buf);
+            CHECK_FAIL("offpayd serve (server %d) did not start: %s", i, buf);
     }
-    h_failf(__FILE__, __LINE__, "no free port found in 18000-18999 for server %d", i);
+    CHECK_FAIL("no free port found in 18000-18999 for server %d", i);
 }
 
 void h_server_stop_n(int i)
@@ -308,12 +285,12 @@ void h_server_stop_n(int i)
         if (r == pid) {
             servers[i].pid = -1;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                h_failf(__FILE__, __LINE__, "offpayd serve (server %d) ended badly (status %d)", i, status);
+                CHECK_FAIL("offpayd serve (server %d) ended badly (status %d)", i, status);
             return;
         }
         usleep(10000);
     }
-    h_failf(__FILE__, __LINE__, "offpayd serve (server %d) did not stop within 10 s of SIGTERM", i);
+    CHECK_FAIL("offpayd serve (server %d) did not stop within 10 s of SIGTERM", i);
 }
 
 /* ---- wallets and calls ---- */
@@ -325,7 +302,7 @@ long h_call(const struct h_wallet *w, const char *method, const char *path, json
     enum offpay_status s = offpay_client_call(servers[0].url, method, path, body, w ? &w->auth : NULL, &status, &r);
     json_decref(body);
     if (s != OFFPAY_OK)
-        h_failf(__FILE__, __LINE__, "%s %s: %s", method, path, offpay_status_str(s));
+        CHECK_FAIL("%s %s: %s", method, path, offpay_status_str(s));
     if (resp)
         *resp = r;
     else
@@ -339,10 +316,10 @@ static void decode_text(void *msg, int type, const char *text)
     size_t n;
     int t;
     if (text == NULL || offpay_text_decode(bin, sizeof bin, &n, &t, type, text, strlen(text)) != OFFPAY_OK)
-        h_failf(__FILE__, __LINE__, "not a text message of type %d: %s", type, text ? text : "(null)");
+        CHECK_FAIL("not a text message of type %d: %s", type, text ? text : "(null)");
     enum offpay_status s = type == OFFPAY_MSG_CERT ? offpay_cert_decode(msg, bin, n) : offpay_utxo_decode(msg, bin, n);
     if (s != OFFPAY_OK)
-        h_failf(__FILE__, __LINE__, "undecodable message: %s", offpay_status_str(s));
+        CHECK_FAIL("undecodable message: %s", offpay_status_str(s));
 }
 
 void h_utxo_decode(struct offpay_utxo *u, const char *text) { decode_text(u, OFFPAY_MSG_UTXO, text); }
@@ -356,14 +333,14 @@ void h_wallet_enrol(struct h_wallet *w, const char *account)
     snprintf(w->account, sizeof w->account, "%s", account);
     int rc = h_offpayd(&out, &err, "account", "--ledger", ledger_url, "open", account, NULL);
     if (rc != 0)
-        h_failf(__FILE__, __LINE__, "account open %s: %s", account, err);
+        CHECK_FAIL("account open %s: %s", account, err);
     snprintf(token, sizeof token, "%s", out);
     token[strcspn(token, "\n")] = '\0';
     offpay_keypair(w->pk, w->sk);
     offpay_hex(pkhex, w->pk, sizeof w->pk);
     long st = h_call(NULL, "POST", "/v1/enrol", json_pack("{s:s,s:s}", "token", token, "public_key", pkhex), &resp);
     if (st != 200)
-        h_failf(__FILE__, __LINE__, "enrol answered %ld", st);
+        CHECK_FAIL("enrol answered %ld", st);
     decode_text(&w->cert, OFFPAY_MSG_CERT, json_string_value(json_object_get(resp, "certificate")));
     CHECK(offpay_unhex(w->issuer_pk, sizeof w->issuer_pk, json_string_value(json_object_get(resp, "issuer_public_key"))) == 0);
     CHECK(offpay_cert_verify(&w->cert, w->issuer_pk, NULL, (uint64_t)time(NULL)) == OFFPAY_OK);
@@ -381,7 +358,7 @@ void h_mint(const char *account, uint64_t amount)
     snprintf(a, sizeof a, "%llu", (unsigned long long)amount);
     int rc = h_offpayd(&out, &err, "account", "--ledger", ledger_url, "mint", account, a, NULL);
     if (rc != 0)
-        h_failf(__FILE__, __LINE__, "mint: %s", err);
+        CHECK_FAIL("mint: %s", err);
 }
 
 uint64_t h_online(const struct h_wallet *w)
@@ -389,7 +366,7 @@ uint64_t h_online(const struct h_wallet *w)
     json_t *resp;
     long st = h_call(w, "GET", "/v1/balance", NULL, &resp);
     if (st != 200)
-        h_failf(__FILE__, __LINE__, "balance answered %ld", st);
+        CHECK_FAIL("balance answered %ld", st);
     json_t *v = json_object_get(resp, "online");
     CHECK(json_is_integer(v));
     uint64_t n = (uint64_t)json_integer_value(v);
@@ -404,14 +381,14 @@ void h_load(const struct h_wallet *w, const uint64_t *amounts, size_t n, struct 
         json_array_append_new(arr, json_integer((json_int_t)amounts[i]));
     long st = h_call(w, "POST", "/v1/load", json_pack("{s:o}", "amounts", arr), &resp);
     if (st != 200)
-        h_failf(__FILE__, __LINE__, "load answered %ld", st);
+        CHECK_FAIL("load answered %ld", st);
     json_t *u = json_object_get(resp, "utxos");
     CHECK(json_array_size(u) == n);
     for (size_t i = 0; i < n; i++) {
         h_utxo_decode(&out[i], json_string_value(json_array_get(u, i)));
         CHECK(offpay_utxo_verify(&out[i], w->issuer_pk) == OFFPAY_OK);
         CHECK(memcmp(out[i].owner, w->pk, sizeof w->pk) == 0);
-        CHECK_EQ_U64(out[i].amount, amounts[i]);
+        CHECK_U64(out[i].amount, amounts[i]);
     }
     json_decref(resp);
 }
@@ -449,7 +426,7 @@ static sqlite3 *sql_open(void)
 {
     sqlite3 *db;
     if (sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        h_failf(__FILE__, __LINE__, "cannot open %s", ledger_path);
+        CHECK_FAIL("cannot open %s", ledger_path);
     sqlite3_busy_timeout(db, 10000);
     return db;
 }
@@ -461,10 +438,10 @@ static PGresult *pg_sql(const char *sql, ExecStatusType want)
 {
     PGconn *c = PQconnectdb(ledger_url);
     if (PQstatus(c) != CONNECTION_OK)
-        h_failf(__FILE__, __LINE__, "cannot connect to the ledger: %s", PQerrorMessage(c));
+        CHECK_FAIL("cannot connect to the ledger: %s", PQerrorMessage(c));
     PGresult *res = PQexec(c, sql);
     if (PQresultStatus(res) != want)
-        h_failf(__FILE__, __LINE__, "sql %s: %s", sql, PQresultErrorMessage(res));
+        CHECK_FAIL("sql %s: %s", sql, PQresultErrorMessage(res));
     PQfinish(c);
     return res;
 }
@@ -475,10 +452,10 @@ long long h_sql_int(const char *sql)
         PGresult *res = pg_sql(sql, PGRES_TUPLES_OK);
         char *end;
         if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
-            h_failf(__FILE__, __LINE__, "sql %s: not one value", sql);
+            CHECK_FAIL("sql %s: not one value", sql);
         long long v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
         if (*end != '\0')
-            h_failf(__FILE__, __LINE__, "sql %s: not an integer: %s", sql, PQgetvalue(res, 0, 0));
+            CHECK_FAIL("sql %s: not an integer: %s", sql, PQgetvalue(res, 0, 0));
         PQclear(res);
         return v;
     }
@@ -486,9 +463,9 @@ long long h_sql_int(const char *sql)
     sqlite3_stmt *st;
     long long v = 0;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        h_failf(__FILE__, __LINE__, "sql %s: %s", sql, sqlite3_errmsg(db));
+        CHECK_FAIL("sql %s: %s", sql, sqlite3_errmsg(db));
     if (sqlite3_step(st) != SQLITE_ROW)
-        h_failf(__FILE__, __LINE__, "sql %s: no row", sql);
+        CHECK_FAIL("sql %s: no row", sql);
     v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -504,7 +481,7 @@ void h_sql_exec(const char *sql)
     sqlite3 *db = sql_open();
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        h_failf(__FILE__, __LINE__, "sql %s: %s", sql, msg ? msg : "?");
+        CHECK_FAIL("sql %s: %s", sql, msg ? msg : "?");
     sqlite3_close(db);
 }
 
@@ -513,7 +490,7 @@ void h_audit_ok(void)
     const char *out, *err;
     int rc = h_offpayd(&out, &err, "audit", "--ledger", ledger_url, NULL);
     if (rc != 0)
-        h_failf(__FILE__, __LINE__, "audit exited %d: %s%s", rc, out, err);
+        CHECK_FAIL("audit exited %d: %s%s", rc, out, err);
 }
 
 /* ---- raw requests ---- */

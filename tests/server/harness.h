@@ -1,8 +1,9 @@
 /*
  * harness.h - what the server tests share: a fresh temp dir per test, the
  * real offpayd program run as a child (commands and a server on 127.0.0.1),
- * enrolled test wallets with real keys, and checks that stop the test with
- * a clear message.  The server is always stopped, also when a check fails.
+ * enrolled test wallets with real keys.  Its tests check with the kit of
+ * tests/common/check.h; the servers are always stopped, also when a check
+ * fails, and the logs of the servers shown.
  */
 #ifndef OFFPAY_TEST_HARNESS_H
 #define OFFPAY_TEST_HARNESS_H
@@ -12,33 +13,14 @@
 
 #include <jansson.h>
 
+#include "check.h"
 #include "offpay/client.h"
 #include "offpay/messages.h"
 #include "offpay/protocol.h"
 #include "offpay/text.h"
 
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond))                                                                                                   \
-            h_fail(__FILE__, __LINE__, #cond);                                                                         \
-    } while (0)
-#define CHECK_EQ_U64(a, b)                                                                                             \
-    do {                                                                                                               \
-        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);                                 \
-        if (a_ != b_)                                                                                                  \
-            h_failf(__FILE__, __LINE__, "%s == %s: %llu != %llu", #a, #b, a_, b_);                                     \
-    } while (0)
-#define CHECK_STR(a, b)                                                                                                \
-    do {                                                                                                               \
-        const char *a_ = (a), *b_ = (b);                                                                               \
-        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                                                           \
-            h_failf(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
-    } while (0)
-
-void h_fail(const char *file, int line, const char *what) __attribute__((noreturn));
-void h_failf(const char *file, int line, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
-
-/* Set up: temp dir, ledger sqlite:DIR/ledger.db created with offpayd init. */
+/* Set up: temp dir (check_temp_dir: kept when a check fails), ledger
+ * sqlite:DIR/ledger.db created with offpayd init. */
 void h_setup(const char *test_name);
 const char *h_dir(void);
 const char *h_ledger_url(void);

@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 
 #include "sqlite/coalesce_vfs.h"
-#include "expect.h"
+#include "check.h"
 
 
 #define ROWS 3000
@@ -36,81 +36,80 @@ static void check_rows(sqlite3 *db)
     sqlite3_stmt *st;
     static unsigned char want[300000];
     int seen = 0;
-    EXPECT(sqlite3_prepare_v2(db, "SELECT k, v FROM t ORDER BY k", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT k, v FROM t ORDER BY k", -1, &st, NULL) == SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW) {
         int k = sqlite3_column_int(st, 0), n = sqlite3_column_bytes(st, 1);
-        EXPECT(k == seen);
-        EXPECT(n == row_len(k));
+        CHECK(k == seen);
+        CHECK(n == row_len(k));
         row_fill(want, k, row_len(k));
-        EXPECT(n == row_len(k) && memcmp(sqlite3_column_blob(st, 1), want, (size_t)n) == 0);
+        CHECK(n == row_len(k) && memcmp(sqlite3_column_blob(st, 1), want, (size_t)n) == 0);
         seen++;
     }
     sqlite3_finalize(st);
-    EXPECT(seen == ROWS);
-    EXPECT(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK);
-    EXPECT(sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0);
+    CHECK(seen == ROWS);
+    CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0);
     sqlite3_finalize(st);
 }
 
 int main(void)
 {
-    char dir[] = "/tmp/offpay-test-vfs-XXXXXX", path[256];
+    const char *dir = check_temp_dir("test-vfs");
+    char path[600];
     static unsigned char buf[300000];
     sqlite3 *db;
     sqlite3_stmt *ins, *get;
 
-    if (mkdtemp(dir) == NULL)
-        return 1;
     snprintf(path, sizeof path, "%s/t.db", dir);
-    EXPECT(offpay_coalesce_vfs_register() == 0);
-    EXPECT(offpay_coalesce_vfs_register() == 0); /* idempotent */
-    EXPECT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, OFFPAY_COALESCE_VFS) == SQLITE_OK);
-    EXPECT(exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 50;"
+    CHECK(offpay_coalesce_vfs_register() == 0);
+    CHECK(offpay_coalesce_vfs_register() == 0); /* idempotent */
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, OFFPAY_COALESCE_VFS) == SQLITE_OK);
+    CHECK(exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 50;"
                     "PRAGMA cache_size = 20; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)") == SQLITE_OK);
-    EXPECT(sqlite3_prepare_v2(db, "INSERT INTO t (k, v) VALUES (?1, ?2)", -1, &ins, NULL) == SQLITE_OK);
-    EXPECT(sqlite3_prepare_v2(db, "SELECT length(v) FROM t WHERE k = ?1", -1, &get, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "INSERT INTO t (k, v) VALUES (?1, ?2)", -1, &ins, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT length(v) FROM t WHERE k = ?1", -1, &get, NULL) == SQLITE_OK);
     for (int i = 0; i < ROWS; i++) {
         if (i % 100 == 0)
-            EXPECT(exec(db, "BEGIN IMMEDIATE") == SQLITE_OK);
+            CHECK(exec(db, "BEGIN IMMEDIATE") == SQLITE_OK);
         row_fill(buf, i, row_len(i));
         sqlite3_bind_int(ins, 1, i);
         sqlite3_bind_blob(ins, 2, buf, row_len(i), SQLITE_STATIC);
-        EXPECT(sqlite3_step(ins) == SQLITE_DONE);
+        CHECK(sqlite3_step(ins) == SQLITE_DONE);
         sqlite3_reset(ins);
         /* read back, inside the transaction, a row written a moment ago (the
          * small page cache spills pages to the WAL, so some reads hit bytes
          * the shim still holds) */
         sqlite3_bind_int(get, 1, i / 2);
-        EXPECT(sqlite3_step(get) == SQLITE_ROW && sqlite3_column_int(get, 0) == row_len(i / 2));
+        CHECK(sqlite3_step(get) == SQLITE_ROW && sqlite3_column_int(get, 0) == row_len(i / 2));
         sqlite3_reset(get);
         if (i % 100 == 99)
-            EXPECT(exec(db, "COMMIT") == SQLITE_OK);
+            CHECK(exec(db, "COMMIT") == SQLITE_OK);
     }
     /* a rolled-back transaction leaves nothing */
-    EXPECT(exec(db, "BEGIN IMMEDIATE") == SQLITE_OK);
+    CHECK(exec(db, "BEGIN IMMEDIATE") == SQLITE_OK);
     row_fill(buf, 1, 250000);
     sqlite3_bind_int(ins, 1, ROWS);
     sqlite3_bind_blob(ins, 2, buf, 250000, SQLITE_STATIC);
-    EXPECT(sqlite3_step(ins) == SQLITE_DONE);
+    CHECK(sqlite3_step(ins) == SQLITE_DONE);
     sqlite3_reset(ins);
-    EXPECT(exec(db, "ROLLBACK") == SQLITE_OK);
+    CHECK(exec(db, "ROLLBACK") == SQLITE_OK);
     sqlite3_finalize(ins);
     sqlite3_finalize(get);
     check_rows(db);
 
     /* A second connection through SQLite's own VFS sees every commit. */
     sqlite3 *other;
-    EXPECT(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    CHECK(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
     check_rows(other);
     sqlite3_close(other);
 
-    EXPECT(exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") == SQLITE_OK);
-    EXPECT(sqlite3_close(db) == SQLITE_OK);
+    CHECK(exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") == SQLITE_OK);
+    CHECK(sqlite3_close(db) == SQLITE_OK);
 
     /* Reopened with SQLite's own VFS only. */
-    EXPECT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
     check_rows(db);
     sqlite3_close(db);
 
-    return expect_done("test_coalesce_vfs", dir);
+    return 0;
 }

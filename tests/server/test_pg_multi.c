@@ -121,17 +121,17 @@ int main(void)
         struct racer b = {h_server_url(1), i % 2 ? &alice : &bob, rec[i], conf[i], NULL, 0, "", ""};
         race_two(&a, &b);
         if (a.status != 200 || b.status != 200 || strcmp(a.result, "settled") != 0 || strcmp(b.result, "settled") != 0)
-            h_failf(__FILE__, __LINE__, "round %d: server 1 answered %ld %s %s, server 2 %ld %s %s", i, a.status,
+            CHECK_FAIL("round %d: server 1 answered %ld %s %s, server 2 %ld %s %s", i, a.status,
                     a.result, a.reason, b.status, b.result, b.reason);
     }
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS);
-    CHECK_EQ_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'"), ROUNDS * 300);
-    CHECK_EQ_U64(h_sql_int("SELECT sent FROM accounts WHERE name = 'alice'"), ROUNDS * 300);
-    CHECK_EQ_U64(h_sql_int("SELECT coalesce(sum(amount), 0) FROM utxos u JOIN wallets w ON w.public_key = u.owner "
+    CHECK_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS);
+    CHECK_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'"), ROUNDS * 300);
+    CHECK_U64(h_sql_int("SELECT sent FROM accounts WHERE name = 'alice'"), ROUNDS * 300);
+    CHECK_U64(h_sql_int("SELECT coalesce(sum(amount), 0) FROM utxos u JOIN wallets w ON w.public_key = u.owner "
                            "JOIN accounts a ON a.id = w.account_id WHERE u.spent = 0 AND a.name = 'bob'"),
                  ROUNDS * 300);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM frauds"), 0);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM wallets WHERE fraudulent <> 0"), 0);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM frauds"), 0);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM wallets WHERE fraudulent <> 0"), 0);
     h_audit_ok();
 
     /* One coin, two records, one per server at once: exactly one settles. */
@@ -141,17 +141,17 @@ int main(void)
     struct racer a = {h_base_url(), &alice, x, NULL, NULL, 0, "", ""};
     struct racer b = {h_server_url(1), &alice, y, NULL, NULL, 0, "", ""};
     race_two(&a, &b);
-    CHECK_EQ_U64(a.status, 200);
-    CHECK_EQ_U64(b.status, 200);
+    CHECK_U64(a.status, 200);
+    CHECK_U64(b.status, 200);
     int settled = (strcmp(a.result, "settled") == 0) + (strcmp(b.result, "settled") == 0);
-    CHECK_EQ_U64(settled, 1);
+    CHECK_U64(settled, 1);
     CHECK(strcmp(a.reason, "double_spend") == 0 || strcmp(b.reason, "double_spend") == 0);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS + 1);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM frauds"), 1);
-    CHECK_EQ_U64(h_sql_int("SELECT fraudulent FROM wallets WHERE public_key IN "
+    CHECK_U64(h_sql_int("SELECT count(*) FROM records"), ROUNDS + 1);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM frauds"), 1);
+    CHECK_U64(h_sql_int("SELECT fraudulent FROM wallets WHERE public_key IN "
                            "(SELECT owner FROM utxos WHERE amount = 1000 LIMIT 1)"),
                  1);
-    CHECK_EQ_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'") +
+    CHECK_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'bob'") +
                      h_sql_int("SELECT received FROM accounts WHERE name = 'carol'"),
                  ROUNDS * 300 + (strcmp(a.result, "settled") == 0 ? 400 : 500));
     h_audit_ok();

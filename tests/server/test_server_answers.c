@@ -37,7 +37,7 @@ static long call_as(const struct h_wallet *w, const char *method, const char *pa
     enum offpay_status s = offpay_client_call_text(h_base_url(), method, path, body, body ? strlen(body) : 0,
                                                    w ? &a : NULL, 0, &status, &t, &n);
     if (s != OFFPAY_OK)
-        h_failf(__FILE__, __LINE__, "%s %s: %s", method, path, offpay_status_str(s));
+        CHECK_FAIL("%s %s: %s", method, path, offpay_status_str(s));
     CHECK(t != NULL && strlen(t) == n);
     if (text != NULL)
         *text = t;
@@ -77,7 +77,7 @@ static const char *outcome_at(const struct h_wallet *w, const uint8_t nonce[OFFP
     else
         snprintf(body, sizeof body, "{\"nonce\":\"%s\",\"timestamp\":%llu}", hex, (unsigned long long)ts);
     offpay_random(own, sizeof own);
-    CHECK_EQ_U64(call_json(w, "POST", "/v1/outcome", body, own, (uint64_t)time(NULL), &resp), 200);
+    CHECK_U64(call_json(w, "POST", "/v1/outcome", body, own, (uint64_t)time(NULL), &resp), 200);
     snprintf(verdict, sizeof verdict, "%s", str_of(resp, "outcome") ? str_of(resp, "outcome") : "(none)");
     if (answer != NULL) {
         *answer = json_object_get(resp, "answer");
@@ -107,11 +107,11 @@ static void repeats_answer_the_same(struct h_wallet *alice, struct h_wallet *bob
     long long coins = unspent_coins();
 
     fresh(n_load);
-    CHECK_EQ_U64(call_as(alice, "POST", "/v1/load", "{\"amounts\":[700,300]}", n_load, now, &first), 200);
-    CHECK_EQ_U64(call_as(alice, "POST", "/v1/load", "{\"amounts\":[700,300]}", n_load, now, &again), 200);
+    CHECK_U64(call_as(alice, "POST", "/v1/load", "{\"amounts\":[700,300]}", n_load, now, &first), 200);
+    CHECK_U64(call_as(alice, "POST", "/v1/load", "{\"amounts\":[700,300]}", n_load, now, &again), 200);
     CHECK_STR(first, again);
-    CHECK_EQ_U64(h_online(alice), 99000);
-    CHECK_EQ_U64(unspent_coins(), coins + 2);
+    CHECK_U64(h_online(alice), 99000);
+    CHECK_U64(unspent_coins(), coins + 2);
     free(again);
     *load_answer = first;
 
@@ -123,26 +123,26 @@ static void repeats_answer_the_same(struct h_wallet *alice, struct h_wallet *bob
     CHECK(loaded != NULL);
     h_utxo_decode(&coin, json_string_value(json_array_get(json_object_get(loaded, "utxos"), 0)));
     json_decref(loaded);
-    CHECK_EQ_U64(coin.amount, 700);
+    CHECK_U64(coin.amount, 700);
     offpay_hex(id, coin.id, sizeof coin.id);
     snprintf(body, sizeof body, "{\"utxos\":[\"%s\"]}", id);
     fresh(n);
-    CHECK_EQ_U64(call_as(alice, "POST", "/v1/unload", body, n, now, &first), 200);
-    CHECK_EQ_U64(call_as(alice, "POST", "/v1/unload", body, n, now, &again), 200);
+    CHECK_U64(call_as(alice, "POST", "/v1/unload", body, n, now, &first), 200);
+    CHECK_U64(call_as(alice, "POST", "/v1/unload", body, n, now, &again), 200);
     CHECK_STR(first, again);
     CHECK_STR(first, "{\"online\":99700,\"unloaded\":1}");
-    CHECK_EQ_U64(h_online(alice), 99700);
-    CHECK_EQ_U64(unspent_coins(), coins + 1);
+    CHECK_U64(h_online(alice), 99700);
+    CHECK_U64(unspent_coins(), coins + 1);
     free(first);
     free(again);
 
     /* pay-online, twice */
     fresh(n);
-    CHECK_EQ_U64(call_as(alice, "POST", "/v1/pay-online", "{\"to\":\"bob\",\"amount\":250}", n, now, &first), 200);
-    CHECK_EQ_U64(call_as(alice, "POST", "/v1/pay-online", "{\"to\":\"bob\",\"amount\":250}", n, now, &again), 200);
+    CHECK_U64(call_as(alice, "POST", "/v1/pay-online", "{\"to\":\"bob\",\"amount\":250}", n, now, &first), 200);
+    CHECK_U64(call_as(alice, "POST", "/v1/pay-online", "{\"to\":\"bob\",\"amount\":250}", n, now, &again), 200);
     CHECK_STR(first, again);
-    CHECK_EQ_U64(h_online(alice), 99450);
-    CHECK_EQ_U64(h_online(bob), 250);
+    CHECK_U64(h_online(alice), 99450);
+    CHECK_U64(h_online(bob), 250);
     free(first);
     free(again);
 }
@@ -154,25 +154,25 @@ static void idempotent_run_again(struct h_wallet *alice, uint64_t now, uint8_t n
     json_t *resp;
 
     fresh(n_sync);
-    CHECK_EQ_U64(call_json(alice, "POST", "/v1/sync", "{\"records\":[]}", n_sync, now, &resp), 200);
+    CHECK_U64(call_json(alice, "POST", "/v1/sync", "{\"records\":[]}", n_sync, now, &resp), 200);
     CHECK(json_is_string(json_object_get(resp, "limits")));
     json_decref(resp);
-    CHECK_EQ_U64(call_json(alice, "POST", "/v1/sync", "{\"records\":[]}", n_sync, now, &resp), 200);
+    CHECK_U64(call_json(alice, "POST", "/v1/sync", "{\"records\":[]}", n_sync, now, &resp), 200);
     CHECK(json_is_string(json_object_get(resp, "limits")));
     json_decref(resp);
 
     /* the same GET again sees what changed in between: it ran again */
     fresh(n);
-    CHECK_EQ_U64(call_json(alice, "GET", "/v1/balance", NULL, n, now, &resp), 200);
-    CHECK_EQ_U64(json_integer_value(json_object_get(resp, "online")), 99450);
+    CHECK_U64(call_json(alice, "GET", "/v1/balance", NULL, n, now, &resp), 200);
+    CHECK_U64(json_integer_value(json_object_get(resp, "online")), 99450);
     json_decref(resp);
     h_mint("alice", 5);
-    CHECK_EQ_U64(call_json(alice, "GET", "/v1/balance", NULL, n, now, &resp), 200);
-    CHECK_EQ_U64(json_integer_value(json_object_get(resp, "online")), 99455);
+    CHECK_U64(call_json(alice, "GET", "/v1/balance", NULL, n, now, &resp), 200);
+    CHECK_U64(json_integer_value(json_object_get(resp, "online")), 99455);
     json_decref(resp);
-    CHECK_EQ_U64(call_json(alice, "GET", "/v1/utxos", NULL, n, now, &resp), 200);
+    CHECK_U64(call_json(alice, "GET", "/v1/utxos", NULL, n, now, &resp), 200);
     json_decref(resp);
-    CHECK_EQ_U64(call_json(alice, "GET", "/v1/limits", NULL, n, now, &resp), 200);
+    CHECK_U64(call_json(alice, "GET", "/v1/limits", NULL, n, now, &resp), 200);
     json_decref(resp);
 }
 
@@ -203,27 +203,27 @@ static void outcomes(struct h_wallet *alice, struct h_wallet *bob, uint64_t now,
     fresh(n);
     CHECK_STR(outcome(alice, n, now, NULL), "cancelled");
     CHECK_STR(outcome(alice, n, now, NULL), "cancelled");
-    CHECK_EQ_U64(call_json(alice, "POST", "/v1/load", "{\"amounts\":[5]}", n, now, &resp), 409);
+    CHECK_U64(call_json(alice, "POST", "/v1/load", "{\"amounts\":[5]}", n, now, &resp), 409);
     CHECK_STR(str_of(resp, "error"), "cancelled");
     json_decref(resp);
-    CHECK_EQ_U64(call_json(alice, "GET", "/v1/balance", NULL, n, now, &resp), 409);
+    CHECK_U64(call_json(alice, "GET", "/v1/balance", NULL, n, now, &resp), 409);
     CHECK_STR(str_of(resp, "error"), "cancelled");
     json_decref(resp);
-    CHECK_EQ_U64(call_json(alice, "POST", "/v1/sync", "{\"records\":[]}", n, now, &resp), 409);
+    CHECK_U64(call_json(alice, "POST", "/v1/sync", "{\"records\":[]}", n, now, &resp), 409);
     json_decref(resp);
-    CHECK_EQ_U64(h_online(alice), 99455);
-    CHECK_EQ_U64(unspent_coins(), coins);
+    CHECK_U64(h_online(alice), 99455);
+    CHECK_U64(unspent_coins(), coins);
 
     /* a refused request did not use its nonce: outcome cancels it */
     fresh(n);
-    CHECK_EQ_U64(call_json(alice, "POST", "/v1/load", "{\"amounts\":[99456]}", n, now, &resp), 409);
+    CHECK_U64(call_json(alice, "POST", "/v1/load", "{\"amounts\":[99456]}", n, now, &resp), 409);
     CHECK_STR(str_of(resp, "error"), "insufficient_balance");
     json_decref(resp);
     CHECK_STR(outcome(alice, n, now, NULL), "cancelled");
-    CHECK_EQ_U64(call_json(alice, "POST", "/v1/load", "{\"amounts\":[1]}", n, now, &resp), 409);
+    CHECK_U64(call_json(alice, "POST", "/v1/load", "{\"amounts\":[1]}", n, now, &resp), 409);
     CHECK_STR(str_of(resp, "error"), "cancelled");
     json_decref(resp);
-    CHECK_EQ_U64(h_online(alice), 99455);
+    CHECK_U64(h_online(alice), 99455);
 
     /* unknown: no row, and a plain row (kept OFFPAYD_NONCE_KEEP = 2 * 300 + 60
      * s) could have been pruned; within that it is cancelled */
@@ -256,7 +256,7 @@ static void outcomes(struct h_wallet *alice, struct h_wallet *bob, uint64_t now,
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fresh(n);
-        CHECK_EQ_U64(call_json(alice, "POST", "/v1/outcome", bad[i], n, now, &resp), 400);
+        CHECK_U64(call_json(alice, "POST", "/v1/outcome", bad[i], n, now, &resp), 400);
         CHECK_STR(str_of(resp, "error"), "bad_field");
         json_decref(resp);
     }
@@ -278,8 +278,8 @@ static void enrol_again(void)
     offpay_keypair(pk, sk);
     offpay_hex(pkhex, pk, sizeof pk);
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"public_key\":\"%s\"}", token, pkhex);
-    CHECK_EQ_U64(call_as(NULL, "POST", "/v1/enrol", body, NULL, 0, &first), 200);
-    CHECK_EQ_U64(call_as(NULL, "POST", "/v1/enrol", body, NULL, 0, &again), 200);
+    CHECK_U64(call_as(NULL, "POST", "/v1/enrol", body, NULL, 0, &first), 200);
+    CHECK_U64(call_as(NULL, "POST", "/v1/enrol", body, NULL, 0, &again), 200);
     a = json_loads(first, 0, &e);
     b = json_loads(again, 0, &e);
     CHECK(a != NULL && b != NULL);
@@ -290,7 +290,7 @@ static void enrol_again(void)
     CHECK_STR(str_of(a, "issuer_public_key"), str_of(b, "issuer_public_key"));
     CHECK(json_is_string(json_object_get(b, "limits")) && json_is_string(json_object_get(b, "revocation")));
     CHECK_STR(first, again); /* nothing changed in between, so not even the documents */
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM wallets"), wallets + 1);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM wallets"), wallets + 1);
     json_decref(a);
     json_decref(b);
     free(first);
@@ -300,10 +300,10 @@ static void enrol_again(void)
     offpay_keypair(pk, sk);
     offpay_hex(pkhex, pk, sizeof pk);
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"public_key\":\"%s\"}", token, pkhex);
-    CHECK_EQ_U64(call_json(NULL, "POST", "/v1/enrol", body, NULL, 0, &a), 403);
+    CHECK_U64(call_json(NULL, "POST", "/v1/enrol", body, NULL, 0, &a), 403);
     CHECK_STR(str_of(a, "error"), "bad_token");
     json_decref(a);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM wallets"), wallets + 1);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM wallets"), wallets + 1);
 }
 
 int main(void)

@@ -34,29 +34,29 @@ int main(void)
     offpay_keypair(pk, sk);
     offpay_hex(pkhex, pk, sizeof pk);
     st = h_call(NULL, "POST", "/v1/enrol", json_pack("{s:s,s:s}", "token", token, "public_key", pkhex), &resp);
-    CHECK_EQ_U64(st, 200);
+    CHECK_U64(st, 200);
     CHECK(json_is_string(json_object_get(resp, "limits")));
     CHECK(json_is_string(json_object_get(resp, "revocation")));
     json_decref(resp);
     offpay_keypair(pk, sk);
     offpay_hex(pkhex, pk, sizeof pk);
     st = h_call(NULL, "POST", "/v1/enrol", json_pack("{s:s,s:s}", "token", token, "public_key", pkhex), &resp);
-    CHECK_EQ_U64(st, 403);
+    CHECK_U64(st, 403);
     CHECK_STR(err_code(resp), "bad_token");
     json_decref(resp);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM wallets"), 1);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM wallets"), 1);
 
     struct h_wallet alice, bob;
     h_wallet_enrol(&alice, "alice");
     h_wallet_enrol(&bob, "bob");
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM wallets"), 3);
-    CHECK_EQ_U64(h_online(&alice), 0);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM wallets"), 3);
+    CHECK_U64(h_online(&alice), 0);
     h_mint("alice", 100000);
-    CHECK_EQ_U64(h_online(&alice), 100000);
+    CHECK_U64(h_online(&alice), 100000);
 
     /* Limits: the documented defaults, signed by the issuer. */
     st = h_call(&alice, "GET", "/v1/limits", NULL, &resp);
-    CHECK_EQ_U64(st, 200);
+    CHECK_U64(st, 200);
     {
         uint8_t bin[256];
         size_t n;
@@ -66,10 +66,10 @@ int main(void)
         CHECK(txt && offpay_text_decode(bin, sizeof bin, &n, &t, OFFPAY_MSG_LIMITS, txt, strlen(txt)) == OFFPAY_OK);
         CHECK(offpay_limits_policy_decode(&p, bin, n) == OFFPAY_OK);
         CHECK(offpay_limits_policy_verify(&p, alice.issuer_pk) == OFFPAY_OK);
-        CHECK_EQ_U64(p.limits.per_payment, 50000);
-        CHECK_EQ_U64(p.limits.offline_total, 200000);
-        CHECK_EQ_U64(p.limits.count, 50);
-        CHECK_EQ_U64(p.limits.period, 86400);
+        CHECK_U64(p.limits.per_payment, 50000);
+        CHECK_U64(p.limits.offline_total, 200000);
+        CHECK_U64(p.limits.count, 50);
+        CHECK_U64(p.limits.period, 86400);
     }
     json_decref(resp);
 
@@ -77,13 +77,13 @@ int main(void)
     uint64_t amounts[3] = {1000, 2000, 3000};
     struct offpay_utxo coins[3];
     h_load(&alice, amounts, 3, coins);
-    CHECK_EQ_U64(h_online(&alice), 94000);
+    CHECK_U64(h_online(&alice), 94000);
 
     /* GET /v1/utxos: exactly the caller's unspent coins, attested, ours only. */
     st = h_call(&alice, "GET", "/v1/utxos", NULL, &resp);
-    CHECK_EQ_U64(st, 200);
+    CHECK_U64(st, 200);
     CHECK(json_is_false(json_object_get(resp, "more")));
-    CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 3);
+    CHECK_U64(json_array_size(json_object_get(resp, "utxos")), 3);
     {
         int seen[3] = {0, 0, 0};
         for (size_t i = 0; i < 3; i++) {
@@ -112,36 +112,36 @@ int main(void)
         offpay_hex(hex, coins[lo].id, 32);
         snprintf(path, sizeof path, "/v1/utxos?after=%s", hex);
         st = h_call(&alice, "GET", path, NULL, &resp);
-        CHECK_EQ_U64(st, 200);
-        CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 2);
+        CHECK_U64(st, 200);
+        CHECK_U64(json_array_size(json_object_get(resp, "utxos")), 2);
         CHECK(json_is_false(json_object_get(resp, "more")));
         json_decref(resp);
         offpay_hex(hex, coins[hi].id, 32);
         snprintf(path, sizeof path, "/v1/utxos?after=%s", hex);
         st = h_call(&alice, "GET", path, NULL, &resp);
-        CHECK_EQ_U64(st, 200);
-        CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 0);
+        CHECK_U64(st, 200);
+        CHECK_U64(json_array_size(json_object_get(resp, "utxos")), 0);
         json_decref(resp);
         st = h_call(&alice, "GET", "/v1/utxos?after=XYZ", NULL, &resp);
-        CHECK_EQ_U64(st, 400);
+        CHECK_U64(st, 400);
         CHECK_STR(err_code(resp), "bad_field");
         json_decref(resp);
     }
     st = h_call(&bob, "GET", "/v1/utxos", NULL, &resp);
-    CHECK_EQ_U64(st, 200);
-    CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), 0);
+    CHECK_U64(st, 200);
+    CHECK_U64(json_array_size(json_object_get(resp, "utxos")), 0);
     json_decref(resp);
     st = h_call(NULL, "GET", "/v1/utxos", NULL, &resp);
-    CHECK_EQ_U64(st, 401);
+    CHECK_U64(st, 401);
     json_decref(resp);
-    CHECK_EQ_U64(h_sql_int("SELECT sum(amount) FROM utxos WHERE spent = 0"), 6000);
+    CHECK_U64(h_sql_int("SELECT sum(amount) FROM utxos WHERE spent = 0"), 6000);
 
     /* Load more than the balance: 409, nothing changes. */
     st = h_call(&alice, "POST", "/v1/load", json_pack("{s:[I]}", "amounts", (json_int_t)94001), &resp);
-    CHECK_EQ_U64(st, 409);
+    CHECK_U64(st, 409);
     CHECK_STR(err_code(resp), "insufficient_balance");
     json_decref(resp);
-    CHECK_EQ_U64(h_online(&alice), 94000);
+    CHECK_U64(h_online(&alice), 94000);
 
     /* ---- authentication: every refusal changes nothing ---- */
     long long now = (long long)time(NULL);
@@ -151,44 +151,44 @@ int main(void)
     long long coins_before = h_sql_int("SELECT count(*) FROM utxos");
     /* a good raw request works ... */
     json_t *first;
-    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, NULL, nonce, 0, 0, &first), 200);
-    CHECK_EQ_U64(h_online(&alice), 93990);
+    CHECK_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, NULL, nonce, 0, 0, &first), 200);
+    CHECK_U64(h_online(&alice), 93990);
     /* ... once: the same nonce again gets the first answer and changes nothing
      * (test_server_answers checks every such call byte for byte) */
-    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, nonce, NULL, 0, 0, &resp), 200);
+    CHECK_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, nonce, NULL, 0, 0, &resp), 200);
     CHECK(json_equal(resp, first));
     json_decref(resp);
     json_decref(first);
-    CHECK_EQ_U64(h_online(&alice), 93990);
+    CHECK_U64(h_online(&alice), 93990);
     /* stale and future timestamps */
-    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now - 301, NULL, NULL, 0, 0, &resp), 401);
+    CHECK_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now - 301, NULL, NULL, 0, 0, &resp), 401);
     CHECK_STR(err_code(resp), "stale_timestamp");
     json_decref(resp);
-    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now + 400, NULL, NULL, 0, 0, &resp), 401);
+    CHECK_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now + 400, NULL, NULL, 0, 0, &resp), 401);
     CHECK_STR(err_code(resp), "stale_timestamp");
     json_decref(resp);
     /* a broken signature, no headers, a body changed after signing */
-    CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 1, 0, &resp), 401);
+    CHECK_U64(h_raw(&alice, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 1, 0, &resp), 401);
     CHECK_STR(err_code(resp), "bad_auth");
     json_decref(resp);
-    CHECK_EQ_U64(h_raw(NULL, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
+    CHECK_U64(h_raw(NULL, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
     CHECK_STR(err_code(resp), "bad_auth");
     json_decref(resp);
     {
         /* bob's headers on alice's wallet id: the signature does not verify */
         struct h_wallet mallory = bob;
         memcpy(mallory.auth.wallet_id, alice.auth.wallet_id, 16);
-        CHECK_EQ_U64(h_raw(&mallory, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
+        CHECK_U64(h_raw(&mallory, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
         CHECK_STR(err_code(resp), "bad_auth");
         json_decref(resp);
         /* an unknown wallet */
         offpay_random(mallory.auth.wallet_id, 16);
-        CHECK_EQ_U64(h_raw(&mallory, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
+        CHECK_U64(h_raw(&mallory, "POST", "/v1/load", lb, lbn, now, NULL, NULL, 0, 0, &resp), 401);
         CHECK_STR(err_code(resp), "bad_auth");
         json_decref(resp);
     }
-    CHECK_EQ_U64(h_online(&alice), 93990);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos"), coins_before + 1);
+    CHECK_U64(h_online(&alice), 93990);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM utxos"), coins_before + 1);
 
     /* ---- bodies: size, JSON, fields ---- */
     {
@@ -199,10 +199,10 @@ int main(void)
         huge[0] = '{';
         huge[big - 1] = '}';
         huge[big] = '\0';
-        CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", huge, big, now, NULL, NULL, 0, 0, &resp), 413);
+        CHECK_U64(h_raw(&alice, "POST", "/v1/load", huge, big, now, NULL, NULL, 0, 0, &resp), 413);
         CHECK_STR(err_code(resp), "too_large");
         json_decref(resp);
-        CHECK_EQ_U64(h_raw(&alice, "POST", "/v1/load", huge, big, now, NULL, NULL, 0, 1, &resp), 413);
+        CHECK_U64(h_raw(&alice, "POST", "/v1/load", huge, big, now, NULL, NULL, 0, 1, &resp), 413);
         CHECK_STR(err_code(resp), "too_large");
         json_decref(resp);
         free(huge);
@@ -236,23 +236,23 @@ int main(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         st = h_raw(&alice, "POST", bad[i].path, bad[i].body, strlen(bad[i].body), now, NULL, NULL, 0, 0, &resp);
         if (st != 400 || resp == NULL || strcmp(err_code(resp), bad[i].code) != 0)
-            h_failf(__FILE__, __LINE__, "%s %s: %ld %s", bad[i].path, bad[i].body, st, resp ? err_code(resp) : "-");
+            CHECK_FAIL("%s %s: %ld %s", bad[i].path, bad[i].body, st, resp ? err_code(resp) : "-");
         CHECK(json_is_string(json_object_get(resp, "message")));
         json_decref(resp);
     }
     st = h_call(NULL, "POST", "/v1/enrol", json_pack("{s:s,s:s}", "token", "x", "public_key", "12"), &resp);
-    CHECK_EQ_U64(st, 400);
+    CHECK_U64(st, 400);
     CHECK_STR(err_code(resp), "bad_field");
     json_decref(resp);
-    CHECK_EQ_U64(h_call(&alice, "GET", "/v1/nothing", NULL, &resp), 404);
+    CHECK_U64(h_call(&alice, "GET", "/v1/nothing", NULL, &resp), 404);
     CHECK_STR(err_code(resp), "not_found");
     json_decref(resp);
-    CHECK_EQ_U64(h_call(&alice, "POST", "/v1/balance", json_object(), &resp), 405);
+    CHECK_U64(h_call(&alice, "POST", "/v1/balance", json_object(), &resp), 405);
     CHECK_STR(err_code(resp), "method_not_allowed");
     json_decref(resp);
-    CHECK_EQ_U64(h_online(&alice), 93990);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos"), coins_before + 1);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos WHERE spent = 0"), coins_before + 1);
+    CHECK_U64(h_online(&alice), 93990);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM utxos"), coins_before + 1);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM utxos WHERE spent = 0"), coins_before + 1);
     h_audit_ok();
 
     /* ---- unload ---- */
@@ -262,7 +262,7 @@ int main(void)
         offpay_hex(id1, coins[1].id, 32);
         /* not bob's: to bob it does not exist */
         st = h_call(&bob, "POST", "/v1/unload", json_pack("{s:[s]}", "utxos", id0), &resp);
-        CHECK_EQ_U64(st, 404);
+        CHECK_U64(st, 404);
         CHECK_STR(err_code(resp), "not_found");
         json_decref(resp);
         /* one good and one unknown: nothing happens */
@@ -271,36 +271,36 @@ int main(void)
         offpay_random(r, sizeof r);
         offpay_hex(unknown, r, 32);
         st = h_call(&alice, "POST", "/v1/unload", json_pack("{s:[s,s]}", "utxos", id0, unknown), &resp);
-        CHECK_EQ_U64(st, 404);
+        CHECK_U64(st, 404);
         json_decref(resp);
-        CHECK_EQ_U64(h_online(&alice), 93990);
+        CHECK_U64(h_online(&alice), 93990);
         st = h_call(&alice, "POST", "/v1/unload", json_pack("{s:[s,s]}", "utxos", id0, id1), &resp);
-        CHECK_EQ_U64(st, 200);
-        CHECK_EQ_U64(json_integer_value(json_object_get(resp, "online")), 96990);
-        CHECK_EQ_U64(json_integer_value(json_object_get(resp, "unloaded")), 2);
+        CHECK_U64(st, 200);
+        CHECK_U64(json_integer_value(json_object_get(resp, "online")), 96990);
+        CHECK_U64(json_integer_value(json_object_get(resp, "unloaded")), 2);
         json_decref(resp);
         st = h_call(&alice, "POST", "/v1/unload", json_pack("{s:[s]}", "utxos", id0), &resp);
-        CHECK_EQ_U64(st, 409);
+        CHECK_U64(st, 409);
         CHECK_STR(err_code(resp), "not_unspent");
         json_decref(resp);
-        CHECK_EQ_U64(h_online(&alice), 96990);
+        CHECK_U64(h_online(&alice), 96990);
     }
     h_audit_ok();
 
     /* ---- pay-online ---- */
     st = h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "nobody", "amount", (json_int_t)5), &resp);
-    CHECK_EQ_U64(st, 404);
+    CHECK_U64(st, 404);
     json_decref(resp);
     st = h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "bob", "amount", (json_int_t)96991), &resp);
-    CHECK_EQ_U64(st, 409);
+    CHECK_U64(st, 409);
     CHECK_STR(err_code(resp), "insufficient_balance");
     json_decref(resp);
     st = h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "bob", "amount", (json_int_t)990), &resp);
-    CHECK_EQ_U64(st, 200);
-    CHECK_EQ_U64(json_integer_value(json_object_get(resp, "online")), 96000);
+    CHECK_U64(st, 200);
+    CHECK_U64(json_integer_value(json_object_get(resp, "online")), 96000);
     json_decref(resp);
-    CHECK_EQ_U64(h_online(&alice), 96000);
-    CHECK_EQ_U64(h_online(&bob), 990);
+    CHECK_U64(h_online(&alice), 96000);
+    CHECK_U64(h_online(&bob), 990);
     h_audit_ok();
 
     /* ---- per-wallet limits reach the wallet ---- */
@@ -311,7 +311,7 @@ int main(void)
                         NULL) == 0);
         CHECK(h_offpayd(&out, &err, "limits", "--ledger", h_ledger_url(), "--count", "7", NULL) == 0);
         st = h_call(&bob, "GET", "/v1/limits", NULL, &resp);
-        CHECK_EQ_U64(st, 200);
+        CHECK_U64(st, 200);
         uint8_t bin[256];
         size_t n;
         int t;
@@ -321,16 +321,16 @@ int main(void)
         CHECK(offpay_limits_policy_decode(&p, bin, n) == OFFPAY_OK);
         CHECK(offpay_limits_policy_verify(&p, bob.issuer_pk) == OFFPAY_OK);
         CHECK(memcmp(p.wallet_id, bob.cert.wallet_id, 16) == 0);
-        CHECK_EQ_U64(p.limits.per_payment, 700);
-        CHECK_EQ_U64(p.limits.offline_total, 200000);
-        CHECK_EQ_U64(p.limits.count, 50); /* its own policy was made from the default before --count 7 */
+        CHECK_U64(p.limits.per_payment, 700);
+        CHECK_U64(p.limits.offline_total, 200000);
+        CHECK_U64(p.limits.count, 50); /* its own policy was made from the default before --count 7 */
         json_decref(resp);
         st = h_call(&alice, "GET", "/v1/limits", NULL, &resp);
         txt = json_string_value(json_object_get(resp, "limits"));
         CHECK(offpay_text_decode(bin, sizeof bin, &n, &t, OFFPAY_MSG_LIMITS, txt, strlen(txt)) == OFFPAY_OK);
         CHECK(offpay_limits_policy_decode(&p, bin, n) == OFFPAY_OK);
-        CHECK_EQ_U64(p.limits.count, 7);
-        CHECK_EQ_U64(p.limits.per_payment, 50000);
+        CHECK_U64(p.limits.count, 7);
+        CHECK_U64(p.limits.per_payment, 50000);
         json_decref(resp);
     }
 

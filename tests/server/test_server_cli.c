@@ -15,7 +15,7 @@
     do {                                                                                                               \
         int rc_ = h_offpayd(&out, &err, __VA_ARGS__, NULL);                                                            \
         if (rc_ != (code))                                                                                             \
-            h_failf(__FILE__, __LINE__, "exit %d, wanted %d; stdout: %s stderr: %s", rc_, code, out, err);             \
+            CHECK_FAIL("exit %d, wanted %d; stdout: %s stderr: %s", rc_, code, out, err);             \
     } while (0)
 
 static int one_line(const char *s) { return s[0] != '\0' && strchr(s, '\n') == s + strlen(s) - 1; }
@@ -78,7 +78,7 @@ int main(void)
     RUN(2, "account", "--ledger", L, "mint", "alice", "9223372036854775808");
     RUN(0, "account", "--ledger", L, "mint", "alice", "10000");
     RUN(0, "account", "--ledger", L, "mint", "bob", "500");
-    CHECK_EQ_U64(h_sql_int("SELECT online FROM accounts WHERE name = 'alice'"), 10000);
+    CHECK_U64(h_sql_int("SELECT online FROM accounts WHERE name = 'alice'"), 10000);
 
     /* Limits. */
     RUN(0, "limits", "--ledger", L, "--json");
@@ -106,7 +106,7 @@ int main(void)
     struct offpay_utxo coins[2];
     h_load(&alice, amounts, 2, coins);
     json_t *resp;
-    CHECK_EQ_U64(h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "bob", "amount", (json_int_t)1000),
+    CHECK_U64(h_call(&alice, "POST", "/v1/pay-online", json_pack("{s:s,s:I}", "to", "bob", "amount", (json_int_t)1000),
                         &resp),
                  200);
     json_decref(resp);

@@ -108,7 +108,7 @@ static void json_error(const char *what, const char *req, size_t len, int status
         strcmp(json_string_value(json_object_get(j, "error")) ? json_string_value(json_object_get(j, "error")) : "",
                code) != 0 ||
         !json_is_string(json_object_get(j, "message")))
-        h_failf(__FILE__, __LINE__, "%s: want %d %s as JSON, got: %.300s", what, status, code, buf);
+        CHECK_FAIL("%s: want %d %s as JSON, got: %.300s", what, status, code, buf);
     CHECK(closed);
     json_decref(j);
     printf("ok %s: %d %s\n", what, status, code);
@@ -122,7 +122,7 @@ static void own_answer(const char *what, const char *req, size_t len, int status
     double t0 = now_s();
     int got = exchange(1, req, len, buf, sizeof buf, 5, &closed);
     if (got != status || !closed || now_s() - t0 > 2)
-        h_failf(__FILE__, __LINE__, "%s: want %d and close at once, got %d closed=%d after %.1f s: %.200s", what,
+        CHECK_FAIL("%s: want %d and close at once, got %d closed=%d after %.1f s: %.200s", what,
                 status, got, closed, now_s() - t0, buf);
     printf("ok %s: %d, closed (libmicrohttpd's answer)\n", what, status);
 }
@@ -162,7 +162,7 @@ static void idle_hog(void)
         CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
     }
     if (rl.rlim_cur < IDLE_CONNS + 64)
-        h_failf(__FILE__, __LINE__, "RLIMIT_NOFILE is %llu; this test needs %d", (unsigned long long)rl.rlim_cur,
+        CHECK_FAIL("RLIMIT_NOFILE is %llu; this test needs %d", (unsigned long long)rl.rlim_cur,
                 IDLE_CONNS + 64);
 
     static int fds[IDLE_CONNS];

@@ -63,7 +63,7 @@ static void *phone(void *arg)
         long status;
         if (!sync_one(p, i, &status)) {
             if (status == 200) /* the server answered, and not settled: a real failure */
-                h_failf(__FILE__, __LINE__, "a record was answered but not settled before the crash");
+                CHECK_FAIL("a record was answered but not settled before the crash");
             return NULL; /* the server died under the request */
         }
         p->answered[i] = 1;
@@ -113,7 +113,7 @@ int main(void)
         CHECK(pthread_create(&t[k], NULL, phone, &payers[k]) == 0);
     for (int waited = 0; __atomic_load_n(&answered_total, __ATOMIC_SEQ_CST) < PAYERS * PER_PAYER / 3; waited++) {
         if (waited > 60000)
-            h_fail(__FILE__, __LINE__, "the syncs did not get going within a minute");
+            CHECK_FAIL("the syncs did not get going within a minute");
         usleep(1000);
     }
     h_server_kill();
@@ -126,10 +126,10 @@ int main(void)
     for (int k = 0; k < PAYERS; k++)
         for (int i = 0; i < PER_PAYER; i++)
             if (payers[k].answered[i] && in_ledger(payers[k].id[i]) != 1)
-                h_failf(__FILE__, __LINE__, "record %d of phone %d was answered settled but is not in the ledger", i,
+                CHECK_FAIL("record %d of phone %d was answered settled but is not in the ledger", i,
                         k);
     if (strncmp(h_ledger_url(), "sqlite:", 7) == 0)
-        CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
+        CHECK_U64(h_sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
     h_audit_ok();
 
     /* Every wallet syncs everything again: all settled, each once. */
@@ -139,19 +139,19 @@ int main(void)
         json_t *batch = json_array(), *resp = NULL;
         for (int i = 0; i < PER_PAYER; i++)
             json_array_append_new(batch, json_pack("{s:s,s:s}", "record", p->rec[i], "confirmation", p->conf[i]));
-        CHECK_EQ_U64(h_call(&p->w, "POST", "/v1/sync", json_pack("{s:o}", "records", batch), &resp), 200);
+        CHECK_U64(h_call(&p->w, "POST", "/v1/sync", json_pack("{s:o}", "records", batch), &resp), 200);
         json_t *results = json_object_get(resp, "results");
-        CHECK_EQ_U64(json_array_size(results), PER_PAYER);
+        CHECK_U64(json_array_size(results), PER_PAYER);
         for (int i = 0; i < PER_PAYER; i++)
             CHECK_STR(json_string_value(json_object_get(json_array_get(results, (size_t)i), "status")), "settled");
         /* the payer's change coins, one per record */
-        CHECK_EQ_U64(json_array_size(json_object_get(resp, "utxos")), PER_PAYER);
+        CHECK_U64(json_array_size(json_object_get(resp, "utxos")), PER_PAYER);
         json_decref(resp);
     }
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM records"), PAYERS * PER_PAYER);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM frauds"), 0);
-    CHECK_EQ_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'shop'"), PAYERS * PER_PAYER * PAY);
-    CHECK_EQ_U64(h_sql_int("SELECT count(*) FROM utxos WHERE spent = 0 AND owner = (SELECT public_key FROM wallets "
+    CHECK_U64(h_sql_int("SELECT count(*) FROM records"), PAYERS * PER_PAYER);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM frauds"), 0);
+    CHECK_U64(h_sql_int("SELECT received FROM accounts WHERE name = 'shop'"), PAYERS * PER_PAYER * PAY);
+    CHECK_U64(h_sql_int("SELECT count(*) FROM utxos WHERE spent = 0 AND owner = (SELECT public_key FROM wallets "
                            "WHERE account_id = (SELECT id FROM accounts WHERE name = 'shop'))"),
                  PAYERS * PER_PAYER);
     h_audit_ok();

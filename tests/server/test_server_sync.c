@@ -41,7 +41,7 @@ static json_t *sync_n(const struct h_wallet *w, struct rec **recs, const char **
                                              confs ? confs[i] : NULL, "refusal", refs ? refs[i] : NULL));
     long st = h_call(w, "POST", "/v1/sync", json_pack("{s:o}", "records", arr), &resp);
     if (st != 200)
-        h_failf(__FILE__, __LINE__, "sync answered %ld", st);
+        CHECK_FAIL("sync answered %ld", st);
     CHECK(json_array_size(json_object_get(resp, "results")) == n);
     CHECK(json_is_string(json_object_get(resp, "limits")));
     CHECK(json_is_string(json_object_get(resp, "revocation")));
@@ -74,7 +74,7 @@ static void expect_output(json_t *resp, const struct h_wallet *w, const struct r
         h_utxo_decode(&got, json_string_value(json_array_get(u, i)));
         if (memcmp(got.id, want.id, sizeof want.id) == 0) {
             found++;
-            CHECK_EQ_U64(got.amount, want.amount);
+            CHECK_U64(got.amount, want.amount);
             CHECK(memcmp(got.owner, w->pk, sizeof w->pk) == 0);
             CHECK(offpay_utxo_verify(&got, w->issuer_pk) == OFFPAY_OK);
         }
@@ -125,7 +125,7 @@ int main(void)
     h_mint("alice", 100000);
     uint64_t amounts[5] = {1000, 2000, 3000, 4000, 5000};
     h_load(&alice, amounts, 5, c);
-    CHECK_EQ_U64(h_online(&alice), 85000);
+    CHECK_U64(h_online(&alice), 85000);
 
     /* 1. Payer first, with the confirmation ([0072]: pay 3500 from the 4000, change 500). */
     make(&r1, &alice, &bob, 3500, &c[3], 1);
@@ -135,8 +135,8 @@ int main(void)
     expect_output(a, &alice, &r1, 1);
     CHECK(json_array_size(json_object_get(a, "utxos")) == 1);
     json_decref(a);
-    CHECK_EQ_U64(unspent_of("alice"), 1000 + 2000 + 3000 + 5000 + 500);
-    CHECK_EQ_U64(unspent_of("bob"), 3500);
+    CHECK_U64(unspent_of("alice"), 1000 + 2000 + 3000 + 5000 + 500);
+    CHECK_U64(unspent_of("bob"), 3500);
     /* then the payee: settled again, and it gets its incoming coin */
     b = sync1(&bob, &r1, conf, NULL);
     CHECK_STR(status_of(b, 0), "settled");
@@ -153,10 +153,10 @@ int main(void)
     CHECK_STR(status_of(a, 0), "settled");
     expect_output(a, &alice, &r1, 1);
     json_decref(a);
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM records"), 1);
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM utxos"), 7);
-    CHECK_EQ_U64(count_of("SELECT received FROM accounts WHERE name = 'bob'"), 3500);
-    CHECK_EQ_U64(count_of("SELECT sent FROM accounts WHERE name = 'alice'"), 3500);
+    CHECK_U64(count_of("SELECT count(*) FROM records"), 1);
+    CHECK_U64(count_of("SELECT count(*) FROM utxos"), 7);
+    CHECK_U64(count_of("SELECT received FROM accounts WHERE name = 'bob'"), 3500);
+    CHECK_U64(count_of("SELECT sent FROM accounts WHERE name = 'alice'"), 3500);
     h_audit_ok();
 
     /* 2. Payee first. */
@@ -170,8 +170,8 @@ int main(void)
     CHECK_STR(status_of(a, 0), "settled");
     expect_output(a, &alice, &r2, 1);
     json_decref(a);
-    CHECK_EQ_U64(unspent_of("alice"), 2000 + 3000 + 5000 + 500 + 300);
-    CHECK_EQ_U64(unspent_of("bob"), 3500 + 700);
+    CHECK_U64(unspent_of("alice"), 2000 + 3000 + 5000 + 500 + 300);
+    CHECK_U64(unspent_of("bob"), 3500 + 700);
     h_audit_ok();
 
     /* 3. Both at the same moment, a few times over: settled once each. */
@@ -195,9 +195,9 @@ int main(void)
         json_decref(p.resp);
         json_decref(q.resp);
     }
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM records"), 2 + 6);
-    CHECK_EQ_U64(unspent_of("alice"), 2000 + 3000 + 5000 + 500 + 300 + 6 * 40);
-    CHECK_EQ_U64(unspent_of("bob"), 3500 + 700 + 6 * 60);
+    CHECK_U64(count_of("SELECT count(*) FROM records"), 2 + 6);
+    CHECK_U64(unspent_of("alice"), 2000 + 3000 + 5000 + 500 + 300 + 6 * 40);
+    CHECK_U64(unspent_of("bob"), 3500 + 700 + 6 * 60);
     h_audit_ok();
 
     /* 4. Unconfirmed, from its payer (rule 8): it settles. */
@@ -206,7 +206,7 @@ int main(void)
     CHECK_STR(status_of(a, 0), "settled");
     expect_output(a, &alice, &r3, 1);
     json_decref(a);
-    CHECK_EQ_U64(unspent_of("carol"), 100);
+    CHECK_U64(unspent_of("carol"), 100);
 
     /* 5. Refused by the payee: the payer voids it; it never settles afterwards. */
     struct offpay_utxo change1;
@@ -234,7 +234,7 @@ int main(void)
         CHECK_STR(status_of(a, 0), "rejected");
         CHECK_STR(reason_of(a, 0), "bad_refusal");
         json_decref(a);
-        CHECK_EQ_U64(count_of("SELECT count(*) FROM records WHERE state = 2"), 0);
+        CHECK_U64(count_of("SELECT count(*) FROM records WHERE state = 2"), 0);
 
         a = sync1(&alice, &r4, NULL, ref);
         CHECK_STR(status_of(a, 0), "voided");
@@ -253,8 +253,8 @@ int main(void)
     CHECK_STR(status_of(a, 0), "rejected");
     CHECK_STR(reason_of(a, 0), "voided");
     json_decref(a);
-    CHECK_EQ_U64(unspent_of("carol"), 100);
-    CHECK_EQ_U64(count_of("SELECT spent FROM utxos WHERE id = (SELECT id FROM utxos WHERE amount = 500)"), 0);
+    CHECK_U64(unspent_of("carol"), 100);
+    CHECK_U64(count_of("SELECT spent FROM utxos WHERE id = (SELECT id FROM utxos WHERE amount = 500)"), 0);
     h_audit_ok();
 
     /* 6. Tampered: the amount raised after signing. */
@@ -271,7 +271,7 @@ int main(void)
     CHECK_STR(status_of(b, 0), "rejected");
     CHECK_STR(reason_of(b, 0), "invalid");
     json_decref(b);
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM utxos WHERE amount = 2000 AND spent = 0"), 1);
+    CHECK_U64(count_of("SELECT count(*) FROM utxos WHERE amount = 2000 AND spent = 0"), 1);
 
     /* 7. Not a party; an input the ledger never issued; a confirmation by someone else. */
     a = sync1(&dave, &r1, NULL, NULL);
@@ -293,7 +293,7 @@ int main(void)
         CHECK_STR(reason_of(a, 0), "bad_confirmation");
         json_decref(a);
     }
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM utxos WHERE amount = 2000 AND spent = 0"), 1);
+    CHECK_U64(count_of("SELECT count(*) FROM utxos WHERE amount = 2000 AND spent = 0"), 1);
     h_audit_ok();
 
     /* 8. One batch, in an order where the second record creates the first one's input. */
@@ -310,7 +310,7 @@ int main(void)
         expect_output(b, &bob, &r7, 0); /* incoming 1500 (spent since, handed out anyway) */
         json_decref(b);
     }
-    CHECK_EQ_U64(unspent_of("carol"), 100 + 1200);
+    CHECK_U64(unspent_of("carol"), 100 + 1200);
     h_audit_ok();
 
     /* 9. Double spend: the 5000 coin paid to bob, then to carol. */
@@ -333,14 +333,14 @@ int main(void)
         CHECK(offpay_text_decode(bin, sizeof bin, &n, &t, OFFPAY_MSG_REVOCATION, txt, strlen(txt)) == OFFPAY_OK);
         CHECK(offpay_revocation_decode(&v, bin, n) == OFFPAY_OK);
         CHECK(offpay_revocation_verify(&v, alice.issuer_pk) == OFFPAY_OK);
-        CHECK_EQ_U64(v.count, 1);
-        CHECK_EQ_U64(v.serial, 2);
+        CHECK_U64(v.count, 1);
+        CHECK_U64(v.serial, 2);
         CHECK(offpay_revocation_contains(&v, alice.cert.wallet_id));
     }
     json_decref(b);
-    CHECK_EQ_U64(unspent_of("bob"), bob_before); /* the honest first payee keeps its value */
-    CHECK_EQ_U64(count_of("SELECT fraudulent FROM wallets WHERE account_id = (SELECT id FROM accounts WHERE name = 'alice')"), 1);
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM frauds"), 1);
+    CHECK_U64(unspent_of("bob"), bob_before); /* the honest first payee keeps its value */
+    CHECK_U64(count_of("SELECT fraudulent FROM wallets WHERE account_id = (SELECT id FROM accounts WHERE name = 'alice')"), 1);
+    CHECK_U64(count_of("SELECT count(*) FROM frauds"), 1);
     {
         const char *out, *err;
         CHECK(h_offpayd(&out, &err, "frauds", "--ledger", h_ledger_url(), "--json", NULL) == 0);
@@ -365,12 +365,12 @@ int main(void)
     b = sync1(&carol, &r10, NULL, NULL);
     CHECK_STR(reason_of(b, 0), "double_spend");
     json_decref(b);
-    CHECK_EQ_U64(count_of("SELECT count(*) FROM frauds"), 1);
+    CHECK_U64(count_of("SELECT count(*) FROM frauds"), 1);
     h_audit_ok();
 
     /* 10. The revoked payer: its requests are refused, its other records too. */
     a = NULL;
-    CHECK_EQ_U64(h_call(&alice, "GET", "/v1/balance", NULL, &a), 403);
+    CHECK_U64(h_call(&alice, "GET", "/v1/balance", NULL, &a), 403);
     CHECK_STR(json_string_value(json_object_get(a, "error")), "revoked");
     json_decref(a);
     make(&r11, &alice, &carol, 50, &c[2], 1); /* c[2] (3000) was spent by r3: use its change */

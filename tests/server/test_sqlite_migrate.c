@@ -14,7 +14,7 @@
 
 #include "offpay/ledger.h"
 #include "sqlite/migrations.h"
-#include "expect.h"
+#include "check.h"
 
 
 static int sum_rows(void *ctx, const struct offpay_ledger_audit_row *row)
@@ -25,17 +25,16 @@ static int sum_rows(void *ctx, const struct offpay_ledger_audit_row *row)
 
 int main(void)
 {
-    char dir[] = "/tmp/offpay-test-migrate-XXXXXX", path[256], url[300], err[512];
-    if (mkdtemp(dir) == NULL)
-        return 1;
+    const char *dir = check_temp_dir("test-migrate");
+    char path[600], url[700], err[512];
     snprintf(path, sizeof path, "%s/ledger.db", dir);
     snprintf(url, sizeof url, "sqlite:%s", path);
 
     /* An old ledger: migrations 1 and 2 only, with three coins. */
     sqlite3 *db;
-    EXPECT(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     for (int i = 0; i < offpay_sqlite_migrations_count && offpay_sqlite_migrations[i].number <= 2; i++)
-        EXPECT(sqlite3_exec(db, offpay_sqlite_migrations[i].sql, NULL, NULL, NULL) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, offpay_sqlite_migrations[i].sql, NULL, NULL, NULL) == SQLITE_OK);
     /* Ids: 31 zero bytes then 01, 02, 03; owner aa then 31 zero bytes; spender 77 then zeros. */
     char sql[2048], zeros[63];
     memset(zeros, '0', 62);
@@ -48,44 +47,44 @@ int main(void)
              "UPDATE utxos SET spent = 1, spent_by = x'77%s', spent_at = 9 WHERE amount = 200;"
              "UPDATE utxos SET spent = 2, spent_at = 9 WHERE amount = 300;",
              zeros, zeros, zeros, zeros, zeros, zeros, zeros);
-    EXPECT(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
 
     struct offpay_ledger *l = NULL;
-    EXPECT(offpay_ledger_open(&l, url, 0, err, sizeof err) == OFFPAY_OK);
+    CHECK(offpay_ledger_open(&l, url, 0, err, sizeof err) == OFFPAY_OK);
     if (l != NULL) {
         const struct offpay_ledger_ops *op = l->ops;
         uint8_t owner[32] = {0xaa}, id[32] = {0};
         struct offpay_ledger_utxo u;
         id[31] = 1;
-        EXPECT(op->utxo_get(l, owner, id, &u) == OFFPAY_LEDGER_OK && u.amount == 100 &&
+        CHECK(op->utxo_get(l, owner, id, &u) == OFFPAY_LEDGER_OK && u.amount == 100 &&
                u.spent == OFFPAY_LEDGER_UNSPENT && u.account_id == 1);
         id[31] = 2;
-        EXPECT(op->utxo_get(l, owner, id, &u) == OFFPAY_LEDGER_OK && u.amount == 200 &&
+        CHECK(op->utxo_get(l, owner, id, &u) == OFFPAY_LEDGER_OK && u.amount == 200 &&
                u.spent == OFFPAY_LEDGER_SPENT_BY_RECORD && u.spent_by[0] == 0x77);
         id[31] = 3;
-        EXPECT(op->utxo_get(l, owner, id, &u) == OFFPAY_LEDGER_OK && u.amount == 300 &&
+        CHECK(op->utxo_get(l, owner, id, &u) == OFFPAY_LEDGER_OK && u.amount == 300 &&
                u.spent == OFFPAY_LEDGER_SPENT_BY_UNLOAD);
         /* spent coins stay spent: not insertable again, not spendable */
         u.spent = 0;
-        EXPECT(op->begin(l, 1) == OFFPAY_LEDGER_OK);
-        EXPECT(op->utxo_insert(l, &u, 10) == OFFPAY_LEDGER_DUPLICATE);
-        EXPECT(op->utxo_spend(l, &u, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 10) == OFFPAY_LEDGER_NOT_FOUND);
+        CHECK(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+        CHECK(op->utxo_insert(l, &u, 10) == OFFPAY_LEDGER_DUPLICATE);
+        CHECK(op->utxo_spend(l, &u, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 10) == OFFPAY_LEDGER_NOT_FOUND);
         op->rollback(l);
         uint64_t unspent = 0;
-        EXPECT(op->audit(l, sum_rows, &unspent) == OFFPAY_LEDGER_OK && unspent == 100);
+        CHECK(op->audit(l, sum_rows, &unspent) == OFFPAY_LEDGER_OK && unspent == 100);
         offpay_ledger_close(l);
     }
     /* the old table is gone; the view shows all three in the old shape */
-    EXPECT(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     sqlite3_stmt *st;
-    EXPECT(sqlite3_prepare_v2(db, "SELECT count(*), sum(spent) FROM utxos", -1, &st, NULL) == SQLITE_OK);
-    EXPECT(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 3 && sqlite3_column_int(st, 1) == 3);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*), sum(spent) FROM utxos", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 3 && sqlite3_column_int(st, 1) == 3);
     sqlite3_finalize(st);
-    EXPECT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
-    EXPECT(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == offpay_sqlite_migrations_count);
+    CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == offpay_sqlite_migrations_count);
     sqlite3_finalize(st);
     sqlite3_close(db);
 
-    return expect_done("test_sqlite_migrate", dir);
+    return 0;
 }

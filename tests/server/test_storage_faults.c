@@ -119,7 +119,7 @@ static void sqlite_faults(void)
             long st = call(&alice, cases[i].path, body, code, sizeof code);
             fault("");
             if (st != 503 || strcmp(code, "storage_failed") != 0)
-                h_failf(__FILE__, __LINE__, "%s with %s: %ld %s, want 503 storage_failed", cases[i].path, hard[f],
+                CHECK_FAIL("%s with %s: %ld %s, want 503 storage_failed", cases[i].path, hard[f],
                         st, code);
             CHECK(ledger_rows() == before); /* nothing half-written */
             h_audit_ok();
@@ -136,7 +136,7 @@ static void sqlite_faults(void)
         long st = call(&alice, cases[i].path, body, code, sizeof code);
         fault("");
         if (st != 503 || strcmp(code, "outcome_unknown") != 0)
-            h_failf(__FILE__, __LINE__, "%s with fsync: %ld %s, want 503 outcome_unknown", cases[i].path, st, code);
+            CHECK_FAIL("%s with fsync: %ld %s, want 503 outcome_unknown", cases[i].path, st, code);
         h_audit_ok();
         CHECK(call(&alice, cases[i].path, cases[i].body(), code, sizeof code) == 200);
         printf("ok %s with fsync: 503 outcome_unknown; then 200\n", cases[i].path);
@@ -163,7 +163,7 @@ static void pg_exec(const char *sql)
 {
     PGresult *r = PQexec(admin, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        h_failf(__FILE__, __LINE__, "%s: %s", sql, PQerrorMessage(admin));
+        CHECK_FAIL("%s: %s", sql, PQerrorMessage(admin));
     PQclear(r);
 }
 
@@ -211,24 +211,24 @@ static void pg_faults(void)
     pg_allow(0);
     long st = call(&alice, "/v1/load", load_body(), code, sizeof code);
     if (st != 503 || strcmp(code, "storage_failed") != 0)
-        h_failf(__FILE__, __LINE__, "load with the database gone: %ld %s, want 503 storage_failed", st, code);
+        CHECK_FAIL("load with the database gone: %ld %s, want 503 storage_failed", st, code);
     /* The operator's view meanwhile: health says 503 with its reason, and
      * the metrics, which need no ledger, still answer. */
     json_t *hresp = NULL;
     st = h_raw(NULL, "GET", "/v1/health", NULL, 0, 0, NULL, NULL, 0, 0, &hresp);
     if (st != 503 || strcmp(json_string_value(json_object_get(hresp, "error")) ? json_string_value(json_object_get(hresp, "error")) : "", "ledger_unavailable") != 0)
-        h_failf(__FILE__, __LINE__, "health with the database gone: %ld, want 503 ledger_unavailable", st);
+        CHECK_FAIL("health with the database gone: %ld, want 503 ledger_unavailable", st);
     json_decref(hresp);
     hresp = NULL;
     st = h_raw(NULL, "GET", "/metrics", NULL, 0, 0, NULL, NULL, 0, 0, &hresp);
     if (st != 200)
-        h_failf(__FILE__, __LINE__, "metrics with the database gone: %ld, want 200", st);
+        CHECK_FAIL("metrics with the database gone: %ld, want 200", st);
     json_decref(hresp);
     pg_allow(1);
     hresp = NULL;
     st = h_raw(NULL, "GET", "/v1/health", NULL, 0, 0, NULL, NULL, 0, 0, &hresp);
     if (st != 200)
-        h_failf(__FILE__, __LINE__, "health with the database back: %ld, want 200", st);
+        CHECK_FAIL("health with the database back: %ld, want 200", st);
     json_decref(hresp);
     CHECK(call(&alice, "/v1/load", load_body(), code, sizeof code) == 200);
     h_audit_ok();
@@ -253,7 +253,7 @@ static void pg_faults(void)
     PQfinish(locker);
     pthread_join(a.t, NULL);
     if (a.status != 503 || strcmp(a.code, "storage_failed") != 0)
-        h_failf(__FILE__, __LINE__, "load when the database went away mid-transaction: %ld %s", a.status, a.code);
+        CHECK_FAIL("load when the database went away mid-transaction: %ld %s", a.status, a.code);
     pg_allow(1);
     CHECK(call(&alice, "/v1/load", load_body(), code, sizeof code) == 200);
     h_audit_ok();

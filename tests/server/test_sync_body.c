@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "sync_body.h"
-#include "expect.h"
+#include "check.h"
 
 
 static int str_is(const struct sync_body_str *s, const char *want)
@@ -89,34 +89,32 @@ int main(void)
     /* The usual body, and the same with whitespace, other keys and nulls. */
     const char *ok = "{\"records\":[{\"record\":\"OP1REC:AB\",\"confirmation\":\"OP1CNF:CD\"},"
                      "{\"record\":\"OP1REC:EF\",\"refusal\":\"OP1REF:GH\"}]}";
-    EXPECT(sync_body_parse(ok, strlen(ok), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 2);
-    EXPECT(str_is(&it[0].record, "OP1REC:AB") && str_is(&it[0].confirmation, "OP1CNF:CD") &&
+    CHECK(sync_body_parse(ok, strlen(ok), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 2);
+    CHECK(str_is(&it[0].record, "OP1REC:AB") && str_is(&it[0].confirmation, "OP1CNF:CD") &&
            str_is(&it[0].refusal, NULL));
-    EXPECT(str_is(&it[1].record, "OP1REC:EF") && str_is(&it[1].confirmation, NULL) &&
+    CHECK(str_is(&it[1].record, "OP1REC:EF") && str_is(&it[1].confirmation, NULL) &&
            str_is(&it[1].refusal, "OP1REF:GH"));
     const char *spaced = " \r\n\t{ \"v\" : [1, -2.5e+3, 0, true, false, null, {\"k\": \"\\u00e9\\ud83d\\ude00\\n\"}],"
                          " \"records\" : [ { \"x\": {\"record\": 1}, \"record\" : \"R1\" , \"confirmation\" : null ,"
                          " \"refusal\" : null } ] , \"w\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\" } \n";
-    EXPECT(sync_body_parse(spaced, strlen(spaced), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 1);
-    EXPECT(str_is(&it[0].record, "R1") && it[0].record.escaped == 0 && str_is(&it[0].confirmation, NULL) &&
+    CHECK(sync_body_parse(spaced, strlen(spaced), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 1);
+    CHECK(str_is(&it[0].record, "R1") && it[0].record.escaped == 0 && str_is(&it[0].confirmation, NULL) &&
            str_is(&it[0].refusal, NULL));
     const char *empty = "{\"records\":[]}";
-    EXPECT(sync_body_parse(empty, strlen(empty), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 0);
+    CHECK(sync_body_parse(empty, strlen(empty), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 0);
     /* escapes are JSON, but flagged: a text-form field must not have them */
     const char *esc = "{\"records\":[{\"record\":\"OP1REC\\u003aAB\"}]}";
-    EXPECT(sync_body_parse(esc, strlen(esc), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 1);
-    EXPECT(it[0].record.escaped == 1);
+    CHECK(sync_body_parse(esc, strlen(esc), it, 3, &n, msg, sizeof msg) == SYNC_BODY_OK && n == 1);
+    CHECK(it[0].record.escaped == 1);
     /* the length given is the end, NUL or not */
-    EXPECT(sync_body_parse(ok, strlen(ok) - 1, it, 3, &n, msg, sizeof msg) == SYNC_BODY_MALFORMED);
+    CHECK(sync_body_parse(ok, strlen(ok) - 1, it, 3, &n, msg, sizeof msg) == SYNC_BODY_MALFORMED);
     const char nul[] = "{\"records\":[]}\0";
-    EXPECT(sync_body_parse(nul, sizeof nul - 1, it, 3, &n, msg, sizeof msg) == SYNC_BODY_MALFORMED);
+    CHECK(sync_body_parse(nul, sizeof nul - 1, it, 3, &n, msg, sizeof msg) == SYNC_BODY_MALFORMED);
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int got = sync_body_parse(bad[i].body, strlen(bad[i].body), it, 3, &n, msg, sizeof msg);
-        if (got != bad[i].want || (bad[i].msg != NULL && strncmp(msg, bad[i].msg, strlen(bad[i].msg)) != 0)) {
-            fprintf(stderr, "case %zu (%s): got %d \"%s\"\n", i, bad[i].body, got, msg);
-            failures++;
-        }
+        if (got != bad[i].want || (bad[i].msg != NULL && strncmp(msg, bad[i].msg, strlen(bad[i].msg)) != 0))
+            CHECK_FAIL("case %zu (%s): got %d \"%s\"", i, bad[i].body, got, msg);
     }
-    return expect_done("test_sync_body", NULL);
+    return 0;
 }

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "expect.h"
+#include "check.h"
 
 /* A step: write meta key = value, then say what it was told to. */
 struct step {
@@ -61,24 +61,16 @@ static void members(struct tx_member *m, struct step *s, size_t n)
 
 int main(int argc, char **argv)
 {
-    char url[600], dir[512], err[512];
+    char url[700], err[512];
     struct offpay_ledger *l = NULL;
     struct tx_member m[5];
 
-    dir[0] = '\0';
-    if (argc > 1) {
+    if (argc > 1)
         snprintf(url, sizeof url, "%s", argv[1]);
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/offpay-txgroup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (mkdtemp(dir) == NULL)
-            return 1;
-        snprintf(url, sizeof url, "sqlite:%s/l.db", dir);
-    }
-    if (offpay_ledger_open(&l, url, 1, err, sizeof err) != OFFPAY_OK) {
-        fprintf(stderr, "test_tx_group: %s\n", err);
-        return expect_done("test_tx_group", dir[0] ? dir : NULL) | 1;
-    }
+    else
+        snprintf(url, sizeof url, "sqlite:%s/l.db", check_temp_dir("txgroup"));
+    if (offpay_ledger_open(&l, url, 1, err, sizeof err) != OFFPAY_OK)
+        CHECK_FAIL("%s", err);
 
     /* One group: commit, abort, commit, error, commit. */
     struct step g1[5] = {{"g1.a", STEP_COMMIT, 0, 0},
@@ -88,48 +80,48 @@ int main(int argc, char **argv)
                          {"g1.e", STEP_COMMIT, 0, 0}};
     members(m, g1, 5);
     tx_run_group(l, m, 5);
-    EXPECT(m[0].result == TX_COMMITTED && m[2].result == TX_COMMITTED && m[4].result == TX_COMMITTED);
-    EXPECT(m[1].result == TX_ABORTED);
-    EXPECT(m[3].result == TX_FAILED);
-    EXPECT(has(l, "g1.a") == 1 && has(l, "g1.c") == 1 && has(l, "g1.e") == 1);
-    EXPECT(has(l, "g1.b") == 0);
-    EXPECT(has(l, "g1.d") == 0);
+    CHECK(m[0].result == TX_COMMITTED && m[2].result == TX_COMMITTED && m[4].result == TX_COMMITTED);
+    CHECK(m[1].result == TX_ABORTED);
+    CHECK(m[3].result == TX_FAILED);
+    CHECK(has(l, "g1.a") == 1 && has(l, "g1.c") == 1 && has(l, "g1.e") == 1);
+    CHECK(has(l, "g1.b") == 0);
+    CHECK(has(l, "g1.d") == 0);
     for (int i = 0; i < 5; i++)
-        EXPECT(g1[i].runs == 1);
+        CHECK(g1[i].runs == 1);
 
     /* A lost race in the middle reruns the group; every effect exists once,
      * the aborted one still not at all. */
     struct step g2[3] = {{"g2.a", STEP_COMMIT, 0, 0}, {"g2.b", STEP_COMMIT, 1, 0}, {"g2.c", STEP_ABORT, 0, 0}};
     members(m, g2, 3);
     tx_run_group(l, m, 3);
-    EXPECT(m[0].result == TX_COMMITTED && m[1].result == TX_COMMITTED && m[2].result == TX_ABORTED);
-    EXPECT(g2[0].runs == 2 && g2[1].runs == 2 && g2[2].runs == 1);
-    EXPECT(has(l, "g2.a") == 1 && has(l, "g2.b") == 1 && has(l, "g2.c") == 0);
+    CHECK(m[0].result == TX_COMMITTED && m[1].result == TX_COMMITTED && m[2].result == TX_ABORTED);
+    CHECK(g2[0].runs == 2 && g2[1].runs == 2 && g2[2].runs == 1);
+    CHECK(has(l, "g2.a") == 1 && has(l, "g2.b") == 1 && has(l, "g2.c") == 0);
 
     /* Every step aborts: nothing is written. */
     struct step g3[2] = {{"g3.a", STEP_ABORT, 0, 0}, {"g3.b", STEP_ERROR, 0, 0}};
     members(m, g3, 2);
     tx_run_group(l, m, 2);
-    EXPECT(m[0].result == TX_ABORTED && m[1].result == TX_FAILED);
-    EXPECT(has(l, "g3.a") == 0 && has(l, "g3.b") == 0);
+    CHECK(m[0].result == TX_ABORTED && m[1].result == TX_FAILED);
+    CHECK(has(l, "g3.a") == 0 && has(l, "g3.b") == 0);
 
     /* tx_run: a group of one, rolled back whole on abort. */
     struct step one = {"one.a", STEP_ABORT, 0, 0};
-    EXPECT(tx_run(l, run_step, &one) == TX_ABORTED);
-    EXPECT(has(l, "one.a") == 0);
+    CHECK(tx_run(l, run_step, &one) == TX_ABORTED);
+    CHECK(has(l, "one.a") == 0);
     struct step two = {"one.b", STEP_COMMIT, 1, 0};
-    EXPECT(tx_run(l, run_step, &two) == TX_COMMITTED);
-    EXPECT(two.runs == 2 && has(l, "one.b") == 1);
+    CHECK(tx_run(l, run_step, &two) == TX_COMMITTED);
+    CHECK(two.runs == 2 && has(l, "one.b") == 1);
 
     /* A step that keeps losing its race is set aside and tries alone, every
      * attempt, then TX_BUSY with nothing written; its neighbours commit. */
     struct step g4[3] = {{"g4.a", STEP_COMMIT, 0, 0}, {"g4.b", STEP_RETRY, 0, 0}, {"g4.c", STEP_COMMIT, 0, 0}};
     members(m, g4, 3);
     tx_run_group(l, m, 3);
-    EXPECT(m[0].result == TX_COMMITTED && m[1].result == TX_BUSY && m[2].result == TX_COMMITTED);
-    EXPECT(g4[1].runs == 1 + OFFPAYD_TX_ATTEMPTS);
-    EXPECT(has(l, "g4.a") == 1 && has(l, "g4.b") == 0 && has(l, "g4.c") == 1);
+    CHECK(m[0].result == TX_COMMITTED && m[1].result == TX_BUSY && m[2].result == TX_COMMITTED);
+    CHECK(g4[1].runs == 1 + OFFPAYD_TX_ATTEMPTS);
+    CHECK(has(l, "g4.a") == 1 && has(l, "g4.b") == 0 && has(l, "g4.c") == 1);
 
     offpay_ledger_close(l);
-    return expect_done("test_tx_group", dir[0] ? dir : NULL);
+    return 0;
 }

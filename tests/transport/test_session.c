@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -130,7 +131,7 @@ static void link_close(void *ctx)
 static struct link *link_new(int lose_from)
 {
     struct link *l = calloc(1, sizeof *l);
-    REQUIRE(l != NULL);
+    CHECK(l != NULL);
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     l->lose_from = lose_from;
@@ -156,7 +157,7 @@ static void link_end(struct offpay_transport *t, struct end *e, struct link *l, 
 
 /* ---- wallets ---- */
 
-static char base[256];
+static const char *base; /* the test's folder (check_temp_dir) */
 static uint8_t issuer_pk[32], issuer_sk[64];
 
 static void make_wallet(char *dir, size_t cap, const char *scen, const char *name, const uint64_t *coins, size_t n)
@@ -174,14 +175,12 @@ static void make_wallet(char *dir, size_t cap, const char *scen, const char *nam
     offpay_random(cert.wallet_id, sizeof cert.wallet_id);
     memcpy(cert.public_key, pk, 32);
     snprintf(cert.account, sizeof cert.account, "%s", name);
-    REQUIRE(offpay_cert_issue(&cert, issuer_sk) == OFFPAY_OK);
-    REQUIRE(offpay_limits_policy_sign(&pol, issuer_sk) == OFFPAY_OK);
-    REQUIRE(offpay_revocation_sign(&r, issuer_sk) == OFFPAY_OK);
+    CHECK(offpay_cert_issue(&cert, issuer_sk) == OFFPAY_OK);
+    CHECK(offpay_limits_policy_sign(&pol, issuer_sk) == OFFPAY_OK);
+    CHECK(offpay_revocation_sign(&r, issuer_sk) == OFFPAY_OK);
     size_t rev_len = offpay_revocation_encode(rev, sizeof rev, &r);
-    if (offpay_wallet_create(&w, err, dir, "http://127.0.0.1:1", &cert, sk, issuer_pk, &pol, rev, rev_len) != OFFPAY_OK) {
-        fprintf(stderr, "create %s: %s\n", dir, err);
-        exit(1);
-    }
+    if (offpay_wallet_create(&w, err, dir, "http://127.0.0.1:1", &cert, sk, issuer_pk, &pol, rev, rev_len) != OFFPAY_OK)
+        CHECK_FAIL("create %s: %s", dir, err);
     offpay_wipe(sk, sizeof sk);
     struct offpay_utxo u[4];
     for (size_t i = 0; i < n; i++) {
@@ -189,10 +188,10 @@ static void make_wallet(char *dir, size_t cap, const char *scen, const char *nam
         offpay_random(u[i].id, sizeof u[i].id);
         memcpy(u[i].owner, pk, 32);
         u[i].amount = coins[i];
-        REQUIRE(offpay_utxo_attest(&u[i], issuer_sk) == OFFPAY_OK);
+        CHECK(offpay_utxo_attest(&u[i], issuer_sk) == OFFPAY_OK);
     }
     if (n > 0)
-        REQUIRE(offpay_wallet_add_utxos(w, u, n) == OFFPAY_OK);
+        CHECK(offpay_wallet_add_utxos(w, u, n) == OFFPAY_OK);
     offpay_wallet_close(w);
 }
 
@@ -201,8 +200,8 @@ static struct offpay_wallet_balance balance_of(const char *dir)
     struct offpay_wallet *w;
     struct offpay_wallet_balance b;
     char err[OFFPAY_WALLET_ERROR_MAX];
-    REQUIRE(offpay_wallet_open(&w, err, dir) == OFFPAY_OK);
-    REQUIRE(offpay_wallet_balance(w, &b, NULL, NULL) == OFFPAY_OK);
+    CHECK(offpay_wallet_open(&w, err, dir) == OFFPAY_OK);
+    CHECK(offpay_wallet_balance(w, &b, NULL, NULL) == OFFPAY_OK);
     offpay_wallet_close(w);
     return b;
 }
@@ -252,8 +251,8 @@ static void run_payment(int lose_from, const char *scen, char *alice, char *bob,
     link_end(&payer->t, &ea, l, 0);
     link_end(&payee->t, &eb, l, 1);
     pthread_t ta, tb;
-    REQUIRE(pthread_create(&ta, NULL, run_side, payer) == 0);
-    REQUIRE(pthread_create(&tb, NULL, run_side, payee) == 0);
+    CHECK(pthread_create(&ta, NULL, run_side, payer) == 0);
+    CHECK(pthread_create(&tb, NULL, run_side, payee) == 0);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
     link_free(l);
@@ -263,12 +262,10 @@ static void check_balance(const char *dir, uint64_t spendable, uint64_t locked, 
                           int line)
 {
     struct offpay_wallet_balance b = balance_of(dir);
-    if (b.spendable != spendable || b.locked != locked || b.in_doubt != in_doubt || b.incoming_unsynced != incoming) {
-        fprintf(stderr, "line %d: %s: spendable %llu locked %llu in_doubt %llu incoming %llu\n", line, dir,
+    if (b.spendable != spendable || b.locked != locked || b.in_doubt != in_doubt || b.incoming_unsynced != incoming)
+        check_fail(__FILE__, line, "%s: spendable %llu locked %llu in_doubt %llu incoming %llu", dir,
                 (unsigned long long)b.spendable, (unsigned long long)b.locked, (unsigned long long)b.in_doubt,
                 (unsigned long long)b.incoming_unsynced);
-        check_failures++;
-    }
 }
 
 static void test_losses(void)
@@ -325,7 +322,7 @@ static void *run_liar(void *arg)
     size_t len;
     if (lr->mode == 0) {
         struct offpay_utxo u = {.amount = 5};
-        REQUIRE(offpay_utxo_attest(&u, issuer_sk) == OFFPAY_OK);
+        CHECK(offpay_utxo_attest(&u, issuer_sk) == OFFPAY_OK);
         len = offpay_utxo_encode(buf, sizeof buf, &u);
     } else {
         memset(buf, 0x5a, 200);
@@ -355,8 +352,8 @@ static void test_bad_frames(void)
         link_end(&payer.t, &ea, l, 0);
         link_end(&lr.t, &eb, l, 1);
         pthread_t ta, tb;
-        REQUIRE(pthread_create(&ta, NULL, run_side, &payer) == 0);
-        REQUIRE(pthread_create(&tb, NULL, run_liar, &lr) == 0);
+        CHECK(pthread_create(&ta, NULL, run_side, &payer) == 0);
+        CHECK(pthread_create(&tb, NULL, run_liar, &lr) == 0);
         pthread_join(ta, NULL);
         pthread_join(tb, NULL);
         link_free(l);
@@ -370,22 +367,11 @@ static void test_bad_frames(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    REQUIRE(offpay_crypto_init() == 0);
-    snprintf(base, sizeof base, "%s/offpay-session-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    REQUIRE(mkdtemp(base) != NULL);
+    CHECK(offpay_crypto_init() == 0);
+    base = check_temp_dir("session");
     offpay_keypair(issuer_pk, issuer_sk);
     test_losses();
     test_bad_frames();
     offpay_wipe(issuer_sk, sizeof issuer_sk);
-    int rc = check_report("test_session");
-    if (rc == 0) {
-        char cmd[320];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", base);
-    } else {
-        fprintf(stderr, "(files kept in %s)\n", base);
-    }
-    return rc;
+    return 0;
 }
