@@ -10,8 +10,8 @@
  * is repaired the same read answers OK again, so the test cannot pass by
  * failing everything.
  *
- * A writer that bypasses the backend's writer lock is still caught by
- * SERIALIZABLE (RETRY).  Then the backend's session is killed (as a PostgreSQL restart would):
+ * A writer outside offpayd (an operator's SQL) that changes a coin under a
+ * transaction is caught by first-updater-wins at REPEATABLE READ (RETRY).  Then the backend's session is killed (as a PostgreSQL restart would):
  * outside a transaction the next operation reconnects by itself; inside one
  * the operation answers RETRY and the rerun works; a COMMIT whose connection
  * broke answers ERROR (its outcome is unknown).
@@ -226,9 +226,10 @@ int main(int argc, char **argv)
     sql("UPDATE accounts SET online = 0");
     CHECK(op->account_get(l, "alice", &a) == OFFPAY_LEDGER_OK && a.online == 0 && a.id == acc);
 
-    /* a writer that bypasses the writer lock (an operator's SQL) is still
-     * caught: the coin changed after the transaction's snapshot, so spending
-     * it is a serialization failure, RETRY, and the rerun sees it spent */
+    /* a writer outside offpayd (an operator's SQL) is caught: the coin
+     * changed after the transaction's snapshot, so spending it is a
+     * serialization failure (first-updater-wins), RETRY, and the rerun sees
+     * it spent */
     CHECK(op->begin(l, 1) == OFFPAY_LEDGER_OK);
     CHECK(op->utxo_get(l, u.owner, u.id, &ug) == OFFPAY_LEDGER_OK && ug.spent == OFFPAY_LEDGER_UNSPENT);
     sql("UPDATE utxos SET spent = 2, spent_at = 1");
