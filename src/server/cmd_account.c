@@ -66,7 +66,7 @@ static enum tx_step mint_tx(struct offpay_ledger *l, void *ctx)
 int cmd_account(const struct cli_opts *opts)
 {
     const char *verb = cli_pos(opts, 0), *name = cli_pos(opts, 1);
-    struct offpay_ledger *l;
+    struct cli_shards cs;
     int code = OFFPAY_EXIT_INTERNAL, json = cli_opt(opts, "json") != NULL;
 
     if (verb == NULL || (strcmp(verb, "open") != 0 && strcmp(verb, "mint") != 0))
@@ -88,12 +88,15 @@ int cmd_account(const struct cli_opts *opts)
         o.name = name;
         o.now = (uint64_t)time(NULL);
         offpay_random(raw, sizeof raw);
+        /* Its first two bytes name the account's bucket: enrolment finds the
+         * account's shard by them (ep_enrol.c). */
+        offpay_shards_id_set_bucket(raw, offpay_shards_bucket_of_name(name));
         offpay_hex(token, raw, sizeof raw);
         offpay_hash(o.hash, (const uint8_t *)token, strlen(token));
-        if ((l = cli_ledger(opts, 0, &code)) == NULL)
+        if (cli_shards_open(opts, 0, &cs, &code) != 0)
             return code;
-        int r = cli_tx(l, open_tx, &o);
-        offpay_ledger_close(l);
+        int r = cli_tx(cli_shards_of_name(&cs, name), open_tx, &o);
+        cli_shards_close(&cs);
         if (r != 0)
             return OFFPAY_EXIT_INTERNAL;
         if (o.existed)
@@ -112,10 +115,10 @@ int cmd_account(const struct cli_opts *opts)
     m.name = name;
     if (offpay_amount_parse(&m.amount, cli_pos(opts, 2)) != 0 || m.amount == 0)
         return cli_fail(OFFPAY_ERR_USAGE, "AMOUNT must be a whole number of minor units above zero and below 2^63.");
-    if ((l = cli_ledger(opts, 0, &code)) == NULL)
+    if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
-    int r = cli_tx(l, mint_tx, &m);
-    offpay_ledger_close(l);
+    int r = cli_tx(cli_shards_of_name(&cs, name), mint_tx, &m);
+    cli_shards_close(&cs);
     if (r == -1)
         return OFFPAY_EXIT_USAGE;
     if (r != 0)

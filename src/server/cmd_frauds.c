@@ -61,29 +61,22 @@ static int each_fraud(void *ctx, const struct offpay_ledger_fraud *f)
     return 0;
 }
 
-int cmd_frauds(const struct cli_opts *opts)
+/* Append shard l's evidence to L, with the names of the accounts.  Returns 0 or -1. */
+static int read_shard(struct list *L, struct offpay_ledger *l)
 {
-    struct list L;
-    struct offpay_ledger *l;
-    int code = OFFPAY_EXIT_INTERNAL;
-    size_t i;
+    size_t i, from = json_array_size(L->arr);
     json_t *f;
-
-    if (opts->n_pos != 0)
-        return cli_fail(OFFPAY_ERR_USAGE, "frauds takes no arguments (see offpayd frauds --help).");
-    if ((l = cli_ledger(opts, 0, &code)) == NULL)
-        return code;
-    memset(&L, 0, sizeof L);
-    L.l = l;
-    L.arr = json_array();
+    L->l = l;
     enum offpay_ledger_result r = l->ops->begin(l, 0);
     if (r == OFFPAY_LEDGER_OK)
-        r = l->ops->fraud_list(l, each_fraud, &L);
+        r = l->ops->fraud_list(l, each_fraud, L);
     /* Names of the accounts, now that the list is read. */
-    json_array_foreach(L.arr, i, f) {
+    json_array_foreach(L->arr, i, f) {
         struct offpay_ledger_account acc;
         if (r != OFFPAY_LEDGER_OK)
             break;
+        if (i < from)
+            continue;
         json_int_t id = json_integer_value(json_object_get(f, "account_id"));
         r = l->ops->account_get_by_id(l, (int64_t)id, &acc);
         if (r == OFFPAY_LEDGER_OK)
@@ -91,13 +84,34 @@ int cmd_frauds(const struct cli_opts *opts)
         json_object_del(f, "account_id");
     }
     l->ops->rollback(l);
-    if (r != OFFPAY_LEDGER_OK || L.failed) {
-        code = cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
-        offpay_ledger_close(l);
-        json_decref(L.arr);
+    return r == OFFPAY_LEDGER_OK && !L->failed ? 0 : -1;
+}
+
+int cmd_frauds(const struct cli_opts *opts)
+{
+    struct list L;
+    struct cli_shards cs;
+    int code = OFFPAY_EXIT_INTERNAL;
+    size_t i;
+    json_t *f;
+
+    if (opts->n_pos != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "frauds takes no arguments (see offpayd frauds --help).");
+    if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
+    memset(&L, 0, sizeof L);
+    L.arr = json_array();
+    /* Evidence lives on the payer's shard: read every shard in turn. */
+    for (unsigned k = 0; k < cs.n; k++) {
+        if (read_shard(&L, cs.l[k]) != 0) {
+            code = cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read%s: %s", cs.n > 1 ? " (a shard)" : "",
+                            cs.l[k]->ops->last_error(cs.l[k]));
+            cli_shards_close(&cs);
+            json_decref(L.arr);
+            return code;
+        }
     }
-    offpay_ledger_close(l);
+    cli_shards_close(&cs);
 
     if (cli_opt(opts, "json") != NULL) {
         json_t *j = json_pack("{s:o}", "frauds", L.arr);

@@ -65,7 +65,7 @@ int cmd_init(const struct cli_opts *opts)
 {
     struct init in;
     struct issuer_token tok;
-    struct offpay_ledger *l;
+    struct cli_shards cs;
     char err[512], path[PATH_MAX], keypath[PATH_MAX], hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
     const char *url = cli_opt(opts, "ledger");
     int code = OFFPAY_EXIT_INTERNAL, local, in_token;
@@ -86,32 +86,37 @@ int cmd_init(const struct cli_opts *opts)
         snprintf(keypath, sizeof keypath, "the PKCS#11 token \"%s\"", tok.token);
     }
     local = offpay_ledger_local_path(path, sizeof path, url) == 0;
-    if ((l = cli_ledger(opts, 1, &code)) == NULL)
+    if (cli_shards_open(opts, 1, &cs, &code) != 0)
         return code;
     memset(&in, 0, sizeof in);
     in.now = (uint64_t)time(NULL);
     in.in_token = in_token;
     if ((code = create_key(&in, &tok, keypath)) != OFFPAY_EXIT_OK) {
-        offpay_ledger_close(l);
+        cli_shards_close(&cs);
         if (local)
             remove_ledger(path);
         return code;
     }
-    if (cli_tx(l, init_tx, &in) != 0) {
-        offpay_ledger_close(l);
-        if (local)
-            remove_ledger(path);
-        /* A key made in a token stays there, unused: no ledger names it. */
-        if (!in_token)
-            unlink(keypath);
-        return OFFPAY_EXIT_INTERNAL;
+    /* Every shard holds the issuer public key and the default limits; each
+     * knows its place (shard.c).  A ledger of one database gets no mark. */
+    for (unsigned i = 0; i < cs.n; i++) {
+        if (cli_tx(cs.l[i], init_tx, &in) != 0 || (cs.n > 1 && shard_mark(cs.l[i], i, cs.n) != 0)) {
+            cli_shards_close(&cs);
+            if (local)
+                remove_ledger(path);
+            /* A key made in a token stays there, unused: no ledger names it. */
+            if (!in_token)
+                unlink(keypath);
+            return OFFPAY_EXIT_INTERNAL;
+        }
     }
-    offpay_ledger_close(l);
+    int shards = cs.n > 1;
+    cli_shards_close(&cs);
     offpay_hex(hex, in.pk, sizeof in.pk);
     /* The issuer public key is what wallets pin (offpay init --issuer-key):
      * hand it to them by a channel an attacker cannot change. */
     if (cli_opt(opts, "json") != NULL) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : "postgresql", in_token ? "issuer_key_token" : "issuer_key_file", in_token ? tok.token : keypath,
+        json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : shards ? "shards" : "postgresql", in_token ? "issuer_key_token" : "issuer_key_file", in_token ? tok.token : keypath,
                               "issuer_public_key", hex);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
@@ -121,7 +126,9 @@ int cmd_init(const struct cli_opts *opts)
         free(text);
         return OFFPAY_EXIT_OK;
     }
-    if (local)
+    if (shards)
+        printf("Created the ledger's shards; issuer key in %s (public key %s).\n", keypath, hex);
+    else if (local)
         printf("Created ledger %s; issuer key in %s (public key %s).\n", path, keypath, hex);
     else
         printf("Created the PostgreSQL ledger; issuer key in %s (public key %s).\n", keypath, hex);

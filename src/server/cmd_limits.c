@@ -112,7 +112,7 @@ static void print_limits(const struct cli_opts *opts, const struct lim_ctx *c, c
 int cmd_limits(const struct cli_opts *opts)
 {
     struct lim_ctx c;
-    struct offpay_ledger *l;
+    struct cli_shards cs;
     const char *wid = cli_opt(opts, "wallet");
     int code = OFFPAY_EXIT_INTERNAL;
 
@@ -128,10 +128,16 @@ int cmd_limits(const struct cli_opts *opts)
         return code;
     c.now = (uint64_t)time(NULL);
     code = OFFPAY_EXIT_INTERNAL;
-    if ((l = cli_ledger(opts, 0, &code)) == NULL)
+    if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
-    int r = cli_tx(l, limits_tx, &c);
-    offpay_ledger_close(l);
+    /* A wallet's limits live on its shard; the default on every shard (a
+     * shard that fails leaves the others set: run the command again). */
+    int r = 0;
+    if (c.per_wallet)
+        r = cli_tx(cli_shards_of_wallet(&cs, c.wallet), limits_tx, &c);
+    for (unsigned i = 0; !c.per_wallet && i < cs.n && r == 0; i++)
+        r = cli_tx(cs.l[i], limits_tx, &c);
+    cli_shards_close(&cs);
     if (r == -1)
         return OFFPAY_EXIT_USAGE;
     if (r != 0)

@@ -40,7 +40,7 @@ int cmd_serve(const struct cli_opts *opts)
 {
     struct issuer_token tok;
     struct offpayd srv;
-    struct offpay_ledger *l;
+    struct cli_shards cs;
     const char *listen_at = cli_opt(opts, "listen"), *th = cli_opt(opts, "threads");
     char err[512], keypath[4200];
     unsigned threads = THREADS_DEFAULT;
@@ -70,32 +70,52 @@ int cmd_serve(const struct cli_opts *opts)
     metrics_start();
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "The crypto library could not be initialised.");
-    if ((l = cli_ledger(opts, 0, &code)) == NULL)
+    if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
 
     memset(&srv, 0, sizeof srv);
     snprintf(srv.ledger_url, sizeof srv.ledger_url, "%s", cli_opt(opts, "ledger"));
-    if ((code = issuer_open(&srv, l, in_token, &tok, keypath)) != OFFPAY_EXIT_OK) {
-        offpay_ledger_close(l);
+    if ((code = issuer_open(&srv, cs.l[0], in_token, &tok, keypath)) != OFFPAY_EXIT_OK) {
+        cli_shards_close(&cs);
         offpay_p11_close(srv.issuer_token);
         return code;
     }
-    pthread_mutex_init(&srv.pool_lock, NULL);
-    pthread_mutex_init(&srv.writer_lock, NULL);
-    pthread_mutex_init(&srv.group_lock, NULL);
-    pthread_cond_init(&srv.group_done, NULL);
-    srv.group_tail = &srv.group_head;
+    /* Every other shard must hold the same issuer public key. */
+    for (unsigned i = 1; i < cs.n; i++) {
+        uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
+        size_t len = 0;
+        if (cs.l[i]->ops->meta_get(cs.l[i], META_ISSUER_PK, pk, sizeof pk, &len) != OFFPAY_LEDGER_OK ||
+            len != sizeof pk || memcmp(pk, srv.issuer_pk, sizeof pk) != 0) {
+            cli_shards_close(&cs);
+            issuer_key_free(srv.issuer_sk);
+            offpay_p11_close(srv.issuer_token);
+            return cli_fail(OFFPAY_ERR_USAGE, "Shard %u of the ledger holds another issuer key than shard 0.", i);
+        }
+    }
+    cli_shards_close(&cs);
     pthread_mutex_init(&srv.rvl_lock, NULL);
     pthread_mutex_init(&srv.prune_lock, NULL);
-    srv.pool_cap = threads + 1;
-    srv.pool = calloc(srv.pool_cap, sizeof *srv.pool);
     srv.certs = cert_cache_new();
-    if (srv.pool == NULL || srv.certs == NULL) {
+    if (srv.certs == NULL) {
         code = cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
-        offpay_ledger_close(l);
         goto out;
     }
-    srv.pool[srv.pool_n++] = l;
+    /* Each shard: its writers ($OFFPAYD_WRITERS, PostgreSQL only), and a
+     * pool of up to threads + 1 readers. */
+    unsigned n_writers = 1;
+    const char *writers = getenv("OFFPAYD_WRITERS");
+    if (writers != NULL) {
+        uint64_t n;
+        if (offpay_amount_parse(&n, writers) != 0 || n < 1 || n > OFFPAYD_WRITERS_MAX) {
+            code = cli_fail(OFFPAY_ERR_USAGE, "OFFPAYD_WRITERS must be a number from 1 to %d.", OFFPAYD_WRITERS_MAX);
+            goto out;
+        }
+        n_writers = (unsigned)n;
+    }
+    if (shards_start(&srv, threads + 1, n_writers, err, sizeof err) != 0) {
+        code = cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
+        goto out;
+    }
     srv.utxos_page = OFFPAYD_UTXOS_MAX;
     const char *page = getenv("OFFPAYD_UTXOS_PAGE");
     if (page != NULL) {
@@ -118,53 +138,26 @@ int cmd_serve(const struct cli_opts *opts)
         fprintf(stderr, "offpayd: serving HTTPS (TLS 1.2 and 1.3) with %s, valid until %s.\n", cli_opt(opts, "tls-cert"),
                 until);
     }
-    if (offpay_ledger_open(&srv.writer, srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
-        code = cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
-        goto out;
-    }
-    srv.writers[0] = srv.writer;
-    srv.writers_n = 1;
-    const char *writers = getenv("OFFPAYD_WRITERS");
-    if (writers != NULL) {
-        uint64_t n;
-        if (offpay_amount_parse(&n, writers) != 0 || n < 1 || n > OFFPAYD_WRITERS_MAX) {
-            code = cli_fail(OFFPAY_ERR_USAGE, "OFFPAYD_WRITERS must be a number from 1 to %d.", OFFPAYD_WRITERS_MAX);
-            goto out;
-        }
-        /* SQLite has one writer at a time: more connections would only queue. */
-        if (strcmp(srv.writer->ops->name, "postgresql") != 0)
-            n = 1;
-        for (; srv.writers_n < n; srv.writers_n++) {
-            if (offpay_ledger_open(&srv.writers[srv.writers_n], srv.ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
-                code = cli_fail(OFFPAY_ERR_INTERNAL, "%s", err);
-                goto out;
-            }
-        }
-    }
-
     if (upkeep_start(&srv) != 0) {
         code = cli_fail(OFFPAY_ERR_INTERNAL, "The ledger's upkeep thread could not be started.");
         goto out;
     }
+    if (relay_start(&srv) != 0) {
+        upkeep_stop(&srv);
+        code = cli_fail(OFFPAY_ERR_INTERNAL, "The relay thread could not be started.");
+        goto out;
+    }
     code = offpayd_serve(&srv, listen_at, threads);
+    relay_stop(&srv);
     upkeep_stop(&srv);
 out:
-    for (size_t i = 0; i < srv.pool_n; i++)
-        offpay_ledger_close(srv.pool[i]);
-    free(srv.pool);
-    for (unsigned i = 1; i < srv.writers_n; i++)
-        offpay_ledger_close(srv.writers[i]);
-    offpay_ledger_close(srv.writer);
+    shards_stop(&srv);
     cert_cache_free(srv.certs);
     tls_free(&srv);
     reqlog_close();
     free(srv.rvl_text);
     issuer_key_free(srv.issuer_sk);
     offpay_p11_close(srv.issuer_token);
-    pthread_mutex_destroy(&srv.pool_lock);
-    pthread_mutex_destroy(&srv.writer_lock);
-    pthread_mutex_destroy(&srv.group_lock);
-    pthread_cond_destroy(&srv.group_done);
     pthread_mutex_destroy(&srv.rvl_lock);
     pthread_mutex_destroy(&srv.prune_lock);
     return code;

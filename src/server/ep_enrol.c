@@ -81,6 +81,8 @@ static enum tx_step enrol_tx(struct request *rq, void *ctx)
 
     memset(&w, 0, sizeof w);
     offpay_random(w.id, sizeof w.id);
+    /* The wallet id carries its account's bucket: requests find its shard by it. */
+    offpay_shards_id_set_bucket(w.id, offpay_shards_bucket_of_name(acc.name));
     w.account_id = account_id;
     memcpy(w.public_key, e->public_key, sizeof w.public_key);
 
@@ -107,6 +109,27 @@ static enum tx_step enrol_tx(struct request *rq, void *ctx)
     return fetch_documents(rq, e);
 }
 
+/* The in-flight coins' owner (shard.c) is all zero; it is no key anyone holds. */
+static int is_transit_key(const uint8_t k[OFFPAY_PUBLIC_KEY_BYTES])
+{
+    return memcmp(k, shard_transit_key, OFFPAY_PUBLIC_KEY_BYTES) == 0;
+}
+
+/* The shard of a token's account: its first two bytes name the account's
+ * bucket (cmd_account.c).  A token of another form is looked for on shard 0. */
+static struct shard *token_shard(struct offpayd *srv, const char *token)
+{
+    char head[5];
+    uint8_t lead[2];
+    if (srv->n_shards == 1 || strlen(token) < 4)
+        return &srv->shard[0];
+    memcpy(head, token, 4);
+    head[4] = '\0';
+    if (offpayd_hex_exact(lead, sizeof lead, head) != 0)
+        return &srv->shard[0];
+    return &srv->shard[offpay_shards_of_bucket(&srv->map, offpay_shards_bucket_of_id(lead))];
+}
+
 void ep_enrol(struct request *rq)
 {
     struct enrol e;
@@ -125,7 +148,15 @@ void ep_enrol(struct request *rq)
         reply_error(rq, 400, "bad_field", "The field \"public_key\" must be 64 lowercase hex digits.");
         return;
     }
+    if (is_transit_key(e.public_key)) {
+        reply_error(rq, 400, "bad_field", "The field \"public_key\" is not a usable key.");
+        return;
+    }
     offpay_hash(e.token_hash, (const uint8_t *)token, strlen(token));
+    if (request_use_shard(rq, token_shard(rq->srv, token)) != 0) {
+        reply_storage_failed(rq, 0);
+        return;
+    }
     if (request_tx(rq, enrol_tx, &e) != 0)
         goto out;
 

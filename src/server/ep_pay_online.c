@@ -58,5 +58,21 @@ void ep_pay_online(struct request *rq)
         reply_error(rq, 400, "bad_field", "The field \"to\" is not a valid account name.");
         return;
     }
+    /* Not yet across shards: it needs the in-flight account for online
+     * value, as settlement has for coins (docs/scale.md, "Not yet"). */
+    if (rq->srv->n_shards > 1 && shard_of_name(rq->srv, p.to) != rq->shard) {
+        struct shard *sh = shard_of_name(rq->srv, p.to);
+        struct offpay_ledger *l = pool_take(sh);
+        struct offpay_ledger_account to;
+        enum offpay_ledger_result r = l != NULL ? l->ops->account_get(l, p.to, &to) : OFFPAY_LEDGER_UNAVAILABLE;
+        pool_give(sh, l);
+        if (r == OFFPAY_LEDGER_NOT_FOUND) {
+            reply_error(rq, 404, "not_found", "There is no account named \"%s\".", p.to);
+            return;
+        }
+        reply_error(rq, 501, "other_shard", "Paying online an account on another shard of the ledger is not "
+                    "supported yet; nothing was changed.");
+        return;
+    }
     (void)request_tx(rq, pay_tx, &p); /* the reply is set either way */
 }

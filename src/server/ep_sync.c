@@ -213,6 +213,86 @@ static struct sync_item *scratch_items(struct scratch *sc, size_t n)
 
 static void sync_with(struct request *rq, struct scratch *sc);
 
+/* ---- ledgers of several shards ---- */
+
+/* Where each pending item settles (its payer's shard) and where its payee
+ * lives: the caller's own shard when the caller is the payee, the shard
+ * the confirmation's certificate names, else wherever the key is enrolled.
+ * Returns 0, or -1 with a 503 reply (a shard that might hold the payee did
+ * not answer). */
+static int route(struct request *rq, struct sync_item *items, size_t n)
+{
+    struct offpayd *srv = rq->srv;
+    for (size_t i = 0; i < n; i++) {
+        struct sync_item *it = &items[i];
+        struct offpay_ledger_wallet w;
+        it->payer_shard = shard_of_wallet(srv, it->rec.payer.wallet_id);
+        if (it->caller_is_payee)
+            it->payee_shard = rq->shard;
+        else if (it->conf_len > 0 && it->outcome == SYNC_PENDING) /* verified: the payee's own certificate */
+            it->payee_shard = shard_of_wallet(srv, it->conf.payee.wallet_id);
+        else if (it->outcome != SYNC_PENDING)
+            it->payee_shard = it->payer_shard; /* rejected already: settles nowhere */
+        else {
+            int r = shard_find_key(srv, it->rec.payee_key, &it->payee_shard, &w);
+            if (r < 0) {
+                reply_error(rq, 503, "storage_failed", "A shard of the ledger that may hold this record's payee does "
+                            "not answer; nothing was changed for it: sync again later.");
+                return -1;
+            }
+            if (r > 0)
+                it->payee_shard = it->payer_shard; /* enrolled nowhere: rejected unknown_payee there */
+        }
+    }
+    return 0;
+}
+
+/* Settle each item on its payer's shard: the caller's own shard first, in
+ * the transaction that also stores the request's nonce, then each other
+ * shard that has items, in a transaction of its own.  Then deliver what a
+ * settlement sent to another shard; a payee is handed its coin only once
+ * it is on its own shard.  Returns 0, or -1 with the reply set. */
+static int settle_sharded(struct request *rq, struct sync_item *items, size_t n)
+{
+    struct offpayd *srv = rq->srv;
+    struct shard *home = rq->shard;
+    if (route(rq, items, n) != 0 || settle_apply(rq, items, n) != 0)
+        return -1;
+    for (unsigned s = 0; s < srv->n_shards; s++) {
+        struct shard *sh = &srv->shard[s];
+        size_t k = 0;
+        while (k < n && items[k].payer_shard != sh)
+            k++;
+        if (sh == home || k == n)
+            continue;
+        rq->no_nonce = 1;
+        int rc = request_use_shard(rq, sh) == 0 ? settle_apply(rq, items, n) : (reply_storage_failed(rq, 0), -1);
+        rq->no_nonce = 0;
+        if (rc != 0) {
+            (void)request_use_shard(rq, home);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sync_item *it = &items[i];
+        if (it->outcome != SYNC_SETTLED || it->payee_shard == it->payer_shard)
+            continue;
+        if (!it->caller_is_payee && !srv->deliver_now)
+            continue; /* tests: the relay delivers it */
+        if (deliver_record(srv, it->payer_shard, it->id, &it->rec) != 0 && it->caller_is_payee) {
+            (void)request_use_shard(rq, home);
+            reply_error(rq, 503, "storage_failed", "This record is settled, but the shard holding your account does "
+                        "not answer, so its coin cannot be handed out yet: sync again later.");
+            return -1;
+        }
+    }
+    if (request_use_shard(rq, home) != 0) {
+        reply_storage_failed(rq, 0);
+        return -1;
+    }
+    return 0;
+}
+
 void ep_sync(struct request *rq)
 {
     struct scratch *sc = scratch_take();
@@ -222,6 +302,29 @@ void ep_sync(struct request *rq)
     }
     sync_with(rq, sc);
     scratch_give(sc);
+}
+
+/* Mark the items that shard sh holds already (a record lives on its payer's
+ * shard).  A failed read leaves them unmarked: verified, which is always right. */
+static void look_up_known(struct request *rq, struct shard *sh, struct sync_item *items, size_t n)
+{
+    struct offpayd *srv = rq->srv;
+    struct offpay_ledger_record known;
+    size_t i = 0;
+    if (srv->n_shards > 1)
+        while (i < n && shard_of_wallet(srv, items[i].rec.payer.wallet_id) != sh)
+            i++;
+    if (i == n)
+        return;
+    struct offpay_ledger *l = sh == rq->shard ? rq->l : pool_take(sh);
+    if (l != NULL && l->ops->begin(l, 0) == OFFPAY_LEDGER_OK) {
+        for (; i < n; i++)
+            if (srv->n_shards == 1 || shard_of_wallet(srv, items[i].rec.payer.wallet_id) == sh)
+                items[i].known = l->ops->record_get(l, items[i].id, &known) == OFFPAY_LEDGER_OK;
+        l->ops->rollback(l);
+    }
+    if (l != rq->l)
+        pool_give(sh, l);
 }
 
 static void sync_with(struct request *rq, struct scratch *sc)
@@ -252,18 +355,15 @@ static void sync_with(struct request *rq, struct scratch *sc)
     /* Records the ledger holds already (the other side brought them first, or
      * this is a re-sync) need no verification: one read transaction looks
      * them up.  If it fails, everything is verified, which is always right. */
-    struct offpay_ledger *l = rq->l;
-    if (n > 0 && l->ops->begin(l, 0) == OFFPAY_LEDGER_OK) {
-        struct offpay_ledger_record known;
-        for (i = 0; i < n; i++)
-            items[i].known = l->ops->record_get(l, items[i].id, &known) == OFFPAY_LEDGER_OK;
-        l->ops->rollback(l);
-    }
+    for (unsigned k = 0; k < rq->srv->n_shards && n > 0; k++)
+        look_up_known(rq, &rq->srv->shard[k], items, n);
     /* The same record twice in one batch is answered twice, settled once:
      * apply sees it settled the second time. */
     for (i = 0; i < n; i++)
         settle_verify(rq->srv, rq->wallet.public_key, rq->now, &items[i]);
-    if (settle_apply(rq, items, n) != 0)
+    for (i = 0; i < n; i++)
+        items[i].payer_shard = items[i].payee_shard = NULL;
+    if ((rq->srv->n_shards == 1 ? settle_apply(rq, items, n) : settle_sharded(rq, items, n)) != 0)
         return;
     metrics_sync(items, n);
     rq->is_sync = 1;

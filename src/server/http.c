@@ -260,31 +260,31 @@ static int authenticate(struct request *rq, struct MHD_Connection *c)
 
 /* ---- ledger connections ---- */
 
-struct offpay_ledger *pool_take(struct offpayd *srv)
+struct offpay_ledger *pool_take(struct shard *sh)
 {
     struct offpay_ledger *l = NULL;
     char err[512];
-    pthread_mutex_lock(&srv->pool_lock);
-    if (srv->pool_n > 0)
-        l = srv->pool[--srv->pool_n];
-    pthread_mutex_unlock(&srv->pool_lock);
-    if (l == NULL && offpay_ledger_open(&l, srv->ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
+    pthread_mutex_lock(&sh->pool_lock);
+    if (sh->pool_n > 0)
+        l = sh->pool[--sh->pool_n];
+    pthread_mutex_unlock(&sh->pool_lock);
+    if (l == NULL && offpay_ledger_open(&l, sh->url, 0, err, sizeof err) != OFFPAY_OK) {
         fprintf(stderr, "offpayd: %s\n", err);
         return NULL;
     }
     return l;
 }
 
-void pool_give(struct offpayd *srv, struct offpay_ledger *l)
+void pool_give(struct shard *sh, struct offpay_ledger *l)
 {
     if (l == NULL)
         return;
-    pthread_mutex_lock(&srv->pool_lock);
-    if (srv->pool_n < srv->pool_cap) {
-        srv->pool[srv->pool_n++] = l;
+    pthread_mutex_lock(&sh->pool_lock);
+    if (sh->pool_n < sh->pool_cap) {
+        sh->pool[sh->pool_n++] = l;
         l = NULL;
     }
-    pthread_mutex_unlock(&srv->pool_lock);
+    pthread_mutex_unlock(&sh->pool_lock);
     offpay_ledger_close(l);
 }
 
@@ -314,9 +314,12 @@ static void maybe_prune(struct request *rq)
     if (!due || rq->now < OFFPAYD_NONCE_KEEP)
         return;
     struct prune p = {rq->now - OFFPAYD_NONCE_KEEP, rq->now > OFFPAYD_ANSWER_KEEP ? rq->now - OFFPAYD_ANSWER_KEEP : 0};
-    pthread_mutex_lock(&srv->writer_lock);
-    (void)tx_run(srv->writer, prune_tx, &p); /* best effort: the next minute tries again */
-    pthread_mutex_unlock(&srv->writer_lock);
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        struct shard *sh = &srv->shard[i];
+        pthread_mutex_lock(&sh->writer_lock);
+        (void)tx_run(sh->writer, prune_tx, &p); /* best effort: the next minute tries again */
+        pthread_mutex_unlock(&sh->writer_lock);
+    }
 }
 
 /* ---- libmicrohttpd ---- */
@@ -362,6 +365,17 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
     return r;
 }
 
+/* The shard of the wallet the request names (shard 0 when it names none:
+ * enrolment moves to its token's shard itself). */
+static struct shard *home_shard(struct offpayd *srv, struct MHD_Connection *c)
+{
+    const char *wid = header(c, OFFPAY_HTTP_HEADER_WALLET);
+    uint8_t id[OFFPAY_WALLET_ID_BYTES];
+    if (srv->n_shards == 1 || wid == NULL || offpayd_hex_exact(id, sizeof id, wid) != 0)
+        return &srv->shard[0];
+    return shard_of_wallet(srv, id);
+}
+
 static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, const struct route *rt,
                                 const char *url, struct upload *up)
 {
@@ -385,7 +399,8 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     }
     while (sem_wait(&srv->workers) != 0)
         ; /* EINTR: signals are blocked in these threads, but be safe */
-    if ((rq.l = pool_take(srv)) == NULL) {
+    rq.shard = home_shard(srv, c);
+    if ((rq.l = pool_take(rq.shard)) == NULL) {
         sem_post(&srv->workers);
         return send_error(c, 503, "storage_failed",
                           "The ledger cannot be opened (its storage failed or its database is unreachable); nothing "
@@ -406,7 +421,7 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     }
     obs_note(&up->obs, &rq);
     maybe_prune(&rq);
-    pool_give(srv, rq.l);
+    pool_give(rq.shard, rq.l);
     sem_post(&srv->workers);
     ret = send_reply(c, rq.status, rq.reply, rq.reply_text, rq.reply_len, rq.content_type);
     json_decref(rq.reply);

@@ -23,6 +23,7 @@
 #include "offpay/p11.h"
 #include "offpay/protocol.h"
 #include "offpay/server.h"
+#include "offpay/shards.h"
 #include "offpay/status.h"
 #include "offpay/text.h"
 
@@ -71,28 +72,24 @@
 struct cert_cache;
 struct tx_waiter;
 
-/* The serving process: shared by all worker threads. */
-struct offpayd {
-    char ledger_url[4096];
-    /* The issuer key signs through issuer: the key of a file, held in
-     * issuer_sk (sodium_malloc'd, read-only while serving), or a key in
-     * the PKCS#11 token issuer_token (issuer_p11.c), never in memory here. */
-    uint8_t *issuer_sk;
-    struct offpay_p11 *issuer_token;
-    struct offpay_signer issuer;
-    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+/* One database of the ledger, as a serving process uses it (shard.c). */
+struct shard {
+    unsigned index;
+    char url[OFFPAY_SHARD_URL_MAX];
+    int64_t transit; /* the id of its in-flight account (ledgers of several shards) */
 
-    pthread_mutex_t pool_lock; /* ledger connections not in use */
+    pthread_mutex_t pool_lock; /* its connections not in use */
     struct offpay_ledger **pool;
     size_t pool_n, pool_cap;
 
-    /* Every write transaction runs on this one connection, one at a time.
-     * SQLite serializes writers anyway, and a connection keeps its page
-     * cache only while no other connection writes: with one writer, the
-     * pages a sync touches stay cached from one batch to the next. */
+    /* Every write transaction of requests on this shard runs on this one
+     * connection, one at a time.  SQLite serializes writers anyway, and a
+     * connection keeps its page cache only while no other connection
+     * writes: with one writer, the pages a sync touches stay cached from
+     * one batch to the next. */
     pthread_mutex_t writer_lock;
     struct offpay_ledger *writer;
-    /* PostgreSQL ledgers may have more writer connections, so that one
+    /* PostgreSQL shards may have more writer connections, so that one
      * process runs several groups at once ($OFFPAYD_WRITERS, 1 ..
      * OFFPAYD_WRITERS_MAX, default 1; SQLite, one writer at a time anyway,
      * always 1).  writers[0] is writer, the one writer_lock guards (the
@@ -108,7 +105,33 @@ struct offpayd {
     pthread_cond_t group_done;
     struct tx_waiter *group_head, **group_tail;
     unsigned group_leading; /* groups running (at most writers_n) */
-    unsigned long groups, grouped; /* commits run, requests they held (stats) */
+};
+
+/* The serving process: shared by all worker threads. */
+struct offpayd {
+    char ledger_url[4096];
+    /* The issuer key signs through issuer: the key of a file, held in
+     * issuer_sk (sodium_malloc'd, read-only while serving), or a key in
+     * the PKCS#11 token issuer_token (issuer_p11.c), never in memory here. */
+    uint8_t *issuer_sk;
+    struct offpay_p11 *issuer_token;
+    struct offpay_signer issuer;
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+
+    /* The ledger's databases: one, or several shards (shard.c). */
+    struct offpay_shards map;
+    struct shard *shard;
+    unsigned n_shards;
+    unsigned long groups, grouped; /* commits run, requests they held (stats, atomic) */
+
+    /* The relay (relay.c): delivers what settlement left in flight between
+     * shards; only with several shards. */
+    pthread_t relay_thread;
+    pthread_mutex_t relay_lock;
+    pthread_cond_t relay_wake;
+    int relay_stop, relay_running;
+    unsigned relay_ms;
+    int deliver_now; /* 0 only in tests: leave deliveries to the relay */
 
     /* The ledger's upkeep beside the writer (upkeep.c). */
     struct offpay_ledger *upkeeper;
@@ -145,6 +168,8 @@ struct offpayd {
 /* One request being handled. */
 struct request {
     struct offpayd *srv;
+    struct shard *shard;   /* where rq->l and the caller's rows are (its home shard) */
+    int no_nonce;          /* request_tx: a transaction on another shard than home: no nonce */
     struct offpay_ledger *l;
     const char *method, *path;
     void *conn; /* the libmicrohttpd connection (request_query) */
@@ -174,11 +199,57 @@ struct request {
 
 /* ---- ledger connections (http.c) ---- */
 
-/* A reader connection from the pool (or a new one); NULL when the ledger
- * cannot be opened (the message is on stderr). */
-struct offpay_ledger *pool_take(struct offpayd *srv);
-/* Give l (NULL is fine) back to the pool, or close it when the pool is full. */
-void pool_give(struct offpayd *srv, struct offpay_ledger *l);
+/* A reader connection of shard sh from its pool (or a new one); NULL when
+ * it cannot be opened (the message is on stderr). */
+struct offpay_ledger *pool_take(struct shard *sh);
+/* Give l (NULL is fine) back to sh's pool, or close it when the pool is full. */
+void pool_give(struct shard *sh, struct offpay_ledger *l);
+
+/* ---- shards (shard.c) ---- */
+
+#define META_SHARD "shard"          /* meta key: "I/N", this database's place in the ledger */
+#define TRANSIT_NAME "~in-flight"   /* each shard's account of value on its way to another shard */
+/* The owner key of in-flight coins (all zero: no wallet may enrol it). */
+extern const uint8_t shard_transit_key[OFFPAY_PUBLIC_KEY_BYTES];
+
+/* Every shard of --ledger, open (the commands). */
+struct cli_shards {
+    struct offpay_shards *map;
+    struct offpay_ledger *l[OFFPAY_SHARDS_MAX];
+    unsigned n;
+};
+/* Open every shard of --ledger (create: see offpay_ledger_open; else each
+ * shard's mark is checked).  Returns 0, or -1 after printing why, with
+ * *exit_code set.  Close: cli_shards_close (also after a failure). */
+int cli_shards_open(const struct cli_opts *o, int create, struct cli_shards *cs, int *exit_code);
+void cli_shards_close(struct cli_shards *cs);
+/* The shard of an account name, of a wallet id. */
+struct offpay_ledger *cli_shards_of_name(const struct cli_shards *cs, const char *name);
+struct offpay_ledger *cli_shards_of_wallet(const struct cli_shards *cs, const uint8_t id[OFFPAY_WALLET_ID_BYTES]);
+/* Write a fresh shard's mark ("index/n") and create its in-flight account.
+ * Returns 0, or -1 (printed). */
+int shard_mark(struct offpay_ledger *l, unsigned index, unsigned n);
+/* Check that l is shard index of n (a one-database ledger made before
+ * shards may have no mark).  Out: *transit, the in-flight account's id (0
+ * when there is none), when transit is not NULL.  Returns 0 or -1 (err set). */
+int shard_check(struct offpay_ledger *l, unsigned index, unsigned n, int64_t *transit, char *err, size_t err_cap);
+
+/* Open every shard of srv->ledger_url for serving (its writer, an empty
+ * pool of pool_cap, writers writer connections on PostgreSQL, else one).
+ * Returns 0, or -1 (err set); stop: shards_stop, also
+ * after a failure. */
+int shards_start(struct offpayd *srv, size_t pool_cap, unsigned writers, char *err, size_t err_cap);
+void shards_stop(struct offpayd *srv);
+struct shard *shard_of_wallet(struct offpayd *srv, const uint8_t id[OFFPAY_WALLET_ID_BYTES]);
+struct shard *shard_of_name(struct offpayd *srv, const char *name);
+/* Make rq work on shard sh: rq->l becomes one of sh's connections.
+ * Returns 0, or -1 when none could be opened (rq->l is NULL then). */
+int request_use_shard(struct request *rq, struct shard *sh);
+/* Find the wallet enrolled with key on any shard (reads outside any
+ * transaction).  Out: *out, *w.  Returns 0 found, 1 on no shard, -1 when
+ * it is on none of the shards that answered and some did not. */
+int shard_find_key(struct offpayd *srv, const uint8_t key[OFFPAY_PUBLIC_KEY_BYTES], struct shard **out,
+                   struct offpay_ledger_wallet *w);
 
 /* ---- replies (http.c) ---- */
 
@@ -369,6 +440,9 @@ struct sync_item {
     int fresh;          /* settled by this sync (not before): counted once in the metrics */
     int caught;         /* its double spend was caught by this sync */
     int waterfall;      /* settled: the payee's output went to its account's online balance (holding limit) */
+    /* Ledgers of several shards (ep_sync.c; NULL with one): where the
+     * record settles (its payer's shard) and where its payee lives. */
+    struct shard *payer_shard, *payee_shard;
     const char *reason; /* when rejected: a stable code of docs/api.md */
 };
 
@@ -380,8 +454,28 @@ void settle_verify(struct offpayd *srv, const uint8_t caller_pk[OFFPAY_PUBLIC_KE
                    struct sync_item *it);
 
 /* Settle, void or reject every pending item in one transaction of rq (which
- * also stores rq's nonce).  Returns 0, or -1 with the reply set. */
+ * also stores rq's nonce unless rq->no_nonce) on rq's shard; with several
+ * shards, only the items whose payer_shard is rq->shard (the others are
+ * left as they are).  A record whose payee lives on another shard credits
+ * its payee's output to the shard's in-flight account, for delivery
+ * (relay.c).  Returns 0, or -1 with the reply set. */
 int settle_apply(struct request *rq, struct sync_item *items, size_t n);
+
+/* ---- between shards (relay.c) ---- */
+
+/* Deliver the payee's output of record rec (id), settled on shard from, to
+ * the payee's shard, and then take it off from's in-flight account; each
+ * step is its own transaction and idempotent (keyed by the output id and
+ * the in-flight coin), so running it again, from any process, is safe.
+ * Returns 0 when delivered (now or before), -1 when a shard did not answer
+ * (the relay tries again). */
+int deliver_record(struct offpayd *srv, struct shard *from, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                   const struct offpay_record *rec);
+/* The relay thread (only with several shards; $OFFPAYD_RELAY_MS, default
+ * 1000, 0 = none): every so often, deliver whatever is in flight on every
+ * shard.  start: 0 or -1; stop joins it. */
+int relay_start(struct offpayd *srv);
+void relay_stop(struct offpayd *srv);
 
 /* ---- endpoints (ep_*.c) ---- */
 

@@ -235,14 +235,75 @@ static int collect_id(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
     return 0;
 }
 
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, OFFPAY_WALLET_ID_BYTES); }
+
+/* The connection to read shard i with: l for a ledger of one database,
+ * else one of the shard's pool. */
+static struct offpay_ledger *rvl_conn(struct offpayd *srv, struct offpay_ledger *l, unsigned i)
+{
+    return srv->n_shards == 1 ? l : pool_take(&srv->shard[i]);
+}
+
+static void rvl_done(struct offpayd *srv, struct offpay_ledger *l, unsigned i, struct offpay_ledger *c)
+{
+    if (c != l)
+        pool_give(&srv->shard[i], c);
+}
+
+/* The list's serial, issue time and length: with several shards, the sum
+ * of their serials less n - 1 (each only grows, so the sum does, and it
+ * starts at 1 as one shard's does), the latest issue
+ * time and all their ids (a wallet is revoked on its own shard only).
+ * Returns 0 or -1. */
+static int rvl_head(struct offpayd *srv, struct offpay_ledger *l, uint64_t *serial, uint64_t *issued_at,
+                    uint32_t *count)
+{
+    *serial = *issued_at = 0;
+    *count = 0;
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        struct offpay_ledger *c = rvl_conn(srv, l, i);
+        uint64_t s, at;
+        uint32_t n;
+        enum offpay_ledger_result r =
+            c != NULL ? c->ops->revocation_get(c, &s, &at, &n) : OFFPAY_LEDGER_UNAVAILABLE;
+        rvl_done(srv, l, i, c);
+        if (r != OFFPAY_LEDGER_OK || *count > UINT32_MAX - n)
+            return -1;
+        *serial += i == 0 ? s : s - 1; /* each shard's starts at 1, as the list's does */
+        *issued_at = at > *issued_at ? at : *issued_at;
+        *count += n;
+    }
+    return 0;
+}
+
+static int rvl_ids(struct offpayd *srv, struct offpay_ledger *l, struct id_list *L)
+{
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        struct offpay_ledger *c = rvl_conn(srv, l, i);
+        enum offpay_ledger_result r = c != NULL ? c->ops->revocation_ids(c, collect_id, L) : OFFPAY_LEDGER_UNAVAILABLE;
+        rvl_done(srv, l, i, c);
+        if (r != OFFPAY_LEDGER_OK)
+            return -1;
+    }
+    if (srv->n_shards > 1)
+        qsort(L->ids, L->n, OFFPAY_WALLET_ID_BYTES, id_cmp);
+    return 0;
+}
+
 char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
 {
     uint64_t serial, issued_at;
     uint32_t count;
     char *text = NULL;
 
-    if (l->ops->revocation_get(l, &serial, &issued_at, &count) != OFFPAY_LEDGER_OK)
-        return NULL;
+    if (rvl_head(srv, l, &serial, &issued_at, &count) != 0) {
+        /* A shard does not answer: the last list signed is the newest this
+         * process can vouch for (NULL when there is none). */
+        pthread_mutex_lock(&srv->rvl_lock);
+        text = srv->n_shards > 1 && srv->rvl_text != NULL ? strdup(srv->rvl_text) : NULL;
+        pthread_mutex_unlock(&srv->rvl_lock);
+        return text;
+    }
     pthread_mutex_lock(&srv->rvl_lock);
     if (srv->rvl_text != NULL && srv->rvl_serial == serial)
         text = strdup(srv->rvl_text);
@@ -253,7 +314,7 @@ char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
     struct id_list L = {malloc((size_t)(count ? count : 1) * OFFPAY_WALLET_ID_BYTES), 0, count};
     struct offpay_revocation v;
     uint8_t *buf = NULL;
-    if (L.ids == NULL || l->ops->revocation_ids(l, collect_id, &L) != OFFPAY_LEDGER_OK || L.n != count)
+    if (L.ids == NULL || rvl_ids(srv, l, &L) != 0 || L.n != count)
         goto out;
     memset(&v, 0, sizeof v);
     v.serial = serial;

@@ -336,7 +336,11 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         reject(it, r == OFFPAY_LEDGER_OK ? "double_spend" : "revoked");
         return STEP_COMMIT;
     }
-    r = payee_of(rq, a, rec->payee_key, &payee);
+    /* A payee on another shard: its output goes in flight (below). */
+    int away = it->payee_shard != NULL && it->payee_shard != rq->shard;
+    if (away)
+        memset(&payee, 0, sizeof payee);
+    r = away ? OFFPAY_LEDGER_OK : payee_of(rq, a, rec->payee_key, &payee);
     if (r == OFFPAY_LEDGER_NOT_FOUND) {
         reject(it, "unknown_payee");
         return STEP_COMMIT;
@@ -367,7 +371,8 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
 
     for (unsigned i = 0; i < rec->n_inputs; i++)
         TRY(l->ops->utxo_spend(l, &coins[i], OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
-    enum tx_step ws = waterfall_decide(rq, &payee, rec, &it->waterfall);
+    /* A payee on another shard: its limits are there; no waterfall yet (docs/scale.md). */
+    enum tx_step ws = away ? STEP_COMMIT : waterfall_decide(rq, &payee, rec, &it->waterfall);
     if (ws != STEP_COMMIT)
         return ws;
     for (unsigned idx = it->waterfall ? 1 : 0; idx < 2; idx++) {
@@ -380,6 +385,13 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         memcpy(out.owner, o.owner, OFFPAY_PUBLIC_KEY_BYTES);
         out.amount = o.amount;
         out.account_id = idx == 0 ? payee.account_id : payer.account_id;
+        if (idx == 0 && away) {
+            /* The transactional outbox: the in-flight account holds the
+             * value, as a coin keyed by the record id, until delivery. */
+            memcpy(out.id, it->id, OFFPAY_UTXO_ID_BYTES);
+            memcpy(out.owner, shard_transit_key, OFFPAY_PUBLIC_KEY_BYTES);
+            out.account_id = rq->shard->transit;
+        }
         TRY(l->ops->utxo_insert(l, &out, rq->now));
     }
     struct offpay_ledger_record s;
@@ -395,11 +407,19 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
     s.confirmation_len = it->conf_len;
     TRY(l->ops->record_insert(l, &s));
     if (add_delta(a, payer.account_id, 0, rec->payee_amount, 0) != 0 ||
-        add_delta(a, payee.account_id, rec->payee_amount, 0, it->waterfall ? rec->payee_amount : 0) != 0)
+        add_delta(a, away ? rq->shard->transit : payee.account_id, rec->payee_amount, 0,
+                  it->waterfall ? rec->payee_amount : 0) != 0)
         return STEP_ERROR;
     it->outcome = SYNC_SETTLED;
     it->fresh = 1;
     return STEP_COMMIT;
+}
+
+/* Whether item it settles in this transaction: with several shards, only
+ * the records whose payer lives on the transaction's shard. */
+static int here(const struct request *rq, const struct sync_item *it)
+{
+    return it->payer_shard == NULL || it->payer_shard == rq->shard;
 }
 
 static enum tx_step apply_tx(struct request *rq, void *ctx)
@@ -413,6 +433,8 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
     a->n_deltas = 0;
     a->have_payer = a->have_payee = 0;
     for (size_t i = 0; i < a->n; i++) {
+        if (!here(rq, &a->items[i]))
+            continue;
         a->items[i].outcome = a->verdict[i];
         a->items[i].reason = a->reasons[i];
         a->items[i].fresh = a->items[i].caught = a->items[i].waterfall = 0;
@@ -425,7 +447,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
     for (size_t i = 0; i < a->n; i++) {
         struct sync_item *it = &a->items[i];
         struct offpay_ledger_record known;
-        if (it->outcome != SYNC_REJECTED || strcmp(it->reason, "not_party") == 0)
+        if (!here(rq, it) || it->outcome != SYNC_REJECTED || strcmp(it->reason, "not_party") == 0)
             continue;
         enum offpay_ledger_result r = l->ops->record_get(l, it->id, &known);
         if (r == OFFPAY_LEDGER_OK && known.state == OFFPAY_LEDGER_RECORD_SETTLED)
@@ -438,7 +460,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         progress = 0;
         for (size_t i = 0; i < a->n; i++) {
             struct sync_item *it = &a->items[i];
-            if (it->outcome != SYNC_PENDING)
+            if (!here(rq, it) || it->outcome != SYNC_PENDING)
                 continue;
             if ((s = apply_one(rq, a, it)) != STEP_COMMIT)
                 return s;
@@ -449,7 +471,7 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         }
     }
     for (size_t i = 0; i < a->n; i++)
-        if (a->items[i].outcome == SYNC_PENDING)
+        if (here(rq, &a->items[i]) && a->items[i].outcome == SYNC_PENDING)
             reject(&a->items[i], "unknown_input");
 
     for (size_t i = 0; i < a->n_deltas; i++) {

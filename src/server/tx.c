@@ -267,7 +267,7 @@ static enum tx_step http_step(struct offpay_ledger *l, void *arg)
     struct offpay_ledger_nonce seen;
     enum offpay_ledger_result r;
 
-    if (!rq->authed)
+    if (!rq->authed || rq->no_nonce)
         return t->fn(rq, t->ctx);
     r = l->ops->nonce_get(l, rq->wallet.id, rq->nonce, &seen);
     if (r == OFFPAY_LEDGER_OK)
@@ -296,13 +296,13 @@ struct tx_waiter {
 
 /* Run a group of waiting requests on the writer connection, and set the
  * reply of each one that did not commit. */
-static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n, unsigned writer)
+static void lead(struct shard *sh, struct tx_waiter **g, size_t n, unsigned writer)
 {
     struct tx_member m[OFFPAYD_GROUP_MAX];
-    struct offpay_ledger *l = srv->writers[writer];
+    struct offpay_ledger *l = sh->writers[writer];
 
     if (writer == 0)
-        pthread_mutex_lock(&srv->writer_lock);
+        pthread_mutex_lock(&sh->writer_lock);
     for (size_t i = 0; i < n; i++) {
         g[i]->t.rq->l = l;
         m[i].fn = http_step;
@@ -322,7 +322,7 @@ static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n, unsigned w
         rq->l = NULL; /* request_tx takes a reader again */
     }
     if (writer == 0)
-        pthread_mutex_unlock(&srv->writer_lock);
+        pthread_mutex_unlock(&sh->writer_lock);
 }
 
 /*
@@ -341,6 +341,7 @@ static void lead(struct offpayd *srv, struct tx_waiter **g, size_t n, unsigned w
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
 {
     struct offpayd *srv = rq->srv;
+    struct shard *sh = rq->shard;
     struct tx_waiter w;
 
     memset(&w, 0, sizeof w);
@@ -354,45 +355,45 @@ int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *
     sem_post(&srv->workers);
     /* Nor its reader connection: there are as many waiting requests as
      * clients, and a connection each would mean a database session each. */
-    pool_give(srv, rq->l);
+    pool_give(sh, rq->l);
     rq->l = NULL;
-    pthread_mutex_lock(&srv->group_lock);
-    *srv->group_tail = &w;
-    srv->group_tail = &w.next;
+    pthread_mutex_lock(&sh->group_lock);
+    *sh->group_tail = &w;
+    sh->group_tail = &w.next;
     while (!w.done) {
         /* Lead when requests are queued and a writer is free; else wait
          * (this request is queued, or in a group that runs). */
-        if (srv->group_head == NULL || srv->group_leading >= srv->writers_n) {
-            pthread_cond_wait(&srv->group_done, &srv->group_lock);
+        if (sh->group_head == NULL || sh->group_leading >= sh->writers_n) {
+            pthread_cond_wait(&sh->group_done, &sh->group_lock);
             continue;
         }
         struct tx_waiter *g[OFFPAYD_GROUP_MAX];
         size_t n = 0;
         unsigned writer = 0;
-        while (n < OFFPAYD_GROUP_MAX && srv->group_head != NULL) {
-            g[n++] = srv->group_head;
-            srv->group_head = srv->group_head->next;
+        while (n < OFFPAYD_GROUP_MAX && sh->group_head != NULL) {
+            g[n++] = sh->group_head;
+            sh->group_head = sh->group_head->next;
         }
-        if (srv->group_head == NULL)
-            srv->group_tail = &srv->group_head;
-        while (srv->writers_busy & (1u << writer))
+        if (sh->group_head == NULL)
+            sh->group_tail = &sh->group_head;
+        while (sh->writers_busy & (1u << writer))
             writer++;
-        srv->writers_busy |= 1u << writer;
-        srv->group_leading++;
-        pthread_mutex_unlock(&srv->group_lock);
-        lead(srv, g, n, writer);
-        pthread_mutex_lock(&srv->group_lock);
+        sh->writers_busy |= 1u << writer;
+        sh->group_leading++;
+        pthread_mutex_unlock(&sh->group_lock);
+        lead(sh, g, n, writer);
+        pthread_mutex_lock(&sh->group_lock);
         for (size_t i = 0; i < n; i++)
             g[i]->done = 1;
-        srv->writers_busy &= ~(1u << writer);
-        srv->group_leading--;
-        srv->groups++;
-        srv->grouped += n;
-        pthread_cond_broadcast(&srv->group_done);
+        sh->writers_busy &= ~(1u << writer);
+        sh->group_leading--;
+        __atomic_add_fetch(&srv->groups, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&srv->grouped, n, __ATOMIC_RELAXED);
+        pthread_cond_broadcast(&sh->group_done);
     }
-    pthread_mutex_unlock(&srv->group_lock);
+    pthread_mutex_unlock(&sh->group_lock);
     while (sem_wait(&srv->workers) != 0)
         ; /* EINTR */
-    rq->l = pool_take(srv);
+    rq->l = pool_take(sh);
     return w.m.result == TX_COMMITTED ? 0 : -1;
 }

@@ -48,9 +48,12 @@ int upkeep_start(struct offpayd *srv)
 {
     char err[512];
     srv->upkeep_running = 0;
-    if (srv->writer->ops->upkeep == NULL || srv->writer->ops->defer_upkeep == NULL)
+    struct offpay_ledger *writer = srv->shard[0].writer;
+    /* Only a ledger of one database has upkeep (SQLite's checkpoints); the
+     * shards of a ledger of several are PostgreSQL's, which needs none. */
+    if (srv->n_shards != 1 || writer->ops->upkeep == NULL || writer->ops->defer_upkeep == NULL)
         return 0;
-    if (offpay_ledger_open(&srv->upkeeper, srv->ledger_url, 0, err, sizeof err) != OFFPAY_OK) {
+    if (offpay_ledger_open(&srv->upkeeper, srv->shard[0].url, 0, err, sizeof err) != OFFPAY_OK) {
         fprintf(stderr, "offpayd: %s\n", err);
         return -1;
     }
@@ -66,7 +69,7 @@ int upkeep_start(struct offpayd *srv)
     }
     srv->upkeep_running = 1;
     /* Only now that the thread runs may the writer stop checkpointing. */
-    srv->writer->ops->defer_upkeep(srv->writer);
+    writer->ops->defer_upkeep(writer);
     return 0;
 }
 

@@ -27,6 +27,7 @@
 #endif
 
 static char dir[512], ledger_url[700], ledger_path[600], test_name[64];
+static int sql_shards; /* OFFPAY_TEST_SHARDS: SQLite shards in dir (SQL runs on each) */
 
 /* The offpayd serve processes of this test, all on its one ledger.  Server 0
  * is the one h_call and h_raw talk to. */
@@ -184,6 +185,23 @@ void h_setup(const char *name)
     if (pg != NULL && *pg != '\0') {
         char key[600];
         snprintf(ledger_url, sizeof ledger_url, "%s", pg);
+        snprintf(key, sizeof key, "%s/issuer.key", dir);
+        setenv("OFFPAYD_ISSUER_KEY", key, 1);
+    }
+    /* OFFPAY_TEST_SHARDS=N: a ledger of N SQLite shards (docs/scale.md),
+     * so that the same tests run on the sharded code paths cheaply. */
+    const char *shards = getenv("OFFPAY_TEST_SHARDS");
+    if ((pg == NULL || *pg == '\0') && shards != NULL && atoi(shards) > 1) {
+        char file[600], key[600];
+        snprintf(file, sizeof file, "%s/shards", dir);
+        FILE *f = fopen(file, "w");
+        if (f == NULL)
+            CHECK_FAIL("cannot write %s", file);
+        for (int i = 0; i < atoi(shards); i++)
+            fprintf(f, "shard %d sqlite:%s/shard-%d.db\n", i, dir, i);
+        fclose(f);
+        snprintf(ledger_url, sizeof ledger_url, "shards:%s", file);
+        sql_shards = atoi(shards);
         snprintf(key, sizeof key, "%s/issuer.key", dir);
         setenv("OFFPAYD_ISSUER_KEY", key, 1);
     }
@@ -422,11 +440,18 @@ void h_confirmation(char *text, size_t cap, const struct h_wallet *payee, const 
 
 /* ---- SQL ---- */
 
-static sqlite3 *sql_open(void)
+/* OFFPAY_TEST_SHARDS: the SQLite shards' files; SQL runs on each of them
+ * (h_sql_int sums what each answers: a count, or the one row one shard has). */
+static sqlite3 *sql_open_at(int shard)
 {
     sqlite3 *db;
-    if (sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        CHECK_FAIL("cannot open %s", ledger_path);
+    char path[700];
+    if (sql_shards > 1)
+        snprintf(path, sizeof path, "%s/shard-%d.db", dir, shard);
+    else
+        snprintf(path, sizeof path, "%s", ledger_path);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        CHECK_FAIL("cannot open %s", path);
     sqlite3_busy_timeout(db, 10000);
     return db;
 }
@@ -459,16 +484,22 @@ long long h_sql_int(const char *sql)
         PQclear(res);
         return v;
     }
-    sqlite3 *db = sql_open();
-    sqlite3_stmt *st;
     long long v = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        CHECK_FAIL("sql %s: %s", sql, sqlite3_errmsg(db));
-    if (sqlite3_step(st) != SQLITE_ROW)
+    int rows = 0;
+    for (int k = 0; k < (sql_shards > 1 ? sql_shards : 1); k++) {
+        sqlite3 *db = sql_open_at(k);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            CHECK_FAIL("sql %s: %s", sql, sqlite3_errmsg(db));
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            v += sqlite3_column_int64(st, 0);
+            rows++;
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    if (rows == 0)
         CHECK_FAIL("sql %s: no row", sql);
-    v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     return v;
 }
 
@@ -478,11 +509,13 @@ void h_sql_exec(const char *sql)
         PQclear(pg_sql(sql, PGRES_COMMAND_OK));
         return;
     }
-    sqlite3 *db = sql_open();
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        CHECK_FAIL("sql %s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
+    for (int k = 0; k < (sql_shards > 1 ? sql_shards : 1); k++) {
+        sqlite3 *db = sql_open_at(k);
+        char *msg = NULL;
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+            CHECK_FAIL("sql %s: %s", sql, msg ? msg : "?");
+        sqlite3_close(db);
+    }
 }
 
 void h_audit_ok(void)

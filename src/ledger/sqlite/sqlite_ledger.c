@@ -310,6 +310,12 @@ static enum offpay_ledger_result sl_migrate(struct offpay_ledger *l)
     enum offpay_ledger_result r;
     char pragma[64];
 
+    /* An up-to-date ledger (every open but the first) takes no write lock:
+     * a connection may then be opened while this thread holds the lock in
+     * a transaction on another database (the shards of one ledger). */
+    if (offpay_sqlite_migrations_count > 0 &&
+        user_version(s) >= offpay_sqlite_migrations[offpay_sqlite_migrations_count - 1].number)
+        return OFFPAY_LEDGER_OK;
     pthread_mutex_lock(&write_lock);
     for (int i = 0; i < offpay_sqlite_migrations_count; i++) {
         const struct offpay_migration *m = &offpay_sqlite_migrations[i];

@@ -1,0 +1,235 @@
+/*
+ * relay.c - value on its way between shards: delivery and the relay.
+ *
+ * A record settles on its payer's shard in one local transaction, so that
+ * double spending is decided there alone.  When its payee lives on another
+ * shard, that transaction cannot create the payee's coin; it credits the
+ * shard's in-flight account instead, with a coin owned by the in-flight key
+ * whose id is the record id (the transactional outbox, shard.c).  Delivery
+ * then moves the value, in two transactions, each idempotent:
+ *
+ *   1. on the payee's shard: create the payee's output (its id is the one
+ *      offpay_record_output gives, so a second delivery finds it and does
+ *      nothing) and add the amount to the payee account's received total;
+ *   2. on the payer's shard: spend the in-flight coin and add the amount to
+ *      the in-flight account's sent total (a coin already spent: nothing).
+ *
+ * A crash between the settlement and step 1 leaves the coin in flight: the
+ * relay finds it and delivers.  A crash between 1 and 2 leaves the value
+ * both delivered and in flight: the next delivery finds the output there,
+ * skips step 1 and does step 2.  No lock spans two shards and no
+ * transaction waits for another shard; `audit` counts what is in flight and
+ * what was delivered but not yet taken off (cmd_audit.c).
+ *
+ * Every offpayd process delivers its own settlements right after the
+ * commit, and runs a relay thread that looks for anything in flight on any
+ * shard every $OFFPAYD_RELAY_MS (default 1000), so that a process killed
+ * after a commit is finished for by any other, or by itself on restart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "offpay/amount.h"
+
+#define RELAY_BATCH 64 /* in-flight coins read per shard and round */
+
+struct delivery {
+    const uint8_t *id;
+    const struct offpay_record *rec;
+};
+
+/* Step 1, on the payee's shard. */
+static enum tx_step deliver_tx(struct offpay_ledger *l, void *ctx)
+{
+    struct delivery *d = ctx;
+    struct offpay_ledger_wallet payee;
+    struct offpay_ledger_account acc;
+    struct offpay_ledger_utxo out;
+    struct offpay_utxo o;
+
+    TRY(l->ops->wallet_get_by_key(l, d->rec->payee_key, &payee));
+    if (offpay_record_output(&o, d->rec, d->id, 0) != OFFPAY_OK)
+        return STEP_ERROR;
+    memset(&out, 0, sizeof out);
+    memcpy(out.id, o.id, OFFPAY_UTXO_ID_BYTES);
+    memcpy(out.owner, o.owner, OFFPAY_PUBLIC_KEY_BYTES);
+    out.amount = o.amount;
+    out.account_id = payee.account_id;
+    enum offpay_ledger_result r = l->ops->utxo_insert(l, &out, (uint64_t)time(NULL));
+    if (r == OFFPAY_LEDGER_DUPLICATE)
+        return STEP_COMMIT; /* delivered before */
+    TRY(r);
+    TRY(l->ops->account_get_by_id(l, payee.account_id, &acc));
+    if (acc.received > (uint64_t)INT64_MAX - o.amount)
+        return STEP_ERROR;
+    acc.received += o.amount;
+    TRY(l->ops->account_update(l, &acc));
+    return STEP_COMMIT;
+}
+
+/* Step 2, on the payer's shard. */
+static enum tx_step unload_transit_tx(struct offpay_ledger *l, void *ctx)
+{
+    struct delivery *d = ctx;
+    struct offpay_ledger_utxo coin;
+    struct offpay_ledger_account acc;
+    enum offpay_ledger_result r = l->ops->utxo_get(l, shard_transit_key, d->id, &coin);
+    if (r == OFFPAY_LEDGER_NOT_FOUND)
+        return STEP_COMMIT;
+    TRY(r);
+    if (coin.spent != OFFPAY_LEDGER_UNSPENT)
+        return STEP_COMMIT; /* taken off before */
+    TRY(l->ops->utxo_spend(l, &coin, OFFPAY_LEDGER_SPENT_BY_RECORD, d->id, (uint64_t)time(NULL)));
+    TRY(l->ops->account_get_by_id(l, coin.account_id, &acc));
+    if (acc.sent > (uint64_t)INT64_MAX - coin.amount)
+        return STEP_ERROR;
+    acc.sent += coin.amount;
+    TRY(l->ops->account_update(l, &acc));
+    return STEP_COMMIT;
+}
+
+/* Run fn in a transaction of its own on a connection of sh.  Returns 0 or -1. */
+static int on_shard(struct shard *sh, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), struct delivery *d)
+{
+    struct offpay_ledger *l = pool_take(sh);
+    if (l == NULL)
+        return -1;
+    enum tx_result r = tx_run(l, fn, d);
+    if (r != TX_COMMITTED)
+        fprintf(stderr, "offpayd: delivery on shard %u did not commit: %s\n", sh->index, l->ops->last_error(l));
+    pool_give(sh, l);
+    return r == TX_COMMITTED ? 0 : -1;
+}
+
+int deliver_record(struct offpayd *srv, struct shard *from, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                   const struct offpay_record *rec)
+{
+    struct delivery d = {id, rec};
+    struct shard *to;
+    struct offpay_ledger_wallet w;
+    if (shard_find_key(srv, rec->payee_key, &to, &w) != 0)
+        return -1; /* not found, or a shard did not answer: the relay tries again */
+    if (to == from)
+        return 0; /* cannot be: the record settled without going in flight */
+    if (on_shard(to, deliver_tx, &d) != 0 || on_shard(from, unload_transit_tx, &d) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- the relay ---- */
+
+struct in_flight {
+    uint8_t ids[RELAY_BATCH][OFFPAY_UTXO_ID_BYTES];
+    size_t n;
+};
+
+static int collect(void *ctx, const struct offpay_ledger_utxo *u)
+{
+    struct in_flight *f = ctx;
+    if (f->n >= RELAY_BATCH)
+        return 1;
+    memcpy(f->ids[f->n++], u->id, OFFPAY_UTXO_ID_BYTES);
+    return 0;
+}
+
+/* One round on shard sh: deliver what is in flight there.  Returns how many
+ * were delivered. */
+static size_t relay_shard(struct offpayd *srv, struct shard *sh)
+{
+    struct in_flight f;
+    struct offpay_record rec;
+    struct offpay_ledger_record stored;
+    size_t done = 0;
+    f.n = 0;
+    struct offpay_ledger *l = pool_take(sh);
+    if (l == NULL)
+        return 0;
+    if (l->ops->utxo_unspent_of(l, shard_transit_key, NULL, RELAY_BATCH, collect, &f) != OFFPAY_LEDGER_OK)
+        f.n = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        /* The in-flight coin's id is its record's: the record says where it goes. */
+        if (l->ops->record_get(l, f.ids[i], &stored) != OFFPAY_LEDGER_OK ||
+            offpay_record_decode(&rec, stored.body, stored.body_len) != OFFPAY_OK)
+            continue;
+        pool_give(sh, l);
+        l = NULL;
+        done += deliver_record(srv, sh, f.ids[i], &rec) == 0;
+        if ((l = pool_take(sh)) == NULL)
+            break;
+    }
+    pool_give(sh, l);
+    return done;
+}
+
+static void *relay_run(void *arg)
+{
+    struct offpayd *srv = arg;
+    pthread_mutex_lock(&srv->relay_lock);
+    while (!srv->relay_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += srv->relay_ms / 1000;
+        until.tv_nsec += (long)(srv->relay_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->relay_wake, &srv->relay_lock, &until);
+        if (srv->relay_stop)
+            break;
+        pthread_mutex_unlock(&srv->relay_lock);
+        size_t done = 0;
+        for (unsigned i = 0; i < srv->n_shards; i++)
+            done += relay_shard(srv, &srv->shard[i]);
+        if (done > 0)
+            fprintf(stderr, "offpayd: relay delivered %zu payment(s) between shards\n", done);
+        pthread_mutex_lock(&srv->relay_lock);
+    }
+    pthread_mutex_unlock(&srv->relay_lock);
+    return NULL;
+}
+
+int relay_start(struct offpayd *srv)
+{
+    const char *ms = getenv("OFFPAYD_RELAY_MS"), *mode = getenv("OFFPAYD_TEST_DELIVER");
+    srv->relay_running = 0;
+    srv->relay_ms = 1000;
+    srv->deliver_now = mode == NULL || strcmp(mode, "relay") != 0;
+    if (ms != NULL) {
+        uint64_t v;
+        if (offpay_amount_parse(&v, ms) != 0 || v > 3600000u) {
+            fprintf(stderr, "offpayd: OFFPAYD_RELAY_MS must be a number of milliseconds (0 = no relay).\n");
+            return -1;
+        }
+        srv->relay_ms = (unsigned)v;
+    }
+    if (srv->n_shards < 2 || srv->relay_ms == 0)
+        return 0;
+    pthread_mutex_init(&srv->relay_lock, NULL);
+    pthread_cond_init(&srv->relay_wake, NULL);
+    srv->relay_stop = 0;
+    if (pthread_create(&srv->relay_thread, NULL, relay_run, srv) != 0) {
+        pthread_cond_destroy(&srv->relay_wake);
+        pthread_mutex_destroy(&srv->relay_lock);
+        return -1;
+    }
+    srv->relay_running = 1;
+    return 0;
+}
+
+void relay_stop(struct offpayd *srv)
+{
+    if (!srv->relay_running)
+        return;
+    pthread_mutex_lock(&srv->relay_lock);
+    srv->relay_stop = 1;
+    pthread_cond_signal(&srv->relay_wake);
+    pthread_mutex_unlock(&srv->relay_lock);
+    pthread_join(srv->relay_thread, NULL);
+    pthread_cond_destroy(&srv->relay_wake);
+    pthread_mutex_destroy(&srv->relay_lock);
+    srv->relay_running = 0;
+}
