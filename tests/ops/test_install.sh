@@ -3,8 +3,10 @@
 # works: both programs (and their --version), the man pages (groff finds no
 # fault in them), the documents, and a systemd unit that `systemd-analyze
 # verify` accepts and that names the installed offpayd.  Then the installed
-# programs run the start of the patent's scenario: a ledger, a server on
-# 127.0.0.1, an enrolled wallet that loads coins.
+# programs run the patent's scenario as an operator would set it up: a
+# ledger, the server behind its own TLS certificate (a CA made here), two
+# wallets that verify it (--ca-file) and pin the issuer key, an offline
+# payment, both sides synced, audit.
 #
 # Usage: test_install.sh BUILD_DIR (ctest passes it).
 BUILD=${1:?usage: test_install.sh BUILD_DIR}
@@ -52,17 +54,39 @@ MANPATH="$P/prefix/share/man:" SYSTEMD_LOG_LEVEL=warning systemd-analyze verify 
 eq "systemd-analyze verify exits 0 ($(head -c 600 "$T/verify"))" "$?" 0
 if grep -q 'offpayd.service' "$T/verify"; then fail "systemd-analyze verify complains: $(cat "$T/verify")"; fi
 
-say "the installed programs run the scenario's start"
+say "the installed programs run the scenario over TLS, with wallets that verify the server"
+X=$T/x509
+mkdir -p "$X"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=offpay install test CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+  -keyout "$X/ca.key" -out "$X/ca.pem" 2>/dev/null &&
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$X/server.key" -out "$X/server.csr" 2>/dev/null &&
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$X/server.ext" &&
+openssl x509 -req -in "$X/server.csr" -CA "$X/ca.pem" -CAkey "$X/ca.key" -CAcreateserial -days 2 \
+  -extfile "$X/server.ext" -out "$X/server.pem" 2>/dev/null || { fail "openssl cannot make the test certificates"; finish; }
+chmod 600 "$X/server.key"
 "$OFFPAYD" init --ledger "$LEDGER" >"$T/init.out" || fail "installed offpayd init"
 contains "init prints the issuer key" "$T/init.out" '^issuer_public_key=[0-9a-f]{64}$'
+ikey=$(sed -n 's/^issuer_public_key=//p' "$T/init.out")
 # Port 0: the kernel picks a free port, and offpayd prints it.
-"$OFFPAYD" serve --ledger "$LEDGER" --listen 127.0.0.1:0 >"$T/server.log" 2>&1 &
+"$OFFPAYD" serve --ledger "$LEDGER" --listen 127.0.0.1:0 --tls-cert "$X/server.pem" --tls-key "$X/server.key" \
+  >"$T/server.log" 2>&1 &
 SERVER_PID=$!
 wait_listening "$T/server.log" "$SERVER_PID" 0 || { fail "the installed offpayd serves: $(cat "$T/server.log")"; finish; }
-URL="http://$(sed -n 's/^listening on //p' "$T/server.log" | head -1)"
-enrol alice 10000
-run 0 alice load 1000 4000
-eq "alice holds the coins she loaded" "$(amounts alice)" "1000 4000"
-run 0 alice balance --json
-eq "alice's online balance went down" "$(jq -r .online "$T/out")" "5000"
+URL="https://$(sed -n 's/^listening on //p' "$T/server.log" | head -1)"
+for who in alice bob; do
+  token=$("$OFFPAYD" account --ledger "$LEDGER" open "$who")
+  run 0 "$who" init --server "$URL" --account "$who" --token "$token" --ca-file "$X/ca.pem" --issuer-key "$ikey"
+done
+"$OFFPAYD" account --ledger "$LEDGER" mint alice 10000 >/dev/null || fail "mint"
+run 0 alice load 1000 2000 3000 4000
+eq "alice holds the coins she loaded" "$(amounts alice)" "1000 2000 3000 4000"
+handshake alice bob 3500
+eq "[0072]: the 4000 became change 500, locked" "$(amounts alice)" "500 1000 2000 3000"
+run 0 bob sync
+run 0 alice sync
+eq "bob holds 3500 after sync" "$(amounts bob spendable)" "3500"
+eq "alice's change is spendable after sync" "$(amounts alice spendable)" "500 1000 2000 3000"
+"$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit" 2>&1; eq "audit passes" "$?" 0
 finish
