@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "offpay/crypto.h"
+#include "offpay/messages.h"
 #include "offpay/qr.h"
 #include "offpay/text.h"
 
@@ -109,6 +110,21 @@ enum offpay_status cli_read_message(const char *path, int want_type, uint8_t *bi
     }
     free(text);
     return s;
+}
+
+const char *cli_message_kind(int type)
+{
+    switch (type) {
+    case OFFPAY_MSG_CERT: return "a wallet certificate";
+    case OFFPAY_MSG_UTXO: return "a coin";
+    case OFFPAY_MSG_REQUEST: return "a payment request";
+    case OFFPAY_MSG_RECORD: return "a payment record";
+    case OFFPAY_MSG_CONFIRMATION: return "a confirmation";
+    case OFFPAY_MSG_REFUSAL: return "a refusal";
+    case OFFPAY_MSG_REVOCATION: return "a revocation list";
+    case OFFPAY_MSG_LIMITS: return "a limits document";
+    default: return "an unknown kind of message";
+    }
 }
 
 int cli_output_open(struct cli_output *o, const char *path)

@@ -76,6 +76,8 @@ int cli_open_wallet(struct cli *c, struct offpay_wallet **w);
  */
 enum offpay_status cli_read_message(const char *path, int want_type, uint8_t *bin, size_t cap, size_t *len, int *type,
                                     char *why, size_t why_cap);
+/* What a message of that type is, for a sentence: "a payment record". */
+const char *cli_message_kind(int type);
 
 /*
  * Where a command's message goes: --out FILE, else stdout; and, with --qr,

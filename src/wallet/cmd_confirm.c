@@ -11,7 +11,8 @@ static int run(struct cli *c, int argc, char **argv)
     struct cli_opts o = {opt, 1, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_wallet_payment info;
-    uint8_t ans[OFFPAY_CONFIRMATION_BYTES_MAX];
+    /* Large enough for any message, so one that is not an answer is named, not "too large". */
+    uint8_t ans[OFFPAY_MESSAGE_BYTES_MAX];
     size_t len = 0;
     char why[512];
     int type, rc;
@@ -24,7 +25,8 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_confirm, "Give one confirmation file.");
     enum offpay_status s = cli_read_message(o.pos[0], 0, ans, sizeof ans, &len, &type, why, sizeof why);
     if (s == OFFPAY_OK && type != OFFPAY_MSG_CONFIRMATION && type != OFFPAY_MSG_REFUSAL)
-        return cli_fail(OFFPAY_ERR_WRONG_TYPE, "%s is not a confirmation or a refusal.", o.pos[0]);
+        return cli_fail(OFFPAY_ERR_WRONG_TYPE, "%s is %s, not a confirmation or refusal.", o.pos[0],
+                        cli_message_kind(type));
     if (s != OFFPAY_OK)
         return cli_fail(s, "%s", why);
     if ((rc = cli_open_wallet(c, &w)) != 0)
