@@ -127,6 +127,17 @@ struct offpay_wallet_balance {
 enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_wallet_balance *b,
                                          struct offpay_wallet_utxo **utxos, size_t *n_utxos) OFFPAY_WARN_UNUSED;
 
+/*
+ * The coins whose id begins with prefix: at least OFFPAY_WALLET_ID_PREFIX_MIN
+ * hex digits (either case) of an id, at most a whole one (a whole id matches
+ * at most its own coin).  Out: out[0..min(*n, max)) by id, *n the number of
+ * coins that match (more than max when the list is cut short; 1 = unique).
+ * OFFPAY_ERR_MALFORMED when prefix is too short, too long or not hex.
+ */
+#define OFFPAY_WALLET_ID_PREFIX_MIN 8
+enum offpay_status offpay_wallet_find_coins(struct offpay_wallet *w, const char *prefix, struct offpay_wallet_utxo *out,
+                                            size_t max, size_t *n) OFFPAY_WARN_UNUSED;
+
 /* Limits: what the server set, what the owner set (0 = not set), the
  * stricter of both, and what is used of them now. */
 struct offpay_wallet_limits {

@@ -5,6 +5,39 @@
 
 #include "cli.h"
 
+/* 8 to 64 hex digits: a whole coin id or the beginning of one. */
+static int is_id_prefix(const char *p)
+{
+    size_t n = strlen(p);
+    return n >= OFFPAY_WALLET_ID_PREFIX_MIN && n <= 2 * OFFPAY_UTXO_ID_BYTES && strspn(p, "0123456789abcdefABCDEF") == n;
+}
+
+/* The one coin whose id begins with p: 0, or the exit code (none, or several: a usage error naming them). */
+static int resolve_id(struct offpay_wallet *w, const char *p, uint8_t id[OFFPAY_UTXO_ID_BYTES])
+{
+    struct offpay_wallet_utxo m[5];
+    size_t n = 0;
+    enum offpay_status s = offpay_wallet_find_coins(w, p, m, sizeof m / sizeof m[0], &n);
+    if (s != OFFPAY_OK)
+        return cli_wallet_fail(w, s);
+    if (n == 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "This wallet holds no coin whose id begins with %s.", p);
+    if (n == 1) {
+        memcpy(id, m[0].id, OFFPAY_UTXO_ID_BYTES);
+        return 0;
+    }
+    char list[5 * (2 * OFFPAY_UTXO_ID_BYTES + 2) + 16] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && i < sizeof m / sizeof m[0]; i++) {
+        char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+        cli_hex(hex, m[i].id, OFFPAY_UTXO_ID_BYTES);
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", hex);
+    }
+    if (n > sizeof m / sizeof m[0])
+        snprintf(list + used, sizeof list - used, ", ...");
+    return cli_usage(&cli_cmd_unload, "%s begins %zu coin ids: %s; give more digits.", p, n, list);
+}
+
 static int run(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {{"all", 0, NULL}, {"json", 0, NULL}};
@@ -21,10 +54,15 @@ static int run(struct cli *c, int argc, char **argv)
     all = cli_opt(&o, "all") != NULL;
     if ((all && o.n_pos != 0) || (!all && o.n_pos != 1))
         return cli_usage(&cli_cmd_unload, "Give one coin id or --all.");
-    if (!all && offpay_unhex(id, sizeof id, o.pos[0]) != 0)
-        return cli_fail(OFFPAY_ERR_MALFORMED, "\"%s\" is not a coin id (64 hex digits).", o.pos[0]);
+    if (!all && !is_id_prefix(o.pos[0]))
+        return cli_fail(OFFPAY_ERR_MALFORMED, "\"%s\" is not a coin id (%d to 64 hex digits of one).", o.pos[0],
+                        OFFPAY_WALLET_ID_PREFIX_MIN);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
+    if (!all && (rc = resolve_id(w, o.pos[0], id)) != 0) {
+        offpay_wallet_close(w);
+        return rc;
+    }
     enum offpay_status s;
     if (all) {
         /* The server takes at most 64 coins a call: repeat until none is left. */
@@ -61,6 +99,8 @@ const struct cli_command cli_cmd_unload = {
     "synced first (exit 5).  The coins are held back (in doubt) while the server is\n"
     "asked, so they can never be spent twice.  If the server cannot be reached or\n"
     "refuses, they are spendable again; if its answer is lost (exit 7), they stay\n"
-    "in doubt until `offpay sync` learns from the server whether it took them.\n",
+    "in doubt until `offpay sync` learns from the server whether it took them.\n"
+    "UTXO_ID may be any unique beginning of a coin id of at least 8 hex digits;\n"
+    "one that begins several ids is a usage error (exit 2) naming them.\n",
     run,
 };

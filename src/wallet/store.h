@@ -122,6 +122,12 @@ enum offpay_status wallet_store_coins_each(struct wallet_store *s,
 /* One coin by id.  Out: *c, *found. */
 enum offpay_status wallet_store_coin_get(struct wallet_store *s, const uint8_t id[OFFPAY_UTXO_ID_BYTES],
                                          struct offpay_wallet_utxo *c, int *found);
+/* The coins whose id begins with the first nibbles hex digits of prefix
+ * (prefix holds (nibbles + 1) / 2 bytes; an odd last digit is the high half
+ * of its byte; 1 <= nibbles <= 64), by id. */
+enum offpay_status wallet_store_coins_with_prefix(struct wallet_store *s, const uint8_t *prefix, size_t nibbles,
+                                                  int (*each)(void *ctx, const struct offpay_wallet_utxo *c),
+                                                  void *ctx);
 /* The attestation of a spendable coin; STORAGE when it is not one. */
 enum offpay_status wallet_store_coin_attestation(struct wallet_store *s, const uint8_t id[OFFPAY_UTXO_ID_BYTES],
                                                  struct offpay_utxo *u);

@@ -39,6 +39,7 @@ enum stmt {
     S_HISTORY_ALL,
     S_COINS_ALL,
     S_COIN_GET,
+    S_COINS_PREFIX,
     S_COIN_ATTESTATION,
     S_COIN_ADD_OR_ATTEST,
     S_COIN_ADD_NEW,
@@ -112,6 +113,8 @@ static const char *const sql_text[S_COUNT] = {
     [S_HISTORY_ALL] = "SELECT time, kind, amount, counterparty, record_id, detail FROM history ORDER BY seq",
     [S_COINS_ALL] = "SELECT id, amount, state FROM utxos ORDER BY amount, id",
     [S_COIN_GET] = "SELECT id, amount, state FROM utxos WHERE id = ?1",
+    /* Blobs compare as memcmp: the ids with a prefix lie between it padded with 0s and with 1s. */
+    [S_COINS_PREFIX] = "SELECT id, amount, state FROM utxos WHERE id >= ?1 AND id <= ?2 ORDER BY id",
     [S_COIN_ATTESTATION] = "SELECT attestation FROM utxos WHERE id = ?1 AND state = 'spendable'",
     [S_COIN_ADD_OR_ATTEST] = "INSERT INTO utxos (id, amount, state, attestation, record_id, added)"
                              " SELECT ?1, ?2, 'spendable', ?3, NULL, ?4" NOT_SPENT_BY_US
@@ -698,6 +701,29 @@ enum offpay_status wallet_store_coins_each(struct wallet_store *s,
 {
     sqlite3_stmt *st = stmt(s, S_COINS_ALL);
     return st ? coins_run(s, st, each, ctx) : OFFPAY_ERR_STORAGE;
+}
+
+enum offpay_status wallet_store_coins_with_prefix(struct wallet_store *s, const uint8_t *prefix, size_t nibbles,
+                                                  int (*each)(void *ctx, const struct offpay_wallet_utxo *c),
+                                                  void *ctx)
+{
+    uint8_t lo[OFFPAY_UTXO_ID_BYTES], hi[OFFPAY_UTXO_ID_BYTES];
+    if (nibbles == 0 || nibbles > 2 * OFFPAY_UTXO_ID_BYTES)
+        return OFFPAY_ERR_USAGE;
+    memset(lo, 0x00, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    memcpy(lo, prefix, nibbles / 2);
+    memcpy(hi, prefix, nibbles / 2);
+    if (nibbles % 2) {
+        lo[nibbles / 2] = prefix[nibbles / 2] & 0xf0;
+        hi[nibbles / 2] = (uint8_t)(prefix[nibbles / 2] | 0x0f);
+    }
+    sqlite3_stmt *st = stmt(s, S_COINS_PREFIX);
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    sqlite3_bind_blob(st, 1, lo, sizeof lo, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, hi, sizeof hi, SQLITE_TRANSIENT);
+    return coins_run(s, st, each, ctx);
 }
 
 enum offpay_status wallet_store_coin_get(struct wallet_store *s, const uint8_t id[OFFPAY_UTXO_ID_BYTES],

@@ -61,6 +61,58 @@ static int tally_coin(void *ctx, const struct offpay_wallet_utxo *c)
     return 0;
 }
 
+struct coin_match {
+    struct offpay_wallet_utxo *out;
+    size_t max, n;
+};
+
+static int match_coin(void *ctx, const struct offpay_wallet_utxo *c)
+{
+    struct coin_match *m = ctx;
+    if (m->n < m->max)
+        m->out[m->n] = *c;
+    m->n++;
+    return 0;
+}
+
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+enum offpay_status offpay_wallet_find_coins(struct offpay_wallet *w, const char *prefix, struct offpay_wallet_utxo *out,
+                                            size_t max, size_t *n)
+{
+    uint8_t bytes[OFFPAY_UTXO_ID_BYTES] = {0};
+    size_t len = prefix ? strlen(prefix) : 0;
+    struct coin_match m = {out, max, 0};
+
+    *n = 0;
+    if (len < OFFPAY_WALLET_ID_PREFIX_MIN || len > 2 * OFFPAY_UTXO_ID_BYTES)
+        return wallet_fail(w, OFFPAY_ERR_MALFORMED, "A coin id is %d to %d hex digits of it.",
+                           OFFPAY_WALLET_ID_PREFIX_MIN, 2 * OFFPAY_UTXO_ID_BYTES);
+    for (size_t i = 0; i < len; i++) {
+        int d = hex_digit(prefix[i]);
+        if (d < 0)
+            return wallet_fail(w, OFFPAY_ERR_MALFORMED, "A coin id is hex digits only.");
+        bytes[i / 2] |= (uint8_t)(i % 2 ? d : d << 4);
+    }
+    enum offpay_status s = wallet_store_begin_read(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    s = wallet_store_coins_with_prefix(w->store, bytes, len, match_coin, &m);
+    wallet_store_end_read(w->store);
+    if (s == OFFPAY_OK)
+        *n = m.n;
+    return s;
+}
+
 enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_wallet_balance *b,
                                          struct offpay_wallet_utxo **utxos, size_t *n_utxos)
 {
