@@ -160,6 +160,13 @@ enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_w
  */
 enum offpay_status offpay_wallet_limits_set(struct offpay_wallet *w, const struct offpay_limits *owner) OFFPAY_WARN_UNUSED;
 
+/*
+ * Lift owner limits: each field of which that is nonzero goes back to "not
+ * set", so the server's value of that limit applies again; the others stay.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_limits_unset(struct offpay_wallet *w, const struct offpay_limits *which) OFFPAY_WARN_UNUSED;
+
 /* One line of history, newest last. */
 struct offpay_wallet_event {
     uint64_t time;

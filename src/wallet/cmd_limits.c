@@ -83,10 +83,52 @@ static int set(struct cli *c, int argc, char **argv)
     return rc;
 }
 
+/* limits unset: the owner's named values go back to "not set", so the
+ * server's apply again.  Flags only: a value would read as a new limit. */
+static int unset(struct cli *c, int argc, char **argv)
+{
+    struct cli_opt opt[] = {{"per-payment", 0, NULL}, {"offline-total", 0, NULL}, {"count", 0, NULL},
+                            {"period", 0, NULL},      {"holding", 0, NULL},       {"offline-time", 0, NULL},
+                            {"all", 0, NULL}};
+    struct cli_opts o = {opt, 7, {0}, 0, 0};
+    struct offpay_limits which = {0};
+    struct offpay_wallet *w = NULL;
+    int rc;
+
+    if (cli_opts_parse(&cli_cmd_limits, &o, argc, argv) != 0)
+        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+    if (o.help)
+        return cli_help(&cli_cmd_limits);
+    if (o.n_pos != 0)
+        return cli_usage(&cli_cmd_limits, "limits unset takes only flags (--per-payment, ..., or --all), no values.");
+    int all = cli_opt(&o, "all") != NULL;
+    which.per_payment = all || cli_opt(&o, "per-payment");
+    which.offline_total = all || cli_opt(&o, "offline-total");
+    which.count = all || cli_opt(&o, "count");
+    which.period = all || cli_opt(&o, "period");
+    which.holding = all || cli_opt(&o, "holding");
+    which.offline_time = all || cli_opt(&o, "offline-time");
+    if (!(which.per_payment || which.offline_total || which.count || which.period || which.holding ||
+          which.offline_time))
+        return cli_usage(&cli_cmd_limits, "limits unset needs at least one of --per-payment, --offline-total, --count, "
+                                          "--period, --holding, --offline-time, or --all.");
+    if ((rc = cli_open_wallet(c, &w)) != 0)
+        return rc;
+    enum offpay_status s = offpay_wallet_limits_unset(w, &which);
+    if (s != OFFPAY_OK)
+        rc = cli_wallet_fail(w, s);
+    else
+        printf("Owner limits lifted; the server's values apply to them again.\n");
+    offpay_wallet_close(w);
+    return rc;
+}
+
 static int run(struct cli *c, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "set") == 0)
         return set(c, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "unset") == 0)
+        return unset(c, argc - 1, argv + 1);
     struct cli_opt opt[] = {{"json", 0, NULL}};
     struct cli_opts o = {opt, 1, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
@@ -134,8 +176,9 @@ static int run(struct cli *c, int argc, char **argv)
 const struct cli_command cli_cmd_limits = {
     "limits",
     "limits [--json] | limits set [--per-payment A] [--offline-total A] [--count N] [--period S] [--holding A] "
-    "[--offline-time S]",
-    "Show the offline limits and their use, or set stricter owner limits.",
+    "[--offline-time S] | limits unset [--per-payment] [--offline-total] [--count] [--period] [--holding] "
+    "[--offline-time] | limits unset --all",
+    "Show the offline limits and their use, set stricter owner limits, or lift them.",
     "The server sets the limits at init and every sync: a payment must be below\n"
     "the per-payment limit, the unsynced offline total must stay below the\n"
     "offline-total limit, and fewer than count payments may be made per period.\n"
@@ -143,6 +186,8 @@ const struct cli_command cli_cmd_limits = {
     "it exits 6; a payment to it that would pass it goes to the online balance at\n"
     "sync), and may pay offline only within the offline time after its last sync.\n"
     "`limits set` adds the owner's own values; they may only be stricter than the\n"
-    "server's (a looser one is refused, exit 2).  A payment over a limit exits 6.\n",
+    "server's (a looser one is refused, exit 2).  `limits unset` lifts the named\n"
+    "owner values (flags, no values; --all: every one), so the server's apply\n"
+    "again.  A payment over a limit exits 6.\n",
     run,
 };

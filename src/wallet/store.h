@@ -86,6 +86,8 @@ enum offpay_status wallet_store_limits_get(struct wallet_store *s, uint8_t *poli
                                            struct offpay_limits *owner);
 /* Set the owner's values that are nonzero in owner; the others stay. */
 enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const struct offpay_limits *owner);
+/* Clear (back to "not set") the owner's values that are nonzero in which. */
+enum offpay_status wallet_store_owner_limits_unset(struct wallet_store *s, const struct offpay_limits *which);
 /* The server's latest encoded sync stamp (docs/wire-format.md, type 9).
  * get: stamp[0..*len), *len = 0 when none is stored. */
 enum offpay_status wallet_store_stamp_set(struct wallet_store *s, const uint8_t *stamp, size_t len);

@@ -28,6 +28,7 @@ enum stmt {
     S_POLICY_SET,
     S_LIMITS_GET,
     S_OWNER_SET,
+    S_OWNER_UNSET,
     S_STAMP_SET,
     S_STAMP_GET,
     S_SYNCED_SET,
@@ -97,6 +98,13 @@ static const char *const sql_text[S_COUNT] = {
                     " owner_period = CASE WHEN ?4 > 0 THEN ?4 ELSE owner_period END,"
                     " owner_holding = CASE WHEN ?5 > 0 THEN ?5 ELSE owner_holding END,"
                     " owner_offline_time = CASE WHEN ?6 > 0 THEN ?6 ELSE owner_offline_time END WHERE one = 1",
+    [S_OWNER_UNSET] = "UPDATE limits SET"
+                      " owner_per_payment = CASE WHEN ?1 > 0 THEN 0 ELSE owner_per_payment END,"
+                      " owner_offline_total = CASE WHEN ?2 > 0 THEN 0 ELSE owner_offline_total END,"
+                      " owner_count = CASE WHEN ?3 > 0 THEN 0 ELSE owner_count END,"
+                      " owner_period = CASE WHEN ?4 > 0 THEN 0 ELSE owner_period END,"
+                      " owner_holding = CASE WHEN ?5 > 0 THEN 0 ELSE owner_holding END,"
+                      " owner_offline_time = CASE WHEN ?6 > 0 THEN 0 ELSE owner_offline_time END WHERE one = 1",
     [S_STAMP_SET] = "UPDATE limits SET sync_stamp = ?1 WHERE one = 1",
     [S_STAMP_GET] = "SELECT sync_stamp FROM limits WHERE one = 1",
     [S_SYNCED_SET] = "UPDATE limits SET last_sync = ?1 WHERE one = 1",
@@ -545,9 +553,9 @@ enum offpay_status wallet_store_limits_get(struct wallet_store *s, uint8_t *poli
     return OFFPAY_OK;
 }
 
-enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const struct offpay_limits *owner)
+static enum offpay_status owner_limits_write(struct wallet_store *s, int which, const struct offpay_limits *owner)
 {
-    sqlite3_stmt *st = stmt(s, S_OWNER_SET);
+    sqlite3_stmt *st = stmt(s, which);
     if (st == NULL)
         return OFFPAY_ERR_STORAGE;
     bind_u64(st, 1, owner->per_payment);
@@ -557,6 +565,16 @@ enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const s
     bind_u64(st, 5, owner->holding);
     bind_u64(st, 6, owner->offline_time);
     return exec_done(s, st, NULL);
+}
+
+enum offpay_status wallet_store_owner_limits_set(struct wallet_store *s, const struct offpay_limits *owner)
+{
+    return owner_limits_write(s, S_OWNER_SET, owner);
+}
+
+enum offpay_status wallet_store_owner_limits_unset(struct wallet_store *s, const struct offpay_limits *which)
+{
+    return owner_limits_write(s, S_OWNER_UNSET, which);
 }
 
 enum offpay_status wallet_store_stamp_set(struct wallet_store *s, const uint8_t *stamp, size_t len)

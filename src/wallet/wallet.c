@@ -229,6 +229,19 @@ enum offpay_status offpay_wallet_limits_set(struct offpay_wallet *w, const struc
     return wallet_store_commit(w->store);
 }
 
+enum offpay_status offpay_wallet_limits_unset(struct offpay_wallet *w, const struct offpay_limits *which)
+{
+    enum offpay_status s = wallet_store_begin(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    if ((s = wallet_store_owner_limits_unset(w->store, which)) != OFFPAY_OK ||
+        (s = wallet_history_add(w, "limits", 0, NULL, NULL, "owner limits lifted")) != OFFPAY_OK) {
+        wallet_store_rollback(w->store);
+        return s;
+    }
+    return wallet_store_commit(w->store);
+}
+
 /* ---- history ---- */
 
 struct event_list {
