@@ -34,6 +34,23 @@ struct offpay_client_auth {
 
 /* Seconds a call may take in all, unless $OFFPAY_TIMEOUT (1..3600) says otherwise. */
 #define OFFPAY_CLIENT_TIMEOUT_S 10L
+#define OFFPAY_CLIENT_TIMEOUT_MAX_S 3600L
+/* A call slower than this is reported once to the caller's on_slow. */
+#define OFFPAY_CLIENT_SLOW_MS 1000L
+
+/* Returns: the seconds $OFFPAY_TIMEOUT gives (1..3600), or 0 when it is not
+ * set or not such a number (then it is ignored). */
+long offpay_client_timeout_env(void);
+
+/* How one call is made (offpay_client_call_opts). */
+struct offpay_client_opts {
+    const char *ca_file; /* PEM authorities an https:// server is checked against; NULL: the system's */
+    long timeout_s;      /* > 0: seconds the call may take in all; 0: $OFFPAY_TIMEOUT, else 10 */
+    /* When not NULL: called once, on the calling thread, when the call has
+     * taken more than OFFPAY_CLIENT_SLOW_MS and is still going. */
+    void (*on_slow)(void *ctx);
+    void *slow_ctx;
+};
 
 /*
  * One HTTP request to base_url (e.g. "http://127.0.0.1:18080") + path.
@@ -68,6 +85,12 @@ enum offpay_status offpay_client_call(const char *base_url, const char *method, 
 enum offpay_status offpay_client_call_tls(const char *base_url, const char *ca_file, const char *method,
                                           const char *path, const json_t *body, const struct offpay_client_auth *auth,
                                           long *http_status, json_t **response) OFFPAY_WARN_UNUSED;
+
+/* The same, made as opts says (NULL: as offpay_client_call). */
+enum offpay_status offpay_client_call_opts(const char *base_url, const struct offpay_client_opts *opts,
+                                           const char *method, const char *path, const json_t *body,
+                                           const struct offpay_client_auth *auth, long *http_status,
+                                           json_t **response) OFFPAY_WARN_UNUSED;
 
 /*
  * Why this thread's last call failed, in libcurl's words (e.g. "SSL

@@ -71,6 +71,63 @@ void offpay_wallet_close(struct offpay_wallet *w);
  * before any failure).  Valid until the next call on w. */
 const char *offpay_wallet_error(const struct offpay_wallet *w);
 
+/* ---- contacting the server (docs/wallet.md "Settings") ---- */
+
+#define OFFPAY_WALLET_CONFIG_FILE "config" /* the folder's settings file: timeout */
+#define OFFPAY_WALLET_TIMEOUT_MAX 3600     /* seconds */
+
+/* How a handle contacts the server: its caller's choices, above the folder's. */
+struct offpay_wallet_contact {
+    /* Seconds a call may take in all (1..OFFPAY_WALLET_TIMEOUT_MAX); 0: the
+     * first of $OFFPAY_TIMEOUT, the config file's timeout, 10. */
+    unsigned timeout;
+    /* When not NULL: called once per call that has taken over a second and
+     * is still waiting, on the calling thread, with the server's URL (e.g. to
+     * tell a person the program is not stuck). */
+    void (*on_slow)(void *ctx, const char *server_url);
+    void *ctx;
+};
+
+/* Set how w contacts the server from now on (a copy of *c is kept). */
+void offpay_wallet_contact_set(struct offpay_wallet *w, const struct offpay_wallet_contact *c);
+
+/* The settings as they apply now, and where each comes from. */
+struct offpay_wallet_config {
+    char server_url[OFFPAY_WALLET_URL_MAX]; /* kept in the store */
+    unsigned timeout;                       /* the seconds a call may take, in force */
+    const char *timeout_from;               /* "option", "environment", "config" or "default" */
+    unsigned timeout_config;                /* the config file's value; 0: not set there */
+};
+
+/* Out: *c.  Returns: OFFPAY_OK, or OFFPAY_ERR_USAGE when the config file does
+ * not parse (the sentence names its line). */
+enum offpay_status offpay_wallet_config_get(struct offpay_wallet *w, struct offpay_wallet_config *c) OFFPAY_WARN_UNUSED;
+
+/*
+ * Move the wallet to the server at url (the same ledger at a new address):
+ * from now on every call goes there.  One transaction, with a history line;
+ * the issuer key stays pinned, so a server of another ledger fails every
+ * answer's verification.  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (not an
+ * http:// or https:// URL of the form offpay_wallet_url_check takes),
+ * OFFPAY_ERR_STORAGE.
+ */
+enum offpay_status offpay_wallet_server_set(struct offpay_wallet *w, const char *url) OFFPAY_WARN_UNUSED;
+
+/* Write the config file's timeout (1..OFFPAY_WALLET_TIMEOUT_MAX; 0: remove
+ * it), replacing the file at once (a whole new file, renamed over the old).
+ * Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (out of range, or a config file that
+ * does not parse), OFFPAY_ERR_STORAGE (cannot write it). */
+enum offpay_status offpay_wallet_config_timeout_set(struct offpay_wallet *w, unsigned seconds) OFFPAY_WARN_UNUSED;
+
+/*
+ * Check a server URL: http:// or https://, a host name (letters, digits,
+ * '.', '-') or an IPv6 address in brackets, an optional :PORT (1..65535),
+ * an optional path of letters, digits and "-._~/"; no user, query or
+ * fragment; shorter than OFFPAY_WALLET_URL_MAX.  Out: why (a sentence, when
+ * it is refused).  Returns: 1 when it is such a URL, else 0.
+ */
+int offpay_wallet_url_check(const char *url, char *why, size_t why_cap);
+
 /*
  * Create a wallet in dir from what enrolment handed out: the server URL, the
  * certificate (its public key must be sk's), the issuer public key, the
@@ -293,7 +350,8 @@ enum offpay_status offpay_wallet_add_utxos(struct offpay_wallet *w, const struct
  * key in the answer is trusted on first use.  ca_file: for an https://
  * server_url, a PEM file of the certificate authorities to check the server
  * against, from now on (a copy is kept in dir as OFFPAY_WALLET_CA_FILE);
- * NULL: the system's authorities.
+ * NULL: the system's authorities.  contact: how to reach the server (NULL:
+ * the defaults; the new handle keeps it).
  * Out: *w, err as for offpay_wallet_open.  Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (dir already holds a
  * wallet, bad account name), OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_OUTCOME_UNKNOWN
  * (the answer was lost: run it again with the same token), OFFPAY_ERR_REJECTED
@@ -303,8 +361,8 @@ enum offpay_status offpay_wallet_add_utxos(struct offpay_wallet *w, const struct
  */
 enum offpay_status offpay_wallet_init(struct offpay_wallet **w, char *err, const char *dir, const char *server_url,
                                       const char *account, const char *token,
-                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES],
-                                      const char *ca_file) OFFPAY_WARN_UNUSED;
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES], const char *ca_file,
+                                      const struct offpay_wallet_contact *contact) OFFPAY_WARN_UNUSED;
 
 /* Out: *online, the account's online balance.  Changes nothing.
  * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED. */

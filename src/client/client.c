@@ -135,16 +135,45 @@ static struct curl_slist *auth_headers(struct curl_slist *h, const struct offpay
     return h;
 }
 
-/* $OFFPAY_TIMEOUT, else the default. */
-static long total_timeout(void)
+long offpay_client_timeout_env(void)
 {
     const char *e = getenv("OFFPAY_TIMEOUT");
     char *end;
     long v;
-    if (e == NULL || *e == '\0')
-        return OFFPAY_CLIENT_TIMEOUT_S;
+    if (e == NULL || *e < '0' || *e > '9')
+        return 0;
     v = strtol(e, &end, 10);
-    return *end == '\0' && v >= 1 && v <= 3600 ? v : OFFPAY_CLIENT_TIMEOUT_S;
+    return *end == '\0' && v >= 1 && v <= OFFPAY_CLIENT_TIMEOUT_MAX_S ? v : 0;
+}
+
+/* $OFFPAY_TIMEOUT, else the default. */
+static long total_timeout(void)
+{
+    long v = offpay_client_timeout_env();
+    return v > 0 ? v : OFFPAY_CLIENT_TIMEOUT_S;
+}
+
+/* The caller's "this is slow" hook, called once past OFFPAY_CLIENT_SLOW_MS
+ * (libcurl calls us about once a second while it waits, and at each chunk). */
+struct slow_watch {
+    const struct offpay_client_opts *opts;
+    struct timespec start;
+    int told;
+};
+
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct slow_watch *sw = user;
+    struct timespec now;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (sw->told || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return 0;
+    long ms = (long)(now.tv_sec - sw->start.tv_sec) * 1000L + (now.tv_nsec - sw->start.tv_nsec) / 1000000L;
+    if (ms > OFFPAY_CLIENT_SLOW_MS) {
+        sw->told = 1;
+        sw->opts->on_slow(sw->opts->slow_ctx);
+    }
+    return 0; /* never abort the transfer from here */
 }
 
 /* A failed transfer: did the request certainly never leave?  Only when no
@@ -183,10 +212,14 @@ static int untrusted(CURLcode rc)
 
 /* The request; the answer as a JSON object (response) or as text (text).
  * ca_file: the authorities an https server is checked against (NULL: the system's). */
-static enum offpay_status perform(const char *base_url, const char *ca_file, const char *method, const char *path, const char *body,
-                                  size_t body_len, const struct offpay_client_auth *auth, long timeout_s,
-                                  long *http_status, json_t **response, char **text, size_t *text_len)
+static enum offpay_status perform(const char *base_url, const struct offpay_client_opts *opts, const char *method,
+                                  const char *path, const char *body, size_t body_len,
+                                  const struct offpay_client_auth *auth, long *http_status, json_t **response,
+                                  char **text, size_t *text_len)
 {
+    const char *ca_file = opts->ca_file;
+    long timeout_s = opts->timeout_s;
+    struct slow_watch sw = {opts, {0, 0}, 0};
     enum offpay_status st = OFFPAY_ERR_INTERNAL;
     struct answer ans = {0};
     struct curl_slist *headers = NULL, *t;
@@ -254,6 +287,11 @@ static enum offpay_status perform(const char *base_url, const char *ca_file, con
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (ca_file != NULL)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    if (opts->on_slow != NULL && clock_gettime(CLOCK_MONOTONIC, &sw.start) == 0) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sw);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else {
@@ -313,14 +351,16 @@ enum offpay_status offpay_client_call_raw(const char *base_url, const char *meth
                                           const char *body, size_t body_len, const struct offpay_client_auth *auth,
                                           long timeout_s, long *http_status, json_t **response)
 {
-    return perform(base_url, NULL, method, path, body, body_len, auth, timeout_s, http_status, response, NULL, NULL);
+    struct offpay_client_opts o = {NULL, timeout_s, NULL, NULL};
+    return perform(base_url, &o, method, path, body, body_len, auth, http_status, response, NULL, NULL);
 }
 
 enum offpay_status offpay_client_call_text(const char *base_url, const char *method, const char *path,
                                            const char *body, size_t body_len, const struct offpay_client_auth *auth,
                                            long timeout_s, long *http_status, char **text, size_t *text_len)
 {
-    return perform(base_url, NULL, method, path, body, body_len, auth, timeout_s, http_status, NULL, text, text_len);
+    struct offpay_client_opts o = {NULL, timeout_s, NULL, NULL};
+    return perform(base_url, &o, method, path, body, body_len, auth, http_status, NULL, text, text_len);
 }
 
 enum offpay_status offpay_client_call(const char *base_url, const char *method, const char *path, const json_t *body,
@@ -333,6 +373,16 @@ enum offpay_status offpay_client_call_tls(const char *base_url, const char *ca_f
                                           const char *path, const json_t *body, const struct offpay_client_auth *auth,
                                           long *http_status, json_t **response)
 {
+    struct offpay_client_opts o = {ca_file, 0, NULL, NULL};
+    return offpay_client_call_opts(base_url, &o, method, path, body, auth, http_status, response);
+}
+
+enum offpay_status offpay_client_call_opts(const char *base_url, const struct offpay_client_opts *opts,
+                                           const char *method, const char *path, const json_t *body,
+                                           const struct offpay_client_auth *auth, long *http_status,
+                                           json_t **response)
+{
+    static const struct offpay_client_opts plain = {NULL, 0, NULL, NULL};
     char *text = NULL;
     enum offpay_status st;
 
@@ -343,8 +393,8 @@ enum offpay_status offpay_client_call_tls(const char *base_url, const char *ca_f
             *response = NULL;
         return OFFPAY_ERR_NOMEM;
     }
-    st = perform(base_url, ca_file, method, path, text, text ? strlen(text) : 0, auth, 0, http_status, response, NULL,
-                 NULL);
+    st = perform(base_url, opts != NULL ? opts : &plain, method, path, text, text ? strlen(text) : 0, auth,
+                 http_status, response, NULL, NULL);
     free(text);
     return st;
 }

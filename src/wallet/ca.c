@@ -63,31 +63,14 @@ static enum offpay_status read_ca(struct offpay_wallet *w, const char *path, cha
 
 enum offpay_status wallet_ca_keep(struct offpay_wallet *w, const char *src)
 {
-    char dest[PATH_MAX + 16], tmp[PATH_MAX + 32], *data = NULL;
+    char *data = NULL;
     size_t len = 0;
     enum offpay_status s;
-    int fd = -1;
 
     if ((s = read_ca(w, src, &data, &len)) != OFFPAY_OK)
         return s;
-    if (wallet_path(dest, sizeof dest, w->dir, OFFPAY_WALLET_CA_FILE) != 0 ||
-        wallet_path(tmp, sizeof tmp, w->dir, OFFPAY_WALLET_CA_FILE ".new") != 0) {
-        free(data);
-        return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder's name is too long.");
-    }
-    unlink(tmp); /* left by an attempt that crashed */
-    /* Written whole and synced before it takes the name: a crash leaves the
-     * old copy or the new one, never half of one. */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0)
-        ok = 0;
-    if (ok && rename(tmp, dest) != 0)
-        ok = 0;
-    if (!ok) {
-        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The CA file cannot be kept in %s: %s.", dest, strerror(errno));
-        unlink(tmp);
-    }
+    if (wallet_file_replace(w, OFFPAY_WALLET_CA_FILE, data, len) != 0)
+        s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The CA file cannot be kept in %s: %s.", w->dir, strerror(errno));
     free(data);
     return s;
 }

@@ -30,6 +30,13 @@ static enum offpay_status lost(struct offpay_wallet *w, const char *method, cons
                        w->server_url, why);
 }
 
+/* The client's "slow" hook, in the wallet caller's terms. */
+static void on_slow(void *ctx)
+{
+    const struct offpay_wallet *w = ctx;
+    w->contact.on_slow(w->contact.ctx, w->server_url);
+}
+
 enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, const char *path, const json_t *body,
                                int with_key, const uint8_t *nonce, uint64_t ts, json_t **resp)
 {
@@ -41,6 +48,12 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
     const char *ca = wallet_ca_path(w, ca_buf, sizeof ca_buf);
 
     *resp = NULL;
+    struct offpay_client_opts opts = {ca, 0, w->contact.on_slow != NULL ? on_slow : NULL, w};
+    unsigned timeout;
+    const char *from;
+    if ((s = wallet_timeout(w, &timeout, &from)) != OFFPAY_OK)
+        return s;
+    opts.timeout_s = (long)timeout;
     if (with_key) {
         if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
             return s;
@@ -50,7 +63,7 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
         auth.timestamp = ts;
     }
     json_t *answer = NULL;
-    s = offpay_client_call_tls(w->server_url, ca, method, path, body, with_key ? &auth : NULL, &http, &answer);
+    s = offpay_client_call_opts(w->server_url, &opts, method, path, body, with_key ? &auth : NULL, &http, &answer);
     wallet_key_free(sk);
     if (s == OFFPAY_ERR_SERVER_UNTRUSTED)
         return wallet_fail(w, s,

@@ -48,6 +48,24 @@ int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, 
     return cli_opts_parse_as(cmd->name, cmd->usage, o, argc, argv);
 }
 
+/* Said once per run, however many calls are slow: the person needs to know
+ * the program waits on the network, not a line per call. */
+static void note_slow(void *ctx, const char *server_url)
+{
+    static int told;
+    (void)ctx;
+    if (!told) {
+        told = 1;
+        fprintf(stderr, "%s: contacting %s...\n", cli_program(), server_url);
+    }
+}
+
+struct offpay_wallet_contact cli_contact(const struct cli *c)
+{
+    struct offpay_wallet_contact k = {c->timeout, isatty(STDERR_FILENO) ? note_slow : NULL, NULL};
+    return k;
+}
+
 int cli_open_wallet(struct cli *c, struct offpay_wallet **w)
 {
     char err[OFFPAY_WALLET_ERROR_MAX];
@@ -57,6 +75,8 @@ int cli_open_wallet(struct cli *c, struct offpay_wallet **w)
     enum offpay_status s = offpay_wallet_open(w, err, c->wallet_dir);
     if (s != OFFPAY_OK)
         return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
+    struct offpay_wallet_contact k = cli_contact(c);
+    offpay_wallet_contact_set(*w, &k);
     return 0;
 }
 

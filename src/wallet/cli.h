@@ -26,6 +26,7 @@
 struct cli {
     const char *wallet_opt; /* --wallet DIR, or NULL */
     char wallet_dir[PATH_MAX]; /* resolved by cli_open_wallet */
+    unsigned timeout;          /* offpay --timeout SECONDS before the command; 0: not given */
 };
 
 struct cli_command {
@@ -38,7 +39,8 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_cmd_init, cli_cmd_balance, cli_cmd_load, cli_cmd_unload, cli_cmd_request,
-    cli_cmd_pay, cli_cmd_accept, cli_cmd_confirm, cli_cmd_sync, cli_cmd_pay_online, cli_cmd_history, cli_cmd_limits;
+    cli_cmd_pay, cli_cmd_accept, cli_cmd_confirm, cli_cmd_sync, cli_cmd_pay_online, cli_cmd_history, cli_cmd_limits,
+    cli_cmd_config;
 
 /* The device-to-device commands (docs/transport.md): receive and scan, and
  * pay --to, which cmd_pay.c hands to cli_pay_to (cmd_pay_to.c). */
@@ -62,9 +64,14 @@ int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, 
 /* Print cmd's --help on stdout; returns 0. */
 int cli_help(const struct cli_command *cmd);
 
-/* Open the wallet named by --wallet / $OFFPAY_WALLET / ~/.offpay.  On failure
- * prints why and returns the exit code; *w is NULL. */
+/* Open the wallet named by --wallet / $OFFPAY_WALLET / ~/.offpay, contacting
+ * its server as cli_contact says.  On failure prints why and returns the exit
+ * code; *w is NULL. */
 int cli_open_wallet(struct cli *c, struct offpay_wallet **w);
+/* How the program contacts the server: --timeout, and on a terminal (stderr
+ * is one) a one-line "contacting SERVER..." note once a call takes over a
+ * second (docs/wallet.md "Settings"). */
+struct offpay_wallet_contact cli_contact(const struct cli *c);
 
 /* ---- messages as single-line text ---- */
 

@@ -28,8 +28,9 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_init, "--issuer-key takes the 64 hex digits `offpayd init` printed.");
     if (offpay_wallet_dir(c->wallet_dir, sizeof c->wallet_dir, c->wallet_opt) != OFFPAY_OK)
         return cli_fail(OFFPAY_ERR_USAGE, "No wallet folder: give --wallet DIR or set OFFPAY_WALLET or HOME.");
+    struct offpay_wallet_contact k = cli_contact(c);
     enum offpay_status s = offpay_wallet_init(&w, err, c->wallet_dir, server, account, token, pin_hex ? pin : NULL,
-                                              cli_opt(&o, "ca-file"));
+                                              cli_opt(&o, "ca-file"), &k);
     if (s != OFFPAY_OK)
         return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
     cli_hex(wid, offpay_wallet_cert(w)->wallet_id, OFFPAY_WALLET_ID_BYTES);

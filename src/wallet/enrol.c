@@ -96,9 +96,11 @@ static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *re
 static enum offpay_status enrol_folder(struct offpay_wallet *scratch, const char *dir, const char *server_url,
                                        const char *account, const char *ca_file, int *dir_created)
 {
-    char path[PATH_MAX + 16];
+    char path[PATH_MAX + 16], why[256];
     if (!offpay_account_name_valid(account))
         return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
+    if (!offpay_wallet_url_check(server_url, why, sizeof why))
+        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s", why);
     if (ca_file != NULL && strncmp(server_url, "https://", 8) != 0)
         return wallet_fail(scratch, OFFPAY_ERR_USAGE, "--ca-file is for an https:// server; %s is not one.", server_url);
     if (strlen(server_url) >= sizeof scratch->server_url || strlen(dir) >= sizeof scratch->dir)
@@ -189,6 +191,7 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
                                  rev_len);
     free(rev);
     if (s == OFFPAY_OK) {
+        offpay_wallet_contact_set(*out, &scratch->contact);
         scratch->err[0] = '\0';
         if (wallet_path(path, sizeof path, scratch->dir, ENROL_KEY_FILE) == 0)
             unlink(path);
@@ -200,7 +203,8 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
 
 enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
                                       const char *account, const char *token,
-                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES], const char *ca_file)
+                                      const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES], const char *ca_file,
+                                      const struct offpay_wallet_contact *contact)
 {
     struct offpay_wallet *scratch = NULL;
     uint8_t *sk = NULL;
@@ -216,6 +220,8 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
         return OFFPAY_ERR_CRYPTO_INIT;
     if ((scratch = calloc(1, sizeof *scratch)) == NULL)
         return OFFPAY_ERR_NOMEM;
+    if (contact != NULL)
+        offpay_wallet_contact_set(scratch, contact);
     s = enrol_prepare(scratch, dir, server_url, account, ca_file, &dir_created);
     if (s == OFFPAY_OK && (sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL)
         s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");

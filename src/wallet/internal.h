@@ -35,6 +35,7 @@ struct offpay_wallet {
     struct offpay_cert cert;
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
     char server_url[OFFPAY_WALLET_URL_MAX];
+    struct offpay_wallet_contact contact; /* the caller's choices (config.c) */
 };
 
 /* Record a failure sentence on w and return s (printf-style). */
@@ -56,6 +57,16 @@ enum offpay_status wallet_key_mode_check(struct offpay_wallet *w, const char *pa
 enum offpay_status wallet_modes_check(struct offpay_wallet *w);
 /* Write a new key file (O_EXCL, 0600, fsync'd); nothing is left on failure. */
 enum offpay_status wallet_key_write(struct offpay_wallet *w, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES]);
+
+/* The seconds a call may take, by the precedence of docs/wallet.md
+ * "Settings" (config.c).  Out: *seconds, *from ("option", ...).  Returns:
+ * OFFPAY_OK, OFFPAY_ERR_USAGE (a config file that does not parse). */
+enum offpay_status wallet_timeout(struct offpay_wallet *w, unsigned *seconds, const char **from);
+
+/* Replace the folder's file name by data[0..len) (mode 0600): written whole
+ * to NAME.new, synced, then renamed over name, so a crash leaves the old file
+ * or the new one (config.c).  Returns 0, or -1 with errno set. */
+int wallet_file_replace(struct offpay_wallet *w, const char *name, const void *data, size_t len);
 
 /* The certificate authorities for an https:// server (ca.c).
  * wallet_ca_path: the wallet's kept CA file in buf, or NULL when it keeps

@@ -15,16 +15,18 @@
 static const struct cli_command *const commands[] = {
     &cli_cmd_init,    &cli_cmd_balance, &cli_cmd_load,       &cli_cmd_unload,  &cli_cmd_request, &cli_cmd_pay,
     &cli_cmd_accept,  &cli_cmd_confirm, &cli_cmd_sync,       &cli_cmd_pay_online, &cli_cmd_history, &cli_cmd_limits,
-    &cli_cmd_receive, &cli_cmd_scan,
+    &cli_cmd_receive, &cli_cmd_scan,    &cli_cmd_config,
 };
 
 static void list_commands(FILE *f)
 {
-    fprintf(f, "Usage: offpay [--wallet DIR] COMMAND [ARGS]\n\n"
+    fprintf(f, "Usage: offpay [--wallet DIR] [--timeout SECONDS] COMMAND [ARGS]\n\n"
                "Pay and get paid with no network; settle with the server when online.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %s\n      %s\n", commands[i]->usage, commands[i]->summary);
     fprintf(f, "\nThe wallet folder is --wallet DIR, else $OFFPAY_WALLET, else ~/.offpay.\n"
+               "A call to the server may take --timeout SECONDS (before the command), else\n"
+               "$OFFPAY_TIMEOUT, else the wallet's config file (offpay config), else 10.\n"
                "Run offpay COMMAND --help for details; offpay --version prints the version.\n");
 }
 
@@ -37,8 +39,35 @@ int main(int argc, char **argv)
     cli_program_set("offpay");
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "%s", offpay_status_str(OFFPAY_ERR_CRYPTO_INIT));
+    /* --timeout SECONDS stands before the command (pay --to and receive have
+     * a --timeout of their own, for the other device). */
+    int first = 1;
+    while (first < argc && strncmp(argv[first], "--", 2) == 0) {
+        const char *v = NULL;
+        int ms = 0;
+        if (strcmp(argv[first], "--timeout") == 0) {
+            if (first + 1 >= argc)
+                return cli_fail(OFFPAY_ERR_USAGE, "Option --timeout needs a number of seconds.");
+            v = argv[++first];
+        } else if (strncmp(argv[first], "--timeout=", 10) == 0) {
+            v = argv[first] + 10;
+        } else if (strcmp(argv[first], "--wallet") == 0 && first + 1 < argc) {
+            c.wallet_opt = argv[++first];
+        } else if (strncmp(argv[first], "--wallet=", 9) == 0) {
+            c.wallet_opt = argv[first] + 9;
+        } else {
+            break;
+        }
+        if (v != NULL) {
+            if (cli_timeout_ms(v, &ms) != 0 || ms <= 0)
+                return cli_fail(OFFPAY_ERR_USAGE, "Option --timeout takes 1 to 3600 seconds, not \"%s\".", v);
+            c.timeout = (unsigned)(ms / 1000);
+        }
+        first++;
+    }
+    args[n++] = argv[0];
     /* --wallet DIR may stand anywhere before "--"; take it out so commands see only their own arguments. */
-    for (int i = 0; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "--wallet") == 0) {
             if (i + 1 >= argc)
                 return cli_fail(OFFPAY_ERR_USAGE, "Option --wallet needs a folder.");

@@ -23,6 +23,7 @@
 enum stmt {
     S_IDENTITY_INSERT,
     S_IDENTITY_GET,
+    S_SERVER_URL_SET,
     S_SEQ_GET,
     S_SEQ_BUMP,
     S_POLICY_SET,
@@ -85,6 +86,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_IDENTITY_INSERT] = "INSERT INTO identity (one, wallet_id, public_key, certificate, issuer_public_key,"
                           " server_url, account, created) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_IDENTITY_GET] = "SELECT certificate, issuer_public_key, server_url FROM identity WHERE one = 1",
+    [S_SERVER_URL_SET] = "UPDATE identity SET server_url = ?1 WHERE one = 1",
     [S_SEQ_GET] = "SELECT next_seq FROM identity WHERE one = 1",
     [S_SEQ_BUMP] = "UPDATE identity SET next_seq = next_seq + 1 WHERE one = 1",
     [S_POLICY_SET] = "INSERT INTO limits (one, server_policy) VALUES (1, ?1)"
@@ -501,6 +503,15 @@ enum offpay_status wallet_store_identity_get(struct wallet_store *s, struct wall
         return damaged(s, st, "an identity");
     sqlite3_reset(st);
     return OFFPAY_OK;
+}
+
+enum offpay_status wallet_store_server_url_set(struct wallet_store *s, const char *url)
+{
+    sqlite3_stmt *st = stmt(s, S_SERVER_URL_SET);
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    bind_text(st, 1, url);
+    return exec_done(s, st, NULL);
 }
 
 enum offpay_status wallet_store_seq_get(struct wallet_store *s, uint64_t *seq)
