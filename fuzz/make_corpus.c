@@ -145,6 +145,19 @@ int main(int argc, char **argv)
     n = offpay_limits_policy_encode(buf, sizeof buf, &F.policy);
     memset(buf + 38, 0, 4);
     put("limits", "period0", buf, n);
+    {
+        /* Issue 16's money form, and its near misses: CNY/2 said in it, a lower-case code. */
+        struct offpay_limits_policy lp = F.policy;
+        struct offpay_money eur = {"EUR", 2};
+        if (offpay_limits_policy_money_set(&lp, &eur) != 0 || offpay_limits_policy_sign(&lp, F.issuer_sk) != OFFPAY_OK)
+            exit(1);
+        n = offpay_limits_policy_encode(buf, sizeof buf, &lp);
+        put_with_misses("limits", "money", buf, n);
+        memcpy(buf + OFFPAY_LIMITS_BYTES_LONG - OFFPAY_SIGNATURE_BYTES, "CNY", 3);
+        put("limits", "money-cny2", buf, n);
+        buf[OFFPAY_LIMITS_BYTES_LONG - OFFPAY_SIGNATURE_BYTES] = 'c';
+        put("limits", "money-lowercase", buf, n);
+    }
 
     /* Text near misses. */
     n = offpay_refusal_encode(buf, sizeof buf, &F.refusal);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "offpay/amount.h"
 #include "offpay/crypto.h"
 #include "offpay/status.h"
 
@@ -41,11 +42,17 @@
 #define OFFPAY_RECORD_BYTES_MAX (OFFPAY_RECORD_FIXED_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_RECORD_INPUTS_MAX * OFFPAY_UTXO_BYTES)
 #define OFFPAY_CONFIRMATION_BYTES_MAX (2 + OFFPAY_RECORD_ID_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_SIGNATURE_BYTES)
 #define OFFPAY_REFUSAL_BYTES (2 + OFFPAY_RECORD_ID_BYTES + 1 + OFFPAY_SIGNATURE_BYTES)
-/* A limits policy has two forms: the first one (without holding and offline
- * time limits), and the longer one that carries them; the short form is the
- * canonical one exactly when both are 0 (not set). */
+/* A limits policy has three forms: the first one (without holding and
+ * offline time limits), the long one that carries them, and the money form
+ * that adds the currency and its exponent.  The short form is the canonical
+ * one exactly when both limits are 0 (not set) and the money is the default
+ * (CNY, 2); the long one when one of the limits is set and the money is the
+ * default; the money form when the money is not the default.
+ * OFFPAY_LIMITS_BYTES is the longest (a buffer for any form). */
 #define OFFPAY_LIMITS_BYTES_SHORT (2 + OFFPAY_WALLET_ID_BYTES + 8 + 8 + 4 + 4 + 8 + OFFPAY_SIGNATURE_BYTES)
-#define OFFPAY_LIMITS_BYTES (OFFPAY_LIMITS_BYTES_SHORT + 8 + 4)
+#define OFFPAY_LIMITS_BYTES_LONG (OFFPAY_LIMITS_BYTES_SHORT + 8 + 4)
+#define OFFPAY_LIMITS_BYTES_MONEY (OFFPAY_LIMITS_BYTES_LONG + OFFPAY_CURRENCY_CODE_BYTES + 1)
+#define OFFPAY_LIMITS_BYTES OFFPAY_LIMITS_BYTES_MONEY
 #define OFFPAY_REVOCATION_BYTES(n) (2 + 8 + 8 + 4 + (size_t)(n) * OFFPAY_WALLET_ID_BYTES + OFFPAY_SIGNATURE_BYTES)
 /* The largest message any single-message decoder accepts (a revocation list
  * may be larger: use OFFPAY_REVOCATION_BYTES). */
@@ -153,6 +160,12 @@ struct offpay_limits_policy {
     uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
     struct offpay_limits limits;
     uint64_t issued_at;
+    /* What its amounts are counted in.  All zero (code "") means the default,
+     * CNY with exponent 2, which the short and long forms say; anything else
+     * is written in the money form.  Set it with offpay_limits_policy_money_set
+     * and read it with offpay_limits_policy_money, which resolve the default;
+     * an explicit CNY/2 here is not canonical and does not encode. */
+    struct offpay_money money;
     uint8_t sig[OFFPAY_SIGNATURE_BYTES];
 };
 
@@ -187,6 +200,13 @@ enum offpay_status offpay_refusal_decode(struct offpay_refusal *r, const uint8_t
 /* The decoded list's ids point into in, which must outlive it. */
 enum offpay_status offpay_revocation_decode(struct offpay_revocation *r, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_limits_policy_decode(struct offpay_limits_policy *p, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
+
+/* Set p's money to m (NULL: the default), in its canonical form (the default
+ * as all zero).  Returns: 0, or -1 when m is not valid money (code of three
+ * capital letters, exponent 0..OFFPAY_MONEY_EXPONENT_MAX); p is then unchanged. */
+int offpay_limits_policy_money_set(struct offpay_limits_policy *p, const struct offpay_money *m) OFFPAY_WARN_UNUSED;
+/* Out: *m, the money p's amounts are counted in (the default resolved). */
+void offpay_limits_policy_money(const struct offpay_limits_policy *p, struct offpay_money *m);
 
 /* Returns: 1 if name is a valid account name (1..32 bytes of [a-z0-9._-]), else 0. */
 int offpay_account_name_valid(const char *name);

@@ -208,6 +208,11 @@ struct offpay_wallet_limits {
 
 enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_wallet_limits *l) OFFPAY_WARN_UNUSED;
 
+/* Out: *m, what the wallet's amounts are counted in: the currency and
+ * exponent of the server's signed limits policy it keeps (CNY, 2 for a
+ * policy in an older form).  Returns: OFFPAY_OK, OFFPAY_ERR_STORAGE. */
+enum offpay_status offpay_wallet_money(struct offpay_wallet *w, struct offpay_money *m) OFFPAY_WARN_UNUSED;
+
 /*
  * Set owner limits (claim 4): each field of owner that is nonzero replaces
  * the owner's value; a field may only make the limit stricter than the

@@ -483,10 +483,47 @@ int offpay_revocation_contains(const struct offpay_revocation *v, const uint8_t 
 
 /* ---- limits policy ---- */
 
+static int money_is_default(const struct offpay_money *m)
+{
+    return m->code[0] == '\0' && m->exponent == 0;
+}
+
+/* Valid money that is not the default: the money form's. */
+static int money_is_explicit(const struct offpay_money *m)
+{
+    return offpay_currency_code_valid(m->code) && m->exponent <= OFFPAY_MONEY_EXPONENT_MAX &&
+           !(strcmp(m->code, OFFPAY_MONEY_DEFAULT_CODE) == 0 && m->exponent == OFFPAY_MONEY_DEFAULT_EXPONENT);
+}
+
+int offpay_limits_policy_money_set(struct offpay_limits_policy *p, const struct offpay_money *m)
+{
+    struct offpay_money c;
+    memset(&c, 0, sizeof c);
+    if (m != NULL) {
+        if (!offpay_currency_code_valid(m->code) || m->exponent > OFFPAY_MONEY_EXPONENT_MAX)
+            return -1;
+        memcpy(c.code, m->code, sizeof c.code);
+        c.exponent = m->exponent;
+        if (!money_is_explicit(&c))
+            memset(&c, 0, sizeof c); /* CNY/2: the default, said by the older forms */
+    }
+    p->money = c;
+    return 0;
+}
+
+void offpay_limits_policy_money(const struct offpay_limits_policy *p, struct offpay_money *m)
+{
+    if (money_is_explicit(&p->money))
+        *m = p->money;
+    else
+        offpay_money_default(m);
+}
+
 size_t offpay_limits_policy_encode(uint8_t *out, size_t out_cap, const struct offpay_limits_policy *p)
 {
     struct writer w = {out, out_cap, 0, 0};
-    if (p->limits.period == 0)
+    int money = !money_is_default(&p->money);
+    if (p->limits.period == 0 || (money && !money_is_explicit(&p->money)))
         return 0;
     w_header(&w, OFFPAY_MSG_LIMITS);
     w_bytes(&w, p->wallet_id, sizeof p->wallet_id);
@@ -495,10 +532,15 @@ size_t offpay_limits_policy_encode(uint8_t *out, size_t out_cap, const struct of
     w_u32(&w, p->limits.count);
     w_u32(&w, p->limits.period);
     w_u64(&w, p->issued_at);
-    /* The long form exactly when it says more than the short one. */
-    if (p->limits.holding != 0 || p->limits.offline_time != 0) {
+    /* The long form exactly when it says more than the short one, the money
+     * form exactly when the money is not the default. */
+    if (money || p->limits.holding != 0 || p->limits.offline_time != 0) {
         w_u64(&w, p->limits.holding);
         w_u32(&w, p->limits.offline_time);
+    }
+    if (money) {
+        w_bytes(&w, (const uint8_t *)p->money.code, OFFPAY_CURRENCY_CODE_BYTES);
+        w_u8(&w, p->money.exponent);
     }
     w_bytes(&w, p->sig, sizeof p->sig);
     return w_finish(&w);
@@ -517,13 +559,25 @@ enum offpay_status offpay_limits_policy_decode(struct offpay_limits_policy *p, c
     if (r.err == OFFPAY_OK && p->limits.period == 0)
         r_fail(&r, OFFPAY_ERR_MALFORMED);
     p->issued_at = r_u64(&r);
-    /* The form is told by the length: anything of the long form's length or
-     * more is read as the long form (and then any extra byte is trailing). */
-    if (in_len >= OFFPAY_LIMITS_BYTES) {
+    /* The form is told by the length: anything of the money form's length or
+     * more is read as the money form, anything of the long form's length or
+     * more as the long form (and then any extra byte is trailing). */
+    if (in_len >= OFFPAY_LIMITS_BYTES_LONG) {
         p->limits.holding = r_u64(&r);
         p->limits.offline_time = r_u32(&r);
-        if (r.err == OFFPAY_OK && p->limits.holding == 0 && p->limits.offline_time == 0)
+        if (r.err == OFFPAY_OK && in_len < OFFPAY_LIMITS_BYTES_MONEY && p->limits.holding == 0 &&
+            p->limits.offline_time == 0)
             r_fail(&r, OFFPAY_ERR_NOT_CANONICAL); /* the short form says this */
+    }
+    if (in_len >= OFFPAY_LIMITS_BYTES_MONEY) {
+        r_bytes(&r, (uint8_t *)p->money.code, OFFPAY_CURRENCY_CODE_BYTES);
+        if (r.err == OFFPAY_OK && !offpay_currency_code_valid(p->money.code))
+            r_fail(&r, OFFPAY_ERR_MALFORMED);
+        p->money.exponent = r_u8(&r);
+        if (r.err == OFFPAY_OK && p->money.exponent > OFFPAY_MONEY_EXPONENT_MAX)
+            r_fail(&r, OFFPAY_ERR_MALFORMED);
+        if (r.err == OFFPAY_OK && !money_is_explicit(&p->money))
+            r_fail(&r, OFFPAY_ERR_NOT_CANONICAL); /* CNY/2: the older forms say this */
     }
     r_bytes(&r, p->sig, sizeof p->sig);
     enum offpay_status s = r_finish(&r);

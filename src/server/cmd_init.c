@@ -15,6 +15,7 @@
 
 struct init {
     uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
+    struct offpay_money money;
     uint64_t now;
     int in_token; /* the key was generated in a PKCS#11 token */
 };
@@ -32,6 +33,10 @@ static enum tx_step init_tx(struct offpay_ledger *l, void *ctx)
         TRY(l->ops->meta_set(l, META_ISSUER_STORE, (const uint8_t *)META_ISSUER_STORE_PKCS11,
                              strlen(META_ISSUER_STORE_PKCS11)));
     TRY(l->ops->meta_set(l, "created", created, sizeof created));
+    uint8_t money[OFFPAY_CURRENCY_CODE_BYTES + 1];
+    memcpy(money, in->money.code, OFFPAY_CURRENCY_CODE_BYTES);
+    money[OFFPAY_CURRENCY_CODE_BYTES] = in->money.exponent;
+    TRY(l->ops->meta_set(l, META_MONEY, money, sizeof money));
     offpayd_limits_builtin(&lim);
     TRY(l->ops->limits_set(l, zero, &lim, in->now));
     return STEP_COMMIT;
@@ -74,6 +79,20 @@ int cmd_init(const struct cli_opts *opts)
         return cli_fail(OFFPAY_ERR_USAGE, "init takes no arguments (see offpayd init --help).");
     if (url == NULL)
         return cli_fail(OFFPAY_ERR_USAGE, "--ledger URL is required (e.g. --ledger sqlite:/var/lib/offpay/ledger.db).");
+    struct offpay_money money;
+    offpay_money_default(&money);
+    const char *currency = cli_opt(opts, "currency"), *exponent = cli_opt(opts, "exponent");
+    uint64_t e;
+    if (currency != NULL && !offpay_currency_code_valid(currency))
+        return cli_fail(OFFPAY_ERR_USAGE, "--currency takes a code of three capital letters (e.g. CNY, EUR), not \"%s\".",
+                        currency);
+    if (currency != NULL)
+        memcpy(money.code, currency, OFFPAY_CURRENCY_CODE_BYTES);
+    if (exponent != NULL && (offpay_amount_parse(&e, exponent) != 0 || e > OFFPAY_MONEY_EXPONENT_MAX))
+        return cli_fail(OFFPAY_ERR_USAGE, "--exponent takes 0 to %d (the minor unit's digits: 2 for cents), not \"%s\".",
+                        OFFPAY_MONEY_EXPONENT_MAX, exponent);
+    if (exponent != NULL)
+        money.exponent = (uint8_t)e;
     if ((in_token = issuer_token_options(opts, &tok, err, sizeof err)) < 0)
         return cli_fail(OFFPAY_ERR_USAGE, "%s", err);
     if (!in_token) {
@@ -91,6 +110,7 @@ int cmd_init(const struct cli_opts *opts)
     memset(&in, 0, sizeof in);
     in.now = (uint64_t)time(NULL);
     in.in_token = in_token;
+    in.money = money;
     if ((code = create_key(&in, &tok, keypath)) != OFFPAY_EXIT_OK) {
         cli_shards_close(&cs);
         if (local)
@@ -116,8 +136,9 @@ int cmd_init(const struct cli_opts *opts)
     /* The issuer public key is what wallets pin (offpay init --issuer-key):
      * hand it to them by a channel an attacker cannot change. */
     if (cli_opt(opts, "json") != NULL) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "ledger", local ? path : shards ? "shards" : "postgresql", in_token ? "issuer_key_token" : "issuer_key_file", in_token ? tok.token : keypath,
-                              "issuer_public_key", hex);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i}", "ledger", local ? path : shards ? "shards" : "postgresql",
+                              in_token ? "issuer_key_token" : "issuer_key_file", in_token ? tok.token : keypath,
+                              "issuer_public_key", hex, "currency", money.code, "exponent", (int)money.exponent);
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text == NULL)
@@ -132,6 +153,9 @@ int cmd_init(const struct cli_opts *opts)
         printf("Created ledger %s; issuer key in %s (public key %s).\n", path, keypath, hex);
     else
         printf("Created the PostgreSQL ledger; issuer key in %s (public key %s).\n", keypath, hex);
+    char one[OFFPAY_MONEY_TEXT_MAX];
+    printf("Amounts are counted in %s with %u decimal places (an amount of 1 is %s).\n", money.code,
+           (unsigned)money.exponent, offpay_amount_format(one, sizeof one, 1, &money));
     printf("issuer_public_key=%s\n", hex);
     return OFFPAY_EXIT_OK;
 }

@@ -80,6 +80,13 @@ int cmd_serve(const struct cli_opts *opts)
         offpay_p11_close(srv.issuer_token);
         return code;
     }
+    /* What the ledger counts in; shard 0 speaks for all (init writes every shard alike). */
+    if (offpayd_money_read(cs.l[0], &srv.money, err, sizeof err) != 0) {
+        cli_shards_close(&cs);
+        issuer_key_free(srv.issuer_sk);
+        offpay_p11_close(srv.issuer_token);
+        return cli_fail(OFFPAY_ERR_STORAGE, "%s", err);
+    }
     /* Every other shard must hold the same issuer public key. */
     for (unsigned i = 1; i < cs.n; i++) {
         uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];

@@ -117,6 +117,7 @@ struct offpayd {
     struct offpay_p11 *issuer_token;
     struct offpay_signer issuer;
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
+    struct offpay_money money; /* what the ledger counts in (META_MONEY), in every limits document */
 
     /* The ledger's databases: one, or several shards (shard.c). */
     struct offpay_shards map;
@@ -357,6 +358,14 @@ int offpayd_hex_exact(uint8_t *out, size_t n, const char *hex);
 #define META_ISSUER_PK "issuer_public_key"
 #define META_ISSUER_STORE "issuer_key_store"
 #define META_ISSUER_STORE_PKCS11 "pkcs11"
+/* The ledger's money (issue 16): the currency code's 3 letters, then the
+ * exponent byte, written by init on every shard; a ledger without it (made
+ * before) counts in the default, CNY with exponent 2. */
+#define META_MONEY "money"
+
+/* Read l's money.  Out: *m.  Returns 0, or -1 (err set) when the row cannot
+ * be read or is damaged. */
+int offpayd_money_read(struct offpay_ledger *l, struct offpay_money *m, char *err, size_t err_cap);
 
 /* The issuer key file of a ledger: option (--issuer-key FILE) if not NULL,
  * else $OFFPAYD_ISSUER_KEY if set, else PATH.issuer-key next to an

@@ -207,13 +207,33 @@ static char *limits_signed_text(struct offpayd *srv, struct offpay_limits_policy
     return text;
 }
 
+int offpayd_money_read(struct offpay_ledger *l, struct offpay_money *m, char *err, size_t err_cap)
+{
+    uint8_t v[OFFPAY_CURRENCY_CODE_BYTES + 1];
+    size_t len = 0;
+    enum offpay_ledger_result r = l->ops->meta_get(l, META_MONEY, v, sizeof v, &len);
+    offpay_money_default(m);
+    if (r == OFFPAY_LEDGER_NOT_FOUND)
+        return 0;
+    if (r == OFFPAY_LEDGER_OK && len == sizeof v) {
+        memcpy(m->code, v, OFFPAY_CURRENCY_CODE_BYTES);
+        m->exponent = v[OFFPAY_CURRENCY_CODE_BYTES];
+        if (offpay_currency_code_valid(m->code) && m->exponent <= OFFPAY_MONEY_EXPONENT_MAX)
+            return 0;
+    }
+    offpay_money_default(m);
+    snprintf(err, err_cap, "The ledger's currency (meta row \"%s\") cannot be read or is damaged.", META_MONEY);
+    return -1;
+}
+
 char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES])
 {
     struct offpay_limits_policy p;
     int own;
 
     memset(&p, 0, sizeof p);
-    if (offpayd_limits_of(l, wallet, &p.limits, &p.issued_at, &own) != OFFPAY_LEDGER_OK)
+    if (offpayd_limits_of(l, wallet, &p.limits, &p.issued_at, &own) != OFFPAY_LEDGER_OK ||
+        offpay_limits_policy_money_set(&p, &srv->money) != 0)
         return NULL;
     if (own)
         memcpy(p.wallet_id, wallet, OFFPAY_WALLET_ID_BYTES);

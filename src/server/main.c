@@ -30,9 +30,13 @@ struct command {
 #define OPT_TOKEN {"issuer-pkcs11", 1, NULL}, {"token", 1, NULL}, {"pin-file", 1, NULL}
 
 static const struct command commands[] = {
-    {"init", cmd_init, {OPT_LEDGER, {"issuer-key", 1, NULL}, OPT_TOKEN, OPT_JSON},
-     "usage: offpayd init --ledger URL [--issuer-key FILE] [--json]\n"
+    {"init", cmd_init, {OPT_LEDGER, {"issuer-key", 1, NULL}, OPT_TOKEN, OPT_JSON, {"currency", 1, NULL},
+                        {"exponent", 1, NULL}},
+     "usage: offpayd init --ledger URL [--issuer-key FILE] [--currency CODE] [--exponent N] [--json]\n"
      "       offpayd init --ledger URL --issuer-pkcs11 MODULE --token LABEL --pin-file FILE [--json]\n"
+     "--currency CODE (three capital letters, default CNY) and --exponent N (0..4, the\n"
+     "digits of the minor unit, default 2) say what amounts are counted in; every\n"
+     "limits document carries them, and wallets show amounts as money (35.00 CNY).\n"
      "Create a new ledger and its issuer key file (mode 0600, never printed).\n"
      "URL is sqlite:PATH or a PostgreSQL URI postgresql://[USER@]HOST[:PORT]/DB.\n"
      "The key file is FILE, else $OFFPAYD_ISSUER_KEY, else PATH.issuer-key (sqlite only).\n"

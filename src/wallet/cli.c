@@ -77,7 +77,76 @@ int cli_open_wallet(struct cli *c, struct offpay_wallet **w)
         return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
     struct offpay_wallet_contact k = cli_contact(c);
     offpay_wallet_contact_set(*w, &k);
+    cli_money_use(*w);
     return 0;
+}
+
+/* ---- money ---- */
+
+/* What this run's amounts are counted in: the default until a wallet is opened. */
+static struct offpay_money money;
+static int money_known;
+
+void cli_money_use(struct offpay_wallet *w)
+{
+    if (offpay_wallet_money(w, &money) == OFFPAY_OK)
+        money_known = 1;
+    else
+        offpay_money_default(&money);
+}
+
+const struct offpay_money *cli_money_of(void)
+{
+    if (!money_known && money.code[0] == '\0')
+        offpay_money_default(&money);
+    return &money;
+}
+
+const char *cli_money(uint64_t amount)
+{
+    static char ring[8][OFFPAY_MONEY_TEXT_MAX];
+    static unsigned next;
+    char *out = ring[next++ % 8];
+    return offpay_amount_format(out, OFFPAY_MONEY_TEXT_MAX, amount, cli_money_of());
+}
+
+int cli_amount_arg(struct cli *c, const char *s, uint64_t *out)
+{
+    if (s == NULL)
+        return -1;
+    if (strchr(s, '.') != NULL && !money_known) {
+        /* Major units need the exponent, which the wallet's policy holds;
+         * a wallet that cannot be opened is reported by the command itself. */
+        struct offpay_wallet *w = NULL;
+        char err[OFFPAY_WALLET_ERROR_MAX];
+        if (offpay_wallet_dir(c->wallet_dir, sizeof c->wallet_dir, c->wallet_opt) == OFFPAY_OK &&
+            offpay_wallet_open(&w, err, c->wallet_dir) == OFFPAY_OK) {
+            cli_money_use(w);
+            offpay_wallet_close(w);
+        }
+    }
+    return offpay_amount_parse_money(out, s, cli_money_of()->exponent) == 0 && *out > 0 ? 0 : -1;
+}
+
+json_t *cli_json_money(json_t *obj)
+{
+    if (obj != NULL) {
+        json_object_set_new(obj, "currency", json_string(cli_money_of()->code));
+        json_object_set_new(obj, "exponent", json_integer(cli_money_of()->exponent));
+    }
+    return obj;
+}
+
+int cli_amount_usage(const struct cli_command *cmd, const char *s)
+{
+    const struct offpay_money *m = cli_money_of();
+    if (m->exponent == 0)
+        return cli_usage(cmd, "\"%s\" is not an amount: give a positive whole number (%s has no minor unit).", s,
+                         m->code);
+    return cli_usage(cmd,
+                     "\"%s\" is not an amount: give a positive whole number of minor units (3500), or %s with a "
+                     "point and at most %u decimals (35.00).",
+                     s, m->code, (unsigned)m->exponent);
 }
 
 /* ---- message files ---- */

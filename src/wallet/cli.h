@@ -73,6 +73,25 @@ int cli_open_wallet(struct cli *c, struct offpay_wallet **w);
  * second (docs/wallet.md "Settings"). */
 struct offpay_wallet_contact cli_contact(const struct cli *c);
 
+/* ---- money (docs/wallet.md "Money") ---- */
+
+/* Count this run's amounts in w's money (cli_open_wallet does it). */
+void cli_money_use(struct offpay_wallet *w);
+/* The money in use: w's once a wallet was opened, else the default. */
+const struct offpay_money *cli_money_of(void);
+/* amount as money, "35.00 CNY": one of 8 static buffers, so up to 8 may
+ * stand in one printf. */
+const char *cli_money(uint64_t amount);
+/* A positive amount argument: a plain integer is minor units, a number with
+ * a point major units (offpay_amount_parse_money, with the wallet's
+ * exponent).  Returns 0, or -1 (then report it with cli_amount_usage). */
+int cli_amount_arg(struct cli *c, const char *s, uint64_t *out);
+/* Add "currency" and "exponent" (cli_money_of) to obj, a JSON object or
+ * NULL.  Returns: obj. */
+json_t *cli_json_money(json_t *obj);
+/* The usage error of an amount argument s that is refused; exit 2. */
+int cli_amount_usage(const struct cli_command *cmd, const char *s);
+
 /* ---- messages as single-line text ---- */
 
 /*

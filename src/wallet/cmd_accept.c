@@ -45,12 +45,12 @@ static int run(struct cli *c, int argc, char **argv)
     } else if ((rc = cli_output_write(&out, ans, ans_len)) == 0) {
         FILE *f = cli_notes(&out);
         if (refuse)
-            fprintf(f, "Refused the payment of %llu from %s; give the refusal%s%s back so its coins can be freed at sync.\n",
-                    (unsigned long long)info.amount, info.counterparty, out.path ? " " : "", out.path ? out.path : "");
+            fprintf(f, "Refused the payment of %s from %s; give the refusal%s%s back so its coins can be freed at sync.\n",
+                    cli_money(info.amount), info.counterparty, out.path ? " " : "", out.path ? out.path : "");
         else
-            fprintf(f, "Accepted %llu from %s offline; it becomes spendable when you sync. "
+            fprintf(f, "Accepted %s from %s offline; it becomes spendable when you sync. "
                        "Give the confirmation%s%s back to %s.\n",
-                    (unsigned long long)info.amount, info.counterparty, out.path ? " " : "", out.path ? out.path : "",
+                    cli_money(info.amount), info.counterparty, out.path ? " " : "", out.path ? out.path : "",
                     info.counterparty);
     }
     offpay_wallet_close(w);

@@ -48,20 +48,21 @@ static int run(struct cli *c, int argc, char **argv)
                                 (json_int_t)b.in_doubt, "incoming_unsynced", (json_int_t)b.incoming_unsynced, "pending",
                                 "outgoing", (json_int_t)b.pending_outgoing, "incoming", (json_int_t)b.pending_incoming,
                                 "utxos", list);
+        cli_json_money(obj);
         rc = cli_json_print(obj);
     } else {
         printf("wallet of %s\n", offpay_wallet_cert(w)->account);
         if (have_online)
-            printf("online:         %llu\n", (unsigned long long)online);
+            printf("online:         %s\n", cli_money(online));
         else if (cli_opt(&o, "offline"))
             printf("online:         not asked (--offline)\n");
         else if (os == OFFPAY_ERR_UNREACHABLE)
             printf("online:         unknown (the server cannot be reached)\n");
         else
             printf("online:         unknown (%s)\n", offpay_wallet_error(w));
-        printf("offline:        %llu spendable, %llu locked change, %llu in doubt\n", (unsigned long long)b.spendable,
-               (unsigned long long)b.locked, (unsigned long long)b.in_doubt);
-        printf("incoming:       %llu accepted offline, spendable after sync\n", (unsigned long long)b.incoming_unsynced);
+        printf("offline:        %s spendable, %s locked change, %s in doubt\n", cli_money(b.spendable),
+               cli_money(b.locked), cli_money(b.in_doubt));
+        printf("incoming:       %s accepted offline, spendable after sync\n", cli_money(b.incoming_unsynced));
         printf("pending:        %llu outgoing, %llu incoming payment%s not yet synced\n",
                (unsigned long long)b.pending_outgoing, (unsigned long long)b.pending_incoming,
                b.pending_outgoing + b.pending_incoming == 1 ? "" : "s");
@@ -69,7 +70,7 @@ static int run(struct cli *c, int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
             cli_hex(hex, u[i].id, OFFPAY_UTXO_ID_BYTES);
-            printf("  %12llu  %-9s  %s\n", (unsigned long long)u[i].amount, offpay_utxo_state_name(u[i].state), hex);
+            printf("  %16s  %-9s  %s\n", cli_money(u[i].amount), offpay_utxo_state_name(u[i].state), hex);
         }
         rc = 0;
     }

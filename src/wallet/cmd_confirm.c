@@ -41,13 +41,13 @@ static int run(struct cli *c, int argc, char **argv)
                                       info.refused ? "refused" : "confirmed", "amount", (json_int_t)info.amount,
                                       "change", (json_int_t)(info.refused ? 0 : info.change)));
     } else if (info.refused) {
-        printf("The payee refused the payment of %llu; its coins stay in doubt until your next sync voids it.\n",
-               (unsigned long long)info.amount);
+        printf("The payee refused the payment of %s; its coins stay in doubt until your next sync voids it.\n",
+               cli_money(info.amount));
     } else if (info.change) {
-        printf("%s confirmed the payment of %llu; your change of %llu is locked until you sync.\n", info.counterparty,
-               (unsigned long long)info.amount, (unsigned long long)info.change);
+        printf("%s confirmed the payment of %s; your change of %s is locked until you sync.\n", info.counterparty,
+               cli_money(info.amount), cli_money(info.change));
     } else {
-        printf("%s confirmed the payment of %llu.\n", info.counterparty, (unsigned long long)info.amount);
+        printf("%s confirmed the payment of %s.\n", info.counterparty, cli_money(info.amount));
     }
     offpay_wallet_close(w);
     return rc;

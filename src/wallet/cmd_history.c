@@ -46,7 +46,7 @@ static int run(struct cli *c, int argc, char **argv)
             strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
             if (ev[i].has_record)
                 cli_hex(hex, ev[i].record_id, 8);
-            printf("%s  %-10s %10llu  %-12s %-16s %s\n", when, ev[i].kind, (unsigned long long)ev[i].amount,
+            printf("%s  %-10s %14s  %-12s %-16s %s\n", when, ev[i].kind, ev[i].amount ? cli_money(ev[i].amount) : "",
                    ev[i].counterparty, hex, ev[i].detail);
         }
     }

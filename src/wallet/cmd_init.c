@@ -50,9 +50,9 @@ static int run(struct cli *c, int argc, char **argv)
                                       pin_hex != NULL));
     } else {
         printf("Wallet for %s created in %s (wallet id %s), enrolled at %s.\n", account, c->wallet_dir, wid, server);
-        printf("Offline limits from the server: each payment below %llu, unsynced total below %llu, "
+        printf("Offline limits from the server: each payment below %s, unsynced total below %s, "
                "fewer than %u payments per %u seconds.\n",
-               (unsigned long long)l.server.per_payment, (unsigned long long)l.server.offline_total, l.server.count,
+               cli_money(l.server.per_payment), cli_money(l.server.offline_total), l.server.count,
                l.server.period);
     }
     offpay_wallet_close(w);

@@ -54,7 +54,10 @@ static int set(struct cli *c, int argc, char **argv)
         if (val == NULL)
             continue;
         any = 1;
-        if (offpay_amount_parse(&v, val) != 0 || v == 0 || ((i == 2 || i == 3 || i == 5) && v > UINT32_MAX))
+        int is_amount = i == 0 || i == 1 || i == 4; /* money: 35.00 too; the others count or are seconds */
+        if (is_amount && cli_amount_arg(c, val, &v) != 0)
+            return cli_amount_usage(&cli_cmd_limits, val);
+        if (!is_amount && (offpay_amount_parse(&v, val) != 0 || v == 0 || v > UINT32_MAX))
             return cli_usage(&cli_cmd_limits, "--%s needs a positive whole number.", names[i]);
         if (i == 0)
             owner.per_payment = v;
@@ -147,26 +150,26 @@ static int run(struct cli *c, int argc, char **argv)
     if (s != OFFPAY_OK) {
         rc = cli_wallet_fail(w, s);
     } else if (cli_opt(&o, "json")) {
-        rc = cli_json_print(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}", "effective",
+        rc = cli_json_print(cli_json_money(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}", "effective",
                                       limits_json(&l.effective), "server", limits_json(&l.server), "owner",
                                       limits_json(&l.owner), "used", "offline_total", (json_int_t)l.unsynced_total,
                                       "count", (json_int_t)l.count_in_period, "period_start", (json_int_t)l.period_start,
                                       "holding", (json_int_t)l.held, "synced_at",
-                                      l.synced_at ? json_integer((json_int_t)l.synced_at) : json_null()));
+                                      l.synced_at ? json_integer((json_int_t)l.synced_at) : json_null())));
     } else {
         const struct offpay_limits *e = &l.effective;
         printf("Offline limits (the stricter of the server's and the owner's):\n");
-        printf("  per payment:     below %llu (server %llu, owner %s)\n", (unsigned long long)e->per_payment,
-               (unsigned long long)l.server.per_payment, l.owner.per_payment ? "set" : "not set");
-        printf("  unsynced total:  below %llu; used %llu\n", (unsigned long long)e->offline_total,
-               (unsigned long long)l.unsynced_total);
+        printf("  per payment:     below %s (server %s, owner %s)\n", cli_money(e->per_payment),
+               cli_money(l.server.per_payment), l.owner.per_payment ? "set" : "not set");
+        printf("  unsynced total:  below %s; used %s\n", cli_money(e->offline_total),
+               cli_money(l.unsynced_total));
         printf("  count:           fewer than %u payments per %u seconds; used %u this period\n", e->count, e->period,
                l.count_in_period);
         if (e->holding)
-            printf("  holding:         at most %llu in offline coins; held %llu\n", (unsigned long long)e->holding,
-                   (unsigned long long)l.held);
+            printf("  holding:         at most %s in offline coins; held %s\n", cli_money(e->holding),
+                   cli_money(l.held));
         else
-            printf("  holding:         no limit; held %llu\n", (unsigned long long)l.held);
+            printf("  holding:         no limit; held %s\n", cli_money(l.held));
         print_offline_time(&l);
     }
     offpay_wallet_close(w);

@@ -19,8 +19,8 @@ static int run(struct cli *c, int argc, char **argv)
     if (o.n_pos == 0 || o.n_pos > 64)
         return cli_usage(&cli_cmd_load, "Give 1 to 64 amounts.");
     for (size_t i = 0; i < o.n_pos; i++) {
-        if (offpay_amount_parse(&amounts[i], o.pos[i]) != 0 || amounts[i] == 0)
-            return cli_usage(&cli_cmd_load, "\"%s\" is not a positive whole amount.", o.pos[i]);
+        if (cli_amount_arg(c, o.pos[i], &amounts[i]) != 0)
+            return cli_amount_usage(&cli_cmd_load, o.pos[i]);
         if (amounts[i] > (uint64_t)INT64_MAX - sum)
             return cli_usage(&cli_cmd_load, "The amounts add up to too much.");
         sum += amounts[i];
@@ -34,8 +34,8 @@ static int run(struct cli *c, int argc, char **argv)
         rc = cli_json_print(json_pack("{s:I, s:I, s:I}", "loaded", (json_int_t)sum, "coins", (json_int_t)o.n_pos,
                                       "online", (json_int_t)online));
     } else {
-        printf("Loaded %llu offline as %zu coin%s; the online balance is now %llu.\n", (unsigned long long)sum, o.n_pos,
-               o.n_pos == 1 ? "" : "s", (unsigned long long)online);
+        printf("Loaded %s offline as %zu coin%s; the online balance is now %s.\n", cli_money(sum), o.n_pos,
+               o.n_pos == 1 ? "" : "s", cli_money(online));
     }
     offpay_wallet_close(w);
     return rc;

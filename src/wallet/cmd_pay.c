@@ -44,12 +44,12 @@ static int run(struct cli *c, int argc, char **argv)
         rc = cli_wallet_fail(w, s);
     } else if ((rc = cli_output_write(&out, rec, rec_len)) == 0) {
         FILE *f = cli_notes(&out);
-        fprintf(f, "Paid %llu to %s offline; it settles when either of you syncs.\n", (unsigned long long)info.amount,
+        fprintf(f, "Paid %s to %s offline; it settles when either of you syncs.\n", cli_money(info.amount),
                 info.counterparty);
-        fprintf(f, "Spent %llu in %u coin%s, now in doubt until %s confirms; ", (unsigned long long)info.inputs_total,
+        fprintf(f, "Spent %s in %u coin%s, now in doubt until %s confirms; ", cli_money(info.inputs_total),
                 info.n_inputs, info.n_inputs == 1 ? "" : "s", info.counterparty);
         if (info.change)
-            fprintf(f, "the change of %llu stays locked until synced.\n", (unsigned long long)info.change);
+            fprintf(f, "the change of %s stays locked until synced.\n", cli_money(info.change));
         else
             fprintf(f, "there is no change.\n");
         fprintf(f, "Give the payment record%s%s to %s, then run: offpay confirm ANSWER_FILE\n", out.path ? " " : "",

@@ -21,8 +21,8 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_help(&cli_cmd_pay_online);
     if (o.n_pos != 2)
         return cli_usage(&cli_cmd_pay_online, "Give an account and an amount.");
-    if (offpay_amount_parse(&amount, o.pos[1]) != 0 || amount == 0)
-        return cli_usage(&cli_cmd_pay_online, "\"%s\" is not a positive whole amount.", o.pos[1]);
+    if (cli_amount_arg(c, o.pos[1], &amount) != 0)
+        return cli_amount_usage(&cli_cmd_pay_online, o.pos[1]);
     if (!offpay_account_name_valid(o.pos[0]))
         return cli_usage(&cli_cmd_pay_online, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
     if ((rc = cli_open_wallet(c, &w)) != 0)
@@ -39,12 +39,12 @@ static int run(struct cli *c, int argc, char **argv)
         cli_sync_warn(&rep);
     } else if (already) {
         cli_sync_print(stdout, &rep);
-        printf("That payment of %llu to %s was already made (its answer had been lost); it was not made again.\n",
-               (unsigned long long)amount, o.pos[0]);
+        printf("That payment of %s to %s was already made (its answer had been lost); it was not made again.\n",
+               cli_money(amount), o.pos[0]);
     } else {
         cli_sync_print(stdout, &rep);
-        printf("Paid %llu to %s online; your online balance is now %llu.\n", (unsigned long long)amount, o.pos[0],
-               (unsigned long long)online);
+        printf("Paid %s to %s online; your online balance is now %s.\n", cli_money(amount), o.pos[0],
+               cli_money(online));
     }
     offpay_sync_report_free(&rep);
     offpay_wallet_close(w);

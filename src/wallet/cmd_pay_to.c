@@ -32,8 +32,8 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_pay, "Give --to HOST:PORT and one amount.");
     if (offpay_hostport_parse(host, &port, to, 0) != OFFPAY_OK)
         return cli_usage(&cli_cmd_pay, "\"%s\" is not HOST:PORT.", to);
-    if (offpay_amount_parse(&amount, o.pos[0]) != 0 || amount == 0)
-        return cli_usage(&cli_cmd_pay, "\"%s\" is not a positive whole amount.", o.pos[0]);
+    if (cli_amount_arg(c, o.pos[0], &amount) != 0)
+        return cli_amount_usage(&cli_cmd_pay, o.pos[0]);
     if (cli_timeout_ms(cli_opt(&o, "timeout"), &timeout_ms) != 0)
         return cli_usage(&cli_cmd_pay, "--timeout takes 1 to 3600 seconds.");
     const char *payee = cli_opt(&o, "payee");
@@ -51,31 +51,31 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
     s = offpay_session_pay(w, &t, amount, payee, &res, timeout_ms);
     offpay_transport_close(&t);
     if (s == OFFPAY_OK) {
-        printf("Paid %llu to %s offline; it settles when either of you syncs.\n", (unsigned long long)res.info.amount,
+        printf("Paid %s to %s offline; it settles when either of you syncs.\n", cli_money(res.info.amount),
                res.info.counterparty);
         if (res.info.change)
-            printf("Spent %llu in %u coin%s; the change of %llu is locked until you sync.\n",
-                   (unsigned long long)res.info.inputs_total, res.info.n_inputs, res.info.n_inputs == 1 ? "" : "s",
-                   (unsigned long long)res.info.change);
+            printf("Spent %s in %u coin%s; the change of %s is locked until you sync.\n",
+                   cli_money(res.info.inputs_total), res.info.n_inputs, res.info.n_inputs == 1 ? "" : "s",
+                   cli_money(res.info.change));
         else
-            printf("Spent %llu in %u coin%s; there is no change.\n", (unsigned long long)res.info.inputs_total,
+            printf("Spent %s in %u coin%s; there is no change.\n", cli_money(res.info.inputs_total),
                    res.info.n_inputs, res.info.n_inputs == 1 ? "" : "s");
     } else if (res.refused) {
-        rc = cli_fail(s, "%s refused the payment of %llu; its coins stay in doubt until your next sync voids it.",
-                      res.info.counterparty, (unsigned long long)res.info.amount);
+        rc = cli_fail(s, "%s refused the payment of %s; its coins stay in doubt until your next sync voids it.",
+                      res.info.counterparty, cli_money(res.info.amount));
     } else if (s == OFFPAY_ERR_WRONG_PAYEE && !res.record_sent) {
         rc = cli_fail(s, "The request at %s comes from %s, not %s; nothing was paid.", to, res.requester, payee);
     } else if (s == OFFPAY_ERR_WRONG_AMOUNT) {
-        rc = cli_fail(s, "The payee asks for %llu, not %llu; nothing was paid.", (unsigned long long)res.requested,
-                      (unsigned long long)amount);
+        rc = cli_fail(s, "The payee asks for %s, not %s; nothing was paid.", cli_money(res.requested),
+                      cli_money(amount));
     } else if (res.record_sent) {
         /* SPEC rule 8: the record may have arrived; its coins stay in doubt and
          * the next sync settles it, so the payment completes either way. */
         const char *why = s == OFFPAY_ERR_PEER_REFUSED
                               ? (res.peer_status != OFFPAY_OK ? offpay_status_str(res.peer_status) : res.peer_reason)
                               : (offpay_wallet_error(w)[0] ? offpay_wallet_error(w) : offpay_status_str(s));
-        rc = cli_fail(s, "The payment of %llu to %s was sent but not confirmed (%s); its coins stay in doubt "
-                         "and your next sync settles it.", (unsigned long long)res.info.amount, res.info.counterparty,
+        rc = cli_fail(s, "The payment of %s to %s was sent but not confirmed (%s); its coins stay in doubt "
+                         "and your next sync settles it.", cli_money(res.info.amount), res.info.counterparty,
                       why);
     } else if (s == OFFPAY_ERR_PEER_REFUSED) {
         rc = cli_fail(s, "The payee stopped: %s Nothing was paid.",

@@ -48,8 +48,8 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_usage(&cli_cmd_receive, "Give --listen HOST:PORT and one amount.");
     if (offpay_hostport_parse(host, &port, listen_at, 1) != OFFPAY_OK)
         return cli_usage(&cli_cmd_receive, "\"%s\" is not HOST:PORT.", listen_at);
-    if (offpay_amount_parse(&amount, o.pos[0]) != 0 || amount == 0)
-        return cli_usage(&cli_cmd_receive, "\"%s\" is not a positive whole amount.", o.pos[0]);
+    if (cli_amount_arg(c, o.pos[0], &amount) != 0)
+        return cli_amount_usage(&cli_cmd_receive, o.pos[0]);
     if (cli_timeout_ms(cli_opt(&o, "timeout"), &timeout_ms) != 0)
         return cli_usage(&cli_cmd_receive, "--timeout takes 1 to 3600 seconds.");
     /* A person has to walk over and type the payer's command: give them
@@ -64,8 +64,8 @@ static int run(struct cli *c, int argc, char **argv)
         return rc;
     }
     /* This line tells the user (and scripts) where to point the payer. */
-    printf("Waiting for a payer on %s%s%s:%u to pay %llu (for %d s)...\n", strchr(host, ':') ? "[" : "", host,
-           strchr(host, ':') ? "]" : "", (unsigned)port, (unsigned long long)amount, wait_ms / 1000);
+    printf("Waiting for a payer on %s%s%s:%u to pay %s (for %d s)...\n", strchr(host, ':') ? "[" : "", host,
+           strchr(host, ':') ? "]" : "", (unsigned)port, cli_money(amount), wait_ms / 1000);
     fflush(stdout);
     s = offpay_tcp_accept(&t, lfd, wait_ms);
     close(lfd); /* one payment: nobody else gets in */
@@ -77,8 +77,8 @@ static int run(struct cli *c, int argc, char **argv)
     s = offpay_session_receive(w, &t, amount, &res, timeout_ms);
     offpay_transport_close(&t);
     if (s == OFFPAY_OK) {
-        printf("Accepted %llu from %s offline; it becomes spendable when you sync.\n",
-               (unsigned long long)res.info.amount, res.info.counterparty);
+        printf("Accepted %s from %s offline; it becomes spendable when you sync.\n",
+               cli_money(res.info.amount), res.info.counterparty);
         if (!res.answer_sent)
             printf("The confirmation did not reach the payer; the payment still settles when either of you syncs.\n");
         rc = 0;

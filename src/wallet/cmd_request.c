@@ -22,8 +22,8 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_help(&cli_cmd_request);
     if (o.n_pos != 1)
         return cli_usage(&cli_cmd_request, "Give one amount.");
-    if (offpay_amount_parse(&amount, o.pos[0]) != 0 || amount == 0)
-        return cli_usage(&cli_cmd_request, "\"%s\" is not a positive whole amount.", o.pos[0]);
+    if (cli_amount_arg(c, o.pos[0], &amount) != 0)
+        return cli_amount_usage(&cli_cmd_request, o.pos[0]);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
     if ((rc = cli_output_open_opts(&out, &o)) != 0) {
@@ -35,8 +35,8 @@ static int run(struct cli *c, int argc, char **argv)
         cli_output_abort(&out);
         rc = cli_wallet_fail(w, s);
     } else if ((rc = cli_output_write(&out, msg, len)) == 0) {
-        fprintf(cli_notes(&out), "Payment request for %llu from %s%s%s; give it to the payer.\n",
-                (unsigned long long)amount, offpay_wallet_cert(w)->account, out.path ? " written to " : "",
+        fprintf(cli_notes(&out), "Payment request for %s from %s%s%s; give it to the payer.\n",
+                cli_money(amount), offpay_wallet_cert(w)->account, out.path ? " written to " : "",
                 out.path ? out.path : "");
     }
     offpay_wallet_close(w);

@@ -64,24 +64,24 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
 /* One sentence per call whose answer was lost. */
 static void print_call(FILE *f, const struct offpay_call_outcome *o)
 {
-    unsigned long long a = (unsigned long long)o->amount;
+    const char *a = cli_money(o->amount);
     int done = strcmp(o->outcome, "done") == 0, cancelled = strcmp(o->outcome, "cancelled") == 0;
     if (strcmp(o->kind, "unload") == 0)
-        fprintf(f, done        ? "An unload of %llu whose answer was lost did happen: it is in your online balance.\n"
-                   : cancelled ? "An unload of %llu whose answer was lost never happened: its coins are spendable again.\n"
-                               : "An unload of %llu whose answer was lost is too old for the server to tell; its coins "
+        fprintf(f, done        ? "An unload of %s whose answer was lost did happen: it is in your online balance.\n"
+                   : cancelled ? "An unload of %s whose answer was lost never happened: its coins are spendable again.\n"
+                               : "An unload of %s whose answer was lost is too old for the server to tell; its coins "
                                  "are settled by the server's list of your coins.\n",
                 a);
     else if (strcmp(o->kind, "load") == 0)
-        fprintf(f, done        ? "A load of %llu whose answer was lost did happen: its coins are in the wallet.\n"
-                   : cancelled ? "A load of %llu whose answer was lost never happened; nothing left the online balance.\n"
-                               : "A load of %llu whose answer was lost is too old for the server to tell; any coins it "
+        fprintf(f, done        ? "A load of %s whose answer was lost did happen: its coins are in the wallet.\n"
+                   : cancelled ? "A load of %s whose answer was lost never happened; nothing left the online balance.\n"
+                               : "A load of %s whose answer was lost is too old for the server to tell; any coins it "
                                  "made are recovered below.\n",
                 a);
     else
-        fprintf(f, done        ? "An online payment of %llu to %s whose answer was lost was made.\n"
-                   : cancelled ? "An online payment of %llu to %s whose answer was lost was never made.\n"
-                               : "An online payment of %llu to %s whose answer was lost is too old for the server to "
+        fprintf(f, done        ? "An online payment of %s to %s whose answer was lost was made.\n"
+                   : cancelled ? "An online payment of %s to %s whose answer was lost was never made.\n"
+                               : "An online payment of %s to %s whose answer was lost is too old for the server to "
                                  "tell: check the online balance.\n",
                 a, o->counterparty);
 }
@@ -99,38 +99,38 @@ void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
         const char *what = it->outgoing ? "paid" : "received";
         const char *dir = it->outgoing ? "to" : "from";
         if (strcmp(it->status, "settled") == 0 && it->waterfall > 0)
-            fprintf(f, "  %s %llu %s %s (%s): settled; it would have taken your offline coins over the holding "
+            fprintf(f, "  %s %s %s %s (%s): settled; it would have taken your offline coins over the holding "
                        "limit, so it went to your online balance.\n",
-                    what, (unsigned long long)it->amount, dir, it->counterparty, hex);
+                    what, cli_money(it->amount), dir, it->counterparty, hex);
         else if (strcmp(it->status, "settled") == 0 && it->was_unconfirmed)
-            fprintf(f, "  %s %llu %s %s (%s): settled; the confirmation never came back, but the payment completed.\n",
-                    what, (unsigned long long)it->amount, dir, it->counterparty, hex);
+            fprintf(f, "  %s %s %s %s (%s): settled; the confirmation never came back, but the payment completed.\n",
+                    what, cli_money(it->amount), dir, it->counterparty, hex);
         else if (strcmp(it->status, "settled") == 0)
-            fprintf(f, "  %s %llu %s %s (%s): settled.\n", what, (unsigned long long)it->amount, dir, it->counterparty, hex);
+            fprintf(f, "  %s %s %s %s (%s): settled.\n", what, cli_money(it->amount), dir, it->counterparty, hex);
         else if (strcmp(it->status, "voided") == 0)
-            fprintf(f, "  %s %llu %s %s (%s): voided; %s\n", what, (unsigned long long)it->amount, dir,
+            fprintf(f, "  %s %s %s %s (%s): voided; %s\n", what, cli_money(it->amount), dir,
                     it->counterparty, hex, it->outgoing ? "its coins are spendable again." : "it will never settle.");
         else
-            fprintf(f, "  %s %llu %s %s (%s): REJECTED by the server: %s.\n", what, (unsigned long long)it->amount, dir,
+            fprintf(f, "  %s %s %s %s (%s): REJECTED by the server: %s.\n", what, cli_money(it->amount), dir,
                     it->counterparty, hex, it->reason);
     }
     for (size_t i = 0; i < r->n_new_utxos; i++) {
         char hex[17];
         cli_hex(hex, r->new_utxos[i].id, 8);
-        fprintf(f, "  new spendable coin: %llu (%s)\n", (unsigned long long)r->new_utxos[i].amount, hex);
+        fprintf(f, "  new spendable coin: %s (%s)\n", cli_money(r->new_utxos[i].amount), hex);
     }
     if (r->n_recovered == 1)
-        fprintf(f, "Recovered 1 coin of %llu the server holds for you (a payment settled by its payer, or an "
-                   "interrupted load).\n", (unsigned long long)r->recovered_sum);
+        fprintf(f, "Recovered 1 coin of %s the server holds for you (a payment settled by its payer, or an "
+                   "interrupted load).\n", cli_money(r->recovered_sum));
     else if (r->n_recovered > 1)
-        fprintf(f, "Recovered %zu coins (%llu in all) the server holds for you (payments settled by their payers, or "
-                   "an interrupted load).\n", r->n_recovered, (unsigned long long)r->recovered_sum);
+        fprintf(f, "Recovered %zu coins (%s in all) the server holds for you (payments settled by their payers, or "
+                   "an interrupted load).\n", r->n_recovered, cli_money(r->recovered_sum));
     if (r->unload_undone > 0)
-        fprintf(f, "An interrupted unload never reached the server: %llu is spendable offline again.\n",
-                (unsigned long long)r->unload_undone);
+        fprintf(f, "An interrupted unload never reached the server: %s is spendable offline again.\n",
+                cli_money(r->unload_undone));
     if (r->unload_completed > 0)
-        fprintf(f, "An interrupted unload did reach the server: %llu is in your online balance.\n",
-                (unsigned long long)r->unload_completed);
+        fprintf(f, "An interrupted unload did reach the server: %s is in your online balance.\n",
+                cli_money(r->unload_completed));
     fprintf(f, "Limits and revocation list updated (%u revoked wallet%s).\n", r->revoked_count,
             r->revoked_count == 1 ? "" : "s");
     cli_sync_warn(r);

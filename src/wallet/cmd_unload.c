@@ -86,8 +86,8 @@ static int run(struct cli *c, int argc, char **argv)
     else if (cli_opt(&o, "json"))
         rc = cli_json_print(json_pack("{s:I, s:I}", "unloaded", (json_int_t)total, "online", (json_int_t)online));
     else
-        printf("Unloaded %llu to the online balance; it is now %llu.\n", (unsigned long long)total,
-               (unsigned long long)online);
+        printf("Unloaded %s to the online balance; it is now %s.\n", cli_money(total),
+               cli_money(online));
     offpay_wallet_close(w);
     return rc;
 }

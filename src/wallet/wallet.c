@@ -187,6 +187,26 @@ enum offpay_status offpay_wallet_limits(struct offpay_wallet *w, struct offpay_w
     return s;
 }
 
+enum offpay_status offpay_wallet_money(struct offpay_wallet *w, struct offpay_money *m)
+{
+    struct offpay_limits_policy p;
+    struct offpay_limits owner;
+    uint8_t buf[OFFPAY_LIMITS_BYTES];
+    size_t len = 0;
+    offpay_money_default(m);
+    enum offpay_status s = wallet_store_begin_read(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    s = wallet_store_limits_get(w->store, buf, sizeof buf, &len, &owner);
+    wallet_store_end_read(w->store);
+    if (s != OFFPAY_OK)
+        return s;
+    if (offpay_limits_policy_decode(&p, buf, len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's limits are missing or damaged.");
+    offpay_limits_policy_money(&p, m);
+    return OFFPAY_OK;
+}
+
 /* Owners may only tighten what the server allows (claim 4). */
 static enum offpay_status owner_limits_check(struct offpay_wallet *w, const struct offpay_limits *owner,
                                              const struct offpay_limits *server)

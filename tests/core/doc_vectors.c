@@ -182,6 +182,28 @@ static size_t error_cases(struct error_case *c)
         memset(e->in + OFFPAY_LIMITS_BYTES_SHORT - OFFPAY_SIGNATURE_BYTES, 0, 8 + 4);
     }
 
+    /* Issue 16's money form: three capital letters, and not CNY/2 (the older forms say that). */
+    e = &c[k++];
+    e->how = "the limits vector in the money form (EUR, exponent 2) with the currency \"EuR\"";
+    e->decoder = OFFPAY_MSG_LIMITS, e->want = OFFPAY_ERR_MALFORMED;
+    {
+        struct offpay_limits_policy lp = F.policy;
+        struct offpay_money eur = {"EUR", 2};
+        CHECK(offpay_limits_policy_money_set(&lp, &eur) == 0);
+        e->len = offpay_limits_policy_encode(e->in, sizeof e->in, &lp);
+        e->in[OFFPAY_LIMITS_BYTES_LONG - OFFPAY_SIGNATURE_BYTES + 1] = 'u';
+    }
+    e = &c[k++];
+    e->how = "the limits vector in the money form saying CNY with exponent 2 (the short form says that)";
+    e->decoder = OFFPAY_MSG_LIMITS, e->want = OFFPAY_ERR_NOT_CANONICAL;
+    {
+        struct offpay_limits_policy lp = F.policy;
+        struct offpay_money eur = {"EUR", 2};
+        CHECK(offpay_limits_policy_money_set(&lp, &eur) == 0);
+        e->len = offpay_limits_policy_encode(e->in, sizeof e->in, &lp);
+        memcpy(e->in + OFFPAY_LIMITS_BYTES_LONG - OFFPAY_SIGNATURE_BYTES, "CNY", 3);
+    }
+
     /* The text form: the prefix must name the type byte it carries. */
     e = &c[k++];
     e->how = "the refusal's text form with the prefix OP1REC: (a record's), read as any type";
@@ -255,6 +277,18 @@ static void wire_section(FILE *f)
     lp.limits.offline_time = 604800;
     CHECK(offpay_limits_policy_sign(&lp, F.issuer_sk) == OFFPAY_OK);
     hex_block(f, "limits, long form (alice's policy with holding 6000 and offline time 604800)", buf,
+              offpay_limits_policy_encode(buf, sizeof buf, &lp));
+    /* Issue 16's money: the same in euros (exponent 2) is the money form;
+     * so is the short form's policy in yen (exponent 0, limits not set). */
+    struct offpay_money eur = {"EUR", 2}, jpy = {"JPY", 0};
+    CHECK(offpay_limits_policy_money_set(&lp, &eur) == 0);
+    CHECK(offpay_limits_policy_sign(&lp, F.issuer_sk) == OFFPAY_OK);
+    hex_block(f, "limits, money form (the long form's policy in EUR, exponent 2)", buf,
+              offpay_limits_policy_encode(buf, sizeof buf, &lp));
+    lp = F.policy;
+    CHECK(offpay_limits_policy_money_set(&lp, &jpy) == 0);
+    CHECK(offpay_limits_policy_sign(&lp, F.issuer_sk) == OFFPAY_OK);
+    hex_block(f, "limits, money form (alice's policy in JPY, exponent 0; holding and offline time not set)", buf,
               offpay_limits_policy_encode(buf, sizeof buf, &lp));
 
     struct error_case *c = calloc(32, sizeof *c);

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "fixture.h"
@@ -395,7 +396,7 @@ static void test_limits_policy(void)
     q.limits.offline_time = 604800;
     CHECK_STATUS(offpay_limits_policy_sign(&q, F.issuer_sk), OFFPAY_OK);
     n = offpay_limits_policy_encode(buf, sizeof buf, &q);
-    CHECK_U64(n, OFFPAY_LIMITS_BYTES);
+    CHECK_U64(n, OFFPAY_LIMITS_BYTES_LONG);
     CHECK_STATUS(offpay_limits_policy_decode(&d, buf, n), OFFPAY_OK);
     CHECK_U64(d.limits.holding, 6000);
     CHECK_U64(d.limits.offline_time, 604800);
@@ -405,7 +406,7 @@ static void test_limits_policy(void)
     CHECK_STATUS(offpay_limits_policy_verify(&d, F.issuer_pk), OFFPAY_ERR_BAD_SIGNATURE);
     /* Only offline time set is the long form too. */
     q.limits.holding = 0;
-    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), OFFPAY_LIMITS_BYTES);
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), OFFPAY_LIMITS_BYTES_LONG);
     /* The long form saying both are 0 is not canonical (the short form says that). */
     q.limits.holding = 1;
     n = offpay_limits_policy_encode(buf, sizeof buf, &q);
@@ -415,12 +416,69 @@ static void test_limits_policy(void)
      * trailing bytes); one byte more than the long form is trailing too. */
     q.limits.holding = 6000;
     n = offpay_limits_policy_encode(buf, sizeof buf, &q);
-    for (size_t len = OFFPAY_LIMITS_BYTES_SHORT + 1; len < OFFPAY_LIMITS_BYTES; len++)
+    for (size_t len = OFFPAY_LIMITS_BYTES_SHORT + 1; len < OFFPAY_LIMITS_BYTES_LONG; len++)
         CHECK(offpay_limits_policy_decode(&d, buf, len) != OFFPAY_OK);
     uint8_t more[OFFPAY_LIMITS_BYTES + 1];
     memcpy(more, buf, n);
     more[n] = 0;
     CHECK_STATUS(offpay_limits_policy_decode(&d, more, n + 1), OFFPAY_ERR_TRAILING_BYTES);
+    CHECK_U64(d.money.code[0], 0); /* the older forms: the default money */
+
+    /* Issue 16's money form: a currency and exponent other than CNY/2, 4
+     * bytes more; the default money resolves to CNY/2 from any form. */
+    struct offpay_money m;
+    offpay_limits_policy_money(&F.policy, &m);
+    CHECK(strcmp(m.code, "CNY") == 0 && m.exponent == 2);
+    struct offpay_money eur = {"EUR", 2}, jpy = {"JPY", 0}, cny2 = {"CNY", 2}, bad = {"Eur", 2}, big = {"KWD", 5};
+    q = F.policy;
+    CHECK(offpay_limits_policy_money_set(&q, &eur) == 0);
+    CHECK_STATUS(offpay_limits_policy_sign(&q, F.issuer_sk), OFFPAY_OK);
+    n = offpay_limits_policy_encode(buf, sizeof buf, &q);
+    CHECK_U64(n, OFFPAY_LIMITS_BYTES_MONEY);
+    CHECK(memcmp(buf + OFFPAY_LIMITS_BYTES_LONG - 64, "EUR\x02", 4) == 0);
+    CHECK_STATUS(offpay_limits_policy_decode(&d, buf, n), OFFPAY_OK);
+    CHECK_STATUS(offpay_limits_policy_verify(&d, F.issuer_pk), OFFPAY_OK);
+    offpay_limits_policy_money(&d, &m);
+    CHECK(strcmp(m.code, "EUR") == 0 && m.exponent == 2);
+    CHECK_U64(d.limits.holding, 0); /* the money form carries the limits, set or not */
+    /* The signature covers the money. */
+    d.money.exponent = 3;
+    CHECK_STATUS(offpay_limits_policy_verify(&d, F.issuer_pk), OFFPAY_ERR_BAD_SIGNATURE);
+    /* Strict: a code that is not three capitals, an exponent over 4, CNY/2 said in the money form. */
+    memcpy(more, buf, n);
+    more[OFFPAY_LIMITS_BYTES_LONG - 64 + 1] = 'u';
+    CHECK_STATUS(decode_as(OFFPAY_MSG_LIMITS, more, n), OFFPAY_ERR_MALFORMED);
+    memcpy(more, buf, n);
+    more[OFFPAY_LIMITS_BYTES_LONG - 64 + 3] = 5;
+    CHECK_STATUS(decode_as(OFFPAY_MSG_LIMITS, more, n), OFFPAY_ERR_MALFORMED);
+    memcpy(more, buf, n);
+    memcpy(more + OFFPAY_LIMITS_BYTES_LONG - 64, "CNY\x02", 4);
+    CHECK_STATUS(decode_as(OFFPAY_MSG_LIMITS, more, n), OFFPAY_ERR_NOT_CANONICAL);
+    /* Between the long and the money form: read as the long form, refused
+     * (here at its holding and offline time, both 0: not canonical). */
+    for (size_t len = OFFPAY_LIMITS_BYTES_LONG + 1; len < OFFPAY_LIMITS_BYTES_MONEY; len++)
+        CHECK_STATUS(offpay_limits_policy_decode(&d, buf, len), OFFPAY_ERR_NOT_CANONICAL);
+    memcpy(more, buf, n);
+    more[n] = 0;
+    CHECK_STATUS(offpay_limits_policy_decode(&d, more, n + 1), OFFPAY_ERR_TRAILING_BYTES);
+    /* Exponent 0 is money too; CNY/2 given explicitly is stored as the default. */
+    CHECK(offpay_limits_policy_money_set(&q, &jpy) == 0);
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), OFFPAY_LIMITS_BYTES_MONEY);
+    CHECK(offpay_limits_policy_money_set(&q, &cny2) == 0);
+    CHECK_U64(q.money.code[0], 0);
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), OFFPAY_LIMITS_BYTES_SHORT);
+    CHECK(offpay_limits_policy_money_set(&q, &bad) == -1);
+    CHECK(offpay_limits_policy_money_set(&q, &big) == -1);
+    /* The encoder refuses what the decoder refuses: explicit CNY/2, bad money. */
+    q.money = cny2;
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), 0);
+    q.money = bad;
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), 0);
+    q.money = big;
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), 0);
+    memset(&q.money, 0, sizeof q.money);
+    q.money.exponent = 2; /* no code but an exponent */
+    CHECK_U64(offpay_limits_policy_encode(buf, sizeof buf, &q), 0);
 }
 
 static void test_revocation(void)
