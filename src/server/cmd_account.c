@@ -118,6 +118,10 @@ int cmd_account(const struct cli_opts *opts)
     if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
     int r = cli_tx(cli_shards_of_name(&cs, name), mint_tx, &m);
+    struct offpay_money money;
+    char err[256], amount[OFFPAY_MONEY_TEXT_MAX], online[OFFPAY_MONEY_TEXT_MAX];
+    if (offpayd_money_read(cs.l[0], &money, err, sizeof err) != 0)
+        offpay_money_default(&money); /* only what is printed: the mint is done */
     cli_shards_close(&cs);
     if (r == -1)
         return OFFPAY_EXIT_USAGE;
@@ -127,7 +131,7 @@ int cmd_account(const struct cli_opts *opts)
         printf("{\"account\":\"%s\",\"minted\":%llu,\"online\":%llu}\n", name, (unsigned long long)m.amount,
                (unsigned long long)m.acc.online);
     else
-        printf("Minted %llu to %s; online balance %llu.\n", (unsigned long long)m.amount, name,
-               (unsigned long long)m.acc.online);
+        printf("Minted %s to %s; online balance %s.\n", offpay_amount_format(amount, sizeof amount, m.amount, &money),
+               name, offpay_amount_format(online, sizeof online, m.acc.online, &money));
     return OFFPAY_EXIT_OK;
 }

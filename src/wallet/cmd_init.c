@@ -33,6 +33,7 @@ static int run(struct cli *c, int argc, char **argv)
                                               cli_opt(&o, "ca-file"), &k);
     if (s != OFFPAY_OK)
         return cli_fail(s, "%s", err[0] ? err : offpay_status_str(s));
+    cli_money_use(w);
     cli_hex(wid, offpay_wallet_cert(w)->wallet_id, OFFPAY_WALLET_ID_BYTES);
     cli_hex(ikey, offpay_wallet_issuer_key(w), OFFPAY_PUBLIC_KEY_BYTES);
     /* Trust on first use is a choice the user should see being made. */

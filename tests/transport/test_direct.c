@@ -202,9 +202,9 @@ static void test_pay_over_tcp(void)
     unsigned port = start_receive(&r, b, "3500", "20");
     CHECK_RC(pay_to_payee(&pay, a, port, "3500", "20", "bob"), 0, &pay);
     CHECK_RC(proc_wait(&r, 30000), 0, &r);
-    CHECK(strstr(pay.out, "Paid 3500 to bob") != NULL);
-    CHECK(strstr(pay.out, "change of 500 is locked") != NULL);
-    CHECK(strstr(r.out, "Accepted 3500 from alice") != NULL);
+    CHECK(strstr(pay.out, "Paid 35.00 CNY to bob") != NULL);
+    CHECK(strstr(pay.out, "change of 5.00 CNY is locked") != NULL);
+    CHECK(strstr(r.out, "Accepted 35.00 CNY from alice") != NULL);
     ALICE_PAID(a);
     BOB_PAID(b);
 

@@ -63,7 +63,7 @@ relay() {
 say "alice pays bob 3500 over TCP; both sync; the coin is bob's"
 receive 3500
 run 0 alice pay --to "127.0.0.1:$RPORT" 3500
-contains "alice is told" "$T/out" "Paid 3500 to bob"
+contains "alice is told" "$T/out" "Paid 35\\.00 CNY to bob"
 receive_done 0
 eq "alice's change is locked" "$(amounts alice locked)" "500"
 eq "bob has it unsynced" "$(j bob .incoming_unsynced balance --offline)" "3500"

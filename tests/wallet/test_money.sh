@@ -18,6 +18,8 @@ say "a EUR ledger with exponent 2"
 "$OFFPAYD" init --ledger "$LEDGER" --currency EUR --exponent 2 --json >"$T/init.json" || fail "offpayd init --currency EUR"
 eq "init --json says the money" "$(jq -c '[.currency, .exponent]' "$T/init.json")" '["EUR",2]'
 start_server 19700
+"$OFFPAYD" account --ledger "$LEDGER" open dora >/dev/null
+eq "offpayd mint says euros" "$("$OFFPAYD" account --ledger "$LEDGER" mint dora 1234)" "Minted 12.34 EUR to dora; online balance 12.34 EUR."
 enrol alice 100000
 enrol bob
 eq "the wallet learnt its money" "$(j alice '[.currency, .exponent]' limits)" '["EUR",2]'
@@ -73,7 +75,10 @@ LEDGER="sqlite:$T/jpy.db"
 "$OFFPAYD" init --ledger "$LEDGER" --currency JPY --exponent 0 >"$T/init.out" || fail "offpayd init --currency JPY"
 contains "init says the money" "$T/init.out" "Amounts are counted in JPY with 0 decimal places"
 start_server 19750
-enrol carol 5000
+token=$("$OFFPAYD" account --ledger "$LEDGER" open carol)
+"$OFFPAYD" account --ledger "$LEDGER" mint carol 5000 >/dev/null
+run 0 carol init --server "$URL" --account carol --token "$token"
+contains "init shows the limits in yen" "$T/out" "each payment below [0-9]+ JPY"
 run 0 carol load 70
 eq "yen" "$(cat "$T/out")" "Loaded 70 JPY offline as 1 coin; the online balance is now 4930 JPY."
 run 2 carol load 7.0

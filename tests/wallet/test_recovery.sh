@@ -27,7 +27,7 @@ eq "bob has nothing yet" "$(amounts bob)" ""
 
 say "bob syncs with nothing pending: he gets the 3500 the server holds for him"
 run 0 bob sync
-contains "tells the user" "$T/out" "Recovered 1 coin of 3500 the server holds for you"
+contains "tells the user" "$T/out" "Recovered 1 coin of 35\\.00 CNY the server holds for you"
 eq "bob's spendable coin" "$(amounts bob spendable)" "3500"
 eq "history records it" "$(j bob '[.events[] | select(.kind == "recovered") | .amount]' history)" "[3500]"
 run 0 bob sync --json
@@ -98,7 +98,7 @@ run 0 alice-copy unload "$id10k"
 rm -rf "$T/alice-copy"
 sqlite3 "$T/alice/wallet.db" "UPDATE utxos SET state = 'in_doubt' WHERE hex(id) = upper('$id10k')"
 run 0 alice sync
-contains "tells the user" "$T/out" "An interrupted unload did reach the server: 10000 is in your online balance."
+contains "tells the user" "$T/out" "An interrupted unload did reach the server: 100\\.00 CNY is in your online balance\\."
 eq "the coin is gone" "$(amounts alice)" "500 700 1000 1500 2000 3000"
 eq "online has it" "$(j alice .online balance)" "$((online_before + 10000))"
 eq "history says so" "$(j alice '[.events[] | select(.kind == "unload") | .amount] | last' history)" "10000"

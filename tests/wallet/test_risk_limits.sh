@@ -76,7 +76,7 @@ audit "the payee's sync"
 say "the waterfall in plain words, and when the payee syncs first"
 handshake alice bob 700
 "$OFFPAY" --wallet "$T/bob" sync >"$T/out" 2>"$T/err" || fail "bob sync: $(cat "$T/err")"
-contains "sync says where it went" "$T/out" "received 700 from alice .*went to your online balance"
+contains "sync says where it went" "$T/out" "received 7\\.00 CNY from alice .*went to your online balance"
 eq "bob's online balance +700" "$(online bob)" "$((bob_online + 1700))"
 run 0 alice sync
 eq "the payer's sync does not pay it twice" "$(online bob)" "$((bob_online + 1700))"

@@ -18,7 +18,7 @@ eq "unload --all --json: unloaded" "$(jq .unloaded "$T/out")" "3000"
 eq "unload --all --json: online is balance's online" "$(jq .online "$T/out")" "$online"
 run 0 alice load 500
 run 0 alice unload --all
-contains "unload --all says the real online balance" "$T/out" "^Unloaded 500 to the online balance; it is now $online\\.$"
+contains "unload --all says the real online balance" "$T/out" "^Unloaded 5\\.00 CNY to the online balance; it is now $((online / 100))\\.$(printf %02d $((online % 100))) CNY\\.$"
 
 say "confirm given a message that is not an answer names what it got: exit 3, nothing changes"
 run 0 alice load 1000
