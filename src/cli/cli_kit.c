@@ -5,34 +5,71 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli_kit.h"
 
+/* Longest failure sentence (a longer one is cut, never overrun). */
+#define SENTENCE_MAX 2048
+
 static const char *program = "offpay";
+static int json_errors; /* --json was given: failures are also said on stdout */
 
 void cli_program_set(const char *name) { program = name; }
 
 const char *cli_program(void) { return program; }
 
+void cli_json_errors_set(int on) { json_errors = on; }
+
+int cli_json_errors(void) { return json_errors; }
+
+/* Put {"error": {"code", "message", "exit"}} on one line of stdout. */
+static void json_error(enum offpay_status s, char *sentence)
+{
+    json_t *msg = json_string(sentence);
+    if (msg == NULL) {
+        /* Not UTF-8 (a file name, say): the JSON says it with '?' for each odd byte. */
+        for (char *p = sentence; *p; p++)
+            if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+                *p = '?';
+        msg = json_string(sentence);
+    }
+    json_t *obj = json_pack("{s:{s:s, s:o, s:i}}", "error", "code", offpay_status_code(s), "message",
+                            msg ? msg : json_string("?"), "exit", offpay_status_exit_code(s));
+    if (obj != NULL && json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0)
+        fputc('\n', stdout);
+    fflush(stdout);
+    json_decref(obj);
+}
+
+/* Say sentence (and tail, on stderr only) as the failure s.  Returns: its exit code. */
+static int say_failure(enum offpay_status s, char *sentence, const char *tail)
+{
+    fprintf(stderr, "%s: %s%s\n", program, sentence, tail ? tail : "");
+    if (json_errors)
+        json_error(s, sentence);
+    return offpay_status_exit_code(s);
+}
+
 int cli_fail(enum offpay_status s, const char *fmt, ...)
 {
+    char sentence[SENTENCE_MAX];
     va_list ap;
-    fprintf(stderr, "%s: ", program);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(sentence, sizeof sentence, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return offpay_status_exit_code(s);
+    return say_failure(s, sentence, NULL);
 }
 
 int cli_usage_failv(const char *command, const char *usage, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "%s: ", program);
-    vfprintf(stderr, fmt, ap);
+    char sentence[SENTENCE_MAX], tail[SENTENCE_MAX];
+    vsnprintf(sentence, sizeof sentence, fmt, ap);
     if (usage != NULL)
-        fprintf(stderr, " Usage: %s %s (see %s %s --help).\n", program, usage, program, command);
+        snprintf(tail, sizeof tail, " Usage: %s %s (see %s %s --help).", program, usage, program, command);
     else
-        fprintf(stderr, " See %s %s --help.\n", program, command);
-    return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+        snprintf(tail, sizeof tail, " See %s %s --help.", program, command);
+    return say_failure(OFFPAY_ERR_USAGE, sentence, tail);
 }
 
 int cli_usage_fail(const char *command, const char *usage, const char *fmt, ...)

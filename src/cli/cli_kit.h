@@ -23,7 +23,19 @@ void cli_program_set(const char *name);
 /* Returns: the name given to cli_program_set (never NULL: "offpay" until set). */
 const char *cli_program(void);
 
-/* Print "PROGRAM: SENTENCE" on stderr.  Returns: offpay_status_exit_code(s). */
+/*
+ * Failures in JSON too: once on, every failure (cli_fail, a usage error) is
+ * also printed on stdout as one line {"error": {"code": offpay_status_code(s),
+ * "message": SENTENCE, "exit": EXIT_CODE}} (SPEC.md "Additions"; the codes
+ * are listed in docs/wallet.md).  Each program turns it on when its command
+ * line holds --json, before anything can fail.
+ */
+void cli_json_errors_set(int on);
+/* Returns: 1 when failures are said in JSON too, else 0. */
+int cli_json_errors(void);
+
+/* Print "PROGRAM: SENTENCE" on stderr (and the JSON error on stdout, see
+ * cli_json_errors_set).  Returns: offpay_status_exit_code(s). */
 int cli_fail(enum offpay_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*

@@ -137,6 +137,11 @@ static int run_command(const struct command *cmd, int argc, char **argv)
 int offpayd_main(int argc, char **argv)
 {
     cli_program_set("offpayd");
+    /* A command given --json says its failures in JSON on stdout too (SPEC.md "Additions"). */
+    cli_json_errors_set(0);
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            cli_json_errors_set(1);
     if (argc < 2) {
         fputs(usage_all, stderr);
         return offpay_status_exit_code(OFFPAY_ERR_USAGE);

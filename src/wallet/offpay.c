@@ -37,6 +37,11 @@ int main(int argc, char **argv)
     int n = 0;
 
     cli_program_set("offpay");
+    /* --json anywhere before "--" makes every failure a JSON object on stdout as well (SPEC.md "Additions"),
+     * from the first one on: a usage error of the command line too. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            cli_json_errors_set(1);
     if (offpay_crypto_init() != 0)
         return cli_fail(OFFPAY_ERR_CRYPTO_INIT, "%s", offpay_status_str(OFFPAY_ERR_CRYPTO_INIT));
     /* --timeout SECONDS stands before the command (pay --to and receive have
