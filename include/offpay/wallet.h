@@ -195,6 +195,22 @@ enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_
 enum offpay_status offpay_wallet_find_coins(struct offpay_wallet *w, const char *prefix, struct offpay_wallet_utxo *out,
                                             size_t max, size_t *n) OFFPAY_WARN_UNUSED;
 
+/*
+ * Verify an encoded message of any type offline with what the wallet knows,
+ * changing nothing (offpay show): a certificate, request or record against
+ * the issuer key, the revocation list and the time now (a record also its
+ * coins' attestations and that it balances); a coin, revocation list or
+ * limits policy against the issuer key; a confirmation or refusal against
+ * the payment it answers when this wallet made it, else a confirmation's
+ * certificate only and a refusal not at all.
+ * Out: *checked (0 when nothing could be checked), what[0..what_cap) a
+ * phrase naming what was checked.  Returns: OFFPAY_OK, the first failure
+ * (offpay_wallet_error says it; a malformation for a message that does not
+ * decode), OFFPAY_ERR_STORAGE or OFFPAY_ERR_NOMEM.
+ */
+enum offpay_status offpay_wallet_check_message(struct offpay_wallet *w, const uint8_t *msg, size_t len, int *checked,
+                                               char *what, size_t what_cap) OFFPAY_WARN_UNUSED;
+
 /* Limits: what the server set, what the owner set (0 = not set), the
  * stricter of both, and what is used of them now. */
 struct offpay_wallet_limits {

@@ -216,6 +216,21 @@ const char *cli_message_kind(int type)
     }
 }
 
+const char *cli_message_kind_code(int type)
+{
+    switch (type) {
+    case OFFPAY_MSG_CERT: return "certificate";
+    case OFFPAY_MSG_UTXO: return "coin";
+    case OFFPAY_MSG_REQUEST: return "request";
+    case OFFPAY_MSG_RECORD: return "record";
+    case OFFPAY_MSG_CONFIRMATION: return "confirmation";
+    case OFFPAY_MSG_REFUSAL: return "refusal";
+    case OFFPAY_MSG_REVOCATION: return "revocation_list";
+    case OFFPAY_MSG_LIMITS: return "limits";
+    default: return "unknown";
+    }
+}
+
 int cli_output_open(struct cli_output *o, const char *path)
 {
     memset(o, 0, sizeof *o);
@@ -237,6 +252,9 @@ int cli_output_open_opts(struct cli_output *o, const struct cli_opts *opts)
     int rc = cli_output_open(o, cli_opt(opts, "out"));
     if (rc != 0)
         return rc;
+    o->json = cli_opt(opts, "json") != NULL;
+    if (o->json && o->path == NULL)
+        o->f = NULL; /* stdout holds the JSON, which carries the message */
     o->qr = cli_opt(opts, "qr") != NULL;
     o->qr_png = cli_opt(opts, "qr-png");
     if (o->qr_png != NULL) {
@@ -276,17 +294,36 @@ int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len)
     int rc = 0;
     if (text == NULL || offpay_text_encode(text, cap, bin, len) != OFFPAY_OK) {
         rc = cli_fail(OFFPAY_ERR_INTERNAL, "The message cannot be written as text.");
-    } else if (fprintf(o->f, "%s\n", text) < 0 || fflush(o->f) != 0 ||
-               (o->f != stdout && fsync(fileno(o->f)) != 0)) {
+    } else if (o->f != NULL && (fprintf(o->f, "%s\n", text) < 0 || fflush(o->f) != 0 ||
+                                (o->f != stdout && fsync(fileno(o->f)) != 0))) {
         rc = cli_fail(OFFPAY_ERR_INTERNAL, "Writing %s failed.", o->path ? o->path : "the message");
     } else {
         rc = output_qr(o, text);
     }
+    if (rc == 0 && o->json) {
+        o->text = text;
+        text = NULL;
+    }
     free(text);
-    if (o->f != stdout)
+    if (o->f != NULL && o->f != stdout)
         fclose(o->f);
     o->f = NULL;
     return rc;
+}
+
+int cli_output_json_print(struct cli_output *o, json_t *obj)
+{
+    json_t *msg = o->text ? json_string(o->text) : NULL;
+    free(o->text);
+    o->text = NULL;
+    if (obj == NULL || msg == NULL) {
+        json_decref(obj);
+        json_decref(msg);
+        return cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
+    }
+    json_object_set_new(obj, "message", msg);
+    json_object_set_new(obj, "file", o->path ? json_string(o->path) : json_null());
+    return cli_json_print(obj);
 }
 
 void cli_output_abort(struct cli_output *o)
@@ -300,9 +337,11 @@ void cli_output_abort(struct cli_output *o)
         unlink(o->qr_png);
     o->qr_png = NULL;
     o->f = NULL;
+    free(o->text);
+    o->text = NULL;
 }
 
-FILE *cli_notes(const struct cli_output *o) { return o->path == NULL ? stderr : stdout; }
+FILE *cli_notes(const struct cli_output *o) { return o->path == NULL || o->json ? stderr : stdout; }
 
 int cli_json_print(json_t *obj)
 {
@@ -315,3 +354,12 @@ int cli_json_print(json_t *obj)
 }
 
 void cli_hex(char *out, const uint8_t *id, size_t len) { offpay_hex(out, id, len); }
+
+json_t *cli_payment_json(const struct offpay_wallet_payment *p)
+{
+    char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];
+    cli_hex(hex, p->record_id, OFFPAY_RECORD_ID_BYTES);
+    return cli_json_money(json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "kind", "record", "record", hex, "amount",
+                                    (json_int_t)p->amount, "payee", p->counterparty, "inputs", (json_int_t)p->n_inputs,
+                                    "inputs_total", (json_int_t)p->inputs_total, "change", (json_int_t)p->change));
+}

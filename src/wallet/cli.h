@@ -44,7 +44,7 @@ extern const struct cli_command cli_cmd_init, cli_cmd_balance, cli_cmd_load, cli
 
 /* The device-to-device commands (docs/transport.md): receive and scan, and
  * pay --to, which cmd_pay.c hands to cli_pay_to (cmd_pay_to.c). */
-extern const struct cli_command cli_cmd_receive, cli_cmd_scan;
+extern const struct cli_command cli_cmd_receive, cli_cmd_scan, cli_cmd_show;
 int cli_pay_to(struct cli *c, int argc, char **argv);
 /* --timeout SECONDS (1..3600) into *ms; NULL leaves *ms.  Returns 0 or -1. */
 int cli_timeout_ms(const char *s, int *ms);
@@ -104,6 +104,8 @@ enum offpay_status cli_read_message(const char *path, int want_type, uint8_t *bi
                                     char *why, size_t why_cap);
 /* What a message of that type is, for a sentence: "a payment record". */
 const char *cli_message_kind(int type);
+/* The same as one word for JSON: "request", "record", "confirmation", ... */
+const char *cli_message_kind_code(int type);
 
 /*
  * Where a command's message goes: --out FILE, else stdout; and, with --qr,
@@ -114,21 +116,41 @@ const char *cli_message_kind(int type);
  */
 struct cli_output {
     const char *path; /* NULL: stdout */
-    FILE *f;
+    FILE *f;          /* NULL with --json and no --out: the message is in the JSON only */
     int created;      /* we created path: remove it if the command fails */
     int qr;           /* --qr */
     const char *qr_png; /* --qr-png FILE, or NULL */
     int qr_png_created;
+    int json;         /* --json: stdout is one JSON object, which carries the message's text */
+    char *text;       /* with --json, the text written, for cli_output_json_print */
 };
-/* The options every message-writing command takes (3 entries). */
-#define CLI_OUTPUT_OPTS {"out", 1, NULL}, {"qr", 0, NULL}, {"qr-png", 1, NULL}
+/* The options every message-writing command takes (CLI_OUTPUT_N entries). */
+#define CLI_OUTPUT_OPTS {"out", 1, NULL}, {"qr", 0, NULL}, {"qr-png", 1, NULL}, {"json", 0, NULL}
+#define CLI_OUTPUT_N 4
 int cli_output_open(struct cli_output *o, const char *path);           /* 0 or exit code */
 /* cli_output_open with --out, --qr and --qr-png taken from parsed options. */
 int cli_output_open_opts(struct cli_output *o, const struct cli_opts *opts);
 int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len); /* 0 or exit code; closes */
 void cli_output_abort(struct cli_output *o);
-/* Where human notes go: stdout, unless the message itself goes there. */
+/* Where human notes go: stdout, unless the message itself or JSON goes there. */
 FILE *cli_notes(const struct cli_output *o);
+/* With --json, after cli_output_write: add "message" (the text) and "file"
+ * (--out FILE or null) to obj, print it (cli_json_print) and free the text.
+ * Returns 0 or the exit code. */
+int cli_output_json_print(struct cli_output *o, json_t *obj);
+
+/* ---- describing a message (cmd_show.c) ---- */
+
+/*
+ * What the encoded message bin (of type, as its text form said) is, as the
+ * JSON object `offpay show --json` prints; with a wallet w (may be NULL) it
+ * also says what was verified.  Returns: a new object, or NULL with *s the
+ * malformation (exit 3), OFFPAY_ERR_STORAGE (offpay_wallet_error says it) or
+ * OFFPAY_ERR_NOMEM.
+ */
+json_t *cli_message_describe(struct offpay_wallet *w, const uint8_t *bin, size_t len, int type, enum offpay_status *s);
+/* The human form of a description of a message of type, on f. */
+void cli_message_print(FILE *f, json_t *description, int type);
 
 /* ---- printing ---- */
 
@@ -136,5 +158,8 @@ FILE *cli_notes(const struct cli_output *o);
 int cli_json_print(json_t *obj);
 /* Lowercase hex of an id into a static-size buffer the caller provides. */
 void cli_hex(char *out, const uint8_t *id, size_t len);
+/* A payment the payer made (pay, pay --to) as JSON: kind "record", record id,
+ * amount, payee, inputs, inputs_total, change.  NULL when out of memory. */
+json_t *cli_payment_json(const struct offpay_wallet_payment *p);
 
 #endif

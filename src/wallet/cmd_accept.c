@@ -10,7 +10,7 @@
 static int run(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {CLI_OUTPUT_OPTS, {"refuse", 0, NULL}};
-    struct cli_opts o = {opt, 4, {0}, 0, 0};
+    struct cli_opts o = {opt, CLI_OUTPUT_N + 1, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_wallet_payment info;
     struct cli_output out;
@@ -42,7 +42,14 @@ static int run(struct cli *c, int argc, char **argv)
     if (s != OFFPAY_OK) {
         cli_output_abort(&out);
         rc = cli_wallet_fail(w, s);
-    } else if ((rc = cli_output_write(&out, ans, ans_len)) == 0) {
+    } else if ((rc = cli_output_write(&out, ans, ans_len)) == 0 && out.json) {
+        char hex[2 * OFFPAY_RECORD_ID_BYTES + 1];
+        cli_hex(hex, info.record_id, OFFPAY_RECORD_ID_BYTES);
+        rc = cli_output_json_print(&out, json_pack("{s:s, s:s, s:s, s:I, s:s}", "kind",
+                                                   refuse ? "refusal" : "confirmation", "record", hex, "answer",
+                                                   refuse ? "refused" : "confirmed", "amount", (json_int_t)info.amount,
+                                                   "payer", info.counterparty));
+    } else if (rc == 0) {
         FILE *f = cli_notes(&out);
         if (refuse)
             fprintf(f, "Refused the payment of %s from %s; give the refusal%s%s back so its coins can be freed at sync.\n",
@@ -58,7 +65,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_accept = {
-    "accept", "accept RECORD_FILE [--out FILE] [--refuse] [--qr] [--qr-png FILE]",
+    "accept", "accept RECORD_FILE [--out FILE] [--refuse] [--qr] [--qr-png FILE] [--json]",
     "Payee: verify a payment record and answer with a signed confirmation.",
     "Checks that the record answers one of this wallet's own unanswered requests,\n"
     "the payer's certificate (issuer, validity, revocation list) and signature, that\n"
@@ -70,6 +77,7 @@ const struct cli_command cli_cmd_accept = {
     "--refuse declines the record instead and writes a signed refusal (OP1REF:...),\n"
     "which lets the payer void it at the server.\n"
     "--qr draws the answer's QR code on the terminal; --qr-png FILE writes it as a\n"
-    "picture.\n",
+    "picture.  --json prints one JSON object that carries the answer's text as\n"
+    "\"message\".\n",
     run,
 };

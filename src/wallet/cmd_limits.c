@@ -14,6 +14,17 @@ static json_t *limits_json(const struct offpay_limits *l)
                      "holding", (json_int_t)l->holding, "offline_time", (json_int_t)l->offline_time);
 }
 
+/* What `limits --json` prints (and `limits set|unset --json` once changed). */
+static json_t *wallet_limits_json(const struct offpay_wallet_limits *l)
+{
+    return cli_json_money(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}", "effective",
+                                    limits_json(&l->effective), "server", limits_json(&l->server), "owner",
+                                    limits_json(&l->owner), "used", "offline_total", (json_int_t)l->unsynced_total,
+                                    "count", (json_int_t)l->count_in_period, "period_start",
+                                    (json_int_t)l->period_start, "holding", (json_int_t)l->held, "synced_at",
+                                    l->synced_at ? json_integer((json_int_t)l->synced_at) : json_null()));
+}
+
 static void print_offline_time(const struct offpay_wallet_limits *l)
 {
     uint32_t t = l->effective.offline_time;
@@ -34,8 +45,10 @@ static void print_offline_time(const struct offpay_wallet_limits *l)
 static int set(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {{"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL},
-                            {"period", 1, NULL},      {"holding", 1, NULL},       {"offline-time", 1, NULL}};
-    struct cli_opts o = {opt, 6, {0}, 0, 0};
+                            {"period", 1, NULL},      {"holding", 1, NULL},       {"offline-time", 1, NULL},
+                            {"json", 0, NULL}};
+    struct cli_opts o = {opt, 7, {0}, 0, 0};
+    struct offpay_wallet_limits l;
     struct offpay_limits owner = {0};
     struct offpay_wallet *w = NULL;
     uint64_t v;
@@ -80,8 +93,12 @@ static int set(struct cli *c, int argc, char **argv)
     enum offpay_status s = offpay_wallet_limits_set(w, &owner);
     if (s != OFFPAY_OK)
         rc = cli_wallet_fail(w, s);
-    else
+    else if (!cli_opt(&o, "json"))
         printf("Owner limits set; they apply together with the server's, the stricter of each winning.\n");
+    else if ((s = offpay_wallet_limits(w, &l)) != OFFPAY_OK)
+        rc = cli_wallet_fail(w, s);
+    else
+        rc = cli_json_print(wallet_limits_json(&l));
     offpay_wallet_close(w);
     return rc;
 }
@@ -92,8 +109,9 @@ static int unset(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {{"per-payment", 0, NULL}, {"offline-total", 0, NULL}, {"count", 0, NULL},
                             {"period", 0, NULL},      {"holding", 0, NULL},       {"offline-time", 0, NULL},
-                            {"all", 0, NULL}};
-    struct cli_opts o = {opt, 7, {0}, 0, 0};
+                            {"all", 0, NULL},         {"json", 0, NULL}};
+    struct cli_opts o = {opt, 8, {0}, 0, 0};
+    struct offpay_wallet_limits l;
     struct offpay_limits which = {0};
     struct offpay_wallet *w = NULL;
     int rc;
@@ -120,8 +138,12 @@ static int unset(struct cli *c, int argc, char **argv)
     enum offpay_status s = offpay_wallet_limits_unset(w, &which);
     if (s != OFFPAY_OK)
         rc = cli_wallet_fail(w, s);
-    else
+    else if (!cli_opt(&o, "json"))
         printf("Owner limits lifted; the server's values apply to them again.\n");
+    else if ((s = offpay_wallet_limits(w, &l)) != OFFPAY_OK)
+        rc = cli_wallet_fail(w, s);
+    else
+        rc = cli_json_print(wallet_limits_json(&l));
     offpay_wallet_close(w);
     return rc;
 }
@@ -150,12 +172,7 @@ static int run(struct cli *c, int argc, char **argv)
     if (s != OFFPAY_OK) {
         rc = cli_wallet_fail(w, s);
     } else if (cli_opt(&o, "json")) {
-        rc = cli_json_print(cli_json_money(json_pack("{s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}", "effective",
-                                      limits_json(&l.effective), "server", limits_json(&l.server), "owner",
-                                      limits_json(&l.owner), "used", "offline_total", (json_int_t)l.unsynced_total,
-                                      "count", (json_int_t)l.count_in_period, "period_start", (json_int_t)l.period_start,
-                                      "holding", (json_int_t)l.held, "synced_at",
-                                      l.synced_at ? json_integer((json_int_t)l.synced_at) : json_null())));
+        rc = cli_json_print(wallet_limits_json(&l));
     } else {
         const struct offpay_limits *e = &l.effective;
         printf("Offline limits (the stricter of the server's and the owner's):\n");
@@ -179,8 +196,8 @@ static int run(struct cli *c, int argc, char **argv)
 const struct cli_command cli_cmd_limits = {
     "limits",
     "limits [--json] | limits set [--per-payment A] [--offline-total A] [--count N] [--period S] [--holding A] "
-    "[--offline-time S] | limits unset [--per-payment] [--offline-total] [--count] [--period] [--holding] "
-    "[--offline-time] | limits unset --all",
+    "[--offline-time S] [--json] | limits unset [--per-payment] [--offline-total] [--count] [--period] [--holding] "
+    "[--offline-time] [--json] | limits unset --all [--json]",
     "Show the offline limits and their use, set stricter owner limits, or lift them.",
     "The server sets the limits at init and every sync: a payment must be below\n"
     "the per-payment limit, the unsynced offline total must stay below the\n"
@@ -191,6 +208,8 @@ const struct cli_command cli_cmd_limits = {
     "`limits set` adds the owner's own values; they may only be stricter than the\n"
     "server's (a looser one is refused, exit 2).  `limits unset` lifts the named\n"
     "owner values (flags, no values; --all: every one), so the server's apply\n"
-    "again.  A payment over a limit exits 6.\n",
+    "again.  A payment over a limit exits 6.\n"
+    "`limits set --json` and `limits unset --json` print the limits as\n"
+    "`limits --json` does, once changed.\n",
     run,
 };

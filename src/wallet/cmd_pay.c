@@ -10,7 +10,7 @@
 static int run(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {CLI_OUTPUT_OPTS};
-    struct cli_opts o = {opt, 3, {0}, 0, 0};
+    struct cli_opts o = {opt, CLI_OUTPUT_N, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_wallet_payment info;
     struct cli_output out;
@@ -42,7 +42,9 @@ static int run(struct cli *c, int argc, char **argv)
     if (s != OFFPAY_OK) {
         cli_output_abort(&out);
         rc = cli_wallet_fail(w, s);
-    } else if ((rc = cli_output_write(&out, rec, rec_len)) == 0) {
+    } else if ((rc = cli_output_write(&out, rec, rec_len)) == 0 && out.json) {
+        rc = cli_output_json_print(&out, cli_payment_json(&info));
+    } else if (rc == 0) {
         FILE *f = cli_notes(&out);
         fprintf(f, "Paid %s to %s offline; it settles when either of you syncs.\n", cli_money(info.amount),
                 info.counterparty);
@@ -60,7 +62,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_pay = {
-    "pay", "pay (REQUEST_FILE [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--payee ACCOUNT] [--timeout SECONDS])",
+    "pay", "pay (REQUEST_FILE [--yes] [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--payee ACCOUNT] [--timeout SECONDS]) [--json]",
     "Payer: pay a payment request offline (a file, or --to a payee over a direct connection).",
     "Verifies the payee's certificate (issuer, validity, revocation list) and\n"
     "signature, checks the offline limits (exit 6), then picks coins: the smallest\n"

@@ -13,8 +13,8 @@
 
 int cli_pay_to(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"to", 1, NULL}, {"timeout", 1, NULL}, {"payee", 1, NULL}};
-    struct cli_opts o = {opt, 3, {0}, 0, 0};
+    struct cli_opt opt[] = {{"to", 1, NULL}, {"timeout", 1, NULL}, {"payee", 1, NULL}, {"json", 0, NULL}};
+    struct cli_opts o = {opt, 4, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_transport t;
     struct offpay_session_result res;
@@ -50,7 +50,9 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
     }
     s = offpay_session_pay(w, &t, amount, payee, &res, timeout_ms);
     offpay_transport_close(&t);
-    if (s == OFFPAY_OK) {
+    if (s == OFFPAY_OK && cli_opt(&o, "json")) {
+        rc = cli_json_print(cli_payment_json(&res.info));
+    } else if (s == OFFPAY_OK) {
         printf("Paid %s to %s offline; it settles when either of you syncs.\n", cli_money(res.info.amount),
                res.info.counterparty);
         if (res.info.change)

@@ -5,10 +5,12 @@
  */
 #include "cli.h"
 #include "offpay/qr.h"
+#include "offpay/text.h"
 
 static int run(struct cli *c, int argc, char **argv)
 {
-    struct cli_opts o = {NULL, 0, {0}, 0, 0};
+    struct cli_opt opt[] = {{"json", 0, NULL}};
+    struct cli_opts o = {opt, 1, {0}, 0, 0};
     static char text[OFFPAY_QR_TEXT_MAX + 1];
     size_t len;
     (void)c;
@@ -33,17 +35,27 @@ static int run(struct cli *c, int argc, char **argv)
     default:
         return cli_fail(s, "%s", offpay_status_str(s));
     }
+    if (cli_opt(&o, "json")) {
+        /* zbar checked the text decodes; say what kind of message it is. */
+        static uint8_t bin[OFFPAY_QR_TEXT_MAX];
+        size_t n = 0;
+        int type = 0;
+        if (offpay_text_decode(bin, sizeof bin, &n, &type, 0, text, len) != OFFPAY_OK)
+            type = 0;
+        return cli_json_print(json_pack("{s:s, s:s}", "kind", cli_message_kind_code(type), "message", text));
+    }
     if (printf("%s\n", text) < 0 || fflush(stdout) != 0)
         return cli_fail(OFFPAY_ERR_INTERNAL, "Writing the message failed.");
     return 0;
 }
 
 const struct cli_command cli_cmd_scan = {
-    "scan", "scan IMAGE",
+    "scan", "scan IMAGE [--json]",
     "Print the offpay message a QR code picture (PNG) holds, as text.",
     "Reads the PNG with zbar and prints the first QR code in it that holds a\n"
     "well-formed offpay message (OP1REQ:..., OP1REC:..., OP1CNF:..., ...), on one\n"
     "line, ready for offpay pay, accept or confirm.  Exit 3 when the picture holds\n"
-    "no such code or is not a readable PNG; exit 2 when it cannot be read.\n",
+    "no such code or is not a readable PNG; exit 2 when it cannot be read.\n"
+    "--json prints {\"kind\": ..., \"message\": TEXT}.\n",
     run,
 };
