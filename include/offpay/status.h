@@ -98,6 +98,10 @@ enum offpay_status {
      * (no sync stamp, a stamp not signed by the issuer, or too old a one). */
     OFFPAY_ERR_PAYER_NOT_FRESH,
 
+    /* exit 2: the user answered no when asked (offpay pay on a terminal);
+     * nothing changed. */
+    OFFPAY_ERR_DECLINED,
+
     OFFPAY_STATUS_COUNT_ /* not a status; keep last */
 };
 

@@ -63,6 +63,7 @@ static const struct status_info table[OFFPAY_STATUS_COUNT_] = {
     [OFFPAY_ERR_LIMIT_HOLDING] = {"limit_holding", "The offline coins would pass the holding limit.", OFFPAY_EXIT_LIMIT},
     [OFFPAY_ERR_LIMIT_OFFLINE_TIME] = {"limit_offline_time", "The last sync is longer ago than the offline time limit; sync first.", OFFPAY_EXIT_LIMIT},
     [OFFPAY_ERR_PAYER_NOT_FRESH] = {"payer_not_fresh", "The payer cannot prove it synced within its offline time limit.", OFFPAY_EXIT_VERIFICATION},
+    [OFFPAY_ERR_DECLINED] = {"declined", "Not done: the answer was no; nothing changed.", OFFPAY_EXIT_USAGE},
 };
 
 static const struct status_info *info(enum offpay_status s)

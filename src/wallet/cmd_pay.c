@@ -2,15 +2,59 @@
  * cmd_pay.c - offpay pay: the payer answers a payment request with a signed
  * payment record, offline (claim 1).
  */
+#include <ctype.h>
+#include <strings.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "offpay/messages.h"
 
+/*
+ * On a terminal, before paying: show the request as `offpay show` does and
+ * what paying it leaves, and ask.  Returns 0 to pay, or the exit code (said)
+ * when the answer is not yes.  A request that does not verify, or that the
+ * spendable coins do not cover, is not asked about: paying it fails with its
+ * own exit code, as it does without a terminal.
+ */
+static int ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
+{
+    struct offpay_wallet_balance b;
+    struct offpay_request r;
+    enum offpay_status s;
+    char line[64];
+
+    json_t *d = cli_message_describe(w, req, len, OFFPAY_MSG_REQUEST, &s);
+    if (d == NULL || offpay_request_decode(&r, req, len) != OFFPAY_OK ||
+        !json_is_true(json_object_get(json_object_get(d, "verified"), "ok")) ||
+        offpay_wallet_balance(w, &b, NULL, NULL) != OFFPAY_OK || b.spendable < r.amount) {
+        json_decref(d);
+        return 0;
+    }
+    cli_message_print(stderr, d, OFFPAY_MSG_REQUEST);
+    json_decref(d);
+    fprintf(stderr, "You hold %s spendable offline; paying %s to %s leaves %s (the change of a coin stays locked "
+                    "until you sync).\nPay? [y/N] ",
+            cli_money(b.spendable), cli_money(r.amount), r.payee.account, cli_money(b.spendable - r.amount));
+    fflush(stderr);
+    clearerr(stdin); /* the request itself may have come from this terminal (-) */
+    if (fgets(line, sizeof line, stdin) != NULL) {
+        char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        size_t n = strcspn(p, " \t\r\n");
+        if ((n == 1 && tolower((unsigned char)p[0]) == 'y') || (n == 3 && strncasecmp(p, "yes", 3) == 0))
+            return 0;
+    } else {
+        fputc('\n', stderr);
+    }
+    return cli_fail(OFFPAY_ERR_DECLINED, "Not paid: the answer was not yes; nothing changed.");
+}
+
 static int run(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {CLI_OUTPUT_OPTS};
-    struct cli_opts o = {opt, CLI_OUTPUT_N, {0}, 0, 0};
+    struct cli_opt opt[] = {CLI_OUTPUT_OPTS, {"yes", 0, NULL}};
+    struct cli_opts o = {opt, CLI_OUTPUT_N + 1, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_wallet_payment info;
     struct cli_output out;
@@ -34,6 +78,11 @@ static int run(struct cli *c, int argc, char **argv)
         return cli_fail(s, "%s", why);
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
+    /* A person at a terminal sees what they pay before they pay it; scripts are not asked. */
+    if (!cli_opt(&o, "yes") && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) && (rc = ask(w, req, req_len)) != 0) {
+        offpay_wallet_close(w);
+        return rc;
+    }
     if ((rc = cli_output_open_opts(&out, &o)) != 0) {
         offpay_wallet_close(w);
         return rc;
@@ -72,6 +121,11 @@ const struct cli_command cli_cmd_pay = {
     "it is written (one transaction).  The record (OP1REC:...) goes to FILE or stdout.\n"
     "If the payee's confirmation never comes back, the next sync settles the\n"
     "payment anyway.\n"
+    "On a terminal (stdin and stderr both one) it first shows the request as\n"
+    "offpay show does and what paying it leaves, and asks \"Pay? [y/N]\": any\n"
+    "answer but y or yes pays nothing and exits 2 (JSON code \"declined\").  --yes\n"
+    "pays without asking; with no terminal (scripts) it never asks.\n"
+    "--json prints one JSON object that carries the record's text as \"message\".\n"
     "--qr draws the record's QR code on the terminal; --qr-png FILE writes it as a\n"
     "picture (offpay scan reads it back).\n"
     "--to HOST:PORT AMOUNT pays a payee waiting with offpay receive over a direct\n"
