@@ -295,7 +295,7 @@ int cli_output_write(struct cli_output *o, const uint8_t *bin, size_t len)
     if (text == NULL || offpay_text_encode(text, cap, bin, len) != OFFPAY_OK) {
         rc = cli_fail(OFFPAY_ERR_INTERNAL, "The message cannot be written as text.");
     } else if (o->f != NULL && (fprintf(o->f, "%s\n", text) < 0 || fflush(o->f) != 0 ||
-                                (o->f != stdout && fsync(fileno(o->f)) != 0))) {
+                                (o->f != stdout && fsync(fileno(o->f)) != 0 && errno != EINVAL))) {
         rc = cli_fail(OFFPAY_ERR_INTERNAL, "Writing %s failed.", o->path ? o->path : "the message");
     } else {
         rc = output_qr(o, text);
