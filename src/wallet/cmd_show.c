@@ -345,13 +345,19 @@ static int read_any(const char *path, uint8_t *bin, size_t cap, size_t *len, int
 /* The wallet, when there is one; show works without. */
 static struct offpay_wallet *maybe_wallet(struct cli *c)
 {
-    char db[PATH_MAX + 16];
+    char db[PATH_MAX + 16], err[OFFPAY_WALLET_ERROR_MAX];
     struct offpay_wallet *w = NULL;
     if (offpay_wallet_dir(c->wallet_dir, sizeof c->wallet_dir, c->wallet_opt) != OFFPAY_OK)
         return NULL;
     snprintf(db, sizeof db, "%s/%s", c->wallet_dir, OFFPAY_WALLET_DB_FILE);
-    if (access(db, F_OK) != 0 || offpay_wallet_open(&w, NULL, c->wallet_dir) != OFFPAY_OK)
+    if (access(db, F_OK) != 0)
         return NULL;
+    if (offpay_wallet_open(&w, err, c->wallet_dir) != OFFPAY_OK) {
+        /* A wallet is there but cannot be used: say so, rather than let "nothing verified" look like no wallet. */
+        fprintf(stderr, "%s: note: the wallet in %s cannot be opened (%s); nothing is verified.\n", cli_program(),
+                c->wallet_dir, err);
+        return NULL;
+    }
     return w;
 }
 
