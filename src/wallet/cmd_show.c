@@ -209,9 +209,17 @@ static int is_time_key(const char *k)
            strcmp(k, "issued_at") == 0;
 }
 
+static int is_money_key(const char *k)
+{
+    return strcmp(k, "amount") == 0 || strcmp(k, "change") == 0 || strcmp(k, "per_payment") == 0 ||
+           strcmp(k, "offline_total") == 0 || strcmp(k, "holding") == 0;
+}
+
 static void print_scalar(FILE *f, const char *key, json_t *v)
 {
-    if (json_is_string(v)) {
+    if (json_is_integer(v) && is_money_key(key) && json_integer_value(v) >= 0) {
+        fprintf(f, "%s", cli_money((uint64_t)json_integer_value(v)));
+    } else if (json_is_string(v)) {
         fprintf(f, "%s", json_string_value(v));
     } else if (json_is_integer(v) && is_time_key(key)) {
         char when[40] = "?";
@@ -358,6 +366,7 @@ static struct offpay_wallet *maybe_wallet(struct cli *c)
                 c->wallet_dir, err);
         return NULL;
     }
+    cli_money_use(w);
     return w;
 }
 
@@ -386,7 +395,7 @@ static int run(struct cli *c, int argc, char **argv)
                  ? cli_fail(s, "%s holds %s that is malformed: %s", o.pos[0], cli_message_kind(type), offpay_status_str(s))
                  : cli_fail(s, "%s", offpay_status_str(s));
     } else if (cli_opt(&o, "json")) {
-        rc = cli_json_print(d);
+        rc = cli_json_print(cli_json_money(d));
     } else {
         cli_message_print(stdout, d, type);
         json_decref(d);

@@ -43,6 +43,7 @@ eq "balance keeps SPEC's shape" "$(jq -c '[.online, .offline.spendable, .incomin
 run 0 bob request 700 --json --out "$T/req.txt"
 one request
 eq "request" "$(jq -c '[.kind, .amount, .payee, .file]' "$T/out")" "[\"request\",700,\"bob\",\"$T/req.txt\"]"
+eq "request: the currency" "$(jq -c '[.currency, .exponent]' "$T/out")" '["CNY",2]'
 eq "request: the message is the file's" "$(jq -r .message "$T/out")" "$(cat "$T/req.txt")"
 run 0 bob request 50 --json
 one "request without --out"
