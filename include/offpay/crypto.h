@@ -19,10 +19,12 @@
 #define OFFPAY_SIGNATURE_BYTES 64
 #define OFFPAY_HASH_BYTES 32
 
+#ifndef OFFPAY_WARN_UNUSED /* also in status.h, which an app includes without this header */
 #if defined(__GNUC__)
 #define OFFPAY_WARN_UNUSED __attribute__((warn_unused_result))
 #else
 #define OFFPAY_WARN_UNUSED
+#endif
 #endif
 
 /* Returns: 0 once libsodium is ready, -1 if it cannot be initialised.

@@ -9,6 +9,26 @@
 #ifndef OFFPAY_STATUS_H
 #define OFFPAY_STATUS_H
 
+/* What liboffpay exports (offpay.h and the three functions below): the
+ * library is built with hidden visibility, so everything else stays inside. */
+#ifndef OFFPAY_API
+#if defined(__GNUC__)
+#define OFFPAY_API __attribute__((visibility("default")))
+#else
+#define OFFPAY_API
+#endif
+#endif
+
+#ifndef OFFPAY_WARN_UNUSED
+#if defined(__GNUC__)
+#define OFFPAY_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define OFFPAY_WARN_UNUSED
+#endif
+#endif
+
+/* The numbers are part of liboffpay's interface: a value is never
+ * renumbered or reused; new ones go just before OFFPAY_STATUS_COUNT_. */
 enum offpay_status {
     OFFPAY_OK = 0,
 
@@ -120,12 +140,12 @@ enum offpay_exit {
 };
 
 /* Returns: a static, never-NULL sentence describing s (unknown values included). */
-const char *offpay_status_str(enum offpay_status s);
+OFFPAY_API const char *offpay_status_str(enum offpay_status s);
 
 /* Returns: a short stable identifier for s, e.g. "bad_signature" (for JSON). */
-const char *offpay_status_code(enum offpay_status s);
+OFFPAY_API const char *offpay_status_code(enum offpay_status s);
 
 /* Returns: the SPEC.md exit code for s. */
-int offpay_status_exit_code(enum offpay_status s);
+OFFPAY_API int offpay_status_exit_code(enum offpay_status s);
 
 #endif
