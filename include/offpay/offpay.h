@@ -33,7 +33,7 @@
  * belong to the caller, who frees them with offpay_free (NULL is fine).
  * Strings returned as const char * belong to the library (see each one).
  * Structs of this header begin with their size: set it to sizeof the struct
- * before the call ({sizeof b}); fields are only ever added at the end, so an
+ * before the call ({.size = sizeof b}); fields are only ever added at the end, so an
  * app built against this header keeps working with a later library.
  *
  * Threads: a handle is used by one thread at a time (the library takes no
