@@ -77,7 +77,8 @@ enrol bob 5000
 run 0 alice load 1000 2000 3000 4000
 run 0 bob load 1000 2000
 "$T/test_api" "$T/nowhere" "$T/shop" "$T/bob" >"$T/api.out" 2>&1
-eq "test_api passes ($(tail -3 "$T/api.out"))" "$?" 0
+rc=$? # (before the $(...) below, which sets $? again)
+eq "test_api passes ($(tail -3 "$T/api.out"))" "$rc" 0
 
 # pos_sale PROGRAM AMOUNT: one sale at the terminal PROGRAM, which alice pays.
 pos_sale() {
@@ -94,7 +95,8 @@ pos_sale() {
   run 0 alice pay --to "127.0.0.1:$port" "$amount" --payee shop --timeout 20
   for i in $(seq 1 400); do kill -0 "$POS_PID" 2>/dev/null || break; sleep 0.05; done
   wait "$POS_PID"
-  eq "$(basename "$prog") exits 0 after its sale ($(tr '\n' '|' <"$T/pos.out"))" "$?" 0
+  local rc=$?
+  eq "$(basename "$prog") exits 0 after its sale ($(tr '\n' '|' <"$T/pos.out"))" "$rc" 0
   POS_PID=""
   contains "$(basename "$prog") took $amount from alice" "$T/pos.out" "^sale 1: paid $amount by alice \(record [0-9a-f]{16}\)\$"
   contains "$(basename "$prog") synced" "$T/pos.out" '^synced: [0-9]+ payment\(s\) settled$'
@@ -114,7 +116,8 @@ eq "alice paid 4700 of her 10000" "$(sum alice)" 5300
 eq "alice has nothing left in doubt or locked" "$(amounts alice)" "$(amounts alice spendable)"
 eq "bob paid 700 of his 3000" "$(sum bob)" 2300
 "$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit" 2>&1
-eq "audit passes ($(head -c 300 "$T/audit"))" "$?" 0
+rc=$?
+eq "audit passes ($(head -c 300 "$T/audit"))" "$rc" 0
 
 say "a terminal with no wallet says why"
 "$T/pos-static" "$T/nowhere" 127.0.0.1:0 </dev/null >"$T/pos.out" 2>"$T/pos.err"
