@@ -24,6 +24,7 @@ say "cmake --install puts the library, its headers and offpay.pc in the prefix"
 ok "cmake --install succeeds" cmake --install "$BUILD" --prefix "$P" >"$T/install.log" 2>&1
 PC=$(find "$P" -name offpay.pc -path '*/pkgconfig/*' | head -1)
 ok "offpay.pc is installed" test -s "$PC"
+ok "the example is installed with the documents" test -s "$P/share/doc/offpay/examples/pos.c"
 LIBDIR=$(dirname "$(dirname "$PC")")
 ok "liboffpay.a is installed" test -s "$LIBDIR/liboffpay.a"
 ok "liboffpay.so.1 is installed" test -s "$LIBDIR/liboffpay.so.1"
