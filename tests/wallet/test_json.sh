@@ -77,6 +77,10 @@ one limits
 run 0 alice limits set --per-payment 900 --json
 one "limits set"
 eq "limits set: the new effective limit" "$(jq '.effective.per_payment' "$T/out")" "900"
+run 0 alice limits unset --per-payment --json
+one "limits unset"
+eq "limits unset: the server's limit again" "$(jq '.effective.per_payment == .server.per_payment' "$T/out")" "true"
+run 0 alice limits set --per-payment 900
 run 0 alice pay-online carol 100 --json
 one pay-online
 eq "pay-online" "$(jq -c '[.to, .amount]' "$T/out")" '["carol",100]'

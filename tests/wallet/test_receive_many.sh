@@ -49,7 +49,8 @@ say "--count 3: three payers, two who break off in between; all three payments r
 receive 100 --count 3 --timeout 20
 run 0 alice pay --to "127.0.0.1:$RPORT" 100
 fake close
-run 0 carol pay --to "127.0.0.1:$RPORT" 100
+run 0 carol pay --to "127.0.0.1:$RPORT" 100 --json
+eq "pay --to --json" "$(jq -c '[.kind, .amount, .payee, .change, .currency]' "$T/out")" '["record",100,"bob",0,"CNY"]'
 fake abort
 run 0 alice pay --to "127.0.0.1:$RPORT" 100
 receive_done 0
