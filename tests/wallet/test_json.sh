@@ -126,6 +126,19 @@ one "a file name that is not UTF-8"
 eq "a file name that is not UTF-8: code" "$(jq -r .error.code "$T/out")" "usage"
 contains "its odd byte is a question mark" "$T/out" 'caf\?\.txt'
 
+say "docs/wallet.md's table of error codes is the code's"
+SRC="$(dirname "$0")/../.."
+code_codes=$(grep -o '^    \[OFFPAY_[A-Z_]*\] = {"[a-z_]*", "[^"]*", OFFPAY_EXIT_[A-Z_]*}' "$SRC/src/core/status.c" |
+  sed -E 's/.*\{"([a-z_]*)", .*OFFPAY_EXIT_([A-Z_]*)\}/\2 \1/' | grep -v '^OK ' |
+  sed 's/^INTERNAL /1 /; s/^USAGE /2 /; s/^MALFORMED /3 /; s/^VERIFICATION /4 /; s/^FUNDS /5 /; s/^LIMIT /6 /;
+       s/^UNREACHABLE /7 /; s/^REJECTED /8 /; s/^KEY_UNAVAILABLE /9 /' | sort)
+doc_codes=$(sed -n '/^### Errors/,/^## /p' "$SRC/docs/wallet.md" | grep -E '^\| [1-9] \|' |
+  while IFS='|' read -r _ exit codes _; do
+    for c in $(printf %s "$codes" | tr -d '`,'); do echo "${exit// /} $c"; done
+  done | sort)
+eq "every status code in the table, with its exit code" "$doc_codes" "$code_codes"
+ok "the table is not empty" test "$(printf '%s\n' "$doc_codes" | wc -l)" -gt 40
+
 say "offpayd's --json commands say their failures the same way"
 "$OFFPAYD" frauds --ledger "sqlite:$T/none.db" --json >"$T/out" 2>"$T/err"
 eq "offpayd frauds: exit 2" "$?" "2"
