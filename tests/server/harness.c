@@ -28,7 +28,10 @@
 #endif
 
 static char dir[512], ledger_url[700], ledger_path[600], test_name[64];
-static int sql_shards; /* OFFPAY_TEST_SHARDS: SQLite shards in dir (SQL runs on each) */
+/* The databases SQL runs on: the ledger's one, or each shard's (SQLite
+ * files in dir with OFFPAY_TEST_SHARDS, or those a shards file names). */
+static char shard_url[H_SHARDS_MAX][700];
+static int n_shard_urls;
 
 /* The offpayd serve processes of this test, all on its one ledger.  Server 0
  * is the one h_call and h_raw talk to. */
@@ -181,7 +184,8 @@ void h_setup(const char *name)
     snprintf(ledger_path, sizeof ledger_path, "%s/ledger.db", dir);
     snprintf(ledger_url, sizeof ledger_url, "sqlite:%s", ledger_path);
     /* Under tests/server/pg_run the ledger is its private PostgreSQL
-     * database, and the issuer key file is named by the environment. */
+     * database (or a shards file naming one on each of its clusters), and
+     * the issuer key file is named by the environment. */
     const char *pg = getenv("OFFPAY_TEST_LEDGER_URL");
     if (pg != NULL && *pg != '\0') {
         char key[600];
@@ -202,9 +206,24 @@ void h_setup(const char *name)
             fprintf(f, "shard %d sqlite:%s/shard-%d.db\n", i, dir, i);
         fclose(f);
         snprintf(ledger_url, sizeof ledger_url, "shards:%s", file);
-        sql_shards = atoi(shards);
         snprintf(key, sizeof key, "%s/issuer.key", dir);
         setenv("OFFPAYD_ISSUER_KEY", key, 1);
+    }
+    if (strncmp(ledger_url, "shards:", 7) == 0) {
+        char line[900], url[700];
+        int i;
+        FILE *f = fopen(ledger_url + 7, "r");
+        if (f == NULL)
+            CHECK_FAIL("cannot read %s", ledger_url + 7);
+        while (fgets(line, sizeof line, f) != NULL)
+            if (sscanf(line, "shard %d %699s", &i, url) == 2 && i == n_shard_urls && i < H_SHARDS_MAX)
+                snprintf(shard_url[n_shard_urls++], sizeof shard_url[0], "%s", url);
+        fclose(f);
+        if (n_shard_urls == 0)
+            CHECK_FAIL("%s names no shard", ledger_url + 7);
+    } else {
+        snprintf(shard_url[0], sizeof shard_url[0], "%s", ledger_url);
+        n_shard_urls = 1;
     }
     const char *out, *err;
     int rc = h_offpayd(&out, &err, "init", "--ledger", ledger_url, NULL);
@@ -441,28 +460,24 @@ void h_confirmation(char *text, size_t cap, const struct h_wallet *payee, const 
 
 /* ---- SQL ---- */
 
-/* OFFPAY_TEST_SHARDS: the SQLite shards' files; SQL runs on each of them
- * (h_sql_int sums what each answers: a count, or the one row one shard has). */
+int h_shards(void) { return n_shard_urls; }
+
+static int is_pg(int shard) { return strncmp(shard_url[shard], "postgresql:", 11) == 0; }
+
 static sqlite3 *sql_open_at(int shard)
 {
     sqlite3 *db;
-    char path[700];
-    if (sql_shards > 1)
-        snprintf(path, sizeof path, "%s/shard-%d.db", dir, shard);
-    else
-        snprintf(path, sizeof path, "%s", ledger_path);
+    const char *path = shard_url[shard] + 7; /* "sqlite:" */
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         CHECK_FAIL("cannot open %s", path);
     sqlite3_busy_timeout(db, 10000);
     return db;
 }
 
-static int on_pg(void) { return strncmp(ledger_url, "postgresql:", 11) == 0; }
-
-/* Run sql on the PostgreSQL ledger; returns the result (caller clears). */
-static PGresult *pg_sql(const char *sql, ExecStatusType want)
+/* Run sql on the PostgreSQL database of shard; returns the result (caller clears). */
+static PGresult *pg_sql(int shard, const char *sql, ExecStatusType want)
 {
-    PGconn *c = PQconnectdb(ledger_url);
+    PGconn *c = PQconnectdb(shard_url[shard]);
     if (PQstatus(c) != CONNECTION_OK)
         CHECK_FAIL("cannot connect to the ledger: %s", PQerrorMessage(c));
     PGresult *res = PQexec(c, sql);
@@ -472,45 +487,64 @@ static PGresult *pg_sql(const char *sql, ExecStatusType want)
     return res;
 }
 
+/* The one value sql answers on shard, added to *v; returns the rows (0 or 1). */
+static int sql_int_at(int shard, const char *sql, long long *v)
+{
+    if (is_pg(shard)) {
+        PGresult *res = pg_sql(shard, sql, PGRES_TUPLES_OK);
+        char *end;
+        int rows = PQntuples(res);
+        if (rows > 1 || PQnfields(res) != 1)
+            CHECK_FAIL("sql %s: not one value", sql);
+        if (rows == 1 && !PQgetisnull(res, 0, 0)) { /* NULL (a sum of nothing): 0, as SQLite reads it */
+            *v += strtoll(PQgetvalue(res, 0, 0), &end, 10);
+            if (*end != '\0')
+                CHECK_FAIL("sql %s: not an integer: %s", sql, PQgetvalue(res, 0, 0));
+        }
+        PQclear(res);
+        return rows;
+    }
+    sqlite3 *db = sql_open_at(shard);
+    sqlite3_stmt *st;
+    int rows = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        CHECK_FAIL("sql %s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *v += sqlite3_column_int64(st, 0);
+        rows++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
 long long h_sql_int(const char *sql)
 {
-    if (on_pg()) {
-        PGresult *res = pg_sql(sql, PGRES_TUPLES_OK);
-        char *end;
-        if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
-            CHECK_FAIL("sql %s: not one value", sql);
-        long long v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
-        if (*end != '\0')
-            CHECK_FAIL("sql %s: not an integer: %s", sql, PQgetvalue(res, 0, 0));
-        PQclear(res);
-        return v;
-    }
     long long v = 0;
     int rows = 0;
-    for (int k = 0; k < (sql_shards > 1 ? sql_shards : 1); k++) {
-        sqlite3 *db = sql_open_at(k);
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-            CHECK_FAIL("sql %s: %s", sql, sqlite3_errmsg(db));
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            v += sqlite3_column_int64(st, 0);
-            rows++;
-        }
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-    }
+    for (int k = 0; k < n_shard_urls; k++)
+        rows += sql_int_at(k, sql, &v);
     if (rows == 0)
         CHECK_FAIL("sql %s: no row", sql);
     return v;
 }
 
+long long h_sql_int_at(int shard, const char *sql)
+{
+    long long v = 0;
+    CHECK(shard >= 0 && shard < n_shard_urls);
+    if (sql_int_at(shard, sql, &v) == 0)
+        CHECK_FAIL("sql %s on shard %d: no row", sql, shard);
+    return v;
+}
+
 void h_sql_exec(const char *sql)
 {
-    if (on_pg()) {
-        PQclear(pg_sql(sql, PGRES_COMMAND_OK));
-        return;
-    }
-    for (int k = 0; k < (sql_shards > 1 ? sql_shards : 1); k++) {
+    for (int k = 0; k < n_shard_urls; k++) {
+        if (is_pg(k)) {
+            PQclear(pg_sql(k, sql, PGRES_COMMAND_OK));
+            continue;
+        }
         sqlite3 *db = sql_open_at(k);
         char *msg = NULL;
         if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -518,6 +552,35 @@ void h_sql_exec(const char *sql)
         sqlite3_close(db);
     }
 }
+
+int h_shard_of(const char *account)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM accounts WHERE name = '%s'", account);
+    for (int k = 0; k < n_shard_urls; k++)
+        if (h_sql_int_at(k, sql) > 0)
+            return k;
+    CHECK_FAIL("account %s is on no shard", account);
+}
+
+/* pg_run's control channel (tests/server/pg_run.c). */
+static void pg_control(const char *verb, int shard)
+{
+    int w, r;
+    char line[32], ans[16] = "";
+    const char *fds = getenv("OFFPAY_TEST_PG_CONTROL");
+    if (fds == NULL || sscanf(fds, "%d,%d", &w, &r) != 2)
+        CHECK_FAIL("not run under pg_run: cannot %s a cluster", verb);
+    int n = snprintf(line, sizeof line, "%s %d\n", verb, shard);
+    if (write(w, line, (size_t)n) != n)
+        CHECK_FAIL("pg_run control: %s", strerror(errno));
+    struct pollfd p = {r, POLLIN, 0};
+    if (poll(&p, 1, 90000) <= 0 || read(r, ans, sizeof ans - 1) <= 0 || strcmp(ans, "ok\n") != 0)
+        CHECK_FAIL("pg_run could not %s cluster %d", verb, shard);
+}
+
+void h_shard_stop(int shard) { pg_control("stop", shard); }
+void h_shard_start(int shard) { pg_control("start", shard); }
 
 void h_audit_ok(void)
 {

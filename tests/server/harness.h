@@ -75,10 +75,24 @@ void h_record(struct offpay_record *r, char *text, size_t text_cap, uint8_t id[O
 /* The payee's confirmation for a record, as text. */
 void h_confirmation(char *text, size_t cap, const struct h_wallet *payee, const uint8_t id[OFFPAY_RECORD_ID_BYTES]);
 
-/* One integer from the ledger via SQLite (sql returns one row, one column). */
+/* The ledger's databases: 1, or its shards (OFFPAY_TEST_SHARDS with
+ * SQLite; a shards file of PostgreSQL databases under pg_run --clusters). */
+#define H_SHARDS_MAX 8
+int h_shards(void);
+/* One integer from the ledger by SQL (sql returns one row, one column, on
+ * at least one database; over shards, the sum of what each answers: a
+ * count, or the one row one shard has). */
 long long h_sql_int(const char *sql);
-/* Run SQL on the ledger (to corrupt it on purpose). */
+/* The same on shard i alone (0 .. h_shards()-1). */
+long long h_sql_int_at(int shard, const char *sql);
+/* Run SQL on the ledger (to corrupt it on purpose), on each shard. */
 void h_sql_exec(const char *sql);
+/* The shard that holds account name. */
+int h_shard_of(const char *account);
+/* Under pg_run --clusters: stop (fast shutdown) or start again the cluster
+ * of shard i, through pg_run's control channel; returns once done. */
+void h_shard_stop(int shard);
+void h_shard_start(int shard);
 /* offpayd audit exits 0. */
 void h_audit_ok(void);
 
