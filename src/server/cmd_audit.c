@@ -11,7 +11,8 @@
  * in-flight account (shard.c, relay.c) holds what was paid to another
  * shard and not yet delivered, so the sums balance as they are; a payment
  * delivered but not yet taken off its in-flight account is there twice,
- * and is counted once (its output is looked up on the payee's shard).  The
+ * and is counted once (its output, or the mark of value delivered without
+ * a coin, is looked up on the payee's shard).  The
  * snapshots are not one instant, so a delivery that lands between two of
  * them can show as a difference: under traffic a difference is read again,
  * and only one that stays is reported.
@@ -118,8 +119,22 @@ static int collect_flight(void *ctx, const struct offpay_ledger_utxo *u)
     return 0;
 }
 
-/* Whether the payee's output of the record behind in-flight coin c of shard
- * k was delivered already.  Returns 1, 0, or -1 (a read failed). */
+/* Whether value keyed by id was delivered without a coin on ledger l
+ * (relay.c).  Returns 1, 0, or -1 (a read failed). */
+static int delivered_mark(struct offpay_ledger *l, const uint8_t *id)
+{
+    char key[SHARD_META_KEY_MAX];
+    uint8_t v[8];
+    size_t len;
+    shard_meta_key(key, "delivered", id);
+    enum offpay_ledger_result r = l->ops->meta_get(l, key, v, sizeof v, &len);
+    return r == OFFPAY_LEDGER_OK ? 1 : r == OFFPAY_LEDGER_NOT_FOUND ? 0 : -1;
+}
+
+/* Whether in-flight coin c of shard k was delivered already: the payee's
+ * output of the record behind it (a coin, or the waterfall's mark), or an
+ * online payment (its mark on the payee account's shard).  Returns 1, 0, or
+ * -1 (a read failed). */
 static int delivered(struct cli_shards *cs, unsigned k, const struct offpay_ledger_utxo *c)
 {
     struct offpay_ledger_record stored;
@@ -128,18 +143,27 @@ static int delivered(struct cli_shards *cs, unsigned k, const struct offpay_ledg
     struct offpay_ledger_wallet w;
     struct offpay_ledger_utxo u;
     struct offpay_ledger *l = cs->l[k];
-    if (l->ops->record_get(l, c->id, &stored) != OFFPAY_LEDGER_OK ||
-        offpay_record_decode(&rec, stored.body, stored.body_len) != OFFPAY_OK ||
+    enum offpay_ledger_result r = l->ops->record_get(l, c->id, &stored);
+    if (r == OFFPAY_LEDGER_NOT_FOUND) {
+        char key[SHARD_META_KEY_MAX], to[OFFPAY_ACCOUNT_MAX + 1];
+        size_t len;
+        shard_meta_key(key, "transfer", c->id);
+        if (l->ops->meta_get(l, key, (uint8_t *)to, sizeof to - 1, &len) != OFFPAY_LEDGER_OK)
+            return -1;
+        to[len] = '\0';
+        return delivered_mark(cli_shards_of_name(cs, to), c->id);
+    }
+    if (r != OFFPAY_LEDGER_OK || offpay_record_decode(&rec, stored.body, stored.body_len) != OFFPAY_OK ||
         offpay_record_output(&o, &rec, c->id, 0) != OFFPAY_OK)
         return -1;
     for (unsigned i = 0; i < cs->n; i++) {
-        enum offpay_ledger_result r = cs->l[i]->ops->wallet_get_by_key(cs->l[i], rec.payee_key, &w);
+        r = cs->l[i]->ops->wallet_get_by_key(cs->l[i], rec.payee_key, &w);
         if (r == OFFPAY_LEDGER_NOT_FOUND)
             continue;
         if (r != OFFPAY_LEDGER_OK)
             return -1;
         r = cs->l[i]->ops->utxo_get(cs->l[i], o.owner, o.id, &u);
-        return r == OFFPAY_LEDGER_OK ? 1 : r == OFFPAY_LEDGER_NOT_FOUND ? 0 : -1;
+        return r == OFFPAY_LEDGER_OK ? 1 : r == OFFPAY_LEDGER_NOT_FOUND ? delivered_mark(cs->l[i], c->id) : -1;
     }
     return 0;
 }

@@ -1,6 +1,14 @@
 /*
  * ep_pay_online.c - POST /v1/pay-online: account to account on the online
  * balances, in one transaction.
+ *
+ * With several shards, a payee account on another shard is paid as a
+ * record's payee is (relay.c): the transaction on the payer's shard takes
+ * the amount off the payer's online balance and gives it to the shard's
+ * in-flight account, as a coin whose id is a fresh transfer id, with a
+ * meta row "transfer:ID" naming the payee account (the outbox); delivery,
+ * right after the commit and again by the relay, adds it to the payee's
+ * online balance once.
  */
 #include <string.h>
 
@@ -9,7 +17,35 @@
 struct pay {
     const char *to;
     uint64_t amount;
+    int away; /* the payee account is on another shard */
+    uint8_t transfer[OFFPAY_UTXO_ID_BYTES];
 };
+
+/* The payer's side of a payment to an account on another shard: into the
+ * in-flight account, with the transfer row that says where it goes. */
+static enum tx_step send_away(struct request *rq, struct pay *p, struct offpay_ledger_account *from)
+{
+    struct offpay_ledger *l = rq->l;
+    struct offpay_ledger_account transit;
+    struct offpay_ledger_utxo coin;
+    char key[SHARD_META_KEY_MAX];
+    TRY(l->ops->account_get_by_id(l, rq->shard->transit, &transit));
+    if (transit.received > (uint64_t)INT64_MAX - p->amount)
+        return STEP_ERROR;
+    transit.received += p->amount;
+    TRY(l->ops->account_update(l, from));
+    TRY(l->ops->account_update(l, &transit));
+    memset(&coin, 0, sizeof coin);
+    memcpy(coin.id, p->transfer, sizeof coin.id);
+    memcpy(coin.owner, shard_transit_key, sizeof coin.owner);
+    coin.amount = p->amount;
+    coin.account_id = transit.id;
+    TRY(l->ops->utxo_insert(l, &coin, rq->now));
+    shard_meta_key(key, "transfer", p->transfer);
+    TRY(l->ops->meta_set(l, key, (const uint8_t *)p->to, strlen(p->to)));
+    reply_json(rq, 200, json_pack("{s:I}", "online", (json_int_t)from->online));
+    return rq->status == 200 ? STEP_COMMIT : STEP_ERROR;
+}
 
 static enum tx_step pay_tx(struct request *rq, void *ctx)
 {
@@ -18,14 +54,16 @@ static enum tx_step pay_tx(struct request *rq, void *ctx)
     struct offpay_ledger_account from, to;
     enum offpay_ledger_result r;
 
-    r = l->ops->account_get(l, p->to, &to);
+    if (p->away) /* checked on its shard before */
+        memset(&to, 0, sizeof to);
+    r = p->away ? OFFPAY_LEDGER_OK : l->ops->account_get(l, p->to, &to);
     if (r == OFFPAY_LEDGER_NOT_FOUND) {
         reply_error(rq, 404, "not_found", "There is no account named \"%s\".", p->to);
         return STEP_ABORT;
     }
     TRY(r);
     TRY(l->ops->account_get_by_id(l, rq->wallet.account_id, &from));
-    if (from.id == to.id) {
+    if (!p->away && from.id == to.id) {
         reply_error(rq, 400, "bad_field", "The field \"to\" names the payer's own account.");
         return STEP_ABORT;
     }
@@ -39,6 +77,8 @@ static enum tx_step pay_tx(struct request *rq, void *ctx)
         return STEP_ERROR;
     from.online -= p->amount;
     from.sent += p->amount;
+    if (p->away)
+        return send_away(rq, p, &from);
     to.online += p->amount;
     to.received += p->amount;
     TRY(l->ops->account_update(l, &from));
@@ -58,10 +98,10 @@ void ep_pay_online(struct request *rq)
         reply_error(rq, 400, "bad_field", "The field \"to\" is not a valid account name.");
         return;
     }
-    /* Not yet across shards: it needs the in-flight account for online
-     * value, as settlement has for coins (docs/scale.md, "Not yet"). */
-    if (rq->srv->n_shards > 1 && shard_of_name(rq->srv, p.to) != rq->shard) {
-        struct shard *sh = shard_of_name(rq->srv, p.to);
+    /* A payee account on another shard: it must exist there (read first;
+     * accounts are never removed), and its shard must answer. */
+    struct shard *sh = shard_of_name(rq->srv, p.to);
+    if (rq->srv->n_shards > 1 && sh != rq->shard) {
         struct offpay_ledger *l = pool_take(sh);
         struct offpay_ledger_account to;
         enum offpay_ledger_result r = l != NULL ? l->ops->account_get(l, p.to, &to) : OFFPAY_LEDGER_UNAVAILABLE;
@@ -70,9 +110,14 @@ void ep_pay_online(struct request *rq)
             reply_error(rq, 404, "not_found", "There is no account named \"%s\".", p.to);
             return;
         }
-        reply_error(rq, 501, "other_shard", "Paying online an account on another shard of the ledger is not "
-                    "supported yet; nothing was changed.");
-        return;
+        if (r != OFFPAY_LEDGER_OK) {
+            reply_error(rq, 503, "shard_unavailable", "The shard of the ledger that holds account \"%s\" does not "
+                        "answer; nothing was changed: try again later.", p.to);
+            return;
+        }
+        p.away = 1;
+        offpay_random(p.transfer, sizeof p.transfer);
     }
-    (void)request_tx(rq, pay_tx, &p); /* the reply is set either way */
+    if (request_tx(rq, pay_tx, &p) == 0 && p.away && rq->srv->deliver_now)
+        (void)deliver_transfer(rq->srv, rq->shard, p.transfer, p.to, p.amount); /* else the relay does */
 }

@@ -111,7 +111,9 @@ static int waterfall_known(struct request *rq, struct sync_item *it)
 {
     struct offpay_utxo u;
     struct offpay_ledger_utxo coin;
-    if (it->outcome != SYNC_SETTLED || !it->caller_is_payee || it->fresh || rq->l == NULL)
+    /* Between shards, delivery on the payee's shard decided it (relay.c), even for a fresh one. */
+    int crossed = it->payer_shard != NULL && it->payee_shard != it->payer_shard;
+    if (it->outcome != SYNC_SETTLED || !it->caller_is_payee || (it->fresh && !crossed) || rq->l == NULL)
         return 0;
     if (offpay_record_output(&u, &it->rec, it->id, 0) != OFFPAY_OK)
         return -1;
@@ -236,8 +238,8 @@ static int route(struct request *rq, struct sync_item *items, size_t n)
         else {
             int r = shard_find_key(srv, it->rec.payee_key, &it->payee_shard, &w);
             if (r < 0) {
-                reply_error(rq, 503, "storage_failed", "A shard of the ledger that may hold this record's payee does "
-                            "not answer; nothing was changed for it: sync again later.");
+                reply_error(rq, 503, "shard_unavailable", "A shard of the ledger that may hold a record's payee does "
+                            "not answer; nothing was changed: sync again later.");
                 return -1;
             }
             if (r > 0)
@@ -270,6 +272,9 @@ static int settle_sharded(struct request *rq, struct sync_item *items, size_t n)
         rq->no_nonce = 0;
         if (rc != 0) {
             (void)request_use_shard(rq, home);
+            if (rq->status == 503) /* what the other shards settled stays settled */
+                reply_error(rq, 503, "shard_unavailable", "The shard of the ledger that holds some of these records' "
+                            "payers does not answer; the other records may have settled: sync again later.");
             return -1;
         }
     }
@@ -281,7 +286,7 @@ static int settle_sharded(struct request *rq, struct sync_item *items, size_t n)
             continue; /* tests: the relay delivers it */
         if (deliver_record(srv, it->payer_shard, it->id, &it->rec) != 0 && it->caller_is_payee) {
             (void)request_use_shard(rq, home);
-            reply_error(rq, 503, "storage_failed", "This record is settled, but the shard holding your account does "
+            reply_error(rq, 503, "shard_unavailable", "A record is settled, but the shard holding your account does "
                         "not answer, so its coin cannot be handed out yet: sync again later.");
             return -1;
         }

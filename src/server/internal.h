@@ -212,6 +212,14 @@ void pool_give(struct shard *sh, struct offpay_ledger *l);
 #define TRANSIT_NAME "~in-flight"   /* each shard's account of value on its way to another shard */
 /* The owner key of in-flight coins (all zero: no wallet may enrol it). */
 extern const uint8_t shard_transit_key[OFFPAY_PUBLIC_KEY_BYTES];
+/* Meta rows of value between shards that is not a record's coin (relay.c):
+ * "transfer:HEX" on the payer's shard, an online payment in flight (HEX its
+ * in-flight coin's id), whose value is the payee account's name; and
+ * "delivered:HEX" on the payee's shard, value delivered without a coin (an
+ * online payment, or a record's output that went to the online balance),
+ * which makes its delivery happen once. */
+#define SHARD_META_KEY_MAX 80
+void shard_meta_key(char out[SHARD_META_KEY_MAX], const char *kind, const uint8_t id[OFFPAY_UTXO_ID_BYTES]);
 
 /* Every shard of --ledger, open (the commands). */
 struct cli_shards {
@@ -417,6 +425,11 @@ enum offpay_ledger_result offpayd_limits_of(struct offpay_ledger *l, const uint8
                                             struct offpay_limits *lim, uint64_t *issued_at, int *own);
 enum offpay_ledger_result offpayd_holding(struct offpay_ledger *l, const uint8_t key[OFFPAY_PUBLIC_KEY_BYTES],
                                           uint64_t *sum);
+/* The waterfall (docs/wallet.md): whether a coin of amount for payee would
+ * take its holding, as the ledger l sees it, past its holding limit, so
+ * that the value goes to its account's online balance instead.  Out: *yes. */
+enum offpay_ledger_result offpayd_waterfall(struct offpay_ledger *l, const struct offpay_ledger_wallet *payee,
+                                            uint64_t amount, int *yes);
 /* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */
 char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l);
 /* An attested UTXO in text form (malloc'd) or NULL. */
@@ -480,6 +493,11 @@ int settle_apply(struct request *rq, struct sync_item *items, size_t n);
  * (the relay tries again). */
 int deliver_record(struct offpayd *srv, struct shard *from, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
                    const struct offpay_record *rec);
+/* The same for an online payment (pay-online) of amount to account to,
+ * settled on shard from as in-flight coin id: the payee account's online
+ * balance and received total grow, once. */
+int deliver_transfer(struct offpayd *srv, struct shard *from, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const char *to,
+                     uint64_t amount);
 /* The relay thread (only with several shards; $OFFPAYD_RELAY_MS, default
  * 1000, 0 = none): every so often, deliver whatever is in flight on every
  * shard.  start: 0 or -1; stop joins it. */

@@ -87,3 +87,19 @@ enum offpay_ledger_result offpayd_holding(struct offpay_ledger *l, const uint8_t
     *sum = h.overflow ? UINT64_MAX : h.sum;
     return OFFPAY_LEDGER_OK;
 }
+
+enum offpay_ledger_result offpayd_waterfall(struct offpay_ledger *l, const struct offpay_ledger_wallet *payee,
+                                            uint64_t amount, int *yes)
+{
+    struct offpay_limits lim;
+    uint64_t held;
+    int own;
+    *yes = 0;
+    enum offpay_ledger_result r = offpayd_limits_of(l, payee->id, &lim, NULL, &own);
+    if (r != OFFPAY_LEDGER_OK || lim.holding == 0)
+        return r;
+    if ((r = offpayd_holding(l, payee->public_key, &held)) != OFFPAY_LEDGER_OK)
+        return r;
+    *yes = offpay_limits_check_holding(&lim, held, amount) != OFFPAY_OK;
+    return OFFPAY_LEDGER_OK;
+}

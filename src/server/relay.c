@@ -37,37 +37,96 @@
 #define RELAY_BATCH 64 /* in-flight coins read per shard and round */
 
 struct delivery {
-    const uint8_t *id;
-    const struct offpay_record *rec;
+    const uint8_t *id;               /* the in-flight coin's: the record's, or the online payment's */
+    const struct offpay_record *rec; /* a record's output, or NULL: */
+    const char *to;                  /* an online payment to this account, of */
+    uint64_t amount;
 };
 
-/* Step 1, on the payee's shard. */
+/* Whether value keyed by id was delivered without a coin (meta
+ * "delivered:HEX").  Returns OK (yes), NOT_FOUND (no) or the failure. */
+static enum offpay_ledger_result delivered_mark(struct offpay_ledger *l, const uint8_t *id)
+{
+    char key[SHARD_META_KEY_MAX];
+    uint8_t v[8];
+    size_t len;
+    shard_meta_key(key, "delivered", id);
+    return l->ops->meta_get(l, key, v, sizeof v, &len);
+}
+
+static enum offpay_ledger_result delivered_set(struct offpay_ledger *l, const uint8_t *id)
+{
+    char key[SHARD_META_KEY_MAX];
+    shard_meta_key(key, "delivered", id);
+    return l->ops->meta_set(l, key, (const uint8_t *)"1", 1);
+}
+
+/* Add amount to account acc's received total, and to its online balance when online. */
+static enum tx_step credit(struct offpay_ledger *l, struct offpay_ledger_account *acc, uint64_t amount, int online)
+{
+    if (acc->received > (uint64_t)INT64_MAX - amount || (online && acc->online > (uint64_t)INT64_MAX - amount))
+        return STEP_ERROR;
+    acc->received += amount;
+    if (online)
+        acc->online += amount;
+    TRY(l->ops->account_update(l, acc));
+    return STEP_COMMIT;
+}
+
+/* Step 1, on the payee's shard: a record's output.  Its coin, or (the
+ * holding limit's waterfall, decided here where the payee's coins and
+ * limits are) its account's online balance with a delivered mark. */
 static enum tx_step deliver_tx(struct offpay_ledger *l, void *ctx)
 {
     struct delivery *d = ctx;
     struct offpay_ledger_wallet payee;
     struct offpay_ledger_account acc;
-    struct offpay_ledger_utxo out;
+    struct offpay_ledger_utxo out, had;
     struct offpay_utxo o;
+    int waterfall;
 
     TRY(l->ops->wallet_get_by_key(l, d->rec->payee_key, &payee));
     if (offpay_record_output(&o, d->rec, d->id, 0) != OFFPAY_OK)
         return STEP_ERROR;
-    memset(&out, 0, sizeof out);
-    memcpy(out.id, o.id, OFFPAY_UTXO_ID_BYTES);
-    memcpy(out.owner, o.owner, OFFPAY_PUBLIC_KEY_BYTES);
-    out.amount = o.amount;
-    out.account_id = payee.account_id;
-    enum offpay_ledger_result r = l->ops->utxo_insert(l, &out, (uint64_t)time(NULL));
-    if (r == OFFPAY_LEDGER_DUPLICATE)
+    enum offpay_ledger_result r = l->ops->utxo_get(l, o.owner, o.id, &had);
+    if (r == OFFPAY_LEDGER_NOT_FOUND)
+        r = delivered_mark(l, d->id);
+    if (r == OFFPAY_LEDGER_OK)
         return STEP_COMMIT; /* delivered before */
-    TRY(r);
+    if (r != OFFPAY_LEDGER_NOT_FOUND)
+        return tx_step_of(r);
+    TRY(offpayd_waterfall(l, &payee, o.amount, &waterfall));
+    if (waterfall) {
+        TRY(delivered_set(l, d->id));
+    } else {
+        memset(&out, 0, sizeof out);
+        memcpy(out.id, o.id, OFFPAY_UTXO_ID_BYTES);
+        memcpy(out.owner, o.owner, OFFPAY_PUBLIC_KEY_BYTES);
+        out.amount = o.amount;
+        out.account_id = payee.account_id;
+        r = l->ops->utxo_insert(l, &out, (uint64_t)time(NULL));
+        if (r == OFFPAY_LEDGER_DUPLICATE)
+            return STEP_COMMIT; /* delivered at the same moment by another */
+        TRY(r);
+    }
     TRY(l->ops->account_get_by_id(l, payee.account_id, &acc));
-    if (acc.received > (uint64_t)INT64_MAX - o.amount)
-        return STEP_ERROR;
-    acc.received += o.amount;
-    TRY(l->ops->account_update(l, &acc));
-    return STEP_COMMIT;
+    return credit(l, &acc, o.amount, waterfall);
+}
+
+/* Step 1, on the payee's shard: an online payment, to the account's online
+ * balance, once (the delivered mark). */
+static enum tx_step credit_tx(struct offpay_ledger *l, void *ctx)
+{
+    struct delivery *d = ctx;
+    struct offpay_ledger_account acc;
+    enum offpay_ledger_result r = delivered_mark(l, d->id);
+    if (r == OFFPAY_LEDGER_OK)
+        return STEP_COMMIT; /* delivered before */
+    if (r != OFFPAY_LEDGER_NOT_FOUND)
+        return tx_step_of(r);
+    TRY(l->ops->account_get(l, d->to, &acc));
+    TRY(delivered_set(l, d->id));
+    return credit(l, &acc, d->amount, 1);
 }
 
 /* Step 2, on the payer's shard. */
@@ -107,7 +166,7 @@ static int on_shard(struct shard *sh, enum tx_step (*fn)(struct offpay_ledger *l
 int deliver_record(struct offpayd *srv, struct shard *from, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
                    const struct offpay_record *rec)
 {
-    struct delivery d = {id, rec};
+    struct delivery d = {id, rec, NULL, 0};
     struct shard *to;
     struct offpay_ledger_wallet w;
     if (shard_find_key(srv, rec->payee_key, &to, &w) != 0)
@@ -119,10 +178,23 @@ int deliver_record(struct offpayd *srv, struct shard *from, const uint8_t id[OFF
     return 0;
 }
 
+int deliver_transfer(struct offpayd *srv, struct shard *from, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const char *to,
+                     uint64_t amount)
+{
+    struct delivery d = {id, NULL, to, amount};
+    struct shard *sh = shard_of_name(srv, to);
+    if (sh == from)
+        return 0; /* cannot be: paid without going in flight */
+    if (on_shard(sh, credit_tx, &d) != 0 || on_shard(from, unload_transit_tx, &d) != 0)
+        return -1;
+    return 0;
+}
+
 /* ---- the relay ---- */
 
 struct in_flight {
     uint8_t ids[RELAY_BATCH][OFFPAY_UTXO_ID_BYTES];
+    uint64_t amounts[RELAY_BATCH];
     size_t n;
 };
 
@@ -131,6 +203,7 @@ static int collect(void *ctx, const struct offpay_ledger_utxo *u)
     struct in_flight *f = ctx;
     if (f->n >= RELAY_BATCH)
         return 1;
+    f->amounts[f->n] = u->amount;
     memcpy(f->ids[f->n++], u->id, OFFPAY_UTXO_ID_BYTES);
     return 0;
 }
@@ -150,13 +223,30 @@ static size_t relay_shard(struct offpayd *srv, struct shard *sh)
     if (l->ops->utxo_unspent_of(l, shard_transit_key, NULL, RELAY_BATCH, collect, &f) != OFFPAY_LEDGER_OK)
         f.n = 0;
     for (size_t i = 0; i < f.n; i++) {
-        /* The in-flight coin's id is its record's: the record says where it goes. */
-        if (l->ops->record_get(l, f.ids[i], &stored) != OFFPAY_LEDGER_OK ||
-            offpay_record_decode(&rec, stored.body, stored.body_len) != OFFPAY_OK)
+        /* The in-flight coin's id is its record's, whose payee key says
+         * where it goes; or an online payment's, whose transfer row names
+         * the payee account. */
+        char key[SHARD_META_KEY_MAX], to[OFFPAY_ACCOUNT_MAX + 1];
+        size_t len = 0;
+        enum offpay_ledger_result r = l->ops->record_get(l, f.ids[i], &stored);
+        int is_record = r == OFFPAY_LEDGER_OK;
+        if (is_record && offpay_record_decode(&rec, stored.body, stored.body_len) != OFFPAY_OK)
             continue;
+        if (r == OFFPAY_LEDGER_NOT_FOUND) {
+            shard_meta_key(key, "transfer", f.ids[i]);
+            r = l->ops->meta_get(l, key, (uint8_t *)to, sizeof to - 1, &len);
+            to[r == OFFPAY_LEDGER_OK ? len : 0] = '\0';
+            if (r != OFFPAY_LEDGER_OK || !offpay_account_name_valid(to))
+                continue;
+        } else if (r != OFFPAY_LEDGER_OK) {
+            continue;
+        }
         pool_give(sh, l);
         l = NULL;
-        done += deliver_record(srv, sh, f.ids[i], &rec) == 0;
+        if (is_record)
+            done += deliver_record(srv, sh, f.ids[i], &rec) == 0;
+        else
+            done += deliver_transfer(srv, sh, f.ids[i], to, f.amounts[i]) == 0;
         if ((l = pool_take(sh)) == NULL)
             break;
     }

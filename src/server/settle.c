@@ -261,15 +261,7 @@ static enum tx_step double_spend(struct request *rq, struct sync_item *it, const
 static enum tx_step waterfall_decide(struct request *rq, const struct offpay_ledger_wallet *payee,
                                      const struct offpay_record *rec, int *yes)
 {
-    struct offpay_limits lim;
-    uint64_t held;
-    int own;
-    *yes = 0;
-    TRY(offpayd_limits_of(rq->l, payee->id, &lim, NULL, &own));
-    if (lim.holding == 0)
-        return STEP_COMMIT;
-    TRY(offpayd_holding(rq->l, payee->public_key, &held));
-    *yes = offpay_limits_check_holding(&lim, held, rec->payee_amount) != OFFPAY_OK;
+    TRY(offpayd_waterfall(rq->l, payee, rec->payee_amount, yes));
     return STEP_COMMIT;
 }
 
@@ -371,7 +363,7 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
 
     for (unsigned i = 0; i < rec->n_inputs; i++)
         TRY(l->ops->utxo_spend(l, &coins[i], OFFPAY_LEDGER_SPENT_BY_RECORD, it->id, rq->now));
-    /* A payee on another shard: its limits are there; no waterfall yet (docs/scale.md). */
+    /* A payee on another shard: its limits and coins are there, so delivery decides its waterfall (relay.c). */
     enum tx_step ws = away ? STEP_COMMIT : waterfall_decide(rq, &payee, rec, &it->waterfall);
     if (ws != STEP_COMMIT)
         return ws;

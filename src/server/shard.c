@@ -24,6 +24,13 @@
 
 const uint8_t shard_transit_key[OFFPAY_PUBLIC_KEY_BYTES]; /* all zero: no wallet can hold it */
 
+void shard_meta_key(char out[SHARD_META_KEY_MAX], const char *kind, const uint8_t id[OFFPAY_UTXO_ID_BYTES])
+{
+    char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+    offpay_hex(hex, id, OFFPAY_UTXO_ID_BYTES);
+    snprintf(out, SHARD_META_KEY_MAX, "%.12s:%s", kind, hex);
+}
+
 static enum tx_step place_tx(struct offpay_ledger *l, void *ctx)
 {
     const char *place = ctx;
