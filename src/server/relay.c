@@ -11,8 +11,17 @@
  *   1. on the payee's shard: create the payee's output (its id is the one
  *      offpay_record_output gives, so a second delivery finds it and does
  *      nothing) and add the amount to the payee account's received total;
+ *      or, when that coin would pass the payee's holding limit (the
+ *      waterfall, decided here where its coins and limits are), add the
+ *      amount to its online balance and write the "delivered" mark that a
+ *      second delivery finds;
  *   2. on the payer's shard: spend the in-flight coin and add the amount to
  *      the in-flight account's sent total (a coin already spent: nothing).
+ *
+ * An online payment to an account on another shard (ep_pay_online.c) is
+ * in flight the same way, as a coin keyed by its transfer id with a
+ * "transfer" meta row naming the payee account; its step 1 adds the amount
+ * to that account's online balance with the "delivered" mark.
  *
  * A crash between the settlement and step 1 leaves the coin in flight: the
  * relay finds it and delivers.  A crash between 1 and 2 leaves the value
