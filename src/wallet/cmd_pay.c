@@ -3,12 +3,14 @@
  * payment record, offline (claim 1).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "offpay/messages.h"
+#include "offpay/protocol.h"
 
 /*
  * On a terminal, before paying: show the request as `offpay show` does and
@@ -17,25 +19,59 @@
  * spendable coins do not cover, is not asked about: paying it fails with its
  * own exit code, as it does without a terminal.
  */
+/* The coins a payment of amount would spend, as the wallet picks them
+ * (offpay_coins_select over its coins).  Out: *spent, *n.  Returns 0, or -1
+ * when they do not cover it (paying says why). */
+static int coins_for(const struct offpay_wallet_utxo *u, size_t n_u, uint64_t amount, uint64_t *spent, size_t *n)
+{
+    size_t chosen[OFFPAY_RECORD_INPUTS_MAX];
+    struct offpay_coin *coins = calloc(n_u ? n_u : 1, sizeof *coins);
+    int rc = -1;
+    *spent = 0;
+    *n = 0;
+    if (coins == NULL)
+        return -1;
+    for (size_t i = 0; i < n_u; i++) {
+        coins[i].amount = u[i].amount;
+        coins[i].state = u[i].state == OFFPAY_UTXO_SPENDABLE ? OFFPAY_COIN_SPENDABLE
+                         : u[i].state == OFFPAY_UTXO_LOCKED  ? OFFPAY_COIN_LOCKED
+                                                              : OFFPAY_COIN_IN_DOUBT;
+    }
+    if (offpay_coins_select(chosen, n, coins, n_u, amount) == OFFPAY_OK) {
+        for (size_t i = 0; i < *n; i++)
+            *spent += coins[chosen[i]].amount; /* at most 16 coins of a wallet whose total fits */
+        rc = 0;
+    }
+    free(coins);
+    return rc;
+}
+
 static int ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
 {
     struct offpay_wallet_balance b;
+    struct offpay_wallet_utxo *u = NULL;
     struct offpay_request r;
     enum offpay_status s;
+    uint64_t spent = 0;
+    size_t n_u = 0, n_in = 0;
     char line[64];
 
     json_t *d = cli_message_describe(w, req, len, OFFPAY_MSG_REQUEST, &s);
-    if (d == NULL || offpay_request_decode(&r, req, len) != OFFPAY_OK ||
-        !json_is_true(json_object_get(json_object_get(d, "verified"), "ok")) ||
-        offpay_wallet_balance(w, &b, NULL, NULL) != OFFPAY_OK || b.spendable < r.amount) {
+    int go_on = d != NULL && offpay_request_decode(&r, req, len) == OFFPAY_OK &&
+                json_is_true(json_object_get(json_object_get(d, "verified"), "ok")) &&
+                offpay_wallet_balance(w, &b, &u, &n_u) == OFFPAY_OK && coins_for(u, n_u, r.amount, &spent, &n_in) == 0;
+    free(u);
+    if (!go_on) {
         json_decref(d);
         return 0;
     }
     cli_message_print(stderr, d, OFFPAY_MSG_REQUEST);
     json_decref(d);
-    fprintf(stderr, "You hold %s spendable offline; paying %s to %s leaves %s (the change of a coin stays locked "
-                    "until you sync).\nPay? [y/N] ",
-            cli_money(b.spendable), cli_money(r.amount), r.payee.account, cli_money(b.spendable - r.amount));
+    fprintf(stderr, "Paying %s to %s spends %s in %zu coin%s", cli_money(r.amount), r.payee.account, cli_money(spent),
+            n_in, n_in == 1 ? "" : "s");
+    if (spent > r.amount)
+        fprintf(stderr, " (%s comes back as change, locked until you sync)", cli_money(spent - r.amount));
+    fprintf(stderr, "; %s stays spendable offline.\nPay? [y/N] ", cli_money(b.spendable - spent));
     fflush(stderr);
     clearerr(stdin); /* the request itself may have come from this terminal (-) */
     if (fgets(line, sizeof line, stdin) != NULL) {

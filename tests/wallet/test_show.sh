@@ -115,7 +115,8 @@ else
   tty_pay n "$T/req3.txt" --out "$T/rec3.txt"
   contains "the summary names the payee" "$T/tty" "account: +bob"
   contains "the summary says the amount" "$T/tty" "amount: +3\\.00 CNY"
-  contains "it says what paying leaves" "$T/tty" "paying 3\\.00 CNY to bob leaves"
+  contains "it says which coins it spends and what it leaves" "$T/tty" \
+    "Paying 3\\.00 CNY to bob spends 5\\.00 CNY in 1 coin \\(2\\.00 CNY comes back as change, locked until you sync\\); 15\\.00 CNY stays spendable offline\\."
   contains "it asks" "$T/tty" "Pay\\? \\[y/N\\]"
   contains "no: exit 2" "$T/tty" "rc=2"
   contains "no: says nothing was paid" "$T/tty" "Not paid"
