@@ -106,6 +106,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(args[1], "--version") == 0) {
+        if (cli_json_errors()) /* --version --json */
+            return cli_json_print(json_pack("{s:s, s:i}", "version", OFFPAY_VERSION, "wire_format", OFFPAY_WIRE_VERSION));
         printf("offpay %s (wire format %d)\n", OFFPAY_VERSION, OFFPAY_WIRE_VERSION);
         return 0;
     }

@@ -84,6 +84,9 @@ run 0 alice limits set --per-payment 900
 run 0 alice pay-online carol 100 --json
 one pay-online
 eq "pay-online" "$(jq -c '[.to, .amount]' "$T/out")" '["carol",100]'
+run 0 nowallet --version --json
+one "--version"
+eq "--version --json" "$(jq -c '[(.version | type), .wire_format]' "$T/out")" '["string",1]'
 id=$(j alice '.utxos[0].id' balance --offline | tr -d '"')
 run 0 alice unload "${id:0:8}" --json
 one unload
