@@ -8,8 +8,11 @@
  *
  * Each failure path answers with its status and a sentence, and leaves the
  * wallet as it was; then one payment of 700, bob to the shop, runs through
- * the four steps with text messages, between two handles open at once.
+ * the four steps with text messages, between two handles open at once, and
+ * one of 300 over TCP, the shop receiving in one thread while bob pays from
+ * another (distinct handles in distinct threads, as offpay.h allows).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -123,6 +126,64 @@ static void connection_errors(struct offpay *shop, struct offpay *bob)
     CHECK(strstr(offpay_errmsg(bob), "Nothing was paid") != NULL);
 }
 
+struct receiver {
+    struct offpay *shop;
+    struct offpay_listener *l;
+    struct offpay_payment p;
+    enum offpay_status s;
+};
+
+static void *receive_one(void *arg)
+{
+    struct receiver *r = arg;
+    r->s = offpay_receive(r->shop, &r->p, r->l, 300, 10000);
+    return NULL;
+}
+
+/* offpay_receive against offpay_pay_to, each in its own thread. */
+static void direct_payment(struct offpay *shop, struct offpay *bob)
+{
+    struct receiver r = {.shop = shop, .p = {.size = sizeof r.p}};
+    struct offpay_payment p = {.size = sizeof p};
+    struct offpay_balance shop0, bob0, b;
+    pthread_t t;
+    char to[32];
+
+    balance(shop, &shop0);
+    balance(bob, &bob0);
+    CHECK_STATUS(offpay_listen(shop, &r.l, "127.0.0.1:0"), OFFPAY_OK);
+    snprintf(to, sizeof to, "127.0.0.1:%u", (unsigned)offpay_listener_port(r.l));
+    CHECK(pthread_create(&t, NULL, receive_one, &r) == 0);
+    /* A payee that is not the one at the port: nothing is paid, and the
+     * shop's request stays unanswered (the shop then waits for the next). */
+    enum offpay_status s = offpay_pay_to(bob, &p, to, 300, "somebody-else");
+    if (s == OFFPAY_OK || offpay_status_exit_code(s) != 4)
+        CHECK_FAIL("pay_to the wrong payee: %s", offpay_status_code(s));
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(r.s != OFFPAY_OK);
+    balance(bob, &b);
+    same_balance(&b, &bob0);
+    /* Now the right one. */
+    CHECK(pthread_create(&t, NULL, receive_one, &r) == 0);
+    s = offpay_pay_to(bob, &p, to, 300, "shop");
+    CHECK(pthread_join(t, NULL) == 0);
+    offpay_listener_close(r.l);
+    CHECK_STATUS(s, OFFPAY_OK);
+    CHECK_STATUS(r.s, OFFPAY_OK);
+    CHECK_U64(p.amount, 300);
+    CHECK(p.sent && !p.refused);
+    CHECK_STR(p.counterparty, "shop");
+    CHECK_U64(r.p.amount, 300);
+    CHECK_STR(r.p.counterparty, "bob");
+    CHECK_STR(r.p.record_id, p.record_id);
+    CHECK(r.p.sent);
+    balance(bob, &b);
+    CHECK_U64(b.locked, bob0.locked + p.change);
+    CHECK_U64(b.spendable, bob0.spendable - p.amount - p.change);
+    balance(shop, &b);
+    CHECK_U64(b.incoming, shop0.incoming + 300);
+}
+
 /* The four steps with text messages, then the replays refused. */
 static void payment(struct offpay *shop, struct offpay *bob)
 {
@@ -187,6 +248,7 @@ int main(int argc, char **argv)
     message_errors(shop, bob);
     connection_errors(shop, bob);
     payment(shop, bob);
+    direct_payment(shop, bob);
     offpay_close(bob);
     offpay_close(shop);
     printf("test_api: all checks passed\n");
