@@ -34,7 +34,8 @@ scrape() {
   curl -s -D "$1.head" -o "$1" "$URL/metrics"
   contains "/metrics has Prometheus' content type" "$1.head" '^Content-Type: text/plain; version=0\.0\.4'
   promtool check metrics <"$1" >"$T/promtool" 2>&1
-  eq "promtool check metrics accepts $(basename "$1") ($(head -c 300 "$T/promtool"))" "$?" 0
+  local rc=$? # taken before the $(...) of the message, which sets $? again
+  eq "promtool check metrics accepts $(basename "$1") ($(head -c 300 "$T/promtool"))" "$rc" 0
 }
 # value FILE SERIES: the sample of SERIES (name with its labels, as printed), or 0 when absent.
 value() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }' "$1"; }
