@@ -226,7 +226,10 @@ void h_setup(const char *name)
         n_shard_urls = 1;
     }
     const char *out, *err;
-    int rc = h_offpayd(&out, &err, "init", "--ledger", ledger_url, NULL);
+    /* In euros (issue 16): every server test then reads limits documents in
+     * the money form, from SQLite, PostgreSQL and shards alike; the
+     * wallet's tests keep the default CNY/2. */
+    int rc = h_offpayd(&out, &err, "init", "--ledger", ledger_url, "--currency", "EUR", "--exponent", "2", NULL);
     if (rc != 0)
         CHECK_FAIL("offpayd init exited %d: %s", rc, err);
 }

@@ -70,6 +70,11 @@ int main(void)
         CHECK_U64(p.limits.offline_total, 200000);
         CHECK_U64(p.limits.count, 50);
         CHECK_U64(p.limits.period, 86400);
+        /* The ledger's money (the harness inits it in EUR), read from shard 0. */
+        struct offpay_money m;
+        offpay_limits_policy_money(&p, &m);
+        CHECK(strcmp(m.code, "EUR") == 0 && m.exponent == 2);
+        CHECK_U64(n, OFFPAY_LIMITS_BYTES_MONEY);
     }
     json_decref(resp);
 
