@@ -48,11 +48,27 @@ struct offpay_ledger_account {
     uint64_t sent;     /* all value sent to other accounts */
 };
 
+/* Why a wallet was revoked other than for fraud (docs/wallet.md, "Lost device"). */
+enum offpay_ledger_loss {
+    OFFPAY_LEDGER_IN_USE = 0,
+    OFFPAY_LEDGER_LOST = 1,    /* reported lost (by the operator or its account's holder) */
+    OFFPAY_LEDGER_STOLEN = 2,  /* reported stolen */
+    OFFPAY_LEDGER_WITHDRAWN = 3 /* revoked by the operator with no reason given */
+};
+
 struct offpay_ledger_wallet {
     uint8_t id[OFFPAY_WALLET_ID_BYTES];
     int64_t account_id;
     uint8_t public_key[OFFPAY_PUBLIC_KEY_BYTES];
     int fraudulent; /* 1 once caught double spending (its certificate is then revoked) */
+    /* Filled by wallet_get, wallet_get_by_key and wallet_list; insert ignores them. */
+    uint64_t created;        /* when it enrolled */
+    uint64_t last_sync;      /* its last sync request, 0: none */
+    int loss;                /* enum offpay_ledger_loss: not IN_USE = revoked without fraud */
+    uint64_t lost_at;        /* when it was revoked so (0 when IN_USE) */
+    uint64_t writeoff_at;    /* the end of its grace period: its coins go back then */
+    uint64_t written_off_at; /* when its unspent coins went back to the online balance; 0: not yet */
+    uint64_t written_off;    /* what went back */
 };
 
 enum offpay_ledger_spent {
@@ -203,6 +219,26 @@ struct offpay_ledger_ops {
      * issued_at = now).  A wallet already revoked is left as it is. */
     enum offpay_ledger_result (*wallet_revoke)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
                                                uint64_t now);
+
+    /* Revoke wallet id for loss (enum offpay_ledger_loss, not IN_USE): put it
+     * on the revocation list (serial + 1, issued_at = now, unless it is there
+     * already for fraud) without marking it fraudulent, and keep lost_at = now
+     * and writeoff_at.  A wallet already reported is left as it is.
+     * NOT_FOUND: no such wallet. */
+    enum offpay_ledger_result (*wallet_report_lost)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                    int loss, uint64_t now, uint64_t writeoff_at);
+    /* Keep that wallet id's coins, amount in all, went back to the online
+     * balance at now.  NOT_FOUND: no such reported wallet, or done already. */
+    enum offpay_ledger_result (*wallet_write_off)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                  uint64_t now, uint64_t amount);
+    /* Keep now as wallet id's last sync (no such wallet: OK, nothing). */
+    enum offpay_ledger_result (*wallet_synced)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                               uint64_t now);
+    /* The wallets of account_id (0: of every account), by id; due non-zero:
+     * only those reported lost whose grace period ended at or before due
+     * and whose coins have not gone back yet.  each() gets one wallet. */
+    enum offpay_ledger_result (*wallet_list)(struct offpay_ledger *l, int64_t account_id, uint64_t due,
+                                             int (*each)(void *ctx, const struct offpay_ledger_wallet *w), void *ctx);
 
     /* Request nonces.  insert: a row of kind OFFPAY_LEDGER_NONCE_USED;
      * DUPLICATE when this wallet has a row for it already.  keep: the same

@@ -13,6 +13,19 @@
 #include "check.h"
 
 
+struct wallets_seen {
+    size_t n;
+    uint8_t first[OFFPAY_WALLET_ID_BYTES];
+};
+
+static int count_wallets(void *ctx, const struct offpay_ledger_wallet *w)
+{
+    struct wallets_seen *seen = ctx;
+    if (seen->n++ == 0)
+        memcpy(seen->first, w->id, sizeof seen->first);
+    return 0;
+}
+
 static int collect(void *ctx, const uint8_t id[OFFPAY_WALLET_ID_BYTES])
 {
     uint8_t *out = ctx;
@@ -105,7 +118,14 @@ int main(int argc, char **argv)
     }
 
     /* wallets, revocation */
-    struct offpay_ledger_wallet w1 = {{1}, 0, {1}, 0}, w2 = {{2}, 0, {2}, 0}, w3 = {{3}, 0, {1}, 0}, w;
+    struct offpay_ledger_wallet w1, w2, w3, w;
+    memset(&w1, 0, sizeof w1);
+    memset(&w2, 0, sizeof w2);
+    memset(&w3, 0, sizeof w3);
+    w1.id[0] = w1.public_key[0] = 1;
+    w2.id[0] = w2.public_key[0] = 2;
+    w3.id[0] = 3;
+    w3.public_key[0] = 1;
     w1.account_id = a1;
     w2.account_id = a2;
     w3.account_id = a2;
@@ -136,6 +156,42 @@ int main(int argc, char **argv)
     CHECK(ids[0] == 1 && ids[16] == 2); /* ascending */
     CHECK(op->wallet_get(l, w2.id, &w) == OFFPAY_LEDGER_OK && w.fraudulent);
     CHECK(op->commit(l) == OFFPAY_LEDGER_OK);
+
+    /* lost wallets: revoked without fraud, written off once */
+    {
+        struct offpay_ledger_wallet w4 = w1;
+        struct wallets_seen seen;
+        w4.id[0] = 4;
+        w4.public_key[0] = 4;
+        CHECK(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+        CHECK(op->wallet_insert(l, &w4, (const uint8_t *)"c", 1, 80) == OFFPAY_LEDGER_OK);
+        CHECK(op->wallet_get(l, w4.id, &w) == OFFPAY_LEDGER_OK && w.loss == OFFPAY_LEDGER_IN_USE && w.created == 80);
+        CHECK(op->wallet_synced(l, w4.id, 81) == OFFPAY_LEDGER_OK);
+        CHECK(op->wallet_report_lost(l, w3.id, OFFPAY_LEDGER_LOST, 82, 90) == OFFPAY_LEDGER_NOT_FOUND);
+        CHECK(op->wallet_report_lost(l, w4.id, OFFPAY_LEDGER_STOLEN, 82, 90) == OFFPAY_LEDGER_OK);
+        CHECK(op->wallet_report_lost(l, w4.id, OFFPAY_LEDGER_LOST, 83, 95) == OFFPAY_LEDGER_OK); /* first stands */
+        CHECK(op->wallet_report_lost(l, w2.id, OFFPAY_LEDGER_LOST, 84, 95) == OFFPAY_LEDGER_OK);  /* listed already */
+        CHECK(op->revocation_get(l, &serial, &issued, &count) == OFFPAY_LEDGER_OK);
+        CHECK(serial == s0 + 3 && issued == 82 && count == 3);
+        CHECK(op->wallet_get_by_key(l, w4.public_key, &w) == OFFPAY_LEDGER_OK && !w.fraudulent);
+        CHECK(w.loss == OFFPAY_LEDGER_STOLEN && w.lost_at == 82 && w.writeoff_at == 90 && w.last_sync == 81);
+        memset(&seen, 0, sizeof seen);
+        CHECK(op->wallet_list(l, a1, 0, count_wallets, &seen) == OFFPAY_LEDGER_OK && seen.n == 2);
+        CHECK(seen.first[0] == 1); /* by id */
+        memset(&seen, 0, sizeof seen);
+        CHECK(op->wallet_list(l, 0, 0, count_wallets, &seen) == OFFPAY_LEDGER_OK && seen.n == 3);
+        memset(&seen, 0, sizeof seen);
+        CHECK(op->wallet_list(l, 0, 89, count_wallets, &seen) == OFFPAY_LEDGER_OK && seen.n == 0);
+        CHECK(op->wallet_list(l, 0, 90, count_wallets, &seen) == OFFPAY_LEDGER_OK && seen.n == 1);
+        CHECK(seen.first[0] == 4);
+        CHECK(op->wallet_write_off(l, w1.id, 91, 5) == OFFPAY_LEDGER_NOT_FOUND); /* not reported */
+        CHECK(op->wallet_write_off(l, w4.id, 91, 5) == OFFPAY_LEDGER_OK);
+        CHECK(op->wallet_write_off(l, w4.id, 92, 5) == OFFPAY_LEDGER_NOT_FOUND); /* once */
+        memset(&seen, 0, sizeof seen);
+        CHECK(op->wallet_list(l, 0, 100, count_wallets, &seen) == OFFPAY_LEDGER_OK && seen.n == 1); /* w2 */
+        CHECK(op->wallet_get(l, w4.id, &w) == OFFPAY_LEDGER_OK && w.written_off_at == 91 && w.written_off == 5);
+        CHECK(op->commit(l) == OFFPAY_LEDGER_OK);
+    }
 
     /* nonces */
     uint8_t nonce[16] = {5};

@@ -115,7 +115,7 @@ int main(int argc, char **argv)
     /* Good rows of every kind. */
     int64_t acc;
     struct offpay_ledger_account a;
-    struct offpay_ledger_wallet w = {{1}, 0, {1}, 0}, wg;
+    struct offpay_ledger_wallet w = {.id = {1}, .public_key = {1}}, wg;
     struct offpay_ledger_utxo u = {{7}, {1}, 300, 0, 0, 0, {0}}, ug;
     struct offpay_ledger_record r, rg;
     struct offpay_ledger_fraud f;

@@ -65,6 +65,12 @@ enum stmt {
     S_WALLET_GET,
     S_WALLET_GET_KEY,
     S_WALLET_REVOKE,
+    S_WALLET_LOST,
+    S_WALLET_WRITE_OFF,
+    S_WALLET_SYNCED,
+    S_WALLET_LIST,
+    S_WALLET_LIST_ALL,
+    S_WALLET_DUE,
     S_REVOCATION_GET,
     S_REVOKED_IDS,
     S_NONCE_INSERT,
@@ -85,6 +91,12 @@ enum stmt {
     S_AUDIT,
     S_COUNT
 };
+
+/* What a wallet row shows (wallet_row reads them in this order). */
+#define WALLET_COLS                                                                                                    \
+    "id, account_id, public_key, fraudulent, created, loss, lost_at, writeoff_at, written_off_at, written_off, "       \
+    "last_sync"
+#define WALLET_TYPES "bibiiiiiiii"
 
 /* Each statement with the types of its parameters: b bytea, i int8, t text. */
 static const struct {
@@ -108,8 +120,8 @@ static const struct {
     [S_WALLET_CERT] = {"b", "SELECT certificate FROM wallets WHERE id = $1"},
     [S_WALLET_INSERT] = {"bibbi", "INSERT INTO wallets (id, account_id, public_key, certificate, created) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
-    [S_WALLET_GET] = {"b", "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE id = $1"},
-    [S_WALLET_GET_KEY] = {"b", "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE public_key = $1"},
+    [S_WALLET_GET] = {"b", "SELECT " WALLET_COLS " FROM wallets WHERE id = $1"},
+    [S_WALLET_GET_KEY] = {"b", "SELECT " WALLET_COLS " FROM wallets WHERE public_key = $1"},
     /* One round trip: mark the wallet, and only if that changed it, list it
      * and bump the list's serial. */
     [S_WALLET_REVOKE] = {"bi", "WITH w AS (UPDATE wallets SET fraudulent = 1, revoked_at = $2 "
@@ -117,7 +129,22 @@ static const struct {
                                "r AS (INSERT INTO revoked (wallet_id, at) SELECT id, $2 FROM w "
                                "ON CONFLICT DO NOTHING RETURNING wallet_id) "
                                "UPDATE revocation SET serial = serial + 1, issued_at = $2 "
-                               "WHERE id = 1 AND EXISTS (SELECT 1 FROM w)"},
+                               "WHERE id = 1 AND EXISTS (SELECT 1 FROM r)"},
+    /* The same for a loss: the wallet is listed (unless listed already for
+     * fraud), not marked fraudulent; a wallet reported already stays so. */
+    [S_WALLET_LOST] = {"biii", "WITH w AS (UPDATE wallets SET loss = $2, lost_at = $3, writeoff_at = $4 "
+                               "WHERE id = $1 AND loss = 0 RETURNING id), "
+                               "r AS (INSERT INTO revoked (wallet_id, at) SELECT id, $3 FROM w "
+                               "ON CONFLICT DO NOTHING RETURNING wallet_id) "
+                               "UPDATE revocation SET serial = serial + 1, issued_at = $3 "
+                               "WHERE id = 1 AND EXISTS (SELECT 1 FROM r)"},
+    [S_WALLET_WRITE_OFF] = {"bii", "UPDATE wallets SET written_off_at = $2, written_off = $3 "
+                                   "WHERE id = $1 AND loss <> 0 AND written_off_at = 0"},
+    [S_WALLET_SYNCED] = {"bi", "UPDATE wallets SET last_sync = $2 WHERE id = $1"},
+    [S_WALLET_LIST] = {"i", "SELECT " WALLET_COLS " FROM wallets WHERE account_id = $1 ORDER BY id"},
+    [S_WALLET_LIST_ALL] = {"", "SELECT " WALLET_COLS " FROM wallets ORDER BY id"},
+    [S_WALLET_DUE] = {"i", "SELECT " WALLET_COLS " FROM wallets WHERE loss <> 0 AND written_off_at = 0 "
+                           "AND writeoff_at <= $1 ORDER BY writeoff_at, id"},
     [S_REVOCATION_GET] = {"", "SELECT serial, issued_at, (SELECT count(*) FROM revoked) FROM revocation WHERE id = 1"},
     [S_REVOKED_IDS] = {"", "SELECT wallet_id FROM revoked ORDER BY wallet_id"},
     [S_NONCE_INSERT] = {"bbi", "INSERT INTO nonces (wallet_id, nonce, ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"},
@@ -868,21 +895,33 @@ static enum offpay_ledger_result pg_wallet_insert(struct offpay_ledger *l, const
     return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE;
 }
 
+/* Read row i of a result of WALLET_COLS.  Returns 0 or -1 (malformed). */
+static int wallet_cols(struct pg_ledger *s, int i, struct offpay_ledger_wallet *w)
+{
+    int64_t fraud;
+    uint64_t loss;
+    memset(w, 0, sizeof w[0]);
+    if (get_fixed(s, i, 0, w->id, OFFPAY_WALLET_ID_BYTES) != 0 || get_i64(s, i, 1, &w->account_id) != 0 ||
+        get_fixed(s, i, 2, w->public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0 || get_i64(s, i, 3, &fraud) != 0 ||
+        (fraud != 0 && fraud != 1) || get_u64(s, i, 4, &w->created) != 0 || get_u64(s, i, 5, &loss) != 0 ||
+        loss > OFFPAY_LEDGER_WITHDRAWN || get_u64(s, i, 6, &w->lost_at) != 0 ||
+        get_u64(s, i, 7, &w->writeoff_at) != 0 || get_u64(s, i, 8, &w->written_off_at) != 0 ||
+        get_u64(s, i, 9, &w->written_off) != 0 || get_u64(s, i, 10, &w->last_sync) != 0) {
+        memset(w, 0, sizeof w[0]);
+        return -1;
+    }
+    w->fraudulent = (int)fraud;
+    w->loss = (int)loss;
+    return 0;
+}
+
 static enum offpay_ledger_result wallet_row(struct pg_ledger *s, struct offpay_ledger_wallet *w)
 {
     enum offpay_ledger_result r;
-    int64_t fraud;
     memset(w, 0, sizeof w[0]);
-    if ((r = one_row(s, "bibi", "wallet")) != OFFPAY_LEDGER_OK)
+    if ((r = one_row(s, WALLET_TYPES, "wallet")) != OFFPAY_LEDGER_OK)
         return r;
-    if (get_fixed(s, 0, 0, w->id, OFFPAY_WALLET_ID_BYTES) != 0 || get_i64(s, 0, 1, &w->account_id) != 0 ||
-        get_fixed(s, 0, 2, w->public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0 || get_i64(s, 0, 3, &fraud) != 0 ||
-        (fraud != 0 && fraud != 1)) {
-        memset(w, 0, sizeof w[0]);
-        return corrupt(s, "wallet");
-    }
-    w->fraudulent = (int)fraud;
-    return OFFPAY_LEDGER_OK;
+    return wallet_cols(s, 0, w) == 0 ? OFFPAY_LEDGER_OK : corrupt(s, "wallet");
 }
 
 static enum offpay_ledger_result pg_wallet_get(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
@@ -926,6 +965,83 @@ static enum offpay_ledger_result pg_wallet_revoke(struct offpay_ledger *l, const
     p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
     p_i64(&p, (int64_t)now);
     return run(s, S_WALLET_REVOKE, &p); /* already revoked, or unknown: nothing changes */
+}
+
+static enum offpay_ledger_result pg_wallet_report_lost(struct offpay_ledger *l,
+                                                       const uint8_t id[OFFPAY_WALLET_ID_BYTES], int loss,
+                                                       uint64_t now, uint64_t writeoff_at)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r;
+    if (loss <= OFFPAY_LEDGER_IN_USE || loss > OFFPAY_LEDGER_WITHDRAWN || !fits_i64(now) || !fits_i64(writeoff_at)) {
+        snprintf(s->err, sizeof s->err, "A loss report is out of the ledger's range.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    if ((r = pg_wallet_get(l, id, &w)) != OFFPAY_LEDGER_OK)
+        return r;
+    p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
+    p_i64(&p, loss);
+    p_i64(&p, (int64_t)now);
+    p_i64(&p, (int64_t)writeoff_at);
+    return run(s, S_WALLET_LOST, &p); /* reported already: nothing changes */
+}
+
+static enum offpay_ledger_result pg_wallet_write_off(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                     uint64_t now, uint64_t amount)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    if (now == 0 || !fits_i64(now) || !fits_i64(amount)) {
+        snprintf(s->err, sizeof s->err, "A write-off is out of the ledger's range.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
+    p_i64(&p, (int64_t)now);
+    p_i64(&p, (int64_t)amount);
+    if ((r = run(s, S_WALLET_WRITE_OFF, &p)) != OFFPAY_LEDGER_OK)
+        return r;
+    return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
+}
+
+static enum offpay_ledger_result pg_wallet_synced(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                  uint64_t now)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
+    p_i64(&p, fits_i64(now) ? (int64_t)now : 0);
+    return run(s, S_WALLET_SYNCED, &p);
+}
+
+static enum offpay_ledger_result pg_wallet_list(struct offpay_ledger *l, int64_t account_id, uint64_t due,
+                                                int (*each)(void *ctx, const struct offpay_ledger_wallet *w),
+                                                void *ctx)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r;
+    enum stmt i = due != 0 ? S_WALLET_DUE : account_id != 0 ? S_WALLET_LIST : S_WALLET_LIST_ALL;
+    if (due != 0)
+        p_i64(&p, fits_i64(due) ? (int64_t)due : INT64_MAX);
+    else if (account_id != 0)
+        p_i64(&p, account_id);
+    if ((r = run(s, i, &p)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (shape(s, WALLET_TYPES) != 0)
+        return corrupt(s, "wallet");
+    for (int k = 0, n = PQntuples(s->keep); k < n; k++) {
+        if (wallet_cols(s, k, &w) != 0)
+            return corrupt(s, "wallet");
+        if (due != 0 && account_id != 0 && w.account_id != account_id)
+            continue;
+        if (each(ctx, &w) != 0)
+            break;
+    }
+    return OFFPAY_LEDGER_OK;
 }
 
 /* ---- nonces ---- */
@@ -1373,6 +1489,10 @@ static const struct offpay_ledger_ops pg_ops = {
     .wallet_get = pg_wallet_get,
     .wallet_get_by_key = pg_wallet_get_by_key,
     .wallet_revoke = pg_wallet_revoke,
+    .wallet_report_lost = pg_wallet_report_lost,
+    .wallet_write_off = pg_wallet_write_off,
+    .wallet_synced = pg_wallet_synced,
+    .wallet_list = pg_wallet_list,
     .nonce_insert = pg_nonce_insert,
     .nonce_keep = pg_nonce_keep,
     .nonce_get = pg_nonce_get,

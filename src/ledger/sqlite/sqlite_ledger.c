@@ -44,6 +44,12 @@ enum stmt {
     S_WALLET_GET,
     S_WALLET_GET_KEY,
     S_WALLET_FRAUD,
+    S_WALLET_LOST,
+    S_WALLET_WRITE_OFF,
+    S_WALLET_SYNCED,
+    S_WALLET_LIST,
+    S_WALLET_LIST_ALL,
+    S_WALLET_DUE,
     S_REVOKED_INSERT,
     S_REVOCATION_BUMP,
     S_REVOCATION_GET,
@@ -73,6 +79,11 @@ enum stmt {
     S_COUNT
 };
 
+/* What a wallet row shows (wallet_row reads them in this order). */
+#define WALLET_COLS                                                                                                    \
+    "id, account_id, public_key, fraudulent, created, loss, lost_at, writeoff_at, written_off_at, written_off, "       \
+    "last_sync"
+
 static const char *const sql_text[S_COUNT] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
@@ -86,9 +97,17 @@ static const char *const sql_text[S_COUNT] = {
     [S_TOKEN_GET_WALLET] = "SELECT wallet_id FROM tokens WHERE hash = ?1 AND used IS NOT NULL AND wallet_id IS NOT NULL",
     [S_WALLET_CERT] = "SELECT certificate FROM wallets WHERE id = ?1",
     [S_WALLET_INSERT] = "INSERT INTO wallets (id, account_id, public_key, certificate, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_WALLET_GET] = "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE id = ?1",
-    [S_WALLET_GET_KEY] = "SELECT id, account_id, public_key, fraudulent FROM wallets WHERE public_key = ?1",
+    [S_WALLET_GET] = "SELECT " WALLET_COLS " FROM wallets WHERE id = ?1",
+    [S_WALLET_GET_KEY] = "SELECT " WALLET_COLS " FROM wallets WHERE public_key = ?1",
     [S_WALLET_FRAUD] = "UPDATE wallets SET fraudulent = 1, revoked_at = ?2 WHERE id = ?1 AND fraudulent = 0",
+    [S_WALLET_LOST] = "UPDATE wallets SET loss = ?2, lost_at = ?3, writeoff_at = ?4 WHERE id = ?1 AND loss = 0",
+    [S_WALLET_WRITE_OFF] = "UPDATE wallets SET written_off_at = ?2, written_off = ?3 "
+                           "WHERE id = ?1 AND loss <> 0 AND written_off_at = 0",
+    [S_WALLET_SYNCED] = "UPDATE wallets SET last_sync = ?2 WHERE id = ?1",
+    [S_WALLET_LIST] = "SELECT " WALLET_COLS " FROM wallets WHERE account_id = ?1 ORDER BY id",
+    [S_WALLET_LIST_ALL] = "SELECT " WALLET_COLS " FROM wallets ORDER BY id",
+    [S_WALLET_DUE] = "SELECT " WALLET_COLS " FROM wallets WHERE loss <> 0 AND written_off_at = 0 AND writeoff_at <= ?1 "
+                     "ORDER BY writeoff_at, id",
     [S_REVOKED_INSERT] = "INSERT OR IGNORE INTO revoked (wallet_id, at) VALUES (?1, ?2)",
     [S_REVOCATION_BUMP] = "UPDATE revocation SET serial = serial + 1, issued_at = ?1 WHERE id = 1",
     [S_REVOCATION_GET] = "SELECT serial, issued_at FROM revocation WHERE id = 1",
@@ -681,17 +700,36 @@ static enum offpay_ledger_result sl_wallet_insert(struct offpay_ledger *l, const
     return exec_done(s, st);
 }
 
+/* Read the WALLET_COLS of the row st is on.  Returns 0 or -1 (malformed). */
+static int wallet_cols(sqlite3_stmt *st, struct offpay_ledger_wallet *w)
+{
+    memset(w, 0, sizeof *w);
+    if (col_fixed(st, 0, w->id, OFFPAY_WALLET_ID_BYTES) != 0 ||
+        col_fixed(st, 2, w->public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
+        return -1;
+    w->account_id = sqlite3_column_int64(st, 1);
+    w->fraudulent = sqlite3_column_int(st, 3) != 0;
+    w->created = col_u64(st, 4);
+    w->loss = sqlite3_column_int(st, 5);
+    w->lost_at = col_u64(st, 6);
+    w->writeoff_at = col_u64(st, 7);
+    w->written_off_at = col_u64(st, 8);
+    w->written_off = col_u64(st, 9);
+    w->last_sync = col_u64(st, 10);
+    for (int c = 4; c <= 10; c++)
+        if (sqlite3_column_int64(st, c) < 0)
+            return -1;
+    return w->loss >= OFFPAY_LEDGER_IN_USE && w->loss <= OFFPAY_LEDGER_WITHDRAWN ? 0 : -1;
+}
+
 static enum offpay_ledger_result wallet_row(struct sqlite_ledger *s, sqlite3_stmt *st, struct offpay_ledger_wallet *w)
 {
     enum offpay_ledger_result r;
     memset(w, 0, sizeof *w);
     if ((r = step_row(s, st)) != OFFPAY_LEDGER_OK)
         return r;
-    if (col_fixed(st, 0, w->id, OFFPAY_WALLET_ID_BYTES) != 0 ||
-        col_fixed(st, 2, w->public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
+    if (wallet_cols(st, w) != 0)
         return corrupt(s, st, "wallet");
-    w->account_id = sqlite3_column_int64(st, 1);
-    w->fraudulent = sqlite3_column_int(st, 3) != 0;
     sqlite3_reset(st);
     return OFFPAY_LEDGER_OK;
 }
@@ -719,6 +757,26 @@ static enum offpay_ledger_result sl_wallet_get_by_key(struct offpay_ledger *l,
     return wallet_row(s, st, w);
 }
 
+/* Put id on the revocation list, bumping its serial, unless it is there. */
+static enum offpay_ledger_result list_revoked(struct sqlite_ledger *s, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                              uint64_t now)
+{
+    sqlite3_stmt *st = stmt(s, S_REVOKED_INSERT);
+    enum offpay_ledger_result r;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (sqlite3_changes(s->db) == 0)
+        return OFFPAY_LEDGER_OK;
+    if ((st = stmt(s, S_REVOCATION_BUMP)) == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+    return exec_done(s, st);
+}
+
 static enum offpay_ledger_result sl_wallet_revoke(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
                                                   uint64_t now)
 {
@@ -733,16 +791,94 @@ static enum offpay_ledger_result sl_wallet_revoke(struct offpay_ledger *l, const
         return r;
     if (sqlite3_changes(s->db) == 0)
         return OFFPAY_LEDGER_OK; /* already revoked, or unknown: the list stays as it is */
-    if ((st = stmt(s, S_REVOKED_INSERT)) == NULL)
+    return list_revoked(s, id, now); /* a wallet reported lost is on it already */
+}
+
+static enum offpay_ledger_result sl_wallet_report_lost(struct offpay_ledger *l,
+                                                       const uint8_t id[OFFPAY_WALLET_ID_BYTES], int loss,
+                                                       uint64_t now, uint64_t writeoff_at)
+{
+    struct sqlite_ledger *s = SL(l);
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r;
+    sqlite3_stmt *st;
+    if (loss <= OFFPAY_LEDGER_IN_USE || loss > OFFPAY_LEDGER_WITHDRAWN || !fits_i64(now) || !fits_i64(writeoff_at)) {
+        snprintf(s->err, sizeof s->err, "A loss report is out of the ledger's range.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    if ((r = sl_wallet_get(l, id, &w)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (w.loss != OFFPAY_LEDGER_IN_USE)
+        return OFFPAY_LEDGER_OK; /* reported already: the first report stands */
+    if ((st = stmt(s, S_WALLET_LOST)) == NULL)
         return OFFPAY_LEDGER_ERROR;
     bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    sqlite3_bind_int(st, 2, loss);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)writeoff_at);
     if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
         return r;
-    if ((st = stmt(s, S_REVOCATION_BUMP)) == NULL)
+    return list_revoked(s, id, now);
+}
+
+static enum offpay_ledger_result sl_wallet_write_off(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                     uint64_t now, uint64_t amount)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_WALLET_WRITE_OFF);
+    enum offpay_ledger_result r;
+    if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+    if (now == 0 || !fits_i64(now) || !fits_i64(amount)) {
+        snprintf(s->err, sizeof s->err, "A write-off is out of the ledger's range.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)amount);
+    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    return sqlite3_changes(s->db) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
+}
+
+static enum offpay_ledger_result sl_wallet_synced(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                  uint64_t now)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_WALLET_SYNCED);
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
+    sqlite3_bind_int64(st, 2, fits_i64(now) ? (sqlite3_int64)now : 0);
     return exec_done(s, st);
+}
+
+static enum offpay_ledger_result sl_wallet_list(struct offpay_ledger *l, int64_t account_id, uint64_t due,
+                                                int (*each)(void *ctx, const struct offpay_ledger_wallet *w),
+                                                void *ctx)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, due != 0 ? S_WALLET_DUE : account_id != 0 ? S_WALLET_LIST : S_WALLET_LIST_ALL);
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r;
+    int rc;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    if (due != 0)
+        sqlite3_bind_int64(st, 1, fits_i64(due) ? (sqlite3_int64)due : INT64_MAX);
+    else if (account_id != 0)
+        sqlite3_bind_int64(st, 1, account_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (wallet_cols(st, &w) != 0)
+            return corrupt(s, st, "wallet");
+        if (due != 0 && account_id != 0 && w.account_id != account_id)
+            continue;
+        if (each(ctx, &w) != 0)
+            break;
+    }
+    r = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? OFFPAY_LEDGER_OK : fail(s, sqlite3_extended_errcode(s->db));
+    sqlite3_reset(st);
+    return r;
 }
 
 /* ---- nonces ---- */
@@ -1256,6 +1392,10 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .wallet_get = sl_wallet_get,
     .wallet_get_by_key = sl_wallet_get_by_key,
     .wallet_revoke = sl_wallet_revoke,
+    .wallet_report_lost = sl_wallet_report_lost,
+    .wallet_write_off = sl_wallet_write_off,
+    .wallet_synced = sl_wallet_synced,
+    .wallet_list = sl_wallet_list,
     .nonce_insert = sl_nonce_insert,
     .nonce_keep = sl_nonce_keep,
     .nonce_get = sl_nonce_get,
