@@ -1,7 +1,9 @@
 /*
  * cmd_limits.c - offpayd limits: show or set the default offline limits, or
  * one wallet's: the patent's three (per payment, offline total, count per
- * period) and issue 13's two (holding, offline time; 0 is "no limit").
+ * period) and issue 13's two (holding, offline time; 0 is "no limit"),
+ * and the grace period of wallets reported lost (--grace, server-wide:
+ * the ledger's meta loss_grace on every shard, loss.c).
  * Fields not given keep their current value (for a wallet without limits of
  * its own: the default's).  Wallets receive the signed result at enrolment
  * and at every sync.
@@ -24,6 +26,8 @@ struct lim_ctx {
     struct offpay_limits lim;
     int own; /* the wallet had limits of its own before */
     uint64_t now;
+    int set_grace;  /* --grace: the grace period of lost wallets (server-wide) */
+    uint64_t grace; /* in: --grace; out: the grace period now */
 };
 
 static void apply(struct offpay_limits *lim, const struct lim_ctx *c)
@@ -58,6 +62,12 @@ static enum tx_step limits_tx(struct offpay_ledger *l, void *ctx)
         TRY(r);
     }
     TRY(offpayd_limits_of(l, c->per_wallet ? c->wallet : zero, &c->lim, NULL, &c->own));
+    if (c->set_grace) {
+        char text[24];
+        snprintf(text, sizeof text, "%llu", (unsigned long long)c->grace);
+        TRY(l->ops->meta_set(l, META_LOSS_GRACE, (const uint8_t *)text, strlen(text)));
+    }
+    TRY(offpayd_grace(l, &c->grace));
     if (!c->any)
         return STEP_COMMIT; /* nothing to change: just show them */
     apply(&c->lim, c);
@@ -80,6 +90,14 @@ static int parse_fields(const struct cli_opts *opts, struct lim_ctx *c)
             return cli_fail(OFFPAY_ERR_USAGE, "--period must be at least 1 second.");
         c->set[i] = c->any = 1;
     }
+    const char *g = cli_opt(opts, "grace");
+    if (g != NULL) {
+        if (c->per_wallet)
+            return cli_fail(OFFPAY_ERR_USAGE, "--grace is the server's, for every wallet: give it without --wallet.");
+        if (offpay_amount_parse(&c->grace, g) != 0 || c->grace == 0 || c->grace > OFFPAYD_GRACE_MAX)
+            return cli_fail(OFFPAY_ERR_USAGE, "--grace must be a number of seconds from 1 to %u.", OFFPAYD_GRACE_MAX);
+        c->set_grace = 1;
+    }
     return 0;
 }
 
@@ -89,10 +107,10 @@ static void print_limits(const struct cli_opts *opts, const struct lim_ctx *c, c
     const char *whose = c->per_wallet ? (c->own ? "wallet" : "default (the wallet has none of its own)") : "default";
     if (cli_opt(opts, "json") != NULL) {
         printf("{\"wallet\":%s%s%s,\"own\":%s,\"per_payment\":%llu,\"offline_total\":%llu,\"count\":%u,\"period\":%u,"
-               "\"holding\":%llu,\"offline_time\":%u}\n",
+               "\"holding\":%llu,\"offline_time\":%u,\"grace\":%llu}\n",
                wid ? "\"" : "", wid ? wid : "null", wid ? "\"" : "", c->own ? "true" : "false",
                (unsigned long long)m->per_payment, (unsigned long long)m->offline_total, m->count, m->period,
-               (unsigned long long)m->holding, m->offline_time);
+               (unsigned long long)m->holding, m->offline_time, (unsigned long long)c->grace);
         return;
     }
     char holding[48], offline[48];
@@ -104,9 +122,10 @@ static void print_limits(const struct cli_opts *opts, const struct lim_ctx *c, c
         snprintf(offline, sizeof offline, "%u s", m->offline_time);
     else
         snprintf(offline, sizeof offline, "none");
-    printf("%s limits%s%s: per-payment %llu, offline-total %llu, count %u per %u s, holding %s, offline time %s.\n",
+    printf("%s limits%s%s: per-payment %llu, offline-total %llu, count %u per %u s, holding %s, offline time %s; "
+           "grace period of lost wallets %llu s.\n",
            whose, wid ? " for " : "", wid ? wid : "", (unsigned long long)m->per_payment,
-           (unsigned long long)m->offline_total, m->count, m->period, holding, offline);
+           (unsigned long long)m->offline_total, m->count, m->period, holding, offline, (unsigned long long)c->grace);
 }
 
 int cmd_limits(const struct cli_opts *opts)

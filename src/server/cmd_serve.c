@@ -145,6 +145,11 @@ int cmd_serve(const struct cli_opts *opts)
         fprintf(stderr, "offpayd: serving HTTPS (TLS 1.2 and 1.3) with %s, valid until %s.\n", cli_opt(opts, "tls-cert"),
                 until);
     }
+    if (getenv("OFFPAYD_NOW") != NULL)
+        fprintf(stderr, "offpayd: $OFFPAYD_NOW is set: the ledger's clock reads %llu (for tests only).\n",
+                (unsigned long long)offpayd_now());
+    /* Lost wallets whose grace period ended while no server ran (loss.c). */
+    offpayd_write_off_all(&srv, offpayd_now());
     if (upkeep_start(&srv) != 0) {
         code = cli_fail(OFFPAY_ERR_INTERNAL, "The ledger's upkeep thread could not be started.");
         goto out;

@@ -55,6 +55,7 @@ static const struct route routes[] = {
     {"POST", "/v1/sync", 1, 1, 0, ep_sync, 0},
     {"POST", "/v1/pay-online", 1, 0, 1, ep_pay_online, 0},
     {"POST", "/v1/outcome", 1, 0, 0, ep_outcome, 0},
+    {"POST", "/v1/wallets/lost", 1, 0, 1, ep_wallets_lost, 0},
     /* For operators (docs/server.md, "Operating offpayd"). */
     {"GET", "/v1/health", 0, 0, 0, ep_health, 0},
     {"GET", "/metrics", 0, 0, 0, ep_metrics, 1},
@@ -226,7 +227,9 @@ static int authenticate(struct request *rq, struct MHD_Connection *c)
         }
         t = t * 10 + (uint64_t)(ts[i] - '0');
     }
-    if (t + OFFPAY_HTTP_MAX_SKEW < rq->now || t > rq->now + OFFPAY_HTTP_MAX_SKEW) {
+    /* Against the real time, which wallets sign with, even under $OFFPAYD_NOW. */
+    uint64_t real = (uint64_t)time(NULL);
+    if (t + OFFPAY_HTTP_MAX_SKEW < real || t > real + OFFPAY_HTTP_MAX_SKEW) {
         reply_error(rq, 401, "stale_timestamp", "The request's timestamp is more than %d seconds from the server's clock.",
                     OFFPAY_HTTP_MAX_SKEW);
         return -1;
@@ -251,6 +254,12 @@ static int authenticate(struct request *rq, struct MHD_Connection *c)
     }
     if (rq->wallet.fraudulent) {
         reply_error(rq, 403, "revoked", "This wallet's certificate is revoked (double spending).");
+        return -1;
+    }
+    if (rq->wallet.loss != OFFPAY_LEDGER_IN_USE) {
+        reply_error(rq, 403, "revoked", "This wallet was reported %s and its certificate is revoked: enrol a new "
+                    "wallet (its coins go back to the account after the grace period).",
+                    offpayd_loss_name(rq->wallet.loss));
         return -1;
     }
     rq->ts = t;
@@ -299,7 +308,8 @@ static enum tx_step prune_tx(struct offpay_ledger *l, void *ctx)
     return STEP_COMMIT;
 }
 
-/* Drop stale nonces now and then (once a minute per process): plain ones
+/* Once a minute per process: the write-off of lost wallets past their
+ * grace period, and stale nonces dropped: plain ones
  * after OFFPAYD_NONCE_KEEP, those holding an answer or a cancelled mark
  * after OFFPAYD_ANSWER_KEEP. */
 static void maybe_prune(struct request *rq)
@@ -311,9 +321,15 @@ static void maybe_prune(struct request *rq)
     if (due)
         srv->last_prune = rq->now;
     pthread_mutex_unlock(&srv->prune_lock);
-    if (!due || rq->now < OFFPAYD_NONCE_KEEP)
+    if (!due)
         return;
-    struct prune p = {rq->now - OFFPAYD_NONCE_KEEP, rq->now > OFFPAYD_ANSWER_KEEP ? rq->now - OFFPAYD_ANSWER_KEEP : 0};
+    /* Lost wallets whose grace period is over get their coins back (loss.c). */
+    offpayd_write_off_all(srv, rq->now);
+    /* Nonces carry the wallets' real time, whatever $OFFPAYD_NOW says. */
+    uint64_t real = (uint64_t)time(NULL);
+    if (real < OFFPAYD_NONCE_KEEP)
+        return;
+    struct prune p = {real - OFFPAYD_NONCE_KEEP, real > OFFPAYD_ANSWER_KEEP ? real - OFFPAYD_ANSWER_KEEP : 0};
     for (unsigned i = 0; i < srv->n_shards; i++) {
         struct shard *sh = &srv->shard[i];
         pthread_mutex_lock(&sh->writer_lock);
@@ -390,7 +406,7 @@ static enum MHD_Result dispatch(struct offpayd *srv, struct MHD_Connection *c, c
     rq.body = (const uint8_t *)up->buf;
     rq.body_len = up->len;
     rq.keep_answer = rt->keep_answer;
-    rq.now = (uint64_t)time(NULL);
+    rq.now = offpayd_now();
     if (rt->no_ledger) {
         rt->handler(&rq);
         ret = send_reply(c, rq.status, rq.reply, rq.reply_text, rq.reply_len, rq.content_type);

@@ -69,6 +69,14 @@
 #define OFFPAYD_DEFAULT_HOLDING 2000000u           /* ten times the offline total */
 #define OFFPAYD_DEFAULT_OFFLINE_TIME (7u * 86400u) /* a week */
 
+/* Lost devices (loss.c, docs/wallet.md "Lost device"): the grace period
+ * after a report during which the wallet's records still settle, before its
+ * unspent coins go back to its account.  At least the offline time limit
+ * (a week) plus a week for its payees to sync. */
+#define OFFPAYD_DEFAULT_GRACE (14u * 86400u)
+#define OFFPAYD_GRACE_MAX (3650u * 86400u)
+#define META_LOSS_GRACE "loss_grace" /* meta: the grace period in seconds, decimal */
+
 struct cert_cache;
 struct tx_waiter;
 
@@ -514,6 +522,7 @@ void ep_load(struct request *rq);
 void ep_unload(struct request *rq);
 void ep_sync(struct request *rq);
 void ep_pay_online(struct request *rq);
+void ep_wallets_lost(struct request *rq);
 /* Returns: 1 when the route METHOD PATH stores its answer with the nonce
  * (so its nonce row is kept OFFPAYD_ANSWER_KEEP), else 0. */
 int route_keeps_answer(const char *method, const char *path);
@@ -562,6 +571,40 @@ void metrics_tx_end(int retries, enum tx_result r);
 /* The exposition (malloc'd, *len bytes), or NULL when out of memory. */
 char *metrics_text(struct offpayd *srv, size_t *len);
 
+/* ---- the clock (loss.c) ---- */
+
+/* Returns: the server's time, Unix seconds: time(NULL), or $OFFPAYD_NOW
+ * when set (tests only: it moves the ledger's clock - reports, grace
+ * periods, certificates, limits - but not the check of request timestamps,
+ * which wallets make with the real time). */
+uint64_t offpayd_now(void);
+
+/* ---- lost devices (loss.c) ---- */
+
+/* The grace period of l (meta loss_grace, else OFFPAYD_DEFAULT_GRACE). */
+enum offpay_ledger_result offpayd_grace(struct offpay_ledger *l, uint64_t *grace);
+/* "lost", "stolen", "revoked" for a loss; NULL for IN_USE. */
+const char *offpayd_loss_name(int loss);
+/* A loss by its name ("lost", "stolen"; "revoked" too when operator); -1 if none. */
+int offpayd_loss_parse(const char *name, int operator);
+/* The state a wallet shows: "fraud", "lost" (lost or stolen), "revoked", "active". */
+const char *offpayd_wallet_state(const struct offpay_ledger_wallet *w);
+/* Report wallet id lost, inside a write transaction: revoke it with the
+ * grace period of l from now.  Out: *w, the wallet afterwards; *fresh, 1
+ * when this report revoked it (0: reported before, which stands).
+ * Returns: what the ledger said (NOT_FOUND: no such wallet). */
+enum offpay_ledger_result offpayd_report_lost(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                              int loss, uint64_t now, struct offpay_ledger_wallet *w, int *fresh);
+/* The write-off job on l: every wallet whose grace period ended by now and
+ * whose coins have not gone back gets them back, one transaction each (a
+ * second run finds nothing to do).  Out: *wallets, *amount (what went back
+ * in this run).  Returns 0, or -1 when a transaction failed (l's last error
+ * says why; the next run tries again). */
+int offpayd_write_off_due(struct offpay_ledger *l, uint64_t now, size_t *wallets, uint64_t *amount);
+/* The write-off job on every shard of srv, on each shard's writer (serve:
+ * at start and once a minute).  Best effort: failures are logged. */
+void offpayd_write_off_all(struct offpayd *srv, uint64_t now);
+
 /* ---- the offpayd commands (cmd_*.c); each returns the exit code ---- */
 
 /* Options and failures: the command-line kit both programs share
@@ -602,5 +645,18 @@ int cmd_account(const struct cli_opts *o);
 int cmd_limits(const struct cli_opts *o);
 int cmd_frauds(const struct cli_opts *o);
 int cmd_audit(const struct cli_opts *o);
+int cmd_wallet(const struct cli_opts *o);
+/* A wallet as offpayd wallet and account show it (docs/server.md), read in
+ * the open transaction of l at time now; NULL with *r set on failure. */
+json_t *offpayd_wallet_json(struct offpay_ledger *l, const struct offpay_ledger_wallet *w, uint64_t now,
+                            enum offpay_ledger_result *r);
+/* Append to arr (offpayd_wallet_json) the wallets of account_id (0: all) on
+ * l whose id begins with prefix (NULL: any), in l's open transaction. */
+enum offpay_ledger_result offpayd_read_wallets(struct offpay_ledger *l, int64_t account_id, const char *prefix,
+                                               uint64_t now, json_t *arr);
+/* Print j (taken) as one JSON line.  Returns the exit code. */
+int offpayd_print_json(json_t *j);
+/* Print a wallet of offpayd_wallet_json on one line after indent. */
+void offpayd_wallet_print(const json_t *j, const char *indent);
 
 #endif

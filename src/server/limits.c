@@ -95,6 +95,12 @@ enum offpay_ledger_result offpayd_waterfall(struct offpay_ledger *l, const struc
     uint64_t held;
     int own;
     *yes = 0;
+    /* A payee reported lost is revoked: a coin made for its key could only
+     * wait for the write-off, so its account gets the value now (loss.c). */
+    if (payee->loss != OFFPAY_LEDGER_IN_USE) {
+        *yes = 1;
+        return OFFPAY_LEDGER_OK;
+    }
     enum offpay_ledger_result r = offpayd_limits_of(l, payee->id, &lim, NULL, &own);
     if (r != OFFPAY_LEDGER_OK || lim.holding == 0)
         return r;

@@ -63,19 +63,35 @@ static const struct command commands[] = {
     {"account", cmd_account, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd account --ledger URL open NAME\n"
      "       offpayd account --ledger URL mint NAME AMOUNT\n"
+     "       offpayd account --ledger URL list|show NAME [--json]\n"
      "open: create account NAME (1-32 of a-z 0-9 . _ -) if new, and print a one-time\n"
-     "enrolment token for one wallet of it.  mint: add AMOUNT to its online balance.\n"},
+     "enrolment token for one wallet of it.  mint: add AMOUNT to its online balance.\n"
+     "list: every account with its online balance, offline coins, received, sent and minted.\n"
+     "show: one account, with its wallets, the double spends caught and its state.\n"},
+    {"wallet", cmd_wallet, {OPT_LEDGER, {"account", 1, NULL}, {"reason", 1, NULL}, OPT_JSON},
+     "usage: offpayd wallet --ledger URL list [--account NAME] [--json]\n"
+     "       offpayd wallet --ledger URL show ID [--json]\n"
+     "       offpayd wallet --ledger URL revoke ID [--reason lost|stolen] [--json]\n"
+     "list: every wallet (of one account): id, account, state (active, revoked, lost,\n"
+     "fraud), certificate validity, last sync, offline coins the ledger still counts.\n"
+     "show: one wallet.  ID is any unique beginning of at least 8 hex digits of its id.\n"
+     "revoke: put the wallet on the revocation list now (a lost or stolen device); what\n"
+     "it paid still settles during the grace period (offpayd limits --grace, default 14\n"
+     "days), then its unspent coins go back to its account's online balance.\n"},
     {"limits", cmd_limits,
      {OPT_LEDGER, {"wallet", 1, NULL}, {"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL},
-      {"period", 1, NULL}, {"holding", 1, NULL}, {"offline-time", 1, NULL}, OPT_JSON},
+      {"period", 1, NULL}, {"holding", 1, NULL}, {"offline-time", 1, NULL}, {"grace", 1, NULL}, OPT_JSON},
      "usage: offpayd limits --ledger URL [--wallet ID] [--per-payment A] [--offline-total A]\n"
-     "                      [--count N] [--period SECONDS] [--holding A] [--offline-time SECONDS] [--json]\n"
+     "                      [--count N] [--period SECONDS] [--holding A] [--offline-time SECONDS]\n"
+     "                      [--grace SECONDS] [--json]\n"
      "Set the default offline limits, or those of one wallet (ID: 32 hex).  Fields not\n"
      "given keep their current value; with none given, print the current limits.\n"
      "--holding: the most a wallet may hold in offline coins (load beyond it is refused;\n"
      "an incoming payment that would pass it goes to the account's online balance).\n"
      "--offline-time: how long after its last sync a wallet may still pay offline.\n"
-     "0 for either is \"no limit\".  Wallets learn the limits at enrolment and every sync.\n"},
+     "0 for either is \"no limit\".  Wallets learn the limits at enrolment and every sync.\n"
+     "--grace (server-wide, not with --wallet): how long after a wallet is reported lost its\n"
+     "payments still settle before its coins go back to its account (default 1209600, 14 days).\n"},
     {"frauds", cmd_frauds, {OPT_LEDGER, OPT_JSON},
      "usage: offpayd frauds --ledger URL [--json]\n"
      "List the evidence of every double spend caught: both signed records.\n"},
@@ -92,8 +108,10 @@ static const char usage_all[] =
     "          (init and serve: --issuer-pkcs11 MODULE --token LABEL --pin-file FILE for a token)\n"
     "  account --ledger URL open NAME          print a one-time enrolment token\n"
     "  account --ledger URL mint NAME AMOUNT\n"
+    "  account --ledger URL list|show NAME [--json]\n"
+    "  wallet  --ledger URL list [--account NAME]|show ID|revoke ID [--reason lost|stolen] [--json]\n"
     "  limits  --ledger URL [--wallet ID] --per-payment A --offline-total A --count N --period SECONDS\n"
-    "          [--holding A] [--offline-time SECONDS]\n"
+    "          [--holding A] [--offline-time SECONDS] [--grace SECONDS]\n"
     "  frauds  --ledger URL [--json]\n"
     "  audit   --ledger URL                    exit 0 only if the ledger conserves value\n"
     "Each command takes --help; offpayd --version prints the version.\n";

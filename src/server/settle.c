@@ -10,7 +10,9 @@
  * not re-verified -- and spends them, creates the payee and change outputs,
  * stores the record, or records a double spend as evidence and revokes the
  * payer; a payee output that would pass the payee's holding limit goes to
- * its account's online balance instead (the waterfall).  A record is keyed by its id, so the same record brought by payer
+ * its account's online balance instead (the waterfall), as does a payee's
+ * output to a wallet reported lost; a record of a wallet reported lost
+ * settles only until the end of its grace period (loss.c).  A record is keyed by its id, so the same record brought by payer
  * and payee, in any order or at once, settles once: the second finds it
  * settled.  Records of one batch may depend on each other (one spends an
  * output another creates); the batch is applied in passes until no record
@@ -328,6 +330,14 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
         reject(it, r == OFFPAY_LEDGER_OK ? "double_spend" : "revoked");
         return STEP_COMMIT;
     }
+    /* A wallet reported lost: what it signed settles until the end of its
+     * grace period, and never after (its coins go back to its account then,
+     * loss.c), whether or not the write-off has run yet (nor, if a clock
+     * behind saw it run, as a double spend of the coins it took). */
+    if (payer.loss != OFFPAY_LEDGER_IN_USE && (rq->now >= payer.writeoff_at || payer.written_off_at != 0)) {
+        reject(it, "written_off");
+        return STEP_COMMIT;
+    }
     /* A payee on another shard: its output goes in flight (below). */
     int away = it->payee_shard != NULL && it->payee_shard != rq->shard;
     if (away)
@@ -477,6 +487,9 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         acc.online += a->deltas[i].online;
         TRY(l->ops->account_update(l, &acc));
     }
+    /* The caller's last sync, on its own shard (offpayd wallet show). */
+    if (!rq->no_nonce)
+        TRY(l->ops->wallet_synced(l, rq->wallet.id, rq->now));
     return STEP_COMMIT;
 }
 
