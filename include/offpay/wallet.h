@@ -426,7 +426,7 @@ struct offpay_sync_item {
 
 /* A call whose answer was lost (load, unload, pay-online), settled by a sync. */
 struct offpay_call_outcome {
-    char kind[16];     /* "load", "unload", "pay_online" */
+    char kind[16];     /* "load", "unload", "pay_online", "lost" */
     char outcome[16];  /* "done": the server did it; "cancelled": it never did and
                         * now never will; "unknown": too old for the server to tell
                         * (an unload's coins are then settled by the coin list,
@@ -493,5 +493,28 @@ void offpay_sync_report_free(struct offpay_sync_report *report);
 enum offpay_status offpay_wallet_pay_online(struct offpay_wallet *w, struct offpay_sync_report *report,
                                             uint64_t *online, int *already_paid, const char *account,
                                             uint64_t amount) OFFPAY_WARN_UNUSED;
+
+/* What the server said of a loss report. */
+struct offpay_lost_report {
+    char wallet[2 * OFFPAY_WALLET_ID_BYTES + 1]; /* the whole id of the wallet reported */
+    char reason[8];                              /* "lost" or "stolen" (the first report's) */
+    uint64_t reported_at;                        /* when it was revoked */
+    uint64_t writeoff_at;                        /* the end of its grace period */
+    int fresh;                                   /* 0: it had been reported before */
+};
+
+/*
+ * Report another wallet of this wallet's account lost or stolen (docs/wallet.md,
+ * "Lost device"): POST /v1/wallets/lost, signed by this wallet.  wallet: any
+ * unique beginning of at least 8 hex digits of its id; reason: "lost" or
+ * "stolen".  The call is written down before it leaves (a call in doubt,
+ * settled by the next sync if its answer is lost; sending it again is safe).
+ * Out: *out.  Returns: OFFPAY_OK; OFFPAY_ERR_USAGE (a bad id or reason, or
+ * one that begins several of the account's wallet ids); OFFPAY_ERR_REJECTED
+ * (no such wallet in the account, this wallet itself, or this wallet is
+ * revoked); OFFPAY_ERR_UNREACHABLE; OFFPAY_ERR_OUTCOME_UNKNOWN.
+ */
+enum offpay_status offpay_wallet_report_lost(struct offpay_wallet *w, struct offpay_lost_report *out,
+                                             const char *wallet, const char *reason) OFFPAY_WARN_UNUSED;
 
 #endif

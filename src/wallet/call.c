@@ -106,6 +106,9 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
         /* The holding limit is an offline limit (exit 6), whoever applies it. */
         enum offpay_status st = code != NULL && strcmp(code, "holding_limit") == 0 ? OFFPAY_ERR_LIMIT_HOLDING
                                                                                    : OFFPAY_ERR_REJECTED;
+        /* A short id that begins several wallet ids: the user must say more. */
+        if (code != NULL && strcmp(code, "ambiguous") == 0)
+            st = OFFPAY_ERR_USAGE;
         wallet_fail(w, st, "The server refused (%s): %s", code ? code : "error", msg ? msg : "no reason given.");
         json_decref(answer);
         return st;

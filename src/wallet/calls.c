@@ -6,7 +6,8 @@
  * load, or paid an account.  Undoing it locally on a guess loses value or,
  * worse, makes coins spendable that the server has taken (the next offline
  * payment with them is settled as a double spend and the honest wallet is
- * revoked).  So every call that changes the ledger is written down (table
+ * revoked).  So every call that changes the ledger (a load, an unload, a
+ * payment online, a loss report) is written down (table
  * `calls`) with the nonce and timestamp its request carries, in the same
  * transaction that puts its coins in doubt and before the request leaves.
  * The row stays until the outcome is known: from the answer itself, or at
@@ -119,6 +120,7 @@ static enum offpay_status outcome_ask(struct offpay_wallet *w, const struct wall
      * trace of it within that time means it never took effect. */
     const char *path = strcmp(d->kind, "load") == 0     ? "/v1/load"
                        : strcmp(d->kind, "unload") == 0 ? "/v1/unload"
+                       : strcmp(d->kind, "lost") == 0   ? "/v1/wallets/lost"
                                                         : "/v1/pay-online";
     json_t *body = json_pack("{s:s, s:I, s:s}", "nonce", hex, "timestamp", (json_int_t)d->ts, "path", path);
     if (body == NULL)
@@ -201,6 +203,17 @@ static enum offpay_status settle_pay_online(struct offpay_wallet *w, const struc
                                           : "a payment whose answer was lost long ago: see the online balance");
 }
 
+/* A loss report (lost.c): only history to write; the server did or did not revoke. */
+static enum offpay_status settle_lost(struct offpay_wallet *w, const struct wallet_store_call *d, const char *outcome)
+{
+    char detail[160];
+    int done = strcmp(outcome, "done") == 0, cancelled = strcmp(outcome, "cancelled") == 0;
+    snprintf(detail, sizeof detail, "a report of wallet %s whose answer was lost: %s", d->counterparty,
+             done ? "the server made it" : cancelled ? "the server never got it; report again" : "too old to tell");
+    return wallet_history_add(w, done ? "lost_report" : cancelled ? "lost_report_cancelled" : "lost_report_unknown", 0,
+                              NULL, NULL, detail);
+}
+
 /* Settle d as the server says, in one transaction that also forgets it. */
 static enum offpay_status settle_one(struct offpay_wallet *w, const struct wallet_store_call *d, const char *outcome,
                                      const json_t *answer)
@@ -222,6 +235,8 @@ static enum offpay_status settle_one(struct offpay_wallet *w, const struct walle
         s = settle_unload(w, d, outcome);
     else if (strcmp(d->kind, "load") == 0)
         s = settle_load(w, d, outcome, got, n);
+    else if (strcmp(d->kind, "lost") == 0)
+        s = settle_lost(w, d, outcome);
     else
         s = settle_pay_online(w, d, outcome);
     if (s == OFFPAY_OK)

@@ -40,7 +40,7 @@ struct cli_command {
 
 extern const struct cli_command cli_cmd_init, cli_cmd_balance, cli_cmd_load, cli_cmd_unload, cli_cmd_request,
     cli_cmd_pay, cli_cmd_accept, cli_cmd_confirm, cli_cmd_sync, cli_cmd_pay_online, cli_cmd_history, cli_cmd_limits,
-    cli_cmd_config;
+    cli_cmd_config, cli_cmd_lost;
 
 /* The device-to-device commands (docs/transport.md): receive and scan, and
  * pay --to, which cmd_pay.c hands to cli_pay_to (cmd_pay_to.c). */

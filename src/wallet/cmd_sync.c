@@ -78,6 +78,13 @@ static void print_call(FILE *f, const struct offpay_call_outcome *o)
                                : "A load of %s whose answer was lost is too old for the server to tell; any coins it "
                                  "made are recovered below.\n",
                 a);
+    else if (strcmp(o->kind, "lost") == 0)
+        fprintf(f, done        ? "The report of wallet %s as lost, whose answer was lost, was made: it is revoked.\n"
+                   : cancelled ? "The report of wallet %s as lost, whose answer was lost, never arrived: run "
+                                 "offpay lost again.\n"
+                               : "The report of wallet %s as lost, whose answer was lost, is too old for the server to "
+                                 "tell: run offpay lost again (it is safe).\n",
+                o->counterparty);
     else
         fprintf(f, done        ? "An online payment of %s to %s whose answer was lost was made.\n"
                    : cancelled ? "An online payment of %s to %s whose answer was lost was never made.\n"

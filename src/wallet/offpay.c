@@ -15,7 +15,7 @@
 static const struct cli_command *const commands[] = {
     &cli_cmd_init,    &cli_cmd_balance, &cli_cmd_load,       &cli_cmd_unload,  &cli_cmd_request, &cli_cmd_pay,
     &cli_cmd_accept,  &cli_cmd_confirm, &cli_cmd_sync,       &cli_cmd_pay_online, &cli_cmd_history, &cli_cmd_limits,
-    &cli_cmd_receive, &cli_cmd_scan,    &cli_cmd_config,     &cli_cmd_show,
+    &cli_cmd_receive, &cli_cmd_scan,    &cli_cmd_config,     &cli_cmd_show,    &cli_cmd_lost,
 };
 
 static void list_commands(FILE *f)

@@ -264,7 +264,7 @@ enum offpay_status wallet_store_request_answer(struct wallet_store *s, const uin
 struct wallet_store_call {
     uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES];
     uint64_t ts; /* the request's timestamp */
-    char kind[16]; /* "load", "unload", "pay_online" */
+    char kind[16]; /* "load", "unload", "pay_online", "lost" */
     uint64_t amount;
     char counterparty[OFFPAY_ACCOUNT_MAX + 1]; /* pay_online: the payee account; else "" */
 };

@@ -1141,7 +1141,8 @@ enum offpay_status wallet_store_calls_get(struct wallet_store *s, struct wallet_
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
         struct wallet_store_call *c = &out[*n];
         if (col_fixed(st, 0, c->nonce, OFFPAY_HTTP_NONCE_BYTES) != 0 || col_u64(st, 1, &c->ts) != 0 ||
-            col_text(st, 2, c->kind, sizeof c->kind) != 0 || col_u64(st, 3, &c->amount) != 0 || c->amount == 0 ||
+            col_text(st, 2, c->kind, sizeof c->kind) != 0 || col_u64(st, 3, &c->amount) != 0 ||
+            (c->amount == 0 && strcmp(c->kind, "lost") != 0) ||
             col_text(st, 4, c->counterparty, sizeof c->counterparty) != 0)
             return damaged(s, st, "a call in doubt");
         (*n)++;
