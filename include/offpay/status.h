@@ -139,6 +139,10 @@ enum offpay_exit {
     OFFPAY_EXIT_KEY_UNAVAILABLE = 9
 };
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Returns: a static, never-NULL sentence describing s (unknown values included). */
 OFFPAY_API const char *offpay_status_str(enum offpay_status s);
 
@@ -147,5 +151,9 @@ OFFPAY_API const char *offpay_status_code(enum offpay_status s);
 
 /* Returns: the SPEC.md exit code for s. */
 OFFPAY_API int offpay_status_exit_code(enum offpay_status s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

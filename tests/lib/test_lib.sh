@@ -65,8 +65,18 @@ eq "pos-static needs no liboffpay.so" "$(readelf -d "$T/pos-static" | grep -c 'l
 # shellcheck disable=SC2046
 ok "test_api builds with liboffpay.so" "$CC" "${WARN[@]}" "${EXTRA[@]}" -pthread -I"$SRC/tests/common" \
   -o "$T/test_api" "$SRC/tests/lib/test_api.c" "$SRC/tests/common/check.c" $(pkg-config --cflags --libs offpay)
+# A C++ app links the same symbols (the headers declare them extern "C").
+if command -v "${CXX:-c++}" >/dev/null; then
+  printf '#include <offpay/offpay.h>\n#include <cstdio>\nint main() { std::printf("%%s %%s\\n", offpay_version(), offpay_status_code(OFFPAY_ERR_USAGE)); return 0; }\n' >"$T/app.cc"
+  # shellcheck disable=SC2046
+  ok "a C++ program builds with liboffpay.so" "${CXX:-c++}" -Wall -Wextra -Werror "${EXTRA[@]}" -o "$T/app" "$T/app.cc" \
+    $(pkg-config --cflags --libs offpay)
+fi
 [ "$FAILS" -eq 0 ] || finish
 export LD_LIBRARY_PATH="$LIBDIR"
+if [ -x "$T/app" ]; then
+  eq "the C++ program runs" "$("$T/app")" "$(pkg-config --modversion offpay) usage"
+fi
 ldd "$T/pos" >"$T/ldd"
 contains "pos runs on the installed liboffpay.so.1" "$T/ldd" "liboffpay.so.1 => $LIBDIR/liboffpay.so.1"
 
