@@ -24,6 +24,11 @@ d() {
   DRC=$?
 }
 online_of() { d account show "$1"; jq .online "$T/d.json"; }
+# no_sanitizer_report: the servers of this log stopped without a sanitizer's report.
+no_sanitizer_report() {
+  CHECKS=$((CHECKS + 1))
+  if grep -q "Sanitizer" "$T/server.log"; then fail "a sanitizer report in the server log: $(grep -m3 Sanitizer "$T/server.log")"; fi
+}
 
 ledger 19350
 enrol alice 20000
@@ -221,6 +226,9 @@ eq "nothing left in doubt" "$(jq -c .calls "$T/out")" "[]"
 stop_proxy
 audit "the reports in doubt"
 
+stop_server
+no_sanitizer_report
+
 say "on a ledger of three shards: list gathers every shard, show and revoke find the wallet's shard"
 stop_server
 printf 'shard 0 sqlite:%s/s0.db\nshard 1 sqlite:%s/s1.db\nshard 2 sqlite:%s/s2.db\n' "$T" "$T" "$T" >"$T/shards.conf"
@@ -246,6 +254,8 @@ stop_server
 OFFPAYD_NOW=$(($(date +%s) + 15 * 86400)) restart_server
 eq "gina's coins back" "$(online_of gina)" "1000"
 audit "the sharded write-off"
+stop_server
+no_sanitizer_report
 
 echo "$CHECKS checks, $FAILS failed"
 [ "$FAILS" = 0 ]
