@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "offpay/client.h"
 #include "offpay/protocol.h"
 #include "offpay/text.h"
@@ -450,7 +452,12 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
  * costs what it costs over a network (libpq waits for each answer, so the
  * delay adds up per statement as it would). */
 static long proxy_delay_us;
-static char proxy_socket[600];
+
+/* One proxy: the PostgreSQL socket it forwards to (one per shard). */
+struct proxy {
+    char socket[600];
+    int lfd;
+};
 
 struct pump {
     int from, to;
@@ -495,7 +502,8 @@ static void pump_start(int from, int to)
 
 static void *proxy_accept(void *arg)
 {
-    int lfd = (int)(intptr_t)arg;
+    struct proxy *px = arg;
+    int lfd = px->lfd;
     for (;;) {
         int c = accept(lfd, NULL, NULL);
         if (c < 0)
@@ -506,7 +514,7 @@ static void *proxy_accept(void *arg)
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof sa);
         sa.sun_family = AF_UNIX;
-        memcpy(sa.sun_path, proxy_socket, sizeof sa.sun_path - 1); /* proxy_start checked the length */
+        memcpy(sa.sun_path, px->socket, sizeof sa.sun_path - 1); /* proxy_start checked the length */
         if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof sa) != 0) {
             close(c);
             if (u >= 0)
@@ -553,9 +561,12 @@ static void proxy_start(const char *url, char *out, size_t cap)
     slash = strchr(at, '/');
     if (slash != NULL)
         snprintf(db, sizeof db, "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
-    snprintf(proxy_socket, sizeof proxy_socket, "%s/.s.PGSQL.%s", host, port);
-    if (strlen(proxy_socket) >= sizeof((struct sockaddr_un *)0)->sun_path)
-        die("PostgreSQL's socket path is too long: %s", proxy_socket);
+    struct proxy *px = calloc(1, sizeof *px); /* lives as long as the process */
+    if (px == NULL)
+        die("out of memory");
+    snprintf(px->socket, sizeof px->socket, "%s/.s.PGSQL.%s", host, port);
+    if (strlen(px->socket) >= sizeof((struct sockaddr_un *)0)->sun_path)
+        die("PostgreSQL's socket path is too long: %s", px->socket);
 
     int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in sa;
@@ -568,7 +579,8 @@ static void proxy_start(const char *url, char *out, size_t cap)
         getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
         die("the proxy cannot listen");
     pthread_t t;
-    if (pthread_create(&t, NULL, proxy_accept, (void *)(intptr_t)lfd) != 0)
+    px->lfd = lfd;
+    if (pthread_create(&t, NULL, proxy_accept, px) != 0)
         die("pthread_create failed");
     pthread_detach(t);
     snprintf(out, cap, "postgresql://%s@127.0.0.1:%u/%s", user, (unsigned)ntohs(sa.sin_port), db);
@@ -578,7 +590,7 @@ static void proxy_start(const char *url, char *out, size_t cap)
  * ledger at url, clients many-wallet clients spread over them, each syncing
  * per_client records one per request. */
 static double run_scaling(struct wallet *payers, struct wallet *payees, const char *url, int procs, int clients,
-                          size_t per_client)
+                          size_t per_client, int shards)
 {
     static struct client cl[MANY_MAX];
     static pthread_t tid[MANY_MAX];
@@ -614,9 +626,14 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
         pthread_join(tid[k], NULL);
     double seconds = now_s() - t0;
     pthread_barrier_destroy(&bar);
+    double cpu = 0;
     for (int i = 0; i < procs; i++) {
+        struct rusage ru;
+        memset(&ru, 0, sizeof ru);
         kill(pids[i], SIGTERM);
-        waitpid(pids[i], NULL, 0);
+        wait4(pids[i], NULL, 0, &ru);
+        cpu += (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+               (double)ru.ru_stime.tv_usec / 1e6;
     }
     size_t settled = 0;
     for (int k = 0; k < clients; k++) {
@@ -628,8 +645,9 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
         free(cl[k].bodies);
     }
     double rps = (double)settled / seconds;
-    printf("name=pg_scaling processes=%d delay_us=%ld clients=%d records=%zu seconds=%.3f records_per_second=%.0f\n",
-           procs, proxy_delay_us, clients, settled, seconds, rps);
+    printf("name=pg_scaling shards=%d processes=%d delay_us=%ld clients=%d records=%zu seconds=%.3f "
+           "records_per_second=%.0f offpayd_cpu_us_per_record=%.0f\n",
+           shards, procs, proxy_delay_us, clients, settled, seconds, rps, cpu * 1e6 / (double)settled);
     fflush(stdout);
     return rps;
 }
@@ -696,11 +714,72 @@ static double verify_rate(int cores, double seconds)
     return (double)total / (now_s() - t0);
 }
 
+/* ---- ledgers of several shards ---- */
+
+/* Make the ledger the first k shards of the shards file file: dir/shards
+ * (straight to each database) and *via (each through a delaying proxy of
+ * its own). */
+static void shards_setup(const char *file, int k, char *via, size_t cap)
+{
+    char line[1000], url[900], proxied[900], direct_path[600];
+    int i, n = 0;
+    FILE *in = fopen(file, "r");
+    snprintf(direct_path, sizeof direct_path, "%s/shards", dir);
+    snprintf(via, cap, "%s/shards-via", dir);
+    FILE *d = fopen(direct_path, "w"), *v = fopen(via, "w");
+    if (in == NULL || d == NULL || v == NULL)
+        die("cannot read %s or write the shards files", file);
+    while (n < k && fgets(line, sizeof line, in) != NULL) {
+        if (sscanf(line, "shard %d %899s", &i, url) != 2 || i != n)
+            continue;
+        proxy_start(url, proxied, sizeof proxied);
+        fprintf(d, "shard %d %s\n", n, url);
+        fprintf(v, "shard %d %s\n", n, proxied);
+        n++;
+    }
+    fclose(in);
+    if (fclose(d) != 0 || fclose(v) != 0 || n < k)
+        die("%s names fewer than %d shards", file, k);
+    snprintf(ledger, sizeof ledger, "shards:%s", direct_path);
+}
+
+/* The share of the clients whose payer and payee accounts are on different
+ * shards (from offpayd audit --json, which names each account's shard). */
+static double cross_share(struct wallet *payers, struct wallet *payees, int clients)
+{
+    static char out[1 << 20];
+    char *args[] = {"offpayd", "audit", "--ledger", ledger, "--json", NULL};
+    json_error_t e;
+    (void)payers, (void)payees;
+    if (offpayd(out, sizeof out, args) != 0)
+        die("audit failed: %s", out);
+    json_t *j = json_loads(out, 0, &e), *rows = json_object_get(j, "accounts");
+    int cross = 0;
+    for (int k = 0; k < clients; k++) {
+        char a[32], b[32];
+        json_int_t sa = -1, sb = -1;
+        snprintf(a, sizeof a, "payer%d", k);
+        snprintf(b, sizeof b, "payee%d", k);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            json_t *r = json_array_get(rows, i);
+            const char *name = json_string_value(json_object_get(r, "account"));
+            json_t *sh = json_object_get(r, "shard");
+            if (name != NULL && strcmp(name, a) == 0)
+                sa = sh ? json_integer_value(sh) : 0;
+            if (name != NULL && strcmp(name, b) == 0)
+                sb = sh ? json_integer_value(sh) : 0;
+        }
+        cross += sa != sb;
+    }
+    json_decref(j);
+    return (double)cross / clients;
+}
+
 int main(int argc, char **argv)
 {
     int smoke = 0, only_batch = 0, only_threads = 0;
     const char *ledger_url = NULL;
-    int many = 64, only_many = 0, scaling = 0;
+    int many = 64, only_many = 0, scaling = 0, shards = 0, processes = 2;
     size_t scaling_records = 6;
     size_t small = 3000, big = 20000, big_batch = 1000, many_records = 12800;
     for (int i = 1; i < argc; i++) {
@@ -722,6 +801,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--scaling") == 0 && i + 1 < argc) {
             scaling = 1;
             proxy_delay_us = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--shards") == 0 && i + 1 < argc) {
+            shards = atoi(argv[++i]);
+            if (shards < 1 || shards > 16)
+                die("--shards takes 1..16");
+        } else if (strcmp(argv[i], "--processes") == 0 && i + 1 < argc) {
+            processes = atoi(argv[++i]);
+            if (processes < 1 || processes > 16)
+                die("--processes takes 1..16");
         } else if (strcmp(argv[i], "--scaling-records") == 0 && i + 1 < argc) {
             scaling_records = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--issuer-pkcs11") == 0 && i + 3 < argc) {
@@ -739,6 +826,9 @@ int main(int argc, char **argv)
                    "--scaling DELAY_US: only the scaling run (a PostgreSQL URL of pg_run's kind): 1, 2, 4 and 8\n"
                    "offpayd processes, the database behind a proxy that delays each way by DELAY_US, the\n"
                    "many-wallet clients spread over them, each syncing --scaling-records N (default 6).\n"
+                   "--shards K (with --scaling and --ledger-url shards:FILE of PostgreSQL URLs, as pg_run\n"
+                   "--clusters gives): a ledger of the first K shards of FILE, each behind its own delaying\n"
+                   "proxy, served by --processes P offpayd processes (default 2), one run.\n"
                    "       [--issuer-pkcs11 MODULE TOKEN PIN_FILE]\n"
                    "--issuer-pkcs11: the issuer key generated in, and signing from, that PKCS#11 token.\n"
                    "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
@@ -762,6 +852,12 @@ int main(int argc, char **argv)
         snprintf(ledger, sizeof ledger, "%s", ledger_url);
         snprintf(key, sizeof key, "%s/issuer.key", dir);
         setenv("OFFPAYD_ISSUER_KEY", key, 0); /* a PostgreSQL ledger has no place of its own for it */
+    }
+    char via_file[600] = "";
+    if (shards > 0) {
+        if (!scaling || strncmp(ledger, "shards:", 7) != 0)
+            die("--shards needs --scaling and --ledger-url shards:FILE");
+        shards_setup(ledger + 7, shards, via_file, sizeof via_file);
     }
     char out[4096];
     char *init_args[16] = {"offpayd", "init", "--ledger", ledger};
@@ -803,12 +899,21 @@ int main(int argc, char **argv)
     }
     stop_server();
 
+    if (scaling && shards > 0) {
+        char via[700];
+        snprintf(via, sizeof via, "shards:%s", via_file);
+        printf("shards=%d cross_shard_share=%.2f (payer and payee on different shards)\n", shards,
+               cross_share(payers, payees, many));
+        double rps = run_scaling(payers, payees, via, processes, many, scaling_records, shards);
+        printf("name=pg_shards shards=%d processes=%d records_per_second=%.0f\n", shards, processes, rps);
+        return 0;
+    }
     if (scaling) {
         char via[700];
         double first = 0, last = 0;
         proxy_start(ledger, via, sizeof via);
         for (int procs = 1; procs <= 8; procs *= 2) {
-            last = run_scaling(payers, payees, via, procs, many, scaling_records);
+            last = run_scaling(payers, payees, via, procs, many, scaling_records, 1);
             if (procs == 1)
                 first = last;
         }
