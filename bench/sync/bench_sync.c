@@ -452,6 +452,7 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
  * costs what it costs over a network (libpq waits for each answer, so the
  * delay adds up per statement as it would). */
 static long proxy_delay_us;
+static int scaling_threads = 2; /* --threads: workers of each offpayd in the scaling runs */
 
 /* One proxy: the PostgreSQL socket it forwards to (one per shard). */
 struct proxy {
@@ -604,7 +605,7 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
         coins[k] = load(&payers[k], per_client);
     stop_server();
     for (int i = 0; i < procs; i++)
-        pids[i] = start_server_on(url, 2, bases[i], sizeof bases[i]);
+        pids[i] = start_server_on(url, scaling_threads, bases[i], sizeof bases[i]);
     for (int k = 0; k < clients; k++) {
         memset(&cl[k], 0, sizeof cl[k]);
         cl[k].base = bases[k % procs];
@@ -645,9 +646,9 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
         free(cl[k].bodies);
     }
     double rps = (double)settled / seconds;
-    printf("name=pg_scaling shards=%d processes=%d delay_us=%ld clients=%d records=%zu seconds=%.3f "
+    printf("name=pg_scaling shards=%d processes=%d threads=%d delay_us=%ld clients=%d records=%zu seconds=%.3f "
            "records_per_second=%.0f offpayd_cpu_us_per_record=%.0f\n",
-           shards, procs, proxy_delay_us, clients, settled, seconds, rps, cpu * 1e6 / (double)settled);
+           shards, procs, scaling_threads, proxy_delay_us, clients, settled, seconds, rps, cpu * 1e6 / (double)settled);
     fflush(stdout);
     return rps;
 }
@@ -805,6 +806,10 @@ int main(int argc, char **argv)
             shards = atoi(argv[++i]);
             if (shards < 1 || shards > 16)
                 die("--shards takes 1..16");
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            scaling_threads = atoi(argv[++i]);
+            if (scaling_threads < 1 || scaling_threads > 64)
+                die("--threads takes 1..64");
         } else if (strcmp(argv[i], "--processes") == 0 && i + 1 < argc) {
             processes = atoi(argv[++i]);
             if (processes < 1 || processes > 16)
@@ -828,7 +833,8 @@ int main(int argc, char **argv)
                    "many-wallet clients spread over them, each syncing --scaling-records N (default 6).\n"
                    "--shards K (with --scaling and --ledger-url shards:FILE of PostgreSQL URLs, as pg_run\n"
                    "--clusters gives): a ledger of the first K shards of FILE, each behind its own delaying\n"
-                   "proxy, served by --processes P offpayd processes (default 2), one run.\n"
+                   "proxy, served by --processes P offpayd processes (default 2), one run.  --threads T:\n"
+                   "each offpayd's workers in the scaling runs (default 2).\n"
                    "       [--issuer-pkcs11 MODULE TOKEN PIN_FILE]\n"
                    "--issuer-pkcs11: the issuer key generated in, and signing from, that PKCS#11 token.\n"
                    "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
