@@ -15,8 +15,8 @@
  *      waterfall, decided here where its coins and limits are), add the
  *      amount to its online balance and write the "delivered" mark that a
  *      second delivery finds;
- *   2. on the payer's shard: spend the in-flight coin and add the amount to
- *      the in-flight account's sent total (a coin already spent: nothing).
+ *   2. on the payer's shard: spend the in-flight coin (a coin already
+ *      spent: nothing).
  *
  * An online payment to an account on another shard (ep_pay_online.c) is
  * in flight the same way, as a coin keyed by its transfer id with a
@@ -143,19 +143,14 @@ static enum tx_step unload_transit_tx(struct offpay_ledger *l, void *ctx)
 {
     struct delivery *d = ctx;
     struct offpay_ledger_utxo coin;
-    struct offpay_ledger_account acc;
     enum offpay_ledger_result r = l->ops->utxo_get(l, shard_transit_key, d->id, &coin);
     if (r == OFFPAY_LEDGER_NOT_FOUND)
         return STEP_COMMIT;
     TRY(r);
     if (coin.spent != OFFPAY_LEDGER_UNSPENT)
         return STEP_COMMIT; /* taken off before */
+    /* Only the coin: the in-flight account's row stays as it is (shard.c). */
     TRY(l->ops->utxo_spend(l, &coin, OFFPAY_LEDGER_SPENT_BY_RECORD, d->id, (uint64_t)time(NULL)));
-    TRY(l->ops->account_get_by_id(l, coin.account_id, &acc));
-    if (acc.sent > (uint64_t)INT64_MAX - coin.amount)
-        return STEP_ERROR;
-    acc.sent += coin.amount;
-    TRY(l->ops->account_update(l, &acc));
     return STEP_COMMIT;
 }
 

@@ -408,9 +408,10 @@ static enum tx_step apply_one(struct request *rq, struct apply *a, struct sync_i
     s.confirmation = it->conf_len ? it->conf_bin : NULL;
     s.confirmation_len = it->conf_len;
     TRY(l->ops->record_insert(l, &s));
+    /* The in-flight account's row is not touched: every settlement between
+     * shards would wait for every other on it (audit counts its coins). */
     if (add_delta(a, payer.account_id, 0, rec->payee_amount, 0) != 0 ||
-        add_delta(a, away ? rq->shard->transit : payee.account_id, rec->payee_amount, 0,
-                  it->waterfall ? rec->payee_amount : 0) != 0)
+        (!away && add_delta(a, payee.account_id, rec->payee_amount, 0, it->waterfall ? rec->payee_amount : 0) != 0))
         return STEP_ERROR;
     it->outcome = SYNC_SETTLED;
     it->fresh = 1;
