@@ -23,7 +23,8 @@
 
 struct offpay_client_auth {
     uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
-    const uint8_t *secret_key; /* 64-byte Ed25519 sk (seed || public key) */
+    const uint8_t *secret_key; /* 64-byte Ed25519 sk (seed || public key), or NULL with signer */
+    const struct offpay_signer *signer; /* when not NULL, signs instead of secret_key (a key in a token) */
     /* Optional: the request's nonce (OFFPAY_HTTP_NONCE_BYTES) and timestamp
      * (Unix seconds), for a caller that must remember them before the call
      * to ask the server later what became of it.  NULL / 0: a fresh random
@@ -70,7 +71,8 @@ struct offpay_client_opts {
  * over OFFPAY_CLIENT_RESPONSE_MAX bytes (*http_status is still set);
  * OFFPAY_ERR_SERVER_UNTRUSTED when an https:// server's certificate does not
  * verify against the system's certificate authorities (or the CA file cannot
- * be read): nothing was sent; OFFPAY_ERR_USAGE for bad arguments;
+ * be read): nothing was sent; OFFPAY_ERR_KEY_UNAVAILABLE when auth's signer
+ * could not sign: nothing was sent; OFFPAY_ERR_USAGE for bad arguments;
  * OFFPAY_ERR_NOMEM; OFFPAY_ERR_INTERNAL.  offpay_client_last_error() says
  * more about a failure.
  */

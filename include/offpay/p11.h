@@ -49,6 +49,11 @@ enum offpay_status offpay_p11_generate(struct offpay_p11 *t, char *err, size_t e
 enum offpay_status offpay_p11_signer(struct offpay_p11 *t, char *err, size_t err_cap, struct offpay_signer *s,
                                      const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
+/* Destroy the key pair whose public key (CKA_ID) is pk, both halves, in t's
+ * token: an enrolment that was refused leaves no key behind.  Returns 0, or
+ * -1 when a half could not be destroyed (one never made is no failure). */
+int offpay_p11_destroy(struct offpay_p11 *t, const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES]);
+
 /* Log out, close every session, unload the module.  t may be NULL. */
 void offpay_p11_close(struct offpay_p11 *t);
 

@@ -119,7 +119,15 @@ static struct curl_slist *auth_headers(struct curl_slist *h, const struct offpay
     offpay_hex(wid, auth->wallet_id, OFFPAY_WALLET_ID_BYTES);
     snprintf(ts, sizeof ts, "%llu", auth->timestamp != 0 ? (unsigned long long)auth->timestamp
                                                          : (unsigned long long)time(NULL));
-    offpay_http_auth_sign(sig, auth->secret_key, method, spath, (const uint8_t *)body, body_len, ts, nonce_hex);
+    if (auth->signer != NULL) {
+        if (offpay_http_auth_sign_with(sig, auth->signer, method, spath, (const uint8_t *)body, body_len, ts,
+                                       nonce_hex) != 0) {
+            *ok = -1; /* the key could not sign: nothing is sent */
+            return h;
+        }
+    } else {
+        offpay_http_auth_sign(sig, auth->secret_key, method, spath, (const uint8_t *)body, body_len, ts, nonce_hex);
+    }
     offpay_hex(sig_hex, sig, sizeof sig);
 
     const char *names[4] = {OFFPAY_HTTP_HEADER_WALLET, OFFPAY_HTTP_HEADER_TIMESTAMP, OFFPAY_HTTP_HEADER_NONCE,
@@ -236,7 +244,7 @@ static enum offpay_status perform(const char *base_url, const struct offpay_clie
         *text = NULL;
     if (base_url == NULL || method == NULL || path == NULL || path[0] != '/' || http_status == NULL ||
         (response == NULL) == (text == NULL) || (text != NULL && text_len == NULL) || (body == NULL && body_len > 0) ||
-        (auth != NULL && auth->secret_key == NULL))
+        (auth != NULL && auth->secret_key == NULL && auth->signer == NULL))
         return OFFPAY_ERR_USAGE;
     if (offpay_crypto_init() != 0)
         return OFFPAY_ERR_CRYPTO_INIT;
@@ -268,7 +276,9 @@ static enum offpay_status perform(const char *base_url, const struct offpay_clie
     headers = t;
     if (auth != NULL) {
         headers = auth_headers(headers, auth, method, path, body, body_len, &ok);
-        if (!ok)
+        if (ok < 0)
+            st = OFFPAY_ERR_KEY_UNAVAILABLE;
+        if (ok != 1)
             goto cleanup;
     }
 

@@ -245,6 +245,24 @@ enum offpay_status offpay_p11_generate(struct offpay_p11 *t, char *err, size_t e
     return fail(err, err_cap, OFFPAY_ERR_KEY_UNAVAILABLE, "The token's new key could not be named (CKR 0x%lx).", rv);
 }
 
+int offpay_p11_destroy(struct offpay_p11 *t, const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES])
+{
+    CK_ATTRIBUTE want = {CKA_ID, (void *)pk, OFFPAY_PUBLIC_KEY_BYTES};
+    CK_OBJECT_HANDLE found[FIND_MAX];
+    CK_ULONG n = 0;
+    int rc = 0;
+
+    if (t->f->C_FindObjectsInit(t->login, &want, 1) != CKR_OK)
+        return -1;
+    if (t->f->C_FindObjects(t->login, found, FIND_MAX, &n) != CKR_OK)
+        rc = -1;
+    t->f->C_FindObjectsFinal(t->login);
+    for (CK_ULONG i = 0; rc == 0 && i < n; i++)
+        if (t->f->C_DestroyObject(t->login, found[i]) != CKR_OK)
+            rc = -1;
+    return rc;
+}
+
 /* ---- signing ---- */
 
 static int session_take(struct offpay_p11 *t, CK_SESSION_HANDLE *s)

@@ -41,7 +41,7 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
                                int with_key, const uint8_t *nonce, uint64_t ts, json_t **resp)
 {
     struct offpay_client_auth auth = {0};
-    uint8_t *sk = NULL;
+    const struct offpay_signer *key;
     long http = 0;
     enum offpay_status s;
     char why[96], ca_buf[PATH_MAX + 16];
@@ -55,16 +55,17 @@ enum offpay_status wallet_call(struct offpay_wallet *w, const char *method, cons
         return s;
     opts.timeout_s = (long)timeout;
     if (with_key) {
-        if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+        if ((s = wallet_signer(w, &key)) != OFFPAY_OK)
             return s;
         memcpy(auth.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES);
-        auth.secret_key = sk;
+        auth.signer = key;
         auth.nonce = nonce;
         auth.timestamp = ts;
     }
     json_t *answer = NULL;
     s = offpay_client_call_opts(w->server_url, &opts, method, path, body, with_key ? &auth : NULL, &http, &answer);
-    wallet_key_free(sk);
+    if (s == OFFPAY_ERR_KEY_UNAVAILABLE)
+        return wallet_signed(w, s, "the request to the server (nothing was sent)");
     if (s == OFFPAY_ERR_SERVER_UNTRUSTED)
         return wallet_fail(w, s,
                            "The server at %s is not trusted: its TLS certificate does not verify against %s%s (%s); "

@@ -14,6 +14,7 @@
 #include "offpay/crypto.h"
 #include "offpay/messages.h"
 #include "offpay/qr.h"
+#include "offpay/secret.h"
 #include "offpay/text.h"
 
 int cli_wallet_fail(const struct offpay_wallet *w, enum offpay_status s)
@@ -78,7 +79,40 @@ int cli_open_wallet(struct cli *c, struct offpay_wallet **w)
     struct offpay_wallet_contact k = cli_contact(c);
     offpay_wallet_contact_set(*w, &k);
     cli_money_use(*w);
+    offpay_wallet_set_secret_source(*w, cli_secret, c);
+    if (c->signs && (s = offpay_wallet_unlock(*w)) != OFFPAY_OK) {
+        int rc = cli_wallet_fail(*w, s);
+        offpay_wallet_close(*w);
+        *w = NULL;
+        return rc;
+    }
     return 0;
+}
+
+enum offpay_status cli_secret(void *ctx, enum offpay_wallet_secret what, const char *token_label, char **secret,
+                              char *err, size_t err_cap)
+{
+    struct cli *c = ctx;
+    int pin = what == OFFPAY_WALLET_SECRET_PIN;
+    const char *file = pin ? c->pin_file : c->passphrase_file;
+    char prompt[128];
+
+    if (file == NULL || *file == '\0')
+        file = getenv(pin ? "OFFPAY_PIN_FILE" : "OFFPAY_PASSPHRASE_FILE");
+    if (file != NULL && *file != '\0')
+        return offpay_secret_from_file(secret, err, err_cap, file);
+    if (!c->signs) {
+        *secret = NULL;
+        snprintf(err, err_cap, "the wallet's key is %s and this command does not ask for its %s (give %s FILE or $%s)",
+                 pin ? "in a token" : "sealed with a passphrase", pin ? "PIN" : "passphrase",
+                 pin ? "--pin-file" : "--passphrase-file", pin ? "OFFPAY_PIN_FILE" : "OFFPAY_PASSPHRASE_FILE");
+        return OFFPAY_ERR_KEY_UNAVAILABLE;
+    }
+    if (pin)
+        snprintf(prompt, sizeof prompt, "PIN of the token \"%s\": ", token_label ? token_label : "");
+    else
+        snprintf(prompt, sizeof prompt, "Passphrase of the wallet: ");
+    return offpay_secret_from_tty(secret, err, err_cap, prompt, 0);
 }
 
 /* ---- money ---- */

@@ -21,12 +21,16 @@
 #include "cli_kit.h"
 #include "offpay/status.h"
 #include "offpay/wallet.h"
+#include "offpay/wallet_key.h"
 
 /* What main hands every command. */
 struct cli {
     const char *wallet_opt; /* --wallet DIR, or NULL */
     char wallet_dir[PATH_MAX]; /* resolved by cli_open_wallet */
     unsigned timeout;          /* offpay --timeout SECONDS before the command; 0: not given */
+    const char *passphrase_file; /* --passphrase-file FILE, or NULL ($OFFPAY_PASSPHRASE_FILE) */
+    const char *pin_file;        /* --pin-file FILE, or NULL ($OFFPAY_PIN_FILE) */
+    int signs;                   /* the command signs: cli_open_wallet unlocks the key, asking if need be */
 };
 
 struct cli_command {
@@ -45,6 +49,8 @@ extern const struct cli_command cli_cmd_init, cli_cmd_balance, cli_cmd_load, cli
 /* The device-to-device commands (docs/transport.md): receive and scan, and
  * pay --to, which cmd_pay.c hands to cli_pay_to (cmd_pay_to.c). */
 extern const struct cli_command cli_cmd_receive, cli_cmd_scan, cli_cmd_show;
+/* The wallet's key (keys.c in the library; cmd_passphrase.c). */
+extern const struct cli_command cli_cmd_passphrase;
 int cli_pay_to(struct cli *c, int argc, char **argv);
 /* --timeout SECONDS (1..3600) into *ms; NULL leaves *ms.  Returns 0 or -1. */
 int cli_timeout_ms(const char *s, int *ms);
@@ -65,8 +71,9 @@ int cli_opts_parse(const struct cli_command *cmd, struct cli_opts *o, int argc, 
 int cli_help(const struct cli_command *cmd);
 
 /* Open the wallet named by --wallet / $OFFPAY_WALLET / ~/.offpay, contacting
- * its server as cli_contact says.  On failure prints why and returns the exit
- * code; *w is NULL. */
+ * its server as cli_contact says, with cli_secret as its source of
+ * passphrases and PINs and, for a command that signs, its key unlocked.  On
+ * failure prints why and returns the exit code; *w is NULL. */
 int cli_open_wallet(struct cli *c, struct offpay_wallet **w);
 /* How the program contacts the server: --timeout, and on a terminal (stderr
  * is one) a one-line "contacting SERVER..." note once a call takes over a
@@ -91,6 +98,13 @@ int cli_amount_arg(struct cli *c, const char *s, uint64_t *out);
 json_t *cli_json_money(json_t *obj);
 /* The usage error of an amount argument s that is refused; exit 2. */
 int cli_amount_usage(const struct cli_command *cmd, const char *s);
+
+/* The passphrase or PIN: from the file --passphrase-file / --pin-file names,
+ * else $OFFPAY_PASSPHRASE_FILE / $OFFPAY_PIN_FILE, else - for a command that
+ * signs (c->signs) - asked on the terminal.  An offpay_wallet_secret_fn
+ * (wallet_key.h) with ctx a struct cli. */
+enum offpay_status cli_secret(void *ctx, enum offpay_wallet_secret what, const char *token_label, char **secret,
+                              char *err, size_t err_cap);
 
 /* ---- messages as single-line text ---- */
 

@@ -24,51 +24,35 @@
 
 /* The key to enrol: the one an earlier attempt left (its answer was lost,
  * so the server may hold it with the token already), else a new one written
- * down before the token can be spent.  Out: sk (sodium_malloc'd), *reused. */
-static enum offpay_status enrol_key(struct offpay_wallet *w, uint8_t *sk, int *reused)
+ * down before the token can be spent, in the form the wallet will keep it
+ * (sealed, or naming the token's key).  Out: *k, *reused. */
+static enum offpay_status enrol_key(struct offpay_wallet *w, const struct offpay_wallet_key_spec *spec,
+                                    struct wallet_key **k, int *reused)
 {
-    char path[PATH_MAX + 16];
-    struct stat stbuf;
+    char path[PATH_MAX + 16], label[64];
+    enum offpay_status s;
+    *k = NULL;
     snprintf(path, sizeof path, "%s/%s", w->dir, ENROL_KEY_FILE);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    *reused = fd >= 0;
-    if (fd >= 0) {
-        uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], again[OFFPAY_SECRET_KEY_BYTES];
-        if (fstat(fd, &stbuf) == 0 && wallet_key_mode_check(w, path, &stbuf) != OFFPAY_OK) {
-            close(fd);
-            return OFFPAY_ERR_KEY_UNAVAILABLE;
-        }
-        int ok = fstat(fd, &stbuf) == 0 && stbuf.st_size == OFFPAY_SECRET_KEY_BYTES &&
-                 read(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES;
-        close(fd);
-        /* libsodium's secret key is seed || public key: the two must agree. */
-        if (ok) {
-            offpay_keypair_from_seed(pk, again, sk);
-            ok = sodium_memcmp(again, sk, sizeof again) == 0;
-            sodium_memzero(again, sizeof again);
-        }
-        return ok ? OFFPAY_OK : wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s is damaged.", path);
-    }
+    *reused = access(path, F_OK) == 0;
+    if (*reused)
+        return wallet_key_reuse(w, spec, ENROL_KEY_FILE, k);
     if (errno != ENOENT)
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be read: %s.", path, strerror(errno));
-    uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
-    offpay_keypair(pk, sk);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be created: %s.", path, strerror(errno));
-    int ok = write(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok) {
-        unlink(path);
-        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be written.", path);
+    snprintf(label, sizeof label, "offpay wallet");
+    if ((s = wallet_key_generate(w, spec, label, k)) != OFFPAY_OK)
+        return s;
+    if ((s = wallet_key_file_write(w, ENROL_KEY_FILE, *k)) != OFFPAY_OK) {
+        wallet_key_discard(*k);
+        wallet_key_close(*k);
+        *k = NULL;
     }
-    return OFFPAY_OK;
+    return s;
 }
 
 /* The enrolment answer, checked: a certificate for exactly our key, account
  * and wallet id (the issuer key is trusted on first use), limits and
  * revocation list.  Out: cert, issuer_pk, policy, *rev / *rev_len. */
-static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *resp, const uint8_t *sk,
+static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *resp, const uint8_t *pk,
                                        const char *account, struct offpay_cert *cert, uint8_t *issuer_pk,
                                        struct offpay_limits_policy *policy, uint8_t **rev, size_t *rev_len)
 {
@@ -85,7 +69,7 @@ static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *re
         return s;
     if (offpay_cert_decode(cert, cert_bin, cert_len) != OFFPAY_OK)
         return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's certificate is malformed.");
-    if (memcmp(cert->public_key, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+    if (memcmp(cert->public_key, pk, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
         strcmp(cert->account, account) != 0 || memcmp(cert->wallet_id, wid, sizeof wid) != 0)
         return wallet_fail(w, OFFPAY_ERR_WRONG_PAYEE, "The server issued a certificate for another key, account or wallet.");
     return wallet_field_policy(w, resp, policy, rev, rev_len);
@@ -142,11 +126,11 @@ static enum offpay_status enrol_prepare(struct offpay_wallet *scratch, const cha
 /* Send the enrolment.  Out: *resp.  *keep_key stays 1 only when the key may
  * be enrolled at the server: its answer was lost, or an earlier attempt left
  * it (that attempt may have enrolled it). */
-static enum offpay_status enrol_send(struct offpay_wallet *scratch, const uint8_t *sk, const char *token, int reused,
+static enum offpay_status enrol_send(struct offpay_wallet *scratch, const uint8_t *pk, const char *token, int reused,
                                      int *keep_key, json_t **resp)
 {
     char pk_hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
-    offpay_hex(pk_hex, sk + OFFPAY_SEED_BYTES, OFFPAY_PUBLIC_KEY_BYTES);
+    offpay_hex(pk_hex, pk, OFFPAY_PUBLIC_KEY_BYTES);
     json_t *body = json_pack("{s:s, s:s}", "token", token, "public_key", pk_hex);
     if (body == NULL) {
         *keep_key = reused;
@@ -167,7 +151,7 @@ static enum offpay_status enrol_send(struct offpay_wallet *scratch, const uint8_
 /* Check the answer and create the wallet from it; the enrolment key file
  * goes once the wallet's own key file holds the key. */
 static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, struct offpay_wallet *scratch,
-                                       const json_t *resp, const uint8_t *sk, const char *account,
+                                       const json_t *resp, const struct wallet_key *k, const char *account,
                                        const uint8_t *issuer_pin)
 {
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES], *rev = NULL;
@@ -175,7 +159,7 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
     char path[PATH_MAX + 16];
     struct offpay_cert cert;
     struct offpay_limits_policy policy;
-    enum offpay_status s = enrol_answer(scratch, resp, sk, account, &cert, issuer_pk, &policy, &rev, &rev_len);
+    enum offpay_status s = enrol_answer(scratch, resp, wallet_key_public(k), account, &cert, issuer_pk, &policy, &rev, &rev_len);
     if (s == OFFPAY_OK && issuer_pin != NULL && sodium_memcmp(issuer_pin, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES) != 0) {
         char got[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
         offpay_hex(got, issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
@@ -187,8 +171,8 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
                         scratch->server_url, got);
     }
     if (s == OFFPAY_OK)
-        s = offpay_wallet_create(out, err, scratch->dir, scratch->server_url, &cert, sk, issuer_pk, &policy, rev,
-                                 rev_len);
+        s = wallet_create_keyed(out, err, scratch->dir, scratch->server_url, &cert, k, issuer_pk, &policy, rev,
+                                rev_len);
     free(rev);
     if (s == OFFPAY_OK) {
         offpay_wallet_contact_set(*out, &scratch->contact);
@@ -206,8 +190,18 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
                                       const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES], const char *ca_file,
                                       const struct offpay_wallet_contact *contact)
 {
+    return offpay_wallet_init_keyed(out, err, dir, server_url, account, token, issuer_pin, ca_file, contact, NULL);
+}
+
+enum offpay_status offpay_wallet_init_keyed(struct offpay_wallet **out, char *err, const char *dir,
+                                            const char *server_url, const char *account, const char *token,
+                                            const uint8_t issuer_pin[OFFPAY_PUBLIC_KEY_BYTES], const char *ca_file,
+                                            const struct offpay_wallet_contact *contact,
+                                            const struct offpay_wallet_key_spec *key)
+{
+    static const struct offpay_wallet_key_spec plain = {.kind = OFFPAY_WALLET_KEY_PLAIN};
     struct offpay_wallet *scratch = NULL;
-    uint8_t *sk = NULL;
+    struct wallet_key *k = NULL;
     char path[PATH_MAX + 16];
     json_t *resp = NULL;
     enum offpay_status s;
@@ -223,27 +217,26 @@ enum offpay_status offpay_wallet_init(struct offpay_wallet **out, char *err, con
     if (contact != NULL)
         offpay_wallet_contact_set(scratch, contact);
     s = enrol_prepare(scratch, dir, server_url, account, ca_file, &dir_created);
-    if (s == OFFPAY_OK && (sk = sodium_malloc(OFFPAY_SECRET_KEY_BYTES)) == NULL)
-        s = wallet_fail(scratch, OFFPAY_ERR_NOMEM, "Out of memory for the secret key.");
     if (s == OFFPAY_OK) {
-        s = enrol_key(scratch, sk, &reused);
+        s = enrol_key(scratch, key != NULL ? key : &plain, &k, &reused);
         keep_key = s == OFFPAY_OK || reused;
     }
-    if (s == OFFPAY_OK && (s = enrol_send(scratch, sk, token, reused, &keep_key, &resp)) == OFFPAY_OK)
-        s = enrol_finish(out, err, scratch, resp, sk, account, issuer_pin);
+    if (s == OFFPAY_OK &&
+        (s = enrol_send(scratch, wallet_key_public(k), token, reused, &keep_key, &resp)) == OFFPAY_OK)
+        s = enrol_finish(out, err, scratch, resp, k, account, issuer_pin);
     /* On failure: the sentence, and a key of no use is removed (with the folder made for it). */
     if (s != OFFPAY_OK && err)
         snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch->err[0] ? scratch->err : offpay_status_str(s));
     if (s != OFFPAY_OK && !keep_key) {
+        wallet_key_discard(k); /* a token's key of no use leaves the token too */
         if (wallet_path(path, sizeof path, dir, ENROL_KEY_FILE) == 0)
             unlink(path);
         wallet_ca_drop(scratch);
         if (dir_created)
             rmdir(dir);
     }
+    wallet_key_close(k);
     free(scratch);
-    if (sk)
-        sodium_free(sk);
     json_decref(resp);
     return s;
 }

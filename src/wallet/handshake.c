@@ -28,7 +28,7 @@ enum offpay_status offpay_wallet_request_create(struct offpay_wallet *w, uint8_t
 {
     struct offpay_request req;
     uint8_t nonce[OFFPAY_NONCE_BYTES];
-    uint8_t *sk = NULL;
+    const struct offpay_signer *key;
     enum offpay_status s;
 
     *out_len = 0;
@@ -40,10 +40,11 @@ enum offpay_status offpay_wallet_request_create(struct offpay_wallet *w, uint8_t
     if (out_cap < OFFPAY_REQUEST_BYTES_MAX)
         return wallet_fail(w, OFFPAY_ERR_BUFFER_TOO_SMALL, "The output buffer is too small for a request.");
     offpay_random(nonce, sizeof nonce);
-    if ((s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+    if ((s = wallet_signer(w, &key)) != OFFPAY_OK)
         return s;
-    s = offpay_request_build(&req, &w->cert, sk, amount, nonce);
-    wallet_key_free(sk);
+    s = offpay_request_build_with(&req, &w->cert, key, amount, nonce);
+    if (s == OFFPAY_ERR_KEY_UNAVAILABLE)
+        return wallet_signed(w, s, "the request");
     if (s != OFFPAY_OK)
         return wallet_fail(w, s, "The request cannot be built: %s", offpay_status_str(s));
     size_t n = offpay_request_encode(out, out_cap, &req);
@@ -232,12 +233,13 @@ static enum offpay_status pay_sign(struct offpay_wallet *w, const struct offpay_
                                    uint8_t id[OFFPAY_RECORD_ID_BYTES], uint8_t *out, size_t out_cap, size_t *len)
 {
     uint64_t seq;
-    uint8_t *sk = NULL;
+    const struct offpay_signer *key;
     enum offpay_status s = wallet_store_seq_get(w->store, &seq);
-    if (s != OFFPAY_OK || (s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+    if (s != OFFPAY_OK || (s = wallet_signer(w, &key)) != OFFPAY_OK)
         return s;
-    s = offpay_record_build(rec, &w->cert, sk, req, inputs, n, now, seq);
-    wallet_key_free(sk);
+    s = offpay_record_build_with(rec, &w->cert, key, req, inputs, n, now, seq);
+    if (s == OFFPAY_ERR_KEY_UNAVAILABLE)
+        return wallet_signed(w, s, "the payment record");
     if (s != OFFPAY_OK)
         return wallet_fail(w, s, "The payment record cannot be built: %s", offpay_status_str(s));
     offpay_record_id(id, rec);
@@ -404,12 +406,13 @@ static enum offpay_status accept_store(struct offpay_wallet *w, const struct off
                                        size_t record_len, uint8_t *out, size_t out_cap, size_t *n, uint64_t now)
 {
     struct offpay_confirmation conf;
-    uint8_t *sk = NULL;
-    enum offpay_status s = wallet_key_load(w, &sk);
+    const struct offpay_signer *key;
+    enum offpay_status s = wallet_signer(w, &key);
     if (s != OFFPAY_OK)
         return s;
-    s = offpay_confirmation_build(&conf, id, &w->cert, sk);
-    wallet_key_free(sk);
+    s = offpay_confirmation_build_with(&conf, id, &w->cert, key);
+    if (s == OFFPAY_ERR_KEY_UNAVAILABLE)
+        return wallet_signed(w, s, "the confirmation");
     if (s != OFFPAY_OK || (*n = offpay_confirmation_encode(out, out_cap, &conf)) == 0)
         return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The confirmation cannot be built.");
     struct wallet_store_record r = {.outgoing = 0, .record = record, .record_len = record_len,
@@ -467,12 +470,13 @@ static enum offpay_status refuse_store(struct offpay_wallet *w, const struct off
 {
     struct offpay_request req;
     struct offpay_refusal ref;
-    uint8_t *sk = NULL;
+    const struct offpay_signer *key;
     enum offpay_status s;
-    if ((s = request_for(w, &req, rec, id)) != OFFPAY_OK || (s = wallet_key_load(w, &sk)) != OFFPAY_OK)
+    if ((s = request_for(w, &req, rec, id)) != OFFPAY_OK || (s = wallet_signer(w, &key)) != OFFPAY_OK)
         return s;
-    s = offpay_refusal_build(&ref, id, reason, sk);
-    wallet_key_free(sk);
+    s = offpay_refusal_build_with(&ref, id, reason, key);
+    if (s == OFFPAY_ERR_KEY_UNAVAILABLE)
+        return wallet_signed(w, s, "the refusal");
     if (s != OFFPAY_OK || (*n = offpay_refusal_encode(out, out_cap, &ref)) == 0)
         return wallet_fail(w, OFFPAY_ERR_INTERNAL, "The refusal cannot be built.");
     if ((s = request_mark_answered(w, rec->nonce, id)) != OFFPAY_OK)

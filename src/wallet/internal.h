@@ -17,6 +17,7 @@
 #include "offpay/http_auth.h"
 #include "offpay/protocol.h"
 #include "offpay/wallet.h"
+#include "offpay/wallet_key.h"
 #include "store.h"
 
 #ifndef PATH_MAX
@@ -36,6 +37,9 @@ struct offpay_wallet {
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES];
     char server_url[OFFPAY_WALLET_URL_MAX];
     struct offpay_wallet_contact contact; /* the caller's choices (config.c) */
+    struct wallet_key *key;          /* unlocked: NULL until the first signature (keystore.c) */
+    offpay_wallet_secret_fn secret_fn; /* asked for a passphrase or PIN; NULL: no one to ask */
+    void *secret_ctx;
 };
 
 /* Record a failure sentence on w and return s (printf-style). */
@@ -55,8 +59,6 @@ struct stat;
 enum offpay_status wallet_key_mode_check(struct offpay_wallet *w, const char *path, const struct stat *st);
 /* Both checks on w->dir and its key file (before the store is opened). */
 enum offpay_status wallet_modes_check(struct offpay_wallet *w);
-/* Write a new key file (O_EXCL, 0600, fsync'd); nothing is left on failure. */
-enum offpay_status wallet_key_write(struct offpay_wallet *w, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES]);
 
 /* The seconds a call may take, by the precedence of docs/wallet.md
  * "Settings" (config.c).  Out: *seconds, *from ("option", ...).  Returns:
@@ -82,10 +84,52 @@ void wallet_ca_drop(struct offpay_wallet *w);
  * it (tests of periods and certificate validity). */
 uint64_t wallet_now(void);
 
-/* Read the secret key into sodium_malloc'd memory and check it belongs to
- * the certificate.  Out: *sk.  Free with wallet_key_free (which wipes). */
+/* Read the plain key file into sodium_malloc'd memory and check it belongs
+ * to the certificate.  Out: *sk.  Free with wallet_key_free (which wipes). */
 enum offpay_status wallet_key_load(struct offpay_wallet *w, uint8_t **sk);
 void wallet_key_free(uint8_t *sk);
+
+/*
+ * The wallet's key wherever it lives (keystore.c, wallet_key.h).
+ *
+ * wallet_signer: the signer every wallet signature goes through, unlocking
+ * the key first if it is not yet (asking for a passphrase or PIN).  Out:
+ * *signer, valid until the wallet is closed.  Returns OK or a key failure
+ * with w's sentence.  wallet_signed: after a builder through that signer
+ * failed with s, w's sentence for a key that stopped working (a token pulled
+ * out); returns s.
+ */
+struct wallet_key;
+enum offpay_status wallet_signer(struct offpay_wallet *w, const struct offpay_signer **signer);
+enum offpay_status wallet_signed(struct offpay_wallet *w, enum offpay_status s, const char *what);
+/* Wipe and free k (a token's session closed); NULL is fine. */
+void wallet_key_close(struct wallet_key *k);
+/* Remove k from its token for good (an enrolment that was refused); nothing
+ * for other kinds. */
+void wallet_key_discard(struct wallet_key *k);
+const uint8_t *wallet_key_public(const struct wallet_key *k);
+enum offpay_wallet_key_kind wallet_key_kind_of(const struct wallet_key *k);
+/* The file name a key of that kind is kept under in the wallet folder. */
+const char *wallet_key_file_name(enum offpay_wallet_key_kind kind);
+/* For init: a new key as spec says (a token's labelled key_label), a plain
+ * one from sk, or the one an earlier init left in w's file name (of the
+ * kind spec says, unlocked with spec's secret).  Out: *k. */
+enum offpay_status wallet_key_generate(struct offpay_wallet *w, const struct offpay_wallet_key_spec *spec,
+                                       const char *key_label, struct wallet_key **k);
+enum offpay_status wallet_key_plain(struct offpay_wallet *w, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
+                                    struct wallet_key **k);
+enum offpay_status wallet_key_reuse(struct offpay_wallet *w, const struct offpay_wallet_key_spec *spec,
+                                    const char *name, struct wallet_key **k);
+/* Write k's key file as name in w's folder (O_EXCL, 0600, fsync'd); nothing
+ * is left on failure. */
+enum offpay_status wallet_key_file_write(struct offpay_wallet *w, const char *name, const struct wallet_key *k);
+
+/* offpay_wallet_create with the key behind k (which the caller keeps). */
+enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                       const struct offpay_cert *cert, const struct wallet_key *k,
+                                       const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                       const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                       size_t revocation_len);
 
 /* The current revocation list.  Out: *r (ids point into *blob, which the
  * caller frees).  An empty list when none is stored. */

@@ -1,10 +1,11 @@
 /*
  * keys.c - the wallet's secret key file and the folder that holds it.
  *
- * The key (DIR/key, 64 bytes, mode 0600, never overwritten) is read into
- * sodium_malloc memory only for the moment a signature is made and wiped
- * right after, on every path.  As ssh does, a folder others may write to or
- * a key file others may reach is refused (docs/wallet.md "The wallet folder").
+ * The plain key (DIR/key, 64 bytes, mode 0600, never overwritten) is read
+ * into sodium_malloc memory when the wallet first signs and wiped when it is
+ * closed (keystore.c holds it, and the other places a key may live).  As ssh
+ * does, a folder others may write to or a key file others may reach is
+ * refused (docs/wallet.md "The wallet folder").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,14 +47,15 @@ enum offpay_status wallet_key_mode_check(struct offpay_wallet *w, const char *pa
 
 enum offpay_status wallet_modes_check(struct offpay_wallet *w)
 {
-    char path[PATH_MAX + 8];
+    static const char *const names[] = {OFFPAY_WALLET_KEY_FILE, OFFPAY_WALLET_SEALED_KEY_FILE,
+                                        OFFPAY_WALLET_TOKEN_KEY_FILE};
+    char path[PATH_MAX + 16];
     struct stat st;
     enum offpay_status s = wallet_folder_check(w);
-    if (s != OFFPAY_OK)
-        return s;
-    if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0 && stat(path, &st) == 0)
-        return wallet_key_mode_check(w, path, &st);
-    return OFFPAY_OK;
+    for (size_t i = 0; s == OFFPAY_OK && i < sizeof names / sizeof names[0]; i++)
+        if (wallet_path(path, sizeof path, w->dir, names[i]) == 0 && stat(path, &st) == 0)
+            s = wallet_key_mode_check(w, path, &st);
+    return s;
 }
 
 enum offpay_status wallet_key_load(struct offpay_wallet *w, uint8_t **sk_out)
@@ -102,21 +104,4 @@ void wallet_key_free(uint8_t *sk)
 {
     if (sk)
         sodium_free(sk); /* sodium_free zeroes the memory before releasing it */
-}
-
-enum offpay_status wallet_key_write(struct offpay_wallet *w, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES])
-{
-    char path[PATH_MAX + 8];
-    if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) != 0)
-        return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder name is too long.");
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be created: %s.", path, strerror(errno));
-    int ok = write(fd, sk, OFFPAY_SECRET_KEY_BYTES) == OFFPAY_SECRET_KEY_BYTES && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
-    if (!ok) {
-        unlink(path);
-        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be written.", path);
-    }
-    return OFFPAY_OK;
 }

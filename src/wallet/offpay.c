@@ -16,11 +16,48 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_init,    &cli_cmd_balance, &cli_cmd_load,       &cli_cmd_unload,  &cli_cmd_request, &cli_cmd_pay,
     &cli_cmd_accept,  &cli_cmd_confirm, &cli_cmd_sync,       &cli_cmd_pay_online, &cli_cmd_history, &cli_cmd_limits,
     &cli_cmd_receive, &cli_cmd_scan,    &cli_cmd_config,     &cli_cmd_show,    &cli_cmd_lost,
+    &cli_cmd_passphrase,
 };
+
+/* The commands that sign: they unlock the key (asking for a passphrase or
+ * PIN on the terminal if need be) before anything else.  The others never
+ * ask; they use the key only if a file gives its secret (balance's online
+ * part). */
+static const char *const signing[] = {"load", "unload", "sync", "pay-online", "pay", "accept", "request", "receive", "lost"};
+
+/* Options every command takes, anywhere before "--" (taken out so that
+ * commands see only their own): NAME VALUE or NAME=VALUE.  Returns 1 when
+ * argv[*i] was one (*i moved past its value), 0 when not, -1 on a usage error. */
+static int global_option(struct cli *c, int argc, char **argv, int *i)
+{
+    struct {
+        const char *name, *what;
+        const char **dst;
+    } g[] = {{"--wallet", "a folder", &c->wallet_opt},
+             {"--passphrase-file", "a file", &c->passphrase_file},
+             {"--pin-file", "a file", &c->pin_file}};
+    for (size_t k = 0; k < sizeof g / sizeof g[0]; k++) {
+        size_t n = strlen(g[k].name);
+        if (strcmp(argv[*i], g[k].name) == 0) {
+            if (*i + 1 >= argc) {
+                cli_fail(OFFPAY_ERR_USAGE, "Option %s needs %s.", g[k].name, g[k].what);
+                return -1;
+            }
+            *g[k].dst = argv[++*i];
+            return 1;
+        }
+        if (strncmp(argv[*i], g[k].name, n) == 0 && argv[*i][n] == '=') {
+            *g[k].dst = argv[*i] + n + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void list_commands(FILE *f)
 {
-    fprintf(f, "Usage: offpay [--wallet DIR] [--timeout SECONDS] COMMAND [ARGS]\n\n"
+    fprintf(f, "Usage: offpay [--wallet DIR] [--timeout SECONDS] [--passphrase-file FILE] [--pin-file FILE]\n"
+               "              COMMAND [ARGS]\n\n"
                "Pay and get paid with no network; settle with the server when online.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %s\n      %s\n", commands[i]->usage, commands[i]->summary);
@@ -71,18 +108,13 @@ int main(int argc, char **argv)
         first++;
     }
     args[n++] = argv[0];
-    /* --wallet DIR may stand anywhere before "--"; take it out so commands see only their own arguments. */
+    /* --wallet, --passphrase-file and --pin-file may stand anywhere before "--". */
     for (int i = first; i < argc; i++) {
-        if (strcmp(argv[i], "--wallet") == 0) {
-            if (i + 1 >= argc)
-                return cli_fail(OFFPAY_ERR_USAGE, "Option --wallet needs a folder.");
-            c.wallet_opt = argv[++i];
+        int g = global_option(&c, argc, argv, &i);
+        if (g < 0)
+            return offpay_status_exit_code(OFFPAY_ERR_USAGE);
+        if (g > 0)
             continue;
-        }
-        if (strncmp(argv[i], "--wallet=", 9) == 0) {
-            c.wallet_opt = argv[i] + 9;
-            continue;
-        }
         if (n == (int)(sizeof args / sizeof args[0]) - 1)
             return cli_fail(OFFPAY_ERR_USAGE, "Too many arguments.");
         args[n++] = argv[i];
@@ -111,6 +143,8 @@ int main(int argc, char **argv)
         printf("offpay %s (wire format %d)\n", OFFPAY_VERSION, OFFPAY_WIRE_VERSION);
         return 0;
     }
+    for (size_t i = 0; i < sizeof signing / sizeof signing[0]; i++)
+        c.signs |= strcmp(signing[i], args[1]) == 0;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i]->name, args[1]) == 0)
             return commands[i]->run(&c, n - 1, args + 1);

@@ -133,6 +133,7 @@ void offpay_wallet_close(struct offpay_wallet *w)
     if (w == NULL)
         return;
     wallet_store_close(w->store);
+    wallet_key_close(w->key);
     free(w);
 }
 
@@ -143,7 +144,7 @@ const char *offpay_wallet_server_url(const struct offpay_wallet *w) { return w->
 
 /* ---- creating ---- */
 
-static void remove_created(struct offpay_wallet *w, int key_written, int dir_created)
+static void remove_created(struct offpay_wallet *w, const char *key_file, int key_written, int dir_created)
 {
     static const char *const files[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_DB_FILE "-wal",
                                         OFFPAY_WALLET_DB_FILE "-shm", OFFPAY_WALLET_DB_FILE "-journal"};
@@ -153,20 +154,20 @@ static void remove_created(struct offpay_wallet *w, int key_written, int dir_cre
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (wallet_path(path, sizeof path, w->dir, files[i]) == 0)
             unlink(path);
-    if (key_written && wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0)
+    if (key_written && wallet_path(path, sizeof path, w->dir, key_file) == 0)
         unlink(path);
     if (dir_created)
         rmdir(w->dir); /* only empty, and only the folder we made */
 }
 
 /* What the server handed out must check out before anything is written. */
-static enum offpay_status create_check(struct offpay_wallet *w, const uint8_t *sk,
+static enum offpay_status create_check(struct offpay_wallet *w, const uint8_t *pk,
                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
                                        size_t revocation_len)
 {
     struct offpay_revocation rev;
     enum offpay_status s;
-    if (sodium_memcmp(sk + OFFPAY_SEED_BYTES, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
+    if (sodium_memcmp(pk, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0)
         return wallet_fail(w, OFFPAY_ERR_WRONG_PAYEE, "The certificate is not for this wallet's key.");
     if ((s = offpay_cert_verify(&w->cert, w->issuer_pk, NULL, wallet_now())) != OFFPAY_OK ||
         (s = offpay_limits_policy_verify(limits, w->issuer_pk)) != OFFPAY_OK ||
@@ -192,9 +193,11 @@ static enum offpay_status create_folder(struct offpay_wallet *w, int *created)
                            strerror(errno));
     if ((s = wallet_folder_check(w)) != OFFPAY_OK)
         return s; /* a key is not written where others could take or swap it */
-    if ((wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0) ||
-        (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_KEY_FILE) == 0 && access(path, F_OK) == 0))
-        return wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", w->dir);
+    static const char *const taken[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_KEY_FILE, OFFPAY_WALLET_SEALED_KEY_FILE,
+                                        OFFPAY_WALLET_TOKEN_KEY_FILE};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        if (wallet_path(path, sizeof path, w->dir, taken[i]) == 0 && access(path, F_OK) == 0)
+            return wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", w->dir);
     return OFFPAY_OK;
 }
 
@@ -228,12 +231,12 @@ static enum offpay_status create_rows(struct offpay_wallet *w, const struct offp
 
 /* Create the wallet w describes in w->dir: folder, key, store and its first
  * rows.  Out: what was made, for the caller to remove on failure. */
-static enum offpay_status create_files(struct offpay_wallet *w, const uint8_t *sk,
+static enum offpay_status create_files(struct offpay_wallet *w, const struct wallet_key *k,
                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
                                        size_t revocation_len, int *key_written)
 {
     char path[PATH_MAX + 16];
-    enum offpay_status s = wallet_key_write(w, sk);
+    enum offpay_status s = wallet_key_file_write(w, wallet_key_file_name(wallet_key_kind_of(k)), k);
     if (s != OFFPAY_OK)
         return s;
     *key_written = 1;
@@ -245,11 +248,11 @@ static enum offpay_status create_files(struct offpay_wallet *w, const uint8_t *s
     return create_rows(w, limits, revocation, revocation_len);
 }
 
-enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
-                                        const struct offpay_cert *cert, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
-                                        const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
-                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
-                                        size_t revocation_len)
+enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                       const struct offpay_cert *cert, const struct wallet_key *k,
+                                       const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                       const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                       size_t revocation_len)
 {
     enum offpay_status s = OFFPAY_OK;
     int key_written = 0, dir_created = 0;
@@ -269,10 +272,10 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
     else
         strcpy(w->server_url, server_url);
     /* Nothing is written before all checks out; an existing wallet is left untouched. */
-    if (s == OFFPAY_OK && (s = create_check(w, sk, limits, revocation, revocation_len)) == OFFPAY_OK &&
+    if (s == OFFPAY_OK && (s = create_check(w, wallet_key_public(k), limits, revocation, revocation_len)) == OFFPAY_OK &&
         (s = create_folder(w, &dir_created)) == OFFPAY_OK &&
-        (s = create_files(w, sk, limits, revocation, revocation_len, &key_written)) != OFFPAY_OK)
-        remove_created(w, key_written, dir_created);
+        (s = create_files(w, k, limits, revocation, revocation_len, &key_written)) != OFFPAY_OK)
+        remove_created(w, wallet_key_file_name(wallet_key_kind_of(k)), key_written, dir_created);
     if (s != OFFPAY_OK) {
         pass_error(err, w, s);
         offpay_wallet_close(w);
@@ -280,4 +283,26 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, c
     }
     *out = w;
     return OFFPAY_OK;
+}
+
+enum offpay_status offpay_wallet_create(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                        const struct offpay_cert *cert, const uint8_t sk[OFFPAY_SECRET_KEY_BYTES],
+                                        const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                        size_t revocation_len)
+{
+    struct offpay_wallet scratch;
+    struct wallet_key *k = NULL;
+    enum offpay_status s;
+
+    *out = NULL;
+    memset(&scratch, 0, sizeof scratch);
+    if ((s = wallet_key_plain(&scratch, sk, &k)) != OFFPAY_OK) {
+        if (err)
+            snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch.err);
+        return s;
+    }
+    s = wallet_create_keyed(out, err, dir, server_url, cert, k, issuer_pk, limits, revocation, revocation_len);
+    wallet_key_close(k);
+    return s;
 }
