@@ -90,6 +90,21 @@ ok "no request written" [ ! -e "$T/req.txt" ]
 mv "$T/lib/p11.away" "$T/lib/p11.so"
 unchanged "wrong PIN, no PIN, no module" alice "$T/before.dump"
 
+say "key.token is decoded strictly and must name the certified key"
+cp "$T/alice/key.token" "$T/key.token.good"
+sed -i "s/^id .*/id $(printf '%064d' 0)/" "$T/alice/key.token"
+run 1 alice --pin-file "$T/pin" load 100
+contains "another key is refused" "$T/err" "names a key other than"
+cp "$T/key.token.good" "$T/alice/key.token"
+echo "extra line" >>"$T/alice/key.token"
+run 1 alice --pin-file "$T/pin" load 100
+contains "a trailing line is damage" "$T/err" "damaged"
+sed 's/^token wallet$/token wallet /' "$T/key.token.good" >"$T/alice/key.token"
+run 1 alice --pin-file "$T/pin" load 100
+contains "a label with a trailing blank is damage" "$T/err" "damaged"
+cp "$T/key.token.good" "$T/alice/key.token"
+unchanged "refused key.token files" alice "$T/before.dump"
+
 say "the folder copied to another machine (its own token of the same label and PIN): exit 9, nothing changed"
 cp -a "$T/alice" "$T/alice-away"
 dump alice-away >"$T/before.dump"
