@@ -23,7 +23,8 @@ static const struct cli_command *const commands[] = {
  * PIN on the terminal if need be) before anything else.  The others never
  * ask; they use the key only if a file gives its secret (balance's online
  * part). */
-static const char *const signing[] = {"load", "unload", "sync", "pay-online", "pay", "accept", "request", "receive", "lost"};
+static const char *const signing[] = {"load", "unload",  "sync",    "pay-online", "pay",
+                                      "accept", "request", "receive", "lost"};
 
 /* Options every command takes, anywhere before "--" (taken out so that
  * commands see only their own): NAME VALUE or NAME=VALUE.  Returns 1 when
