@@ -9,8 +9,9 @@
  * restarted process and of a second one finish exactly once; a shard down
  * (PostgreSQL: its cluster stopped): what needs it gets 503
  * shard_unavailable and changes nothing or stays in flight, the others
- * settle, and once it is back everything settles; a payer and payee on
- * different shards double spending through two offpayd processes at once.
+ * settle, and once it is back everything settles; both sides of records
+ * between shards syncing at once through two offpayd processes; a payer
+ * and payee on different shards double spending through them at once.
  * After each step the books are checked and `offpayd audit` must pass.
  */
 #include <pthread.h>
@@ -327,7 +328,32 @@ int main(void)
         printf("ok a shard down: 503 shard_unavailable for what needs it, the others settle, then all settle\n");
     }
 
-    /* 7. A payer and payees on other shards double spending through two
+    /* 7. Both sides of records between shards syncing at the same moment,
+     * through two offpayd processes: settled once each, the payee's coin
+     * handed out once. */
+    struct offpay_utxo e[3];
+    uint64_t three[3] = {100, 100, 100};
+    h_load(p, three, 3, e);
+    long long q_received = of_account("received", q->account), q_coins = coins_of(q->account);
+    for (int k = 0; k < 3; k++) {
+        struct rec z;
+        make(&z, p, q, 70, &e[k]);
+        struct racer ra = {h_base_url(), p, &z, NULL, {0}};
+        struct racer rb = {h_server_url(1), q, &z, NULL, {0}};
+        race_two(&ra, &rb);
+        if (ra.out.status != 200 || rb.out.status != 200 || strcmp(ra.out.result, "settled") != 0 ||
+            strcmp(rb.out.result, "settled") != 0)
+            CHECK_FAIL("round %d: payer %ld %s %s %s, payee %ld %s %s %s", k, ra.out.status, ra.out.error,
+                       ra.out.result, ra.out.reason, rb.out.status, rb.out.error, rb.out.result, rb.out.reason);
+        CHECK_U64(rb.out.coins, 1);
+        CHECK_U64(ra.out.coins, 1); /* the payer's change */
+    }
+    wait_delivered();
+    CHECK_U64(of_account("received", q->account), q_received + 3 * 70);
+    CHECK_U64(coins_of(q->account), q_coins + 3 * 70);
+    h_audit_ok();
+
+    /* 8. A payer and payees on other shards double spending through two
      * offpayd processes at once: one settles, one is caught, the payer revoked. */
     struct offpay_utxo d[1];
     uint64_t one[1] = {1000};
