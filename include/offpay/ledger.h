@@ -141,6 +141,33 @@ struct offpay_ledger_nonce {
     size_t answer_len;
 };
 
+/*
+ * What the steps of a write transaction are about to read, for backends that
+ * read it in bulk (prefetch below).  Flat arrays of fixed-size keys, grown by
+ * offpay_ledger_keys_add; free with offpay_ledger_keys_free.  A key missing
+ * here only costs that step a statement of its own.
+ */
+enum offpay_ledger_key_kind {
+    OFFPAY_LEDGER_KEY_RECORD = 0, /* a: record id */
+    OFFPAY_LEDGER_KEY_WALLET,     /* a: wallet id (the wallet, its account, its limits) */
+    OFFPAY_LEDGER_KEY_WALLET_KEY, /* a: public key (the wallet, its account, its limits, its holding) */
+    OFFPAY_LEDGER_KEY_COIN,       /* a: owner key, b: coin id */
+    OFFPAY_LEDGER_KEY_NONCE,      /* a: wallet id, b: request nonce */
+    OFFPAY_LEDGER_KEY_ACCOUNT,    /* a: account id, 8 bytes big-endian */
+    OFFPAY_LEDGER_KEY_KINDS
+};
+
+struct offpay_ledger_keys {
+    uint8_t *k[OFFPAY_LEDGER_KEY_KINDS]; /* n[kind] keys of offpay_ledger_key_size(kind) bytes each */
+    size_t n[OFFPAY_LEDGER_KEY_KINDS], cap[OFFPAY_LEDGER_KEY_KINDS];
+};
+
+size_t offpay_ledger_key_size(enum offpay_ledger_key_kind kind);
+/* Append one key (b: NULL for the kinds of one part).  Returns 0, or -1 when out of memory. */
+int offpay_ledger_keys_add(struct offpay_ledger_keys *k, enum offpay_ledger_key_kind kind, const uint8_t *a,
+                           const uint8_t *b);
+void offpay_ledger_keys_free(struct offpay_ledger_keys *k);
+
 struct offpay_ledger;
 
 /*
@@ -319,6 +346,25 @@ struct offpay_ledger_ops {
      * upkeep: OK also when another connection held it up (it is retried). */
     void (*defer_upkeep)(struct offpay_ledger *l);
     enum offpay_ledger_result (*upkeep)(struct offpay_ledger *l);
+
+    /* Optional (NULL: none).  The sum of the unspent coins of owner, as
+     * paging through utxo_unspent_of and adding would give; NOT_FOUND when
+     * one sum cannot say (it does not fit, or a coin is malformed): page
+     * through then. */
+    enum offpay_ledger_result (*utxo_holding)(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                                              uint64_t *sum);
+
+    /* Optional (NULL: none).  Right after begin(l, 1): the rows behind keys
+     * are read in a few statements, and until commit or rollback the
+     * operations answer from them and defer their writes, which go to the
+     * database in one statement per kind of row, before any statement that
+     * needs the database and at commit; every answer is the one the plain
+     * operations would give.  A deferred write that then does not do what
+     * was predicted makes that later operation (or commit) answer RETRY;
+     * the caller should run the transaction again without prefetch.
+     * Returns OK (also when the backend chose not to, e.g. too many keys),
+     * RETRY, UNAVAILABLE or ERROR (roll back). */
+    enum offpay_ledger_result (*prefetch)(struct offpay_ledger *l, const struct offpay_ledger_keys *keys);
 };
 
 /* Every backend's connection starts with this. */
@@ -336,6 +382,10 @@ struct offpay_ledger {
  */
 enum offpay_status offpay_ledger_open(struct offpay_ledger **out, const char *url, int create, char *err,
                                       size_t err_cap) OFFPAY_WARN_UNUSED;
+
+/* Round trips to a database server (statements sent and waited for) by
+ * every connection of this process so far; 0 for SQLite. */
+uint64_t offpay_ledger_round_trips(void);
 
 /* Close a connection (NULL is fine). */
 void offpay_ledger_close(struct offpay_ledger *l);

@@ -6,6 +6,7 @@
  * connection URI of a database that several offpayd processes may share.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "offpay/ledger.h"
@@ -37,6 +38,8 @@ enum offpay_status offpay_ledger_open(struct offpay_ledger **out, const char *ur
     return OFFPAY_ERR_USAGE;
 }
 
+uint64_t offpay_ledger_round_trips(void) { return offpay_pg_round_trips(); }
+
 void offpay_ledger_close(struct offpay_ledger *l)
 {
     if (l != NULL)
@@ -49,4 +52,56 @@ int offpay_ledger_local_path(char *out, size_t cap, const char *url)
         return -1;
     int n = snprintf(out, cap, "%s", url + 7);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+size_t offpay_ledger_key_size(enum offpay_ledger_key_kind kind)
+{
+    switch (kind) {
+    case OFFPAY_LEDGER_KEY_RECORD:
+        return OFFPAY_RECORD_ID_BYTES;
+    case OFFPAY_LEDGER_KEY_WALLET:
+        return OFFPAY_WALLET_ID_BYTES;
+    case OFFPAY_LEDGER_KEY_WALLET_KEY:
+        return OFFPAY_PUBLIC_KEY_BYTES;
+    case OFFPAY_LEDGER_KEY_COIN:
+        return OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_UTXO_ID_BYTES;
+    case OFFPAY_LEDGER_KEY_NONCE:
+        return OFFPAY_WALLET_ID_BYTES + OFFPAY_HTTP_NONCE_BYTES;
+    case OFFPAY_LEDGER_KEY_ACCOUNT:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+int offpay_ledger_keys_add(struct offpay_ledger_keys *k, enum offpay_ledger_key_kind kind, const uint8_t *a,
+                           const uint8_t *b)
+{
+    size_t size = offpay_ledger_key_size(kind);
+    size_t first = kind == OFFPAY_LEDGER_KEY_COIN    ? OFFPAY_PUBLIC_KEY_BYTES
+                   : kind == OFFPAY_LEDGER_KEY_NONCE ? OFFPAY_WALLET_ID_BYTES
+                                                     : size;
+    if (size == 0 || (first < size && b == NULL))
+        return -1;
+    if (k->n[kind] == k->cap[kind]) {
+        size_t cap = k->cap[kind] ? 2 * k->cap[kind] : 64;
+        uint8_t *p = realloc(k->k[kind], cap * size);
+        if (p == NULL)
+            return -1;
+        k->k[kind] = p;
+        k->cap[kind] = cap;
+    }
+    uint8_t *d = k->k[kind] + k->n[kind] * size;
+    memcpy(d, a, first);
+    if (first < size)
+        memcpy(d + first, b, size - first);
+    k->n[kind]++;
+    return 0;
+}
+
+void offpay_ledger_keys_free(struct offpay_ledger_keys *k)
+{
+    for (int i = 0; i < OFFPAY_LEDGER_KEY_KINDS; i++)
+        free(k->k[i]);
+    memset(k, 0, sizeof *k);
 }

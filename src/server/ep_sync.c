@@ -323,6 +323,16 @@ static void look_up_known(struct request *rq, struct shard *sh, struct sync_item
         return;
     struct offpay_ledger *l = sh == rq->shard ? rq->l : pool_take(sh);
     if (l != NULL && l->ops->begin(l, 0) == OFFPAY_LEDGER_OK) {
+        if (l->ops->prefetch != NULL) {
+            /* one statement for the whole batch where the backend can */
+            struct offpay_ledger_keys k;
+            memset(&k, 0, sizeof k);
+            for (size_t j = i; j < n; j++)
+                if (srv->n_shards == 1 || shard_of_wallet(srv, items[j].rec.payer.wallet_id) == sh)
+                    (void)offpay_ledger_keys_add(&k, OFFPAY_LEDGER_KEY_RECORD, items[j].id, NULL);
+            (void)l->ops->prefetch(l, &k); /* a failure fails the reads below: all verified */
+            offpay_ledger_keys_free(&k);
+        }
         for (; i < n; i++)
             if (srv->n_shards == 1 || shard_of_wallet(srv, items[i].rec.payer.wallet_id) == sh)
                 items[i].known = l->ops->record_get(l, items[i].id, &known) == OFFPAY_LEDGER_OK;

@@ -692,6 +692,9 @@ int offpayd_serve(struct offpayd *srv, const char *listen_at, unsigned threads)
             __atomic_load_n(&srv->payment_sigs, __ATOMIC_RELAXED));
     fprintf(stderr, "offpayd: %lu write transactions committed or rolled back %lu requests (group commit).\n",
             srv->groups, srv->grouped);
+    if (offpay_ledger_round_trips() > 0)
+        fprintf(stderr, "offpayd: %llu round trips to PostgreSQL.\n",
+                (unsigned long long)offpay_ledger_round_trips());
     rc = OFFPAY_EXIT_OK;
 out:
     if (fd >= 0)

@@ -327,6 +327,9 @@ struct tx_member {
     int set_aside;         /* internal: lost a race; runs alone after the others */
     int retries;           /* internal: times it ran again (for the metrics) */
     enum tx_result result; /* out */
+    /* Optional: add the keys fn is about to read (a backend with prefetch
+     * then reads them for the whole group at once). */
+    void (*keys)(void *ctx, struct offpay_ledger_keys *k);
 };
 
 /*
@@ -355,6 +358,10 @@ void tx_run_group(struct offpay_ledger *l, struct tx_member *m, size_t n);
  * set: fn's refusal, 500, 503, or the stored answer of a repeat).
  */
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx);
+/* request_tx, with keys(rq, ctx, k) adding the keys fn is about to read
+ * (struct tx_member's keys). */
+int request_tx_keys(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx),
+                    void (*keys)(struct request *rq, void *ctx, struct offpay_ledger_keys *k), void *ctx);
 
 /* ---- JSON fields (http.c): on failure they set a 400 bad_field reply and return -1 ---- */
 

@@ -75,6 +75,8 @@ enum offpay_ledger_result offpayd_holding(struct offpay_ledger *l, const uint8_t
     enum offpay_ledger_result r;
     size_t before;
 
+    if (l->ops->utxo_holding != NULL && (r = l->ops->utxo_holding(l, key, sum)) != OFFPAY_LEDGER_NOT_FOUND)
+        return r;
     memset(&h, 0, sizeof h);
     /* Page through the coins by id, as GET /v1/utxos does. */
     do {

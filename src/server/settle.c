@@ -494,6 +494,39 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
     return STEP_COMMIT;
 }
 
+/* What apply_tx reads, for a backend that reads it ahead in bulk: each
+ * record here, and for each still to settle its payer, its payee (with the
+ * payee's limits and holding) and its inputs. */
+static void apply_keys(struct request *rq, void *ctx, struct offpay_ledger_keys *k)
+{
+    struct apply *a = ctx;
+    uint8_t transit[8];
+    int away_any = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct sync_item *it = &a->items[i];
+        if (!here(rq, it))
+            continue;
+        (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_RECORD, it->id, NULL);
+        if (a->verdict[i] != SYNC_PENDING)
+            continue;
+        (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_WALLET, it->rec.payer.wallet_id, NULL);
+        if (it->payee_shard != NULL && it->payee_shard != rq->shard)
+            away_any = 1;
+        else
+            (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_WALLET_KEY, it->rec.payee_key, NULL);
+        for (unsigned j = 0; j < it->rec.n_inputs; j++)
+            (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_COIN, it->rec.payer.public_key, it->rec.inputs[j].id);
+    }
+    if (!rq->no_nonce) /* the caller's last sync (apply_tx) */
+        (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_WALLET, rq->wallet.id, NULL);
+    if (away_any) {
+        uint64_t id = (uint64_t)rq->shard->transit;
+        for (int b = 0; b < 8; b++)
+            transit[b] = (uint8_t)(id >> (56 - 8 * b));
+        (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_ACCOUNT, transit, NULL);
+    }
+}
+
 int settle_apply(struct request *rq, struct sync_item *items, size_t n)
 {
     struct apply a;
@@ -512,7 +545,7 @@ int settle_apply(struct request *rq, struct sync_item *items, size_t n)
         a.verdict[i] = (unsigned char)items[i].outcome;
         a.reasons[i] = items[i].reason;
     }
-    rc = request_tx(rq, apply_tx, &a);
+    rc = request_tx_keys(rq, apply_tx, apply_keys, &a);
 out:
     free(a.deltas);
     free(a.verdict);

@@ -87,7 +87,23 @@ static enum tx_result result_of(enum tx_step s)
  * UNAVAILABLE, UNKNOWN, ERROR: the result of every member still undecided).
  * *culprit: the member whose step lost a race, or n.
  */
-static enum tx_step group_attempt(struct offpay_ledger *l, struct tx_member *m, size_t n, size_t *culprit)
+/* Hand the backend what the live members are about to read, when it can
+ * read ahead (ledger.h, prefetch).  Out of memory: no prefetch, which is
+ * always right. */
+static enum offpay_ledger_result group_prefetch(struct offpay_ledger *l, struct tx_member *m, size_t n)
+{
+    struct offpay_ledger_keys k;
+    memset(&k, 0, sizeof k);
+    for (size_t i = 0; i < n; i++)
+        if (!m[i].done && !m[i].set_aside && m[i].keys != NULL)
+            m[i].keys(m[i].ctx, &k);
+    enum offpay_ledger_result r = l->ops->prefetch(l, &k);
+    offpay_ledger_keys_free(&k);
+    return r;
+}
+
+static enum tx_step group_attempt(struct offpay_ledger *l, struct tx_member *m, size_t n, size_t *culprit,
+                                  int prefetch)
 {
     size_t live = 0;
     enum offpay_ledger_result r;
@@ -100,6 +116,10 @@ static enum tx_step group_attempt(struct offpay_ledger *l, struct tx_member *m, 
     int marks = live > 1;
     if ((r = l->ops->begin(l, 1)) != OFFPAY_LEDGER_OK)
         return tx_step_of(r);
+    if (prefetch && l->ops->prefetch != NULL && (r = group_prefetch(l, m, n)) != OFFPAY_LEDGER_OK) {
+        l->ops->rollback(l);
+        return tx_step_of(r);
+    }
     for (size_t i = 0; i < n; i++) {
         if (m[i].done || m[i].set_aside)
             continue;
@@ -145,11 +165,15 @@ static enum tx_step group_attempt(struct offpay_ledger *l, struct tx_member *m, 
 /* Attempts until the members not set aside are decided. */
 static void group_run(struct offpay_ledger *l, struct tx_member *m, size_t n)
 {
+    int tries = 0;
     for (int attempt = 0; attempt < OFFPAYD_TX_ATTEMPTS; attempt++) {
         size_t culprit, live = 0;
         for (size_t i = 0; i < n; i++)
             live += !m[i].done && !m[i].set_aside;
-        enum tx_step s = group_attempt(l, m, n, &culprit);
+        /* Read ahead on the first try only: a rerun (a race lost, or a
+         * deferred write that did not do what was predicted) goes statement
+         * by statement, which names the member that lost. */
+        enum tx_step s = group_attempt(l, m, n, &culprit, tries++ == 0);
         if (s == STEP_COMMIT)
             return;
         if (s != STEP_RETRY) {
@@ -198,7 +222,7 @@ void tx_run_group(struct offpay_ledger *l, struct tx_member *m, size_t n)
 
 enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_ledger *l, void *ctx), void *ctx)
 {
-    struct tx_member m = {fn, ctx, STEP_ERROR, 0, 0, 0, TX_BUSY};
+    struct tx_member m = {fn, ctx, STEP_ERROR, 0, 0, 0, TX_BUSY, NULL};
     tx_run_group(l, &m, 1);
     return m.result;
 }
@@ -208,8 +232,20 @@ enum tx_result tx_run(struct offpay_ledger *l, enum tx_step (*fn)(struct offpay_
 struct http_tx {
     struct request *rq;
     enum tx_step (*fn)(struct request *rq, void *ctx);
+    void (*keys)(struct request *rq, void *ctx, struct offpay_ledger_keys *k);
     void *ctx;
 };
+
+/* The keys http_step reads: the nonce, then the endpoint's. */
+static void http_keys(void *arg, struct offpay_ledger_keys *k)
+{
+    struct http_tx *t = arg;
+    struct request *rq = t->rq;
+    if (rq->authed && !rq->no_nonce)
+        (void)offpay_ledger_keys_add(k, OFFPAY_LEDGER_KEY_NONCE, rq->wallet.id, rq->nonce);
+    if (t->keys != NULL)
+        t->keys(rq, t->ctx, k);
+}
 
 /* The request's nonce has a row already: this is a repeat (or, for a
  * cancelled mark, a request that was given up). */
@@ -306,6 +342,7 @@ static void lead(struct shard *sh, struct tx_waiter **g, size_t n, unsigned writ
     for (size_t i = 0; i < n; i++) {
         g[i]->t.rq->l = l;
         m[i].fn = http_step;
+        m[i].keys = http_keys;
         m[i].ctx = &g[i]->t;
     }
     tx_run_group(l, m, n);
@@ -340,6 +377,12 @@ static void lead(struct shard *sh, struct tx_waiter **g, size_t n, unsigned writ
  */
 int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx), void *ctx)
 {
+    return request_tx_keys(rq, fn, NULL, ctx);
+}
+
+int request_tx_keys(struct request *rq, enum tx_step (*fn)(struct request *rq, void *ctx),
+                    void (*keys)(struct request *rq, void *ctx, struct offpay_ledger_keys *k), void *ctx)
+{
     struct offpayd *srv = rq->srv;
     struct shard *sh = rq->shard;
     struct tx_waiter w;
@@ -347,6 +390,7 @@ int request_tx(struct request *rq, enum tx_step (*fn)(struct request *rq, void *
     memset(&w, 0, sizeof w);
     w.t.rq = rq;
     w.t.fn = fn;
+    w.t.keys = keys;
     w.t.ctx = ctx;
     w.m.result = TX_BUSY;
     /* Storage must not stall crypto: while this request waits for its group

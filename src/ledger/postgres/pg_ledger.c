@@ -43,11 +43,13 @@
 #define OID_BYTEA 17
 #define OID_INT8 20
 #define OID_TEXT 25
+#define OID_BYTEA_ARRAY 1001
+#define OID_INT8_ARRAY 1016
 
 /* Serializes concurrent migrations of one database (any 64-bit constant). */
 #define MIGRATION_LOCK_KEY "7206312350915634001"
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 9
 
 enum stmt {
     S_META_GET,
@@ -89,6 +91,20 @@ enum stmt {
     S_FRAUD_GET,
     S_FRAUD_LIST,
     S_AUDIT,
+    /* set-based settlement (prefetch): the reads ahead, then the deferred writes */
+    S_B_RECORDS,
+    S_B_WALLETS,
+    S_B_ACCOUNTS,
+    S_B_COINS,
+    S_B_NONCES,
+    S_B_LIMITS,
+    S_B_HOLDINGS,
+    S_F_COINS_INSERT,
+    S_F_COINS_SPEND,
+    S_F_RECORDS,
+    S_F_NONCES,
+    S_F_ACCOUNTS,
+    S_F_SYNCED,
     S_COUNT
 };
 
@@ -98,7 +114,8 @@ enum stmt {
     "last_sync"
 #define WALLET_TYPES "bibiiiiiiii"
 
-/* Each statement with the types of its parameters: b bytea, i int8, t text. */
+/* Each statement with the types of its parameters: b bytea, i int8, t text,
+ * B bytea[], I int8[]. */
 static const struct {
     const char *types;
     const char *sql;
@@ -194,6 +211,53 @@ static const struct {
                      "(sum(amount) > 9223372036854775807 OR bool_or(amount <= 0)) FROM utxos "
                      "WHERE spent = 0 AND account_id NOT IN (SELECT id FROM accounts) HAVING count(*) > 0"
                      ") t ORDER BY name COLLATE \"C\""},
+    /* Set-based settlement: each statement reads (or writes) one kind of
+     * row for a whole group of requests, keys and values as arrays. */
+    [S_B_RECORDS] = {"B", "SELECT id, state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records "
+                          "WHERE id = ANY($1)"},
+    [S_B_WALLETS] = {"BB", "SELECT " WALLET_COLS " FROM wallets WHERE id = ANY($1) OR public_key = ANY($2)"},
+    [S_B_ACCOUNTS] = {"IBB", "SELECT id, name, online, minted, received, sent FROM accounts WHERE id = ANY($1) "
+                             "OR id IN (SELECT account_id FROM wallets WHERE id = ANY($2) OR public_key = ANY($3))"},
+    [S_B_COINS] = {"BB", "SELECT u.owner, u.account_id, u.amount, u.spent, u.spent_by, u.created, u.id FROM utxos u "
+                         "JOIN unnest($1::bytea[], $2::bytea[]) AS k(owner, id) ON u.id = k.id AND u.owner = k.owner"},
+    [S_B_NONCES] = {"BB", "SELECT n.wallet_id, n.nonce, n.ts, n.kind, n.answer FROM nonces n "
+                          "JOIN unnest($1::bytea[], $2::bytea[]) AS k(w, n) ON n.wallet_id = k.w AND n.nonce = k.n"},
+    [S_B_LIMITS] = {"BB", "SELECT wallet_id, per_payment, offline_total, count, period, issued_at, holding, "
+                          "offline_time FROM limits WHERE wallet_id = ANY($1) "
+                          "OR wallet_id IN (SELECT id FROM wallets WHERE public_key = ANY($2))"},
+    /* as utxo_unspent_of would add them up: flag what does not fit, or a coin that is not positive */
+    [S_B_HOLDINGS] = {"B", "SELECT owner, least(sum(amount), 9223372036854775807)::int8, "
+                           "(sum(amount) > 9223372036854775807 OR bool_or(amount <= 0)) "
+                           "FROM utxos WHERE owner = ANY($1) AND spent = 0 GROUP BY owner"},
+    /* The writes check that they changed the rows predicted (the last
+     * parameter): if not, a division by zero aborts the transaction before
+     * its COMMIT, which follows in the same round trip, and the group runs
+     * again statement by statement. */
+    [S_F_COINS_INSERT] = {"BBIIIi", "WITH w AS (INSERT INTO utxos (id, owner, account_id, amount, created) "
+                                    "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::int8[], $5::int8[]) "
+                                    "ON CONFLICT DO NOTHING RETURNING 1) "
+                                    "SELECT 1 / (CASE WHEN count(*) = $6 THEN 1 ELSE 0 END) FROM w"},
+    [S_F_COINS_SPEND] = {"BBIBIi", "WITH w AS (UPDATE utxos u SET spent = k.how, spent_by = k.by, spent_at = k.at "
+                                   "FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::bytea[], $5::int8[]) "
+                                   "AS k(owner, id, how, by, at) "
+                                   "WHERE u.id = k.id AND u.owner = k.owner AND u.spent = 0 RETURNING 1) "
+                                   "SELECT 1 / (CASE WHEN count(*) = $6 THEN 1 ELSE 0 END) FROM w"},
+    [S_F_RECORDS] = {"BIBBBBBIi", "WITH w AS (INSERT INTO records (id, state, payer_wallet, payee_key, body, "
+                                  "confirmation, refusal, at) SELECT * FROM unnest($1::bytea[], $2::int8[], "
+                                  "$3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[], $8::int8[]) "
+                                  "ON CONFLICT DO NOTHING RETURNING 1) "
+                                  "SELECT 1 / (CASE WHEN count(*) = $9 THEN 1 ELSE 0 END) FROM w"},
+    [S_F_NONCES] = {"BBIi", "WITH w AS (INSERT INTO nonces (wallet_id, nonce, ts) "
+                            "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) ON CONFLICT DO NOTHING "
+                            "RETURNING 1) SELECT 1 / (CASE WHEN count(*) = $4 THEN 1 ELSE 0 END) FROM w"},
+    [S_F_ACCOUNTS] = {"IIIIIi", "WITH w AS (UPDATE accounts a SET online = k.online, minted = k.minted, "
+                                "received = k.received, sent = k.sent "
+                                "FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) "
+                                "AS k(id, online, minted, received, sent) WHERE a.id = k.id RETURNING 1) "
+                                "SELECT 1 / (CASE WHEN count(*) = $6 THEN 1 ELSE 0 END) FROM w"},
+    [S_F_SYNCED] = {"BIi", "WITH w AS (UPDATE wallets x SET last_sync = k.t FROM unnest($1::bytea[], $2::int8[]) "
+                           "AS k(id, t) WHERE x.id = k.id RETURNING 1) "
+                           "SELECT 1 / (CASE WHEN count(*) = $3 THEN 1 ELSE 0 END) FROM w"},
 };
 
 struct pg_ledger {
@@ -203,10 +267,50 @@ struct pg_ledger {
     int in_tx;
     int marked; /* the open transaction has a savepoint */
     PGresult *keep; /* the last result: blobs handed out point into it */
+    struct batch *b; /* set-based settlement in this transaction (prefetch), or NULL */
+    int plain;       /* $OFFPAYD_PG_SET_BASED=0: never (to measure against) */
     char err[256];
 };
 
 #define PL(l) ((struct pg_ledger *)(l))
+
+/* Round trips to PostgreSQL by this process (offpay_ledger_round_trips). */
+static uint64_t round_trips;
+
+uint64_t offpay_pg_round_trips(void) { return __atomic_load_n(&round_trips, __ATOMIC_RELAXED); }
+
+static void count_trip(void) { __atomic_add_fetch(&round_trips, 1, __ATOMIC_RELAXED); }
+
+/* Set-based settlement (the end of this file): after prefetch the
+ * operations below answer from what was read ahead and defer their
+ * writes.  Each b_ function returns 1 when it answered (*r), 0 when the
+ * plain statement must run. */
+struct batch;
+static void b_free(struct pg_ledger *s);
+static enum offpay_ledger_result b_before_statement(struct pg_ledger *s, int stmt);
+static enum offpay_ledger_result b_commit(struct pg_ledger *s);
+static enum offpay_ledger_result b_savepoint(struct pg_ledger *s);
+static enum offpay_ledger_result b_rollback_savepoint(struct pg_ledger *s);
+static int b_record_get(struct pg_ledger *s, const uint8_t *id, struct offpay_ledger_record *rec,
+                        enum offpay_ledger_result *r);
+static int b_wallet_get(struct pg_ledger *s, int by_key, const uint8_t *k, struct offpay_ledger_wallet *w,
+                        enum offpay_ledger_result *r);
+static int b_account_get(struct pg_ledger *s, int64_t id, struct offpay_ledger_account *a, enum offpay_ledger_result *r);
+static int b_utxo_get(struct pg_ledger *s, const uint8_t *owner, const uint8_t *id, struct offpay_ledger_utxo *u,
+                      enum offpay_ledger_result *r);
+static int b_nonce_get(struct pg_ledger *s, const uint8_t *wallet, const uint8_t *nonce, struct offpay_ledger_nonce *n,
+                       enum offpay_ledger_result *r);
+static int b_limits_get(struct pg_ledger *s, const uint8_t *wallet, struct offpay_limits *lim, uint64_t *issued_at,
+                        enum offpay_ledger_result *r);
+static int b_account_update(struct pg_ledger *s, const struct offpay_ledger_account *a, enum offpay_ledger_result *r);
+static int b_nonce_insert(struct pg_ledger *s, const uint8_t *wallet, const uint8_t *nonce, uint64_t ts,
+                          enum offpay_ledger_result *r);
+static int b_utxo_insert(struct pg_ledger *s, const struct offpay_ledger_utxo *u, uint64_t now,
+                         enum offpay_ledger_result *r);
+static int b_utxo_spend(struct pg_ledger *s, const struct offpay_ledger_utxo *coin, int how, const uint8_t *by,
+                        uint64_t now, enum offpay_ledger_result *r);
+static int b_record_insert(struct pg_ledger *s, const struct offpay_ledger_record *rec, enum offpay_ledger_result *r);
+static int b_wallet_synced(struct pg_ledger *s, const uint8_t *id, uint64_t now, enum offpay_ledger_result *r);
 
 /* Parameters of one statement, in binary form. */
 struct params {
@@ -305,15 +409,54 @@ static int reconnect_if_broken(struct pg_ledger *s)
     return PQstatus(s->conn) == CONNECTION_OK;
 }
 
-static Oid type_oid(char c) { return c == 'b' ? OID_BYTEA : c == 'i' ? OID_INT8 : OID_TEXT; }
+static Oid type_oid(char c)
+{
+    return c == 'b' ? OID_BYTEA : c == 'i' ? OID_INT8 : c == 'B' ? OID_BYTEA_ARRAY : c == 'I' ? OID_INT8_ARRAY : OID_TEXT;
+}
+
+/* Prepare statement i on this session (named offpay_I) unless it is. */
+static enum offpay_ledger_result prepare(struct pg_ledger *s, enum stmt i)
+{
+    char name[16], sql[40];
+    snprintf(name, sizeof name, "offpay_%d", (int)i);
+    if (s->prepared[i] == 2) { /* stale: the schema changed under it */
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
+        count_trip();
+        PQclear(PQexec(s->conn, sql));
+        s->prepared[i] = 0;
+    }
+    if (s->prepared[i] == 0) {
+        Oid types[MAX_PARAMS];
+        int n = (int)strlen(stmts[i].types);
+        for (int k = 0; k < n; k++)
+            types[k] = type_oid(stmts[i].types[k]);
+        count_trip();
+        PGresult *res = PQprepare(s->conn, name, stmts[i].sql, n, types);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            enum offpay_ledger_result r = fail_res(s, res);
+            PQclear(res);
+            return r;
+        }
+        PQclear(res);
+        s->prepared[i] = 1;
+    }
+    return OFFPAY_LEDGER_OK;
+}
 
 /* Run statement i; on success the result (tuples or command) is in s->keep. */
 static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const struct params *p)
 {
-    char name[16], sql[40];
+    char name[16];
     PGresult *res;
 
     release(s);
+    if (s->b != NULL) {
+        /* deferred writes go first, and what the statement may change is no
+         * longer answered from the read-ahead */
+        enum offpay_ledger_result r = b_before_statement(s, (int)i);
+        if (r != OFFPAY_LEDGER_OK)
+            return r;
+    }
     reconnect_if_broken(s);
     if (p->n != (int)strlen(stmts[i].types)) {
         snprintf(s->err, sizeof s->err, "Statement %d got %d parameters.", (int)i, p->n);
@@ -321,26 +464,13 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
     }
     snprintf(name, sizeof name, "offpay_%d", (int)i);
     for (int attempt = 0;; attempt++) {
-        if (s->prepared[i] == 2) { /* stale: the schema changed under it */
-            snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
-            PQclear(PQexec(s->conn, sql));
-            s->prepared[i] = 0;
+        enum offpay_ledger_result pr = prepare(s, i);
+        if (pr != OFFPAY_LEDGER_OK) {
+            if (attempt == 0 && reconnect_if_broken(s))
+                continue;
+            return pr;
         }
-        if (s->prepared[i] == 0) {
-            Oid types[MAX_PARAMS];
-            for (int k = 0; k < p->n; k++)
-                types[k] = type_oid(stmts[i].types[k]);
-            res = PQprepare(s->conn, name, stmts[i].sql, p->n, types);
-            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                enum offpay_ledger_result r = fail_res(s, res);
-                PQclear(res);
-                if (attempt == 0 && reconnect_if_broken(s))
-                    continue;
-                return r;
-            }
-            PQclear(res);
-            s->prepared[i] = 1;
-        }
+        count_trip();
         res = PQexecPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 1);
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
@@ -474,6 +604,7 @@ static enum offpay_ledger_result one_row(struct pg_ledger *s, const char *types,
 static enum offpay_ledger_result exec_cmd(struct pg_ledger *s, const char *sql)
 {
     release(s);
+    count_trip();
     PGresult *res = PQexec(s->conn, sql);
     ExecStatusType st = PQresultStatus(res);
     enum offpay_ledger_result r =
@@ -487,6 +618,7 @@ static enum offpay_ledger_result exec_cmd(struct pg_ledger *s, const char *sql)
 static void pg_close(struct offpay_ledger *l)
 {
     struct pg_ledger *s = PL(l);
+    b_free(s);
     release(s);
     PQfinish(s->conn); /* an open transaction is rolled back by the server */
     free(s);
@@ -520,6 +652,7 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
 static void pg_rollback(struct offpay_ledger *l)
 {
     struct pg_ledger *s = PL(l);
+    b_free(s);
     if (!s->in_tx)
         return;
     char keep[sizeof s->err];
@@ -536,7 +669,18 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
         snprintf(s->err, sizeof s->err, "No transaction is open.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL) {
+        /* the deferred writes and COMMIT, in one round trip */
+        enum offpay_ledger_result r = b_commit(s);
+        if (r != OFFPAY_LEDGER_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+            count_trip();
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        }
+        s->in_tx = 0;
+        return r;
+    }
     release(s);
+    count_trip();
     PGresult *res = PQexec(s->conn, "COMMIT");
     enum offpay_ledger_result r = OFFPAY_LEDGER_OK;
     if (PQstatus(s->conn) != CONNECTION_OK) {
@@ -552,6 +696,7 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
     }
     PQclear(res);
     if (r != OFFPAY_LEDGER_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        count_trip();
         PGresult *rb = PQexec(s->conn, "ROLLBACK");
         PQclear(rb);
     }
@@ -568,6 +713,8 @@ static enum offpay_ledger_result pg_savepoint(struct offpay_ledger *l)
         snprintf(s->err, sizeof s->err, "A savepoint needs an open transaction.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL)
+        return b_savepoint(s);
     enum offpay_ledger_result r =
         exec_cmd(s, s->marked ? "RELEASE SAVEPOINT offpay_member; SAVEPOINT offpay_member" : "SAVEPOINT offpay_member");
     s->marked = r == OFFPAY_LEDGER_OK;
@@ -577,6 +724,8 @@ static enum offpay_ledger_result pg_savepoint(struct offpay_ledger *l)
 static enum offpay_ledger_result pg_rollback_savepoint(struct offpay_ledger *l)
 {
     struct pg_ledger *s = PL(l);
+    if (s->b != NULL && s->in_tx)
+        return b_rollback_savepoint(s);
     if (!s->in_tx || !s->marked) {
         snprintf(s->err, sizeof s->err, "There is no savepoint to go back to.");
         return OFFPAY_LEDGER_ERROR;
@@ -587,6 +736,7 @@ static enum offpay_ledger_result pg_rollback_savepoint(struct offpay_ledger *l)
 /* One small integer from a query (text result); -1 on failure. */
 static long query_long(struct pg_ledger *s, const char *sql)
 {
+    count_trip();
     PGresult *res = PQexec(s->conn, sql);
     long v = -1;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1) {
@@ -729,19 +879,26 @@ static enum offpay_ledger_result pg_account_create(struct offpay_ledger *l, cons
     return OFFPAY_LEDGER_OK;
 }
 
+/* Row row of an account result ("itiiii"); 0 or -1. */
+static int parse_account(struct pg_ledger *s, int row, struct offpay_ledger_account *a)
+{
+    memset(a, 0, sizeof a[0]);
+    if (get_i64(s, row, 0, &a->id) != 0 || get_text(s, row, 1, a->name, sizeof a->name) != 0 ||
+        get_u64(s, row, 2, &a->online) != 0 || get_u64(s, row, 3, &a->minted) != 0 ||
+        get_u64(s, row, 4, &a->received) != 0 || get_u64(s, row, 5, &a->sent) != 0) {
+        memset(a, 0, sizeof a[0]);
+        return -1;
+    }
+    return 0;
+}
+
 static enum offpay_ledger_result account_row(struct pg_ledger *s, struct offpay_ledger_account *a)
 {
     enum offpay_ledger_result r;
     memset(a, 0, sizeof a[0]);
     if ((r = one_row(s, "itiiii", "account")) != OFFPAY_LEDGER_OK)
         return r;
-    if (get_i64(s, 0, 0, &a->id) != 0 || get_text(s, 0, 1, a->name, sizeof a->name) != 0 ||
-        get_u64(s, 0, 2, &a->online) != 0 || get_u64(s, 0, 3, &a->minted) != 0 ||
-        get_u64(s, 0, 4, &a->received) != 0 || get_u64(s, 0, 5, &a->sent) != 0) {
-        memset(a, 0, sizeof a[0]);
-        return corrupt(s, "account");
-    }
-    return OFFPAY_LEDGER_OK;
+    return parse_account(s, 0, a) == 0 ? OFFPAY_LEDGER_OK : corrupt(s, "account");
 }
 
 static enum offpay_ledger_result pg_account_get(struct offpay_ledger *l, const char *name,
@@ -764,6 +921,8 @@ static enum offpay_ledger_result pg_account_get_by_id(struct offpay_ledger *l, i
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
+    if (s->b != NULL && b_account_get(s, id, a, &r))
+        return r;
     p_i64(&p, id);
     if ((r = run(s, S_ACC_GET_ID, &p)) != OFFPAY_LEDGER_OK) {
         memset(a, 0, sizeof a[0]);
@@ -781,6 +940,8 @@ static enum offpay_ledger_result pg_account_update(struct offpay_ledger *l, cons
         snprintf(s->err, sizeof s->err, "An account total would exceed the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL && b_account_update(s, a, &r))
+        return r;
     p_i64(&p, a->id);
     p_i64(&p, (int64_t)a->online);
     p_i64(&p, (int64_t)a->minted);
@@ -930,6 +1091,8 @@ static enum offpay_ledger_result pg_wallet_get(struct offpay_ledger *l, const ui
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
+    if (s->b != NULL && b_wallet_get(s, 0, id, w, &r))
+        return r;
     p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
     if ((r = run(s, S_WALLET_GET, &p)) != OFFPAY_LEDGER_OK) {
         memset(w, 0, sizeof w[0]);
@@ -945,6 +1108,8 @@ static enum offpay_ledger_result pg_wallet_get_by_key(struct offpay_ledger *l,
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
+    if (s->b != NULL && b_wallet_get(s, 1, key, w, &r))
+        return r;
     p_blob(&p, key, OFFPAY_PUBLIC_KEY_BYTES);
     if ((r = run(s, S_WALLET_GET_KEY, &p)) != OFFPAY_LEDGER_OK) {
         memset(w, 0, sizeof w[0]);
@@ -1011,6 +1176,9 @@ static enum offpay_ledger_result pg_wallet_synced(struct offpay_ledger *l, const
 {
     struct pg_ledger *s = PL(l);
     struct params p = {0};
+    enum offpay_ledger_result r;
+    if (s->b != NULL && b_wallet_synced(s, id, now, &r))
+        return r;
     p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
     p_i64(&p, fits_i64(now) ? (int64_t)now : 0);
     return run(s, S_WALLET_SYNCED, &p);
@@ -1056,6 +1224,8 @@ static enum offpay_ledger_result pg_nonce_insert(struct offpay_ledger *l, const 
         snprintf(s->err, sizeof s->err, "A time is out of the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL && b_nonce_insert(s, wallet, nonce, ts, &r))
+        return r;
     p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
     p_blob(&p, nonce, OFFPAY_HTTP_NONCE_BYTES);
     p_i64(&p, (int64_t)ts);
@@ -1086,6 +1256,21 @@ static enum offpay_ledger_result pg_nonce_keep(struct offpay_ledger *l, const ui
     return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE;
 }
 
+/* Columns col.. of row row: ts, kind, answer ("iib"); 0 or -1. */
+static int parse_nonce(struct pg_ledger *s, int row, int col, struct offpay_ledger_nonce *n)
+{
+    int64_t kind;
+    memset(n, 0, sizeof *n);
+    if (get_u64(s, row, col, &n->ts) != 0 || get_i64(s, row, col + 1, &kind) != 0 || kind < OFFPAY_LEDGER_NONCE_USED ||
+        kind > OFFPAY_LEDGER_NONCE_CANCELLED || get_blob(s, row, col + 2, 1, &n->answer, &n->answer_len) != 0 ||
+        (kind == OFFPAY_LEDGER_NONCE_ANSWERED) != (n->answer != NULL)) {
+        memset(n, 0, sizeof *n);
+        return -1;
+    }
+    n->kind = (int)kind;
+    return 0;
+}
+
 static enum offpay_ledger_result pg_nonce_get(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
                                               const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES],
                                               struct offpay_ledger_nonce *n)
@@ -1093,20 +1278,14 @@ static enum offpay_ledger_result pg_nonce_get(struct offpay_ledger *l, const uin
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
-    int64_t kind;
     memset(n, 0, sizeof *n);
+    if (s->b != NULL && b_nonce_get(s, wallet, nonce, n, &r))
+        return r;
     p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
     p_blob(&p, nonce, OFFPAY_HTTP_NONCE_BYTES);
     if ((r = run(s, S_NONCE_GET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "iib", "nonce")) != OFFPAY_LEDGER_OK)
         return r;
-    if (get_u64(s, 0, 0, &n->ts) != 0 || get_i64(s, 0, 1, &kind) != 0 || kind < OFFPAY_LEDGER_NONCE_USED ||
-        kind > OFFPAY_LEDGER_NONCE_CANCELLED || get_blob(s, 0, 2, 1, &n->answer, &n->answer_len) != 0 ||
-        (kind == OFFPAY_LEDGER_NONCE_ANSWERED) != (n->answer != NULL)) {
-        memset(n, 0, sizeof *n);
-        return corrupt(s, "nonce");
-    }
-    n->kind = (int)kind;
-    return OFFPAY_LEDGER_OK;
+    return parse_nonce(s, 0, 0, n) == 0 ? OFFPAY_LEDGER_OK : corrupt(s, "nonce");
 }
 
 static enum offpay_ledger_result pg_nonce_prune(struct offpay_ledger *l, uint64_t used_older_than,
@@ -1120,25 +1299,34 @@ static enum offpay_ledger_result pg_nonce_prune(struct offpay_ledger *l, uint64_
 
 /* ---- limits ---- */
 
+/* Columns col.. of row row ("iiiiiii"); 0 or -1. */
+static int parse_limits(struct pg_ledger *s, int row, int col, struct offpay_limits *lim, uint64_t *issued_at)
+{
+    uint64_t count, period, offline_time;
+    if (get_u64(s, row, col, &lim->per_payment) != 0 || get_u64(s, row, col + 1, &lim->offline_total) != 0 ||
+        get_u64(s, row, col + 2, &count) != 0 || get_u64(s, row, col + 3, &period) != 0 ||
+        get_u64(s, row, col + 4, issued_at) != 0 || get_u64(s, row, col + 5, &lim->holding) != 0 ||
+        get_u64(s, row, col + 6, &offline_time) != 0 || count > UINT32_MAX || period > UINT32_MAX || period == 0 ||
+        offline_time > UINT32_MAX)
+        return -1;
+    lim->count = (uint32_t)count;
+    lim->period = (uint32_t)period;
+    lim->offline_time = (uint32_t)offline_time;
+    return 0;
+}
+
 static enum offpay_ledger_result pg_limits_get(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
                                                struct offpay_limits *lim, uint64_t *issued_at)
 {
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
-    uint64_t count, period, offline_time;
+    if (s->b != NULL && b_limits_get(s, wallet, lim, issued_at, &r))
+        return r;
     p_blob(&p, wallet, OFFPAY_WALLET_ID_BYTES);
     if ((r = run(s, S_LIMITS_GET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "iiiiiii", "limits row")) != OFFPAY_LEDGER_OK)
         return r;
-    if (get_u64(s, 0, 0, &lim->per_payment) != 0 || get_u64(s, 0, 1, &lim->offline_total) != 0 ||
-        get_u64(s, 0, 2, &count) != 0 || get_u64(s, 0, 3, &period) != 0 || get_u64(s, 0, 4, issued_at) != 0 ||
-        get_u64(s, 0, 5, &lim->holding) != 0 || get_u64(s, 0, 6, &offline_time) != 0 ||
-        count > UINT32_MAX || period > UINT32_MAX || period == 0 || offline_time > UINT32_MAX)
-        return corrupt(s, "limits row");
-    lim->count = (uint32_t)count;
-    lim->period = (uint32_t)period;
-    lim->offline_time = (uint32_t)offline_time;
-    return OFFPAY_LEDGER_OK;
+    return parse_limits(s, 0, 0, lim, issued_at) == 0 ? OFFPAY_LEDGER_OK : corrupt(s, "limits row");
 }
 
 static enum offpay_ledger_result pg_limits_set(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
@@ -1216,6 +1404,8 @@ static enum offpay_ledger_result pg_utxo_insert(struct offpay_ledger *l, const s
         snprintf(s->err, sizeof s->err, "A coin amount is out of the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL && b_utxo_insert(s, u, now, &r))
+        return r;
     p_blob(&p, u->id, OFFPAY_UTXO_ID_BYTES);
     p_blob(&p, u->owner, OFFPAY_PUBLIC_KEY_BYTES);
     p_i64(&p, u->account_id);
@@ -1226,30 +1416,41 @@ static enum offpay_ledger_result pg_utxo_insert(struct offpay_ledger *l, const s
     return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE;
 }
 
+/* Row row of a coin result ("biiibi": owner, account_id, amount, spent,
+ * spent_by, created) of the coin id that owner must own; 0 or -1. */
+static int parse_coin(struct pg_ledger *s, int row, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                      const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u)
+{
+    int64_t spent;
+    memset(u, 0, sizeof u[0]);
+    memcpy(u->id, id, OFFPAY_UTXO_ID_BYTES);
+    if (get_fixed(s, row, 0, u->owner, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+        memcmp(u->owner, owner, OFFPAY_PUBLIC_KEY_BYTES) != 0 || get_i64(s, row, 1, &u->account_id) != 0 ||
+        get_u64(s, row, 2, &u->amount) != 0 || u->amount == 0 || get_i64(s, row, 3, &spent) != 0 ||
+        spent < OFFPAY_LEDGER_UNSPENT || spent > OFFPAY_LEDGER_SPENT_BY_UNLOAD ||
+        (spent == OFFPAY_LEDGER_SPENT_BY_RECORD && get_fixed(s, row, 4, u->spent_by, OFFPAY_RECORD_ID_BYTES) != 0) ||
+        get_u64(s, row, 5, &u->created) != 0) {
+        memset(u, 0, sizeof u[0]);
+        return -1;
+    }
+    u->spent = (int)spent;
+    return 0;
+}
+
 static enum offpay_ledger_result pg_utxo_get(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
                                              const uint8_t id[OFFPAY_UTXO_ID_BYTES], struct offpay_ledger_utxo *u)
 {
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result r;
-    int64_t spent;
     memset(u, 0, sizeof u[0]);
+    if (s->b != NULL && b_utxo_get(s, owner, id, u, &r))
+        return r;
     p_blob(&p, owner, OFFPAY_PUBLIC_KEY_BYTES);
     p_blob(&p, id, OFFPAY_UTXO_ID_BYTES);
     if ((r = run(s, S_UTXO_GET, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "biiibi", "coin")) != OFFPAY_LEDGER_OK)
         return r;
-    memcpy(u->id, id, OFFPAY_UTXO_ID_BYTES);
-    if (get_fixed(s, 0, 0, u->owner, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
-        memcmp(u->owner, owner, OFFPAY_PUBLIC_KEY_BYTES) != 0 || get_i64(s, 0, 1, &u->account_id) != 0 ||
-        get_u64(s, 0, 2, &u->amount) != 0 || u->amount == 0 || get_i64(s, 0, 3, &spent) != 0 ||
-        spent < OFFPAY_LEDGER_UNSPENT || spent > OFFPAY_LEDGER_SPENT_BY_UNLOAD ||
-        (spent == OFFPAY_LEDGER_SPENT_BY_RECORD && get_fixed(s, 0, 4, u->spent_by, OFFPAY_RECORD_ID_BYTES) != 0) ||
-        get_u64(s, 0, 5, &u->created) != 0) {
-        memset(u, 0, sizeof u[0]);
-        return corrupt(s, "coin");
-    }
-    u->spent = (int)spent;
-    return OFFPAY_LEDGER_OK;
+    return parse_coin(s, 0, owner, id, u) == 0 ? OFFPAY_LEDGER_OK : corrupt(s, "coin");
 }
 
 /* Only owner and id of coin matter here: the row is updated in place, and
@@ -1264,6 +1465,8 @@ static enum offpay_ledger_result pg_utxo_spend(struct offpay_ledger *l, const st
         snprintf(s->err, sizeof s->err, "A coin cannot be spent that way.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL && b_utxo_spend(s, coin, how, by_record, now, &r))
+        return r;
     p_blob(&p, coin->owner, OFFPAY_PUBLIC_KEY_BYTES);
     p_blob(&p, coin->id, OFFPAY_UTXO_ID_BYTES);
     p_i64(&p, how);
@@ -1315,6 +1518,8 @@ static enum offpay_ledger_result pg_record_insert(struct offpay_ledger *l, const
         snprintf(s->err, sizeof s->err, "A record is out of the ledger's range.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (s->b != NULL && b_record_insert(s, r, &res))
+        return res;
     p_blob(&p, r->id, OFFPAY_RECORD_ID_BYTES);
     p_i64(&p, r->state);
     p_blob(&p, r->payer_wallet, OFFPAY_WALLET_ID_BYTES);
@@ -1328,31 +1533,42 @@ static enum offpay_ledger_result pg_record_insert(struct offpay_ledger *l, const
     return affected(s) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_DUPLICATE;
 }
 
+/* Columns col.. of row row ("ibbbbbi": state, payer_wallet, payee_key,
+ * body, confirmation, refusal, at) of record id; 0 or -1. */
+static int parse_record(struct pg_ledger *s, int row, int col, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
+                        struct offpay_ledger_record *r)
+{
+    int64_t state;
+    memset(r, 0, sizeof r[0]);
+    memcpy(r->id, id, OFFPAY_RECORD_ID_BYTES);
+    if (get_i64(s, row, col, &state) != 0 ||
+        (state != OFFPAY_LEDGER_RECORD_SETTLED && state != OFFPAY_LEDGER_RECORD_VOIDED) ||
+        get_fixed(s, row, col + 1, r->payer_wallet, OFFPAY_WALLET_ID_BYTES) != 0 ||
+        get_fixed(s, row, col + 2, r->payee_key, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+        get_blob(s, row, col + 3, 0, &r->body, &r->body_len) != 0 ||
+        get_blob(s, row, col + 4, 1, &r->confirmation, &r->confirmation_len) != 0 ||
+        get_blob(s, row, col + 5, 1, &r->refusal, &r->refusal_len) != 0 || get_u64(s, row, col + 6, &r->at) != 0) {
+        memset(r, 0, sizeof r[0]);
+        return -1;
+    }
+    r->state = (int)state;
+    return 0;
+}
+
 static enum offpay_ledger_result pg_record_get(struct offpay_ledger *l, const uint8_t id[OFFPAY_RECORD_ID_BYTES],
                                                struct offpay_ledger_record *r)
 {
     struct pg_ledger *s = PL(l);
     struct params p = {0};
     enum offpay_ledger_result res;
-    int64_t state;
     memset(r, 0, sizeof r[0]);
+    if (s->b != NULL && b_record_get(s, id, r, &res))
+        return res;
     p_blob(&p, id, OFFPAY_RECORD_ID_BYTES);
     if ((res = run(s, S_RECORD_GET, &p)) != OFFPAY_LEDGER_OK ||
         (res = one_row(s, "ibbbbbi", "record")) != OFFPAY_LEDGER_OK)
         return res;
-    memcpy(r->id, id, OFFPAY_RECORD_ID_BYTES);
-    if (get_i64(s, 0, 0, &state) != 0 ||
-        (state != OFFPAY_LEDGER_RECORD_SETTLED && state != OFFPAY_LEDGER_RECORD_VOIDED) ||
-        get_fixed(s, 0, 1, r->payer_wallet, OFFPAY_WALLET_ID_BYTES) != 0 ||
-        get_fixed(s, 0, 2, r->payee_key, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
-        get_blob(s, 0, 3, 0, &r->body, &r->body_len) != 0 ||
-        get_blob(s, 0, 4, 1, &r->confirmation, &r->confirmation_len) != 0 ||
-        get_blob(s, 0, 5, 1, &r->refusal, &r->refusal_len) != 0 || get_u64(s, 0, 6, &r->at) != 0) {
-        memset(r, 0, sizeof r[0]);
-        return corrupt(s, "record");
-    }
-    r->state = (int)state;
-    return OFFPAY_LEDGER_OK;
+    return parse_record(s, 0, 0, id, r) == 0 ? OFFPAY_LEDGER_OK : corrupt(s, "record");
 }
 
 /* ---- frauds ---- */
@@ -1464,6 +1680,1313 @@ static enum offpay_ledger_result pg_audit(struct offpay_ledger *l,
     return OFFPAY_LEDGER_OK;
 }
 
+/* ---- set-based settlement ----
+ *
+ * A group of requests settled statement by statement costs about fifteen
+ * round trips a request.  prefetch reads, right after BEGIN, every row the
+ * group's steps are about to read, one statement per kind of row with the
+ * keys as arrays; the operations then answer from those rows and defer their
+ * writes, which go to the database as one statement per kind of row
+ * (INSERT ... SELECT FROM unnest(...), UPDATE ... FROM unnest(...)) before
+ * COMMIT, or before any statement that must still go to the database.
+ * Every answer is the one the plain statement would give in this
+ * transaction (its snapshot, and its own writes), so the server's logic
+ * and its outcomes do not change:
+ *
+ *  - an entry is what the transaction would read: ABSENT (asked for, no
+ *    row), PRESENT (the row, with this transaction's writes applied), or
+ *    MISS (not known: the plain statement runs);
+ *  - a deferred write is predicted from the entry (a coin read unspent is
+ *    spent, a row read absent is inserted).  At REPEATABLE READ a
+ *    concurrent writer cannot make a prediction wrong silently: the write
+ *    then fails with 40001, as the plain statement would.  If a bulk
+ *    statement changes another number of rows than predicted (say, an
+ *    inserted coin id that exists under another owner), the prediction was
+ *    wrong, and that operation or commit answers RETRY: the server runs the
+ *    group again statement by statement, which gives the plain outcome;
+ *  - savepoints cost nothing while every write is deferred: the writes of
+ *    one request are a stretch of the write log, undone by truncating it
+ *    (and restoring the entries it changed).  When a statement must go to
+ *    the database inside a request (a double spend's evidence, say), the
+ *    writes before the request's mark are sent, then SAVEPOINT, then its
+ *    own, so ROLLBACK TO SAVEPOINT still undoes that request alone;
+ *  - a statement that may change rows the entries hold makes those entries
+ *    MISS (a revocation, a kept nonce...).
+ */
+
+enum { C_RECORD, C_WALLET, C_WALLET_KEY, C_COIN, C_NONCE, C_ACCOUNT, C_LIMITS, C_HOLDING };
+enum { C_MISS = 0, C_ABSENT, C_PRESENT };
+enum { W_NONE, W_COIN_INSERT, W_COIN_SPEND, W_RECORD, W_NONCE, W_ACCOUNT, W_SYNCED };
+
+/* Past these the read-ahead and its arrays would cost more memory than the
+ * round trips they save; the group then runs statement by statement. */
+#define BATCH_KEYS_MAX 50000
+
+union b_value {
+    struct offpay_ledger_record rec;
+    struct offpay_ledger_wallet w;
+    struct offpay_ledger_utxo coin;
+    struct offpay_ledger_account acc;
+    struct offpay_ledger_nonce nonce;
+    struct {
+        struct offpay_limits lim;
+        uint64_t issued_at;
+    } lim;
+    uint64_t holding;
+};
+
+struct b_entry {
+    uint8_t kind, state, klen;
+    uint8_t key[OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_UTXO_ID_BYTES];
+    unsigned stamp; /* flush: the last stretch that wrote this account */
+    union b_value v;
+};
+
+/* One write (or a holding adjusted with it): the entry as it was before, to
+ * undo it, and what a spend or an account update wrote. */
+struct b_write {
+    uint32_t entry;
+    uint8_t kind, old_state;
+    union b_value old;
+    union {
+        struct {
+            int64_t how;
+            int by_null;
+            uint8_t by[OFFPAY_RECORD_ID_BYTES];
+            uint64_t at;
+        } spend;
+        struct offpay_ledger_account acc;
+    } nw;
+};
+
+struct b_chunk {
+    struct b_chunk *next;
+    size_t used, cap;
+    unsigned char data[];
+};
+
+struct batch {
+    struct b_entry *e;
+    size_t ne, cape;
+    uint32_t *slot; /* open addressing: entry index + 1, 0 empty */
+    size_t nslot;
+    struct b_write *log;
+    size_t nlog, caplog;
+    size_t sent;     /* log[0..sent) is in the database */
+    size_t mark;     /* the latest savepoint, as a log position */
+    int marked;      /* a savepoint was asked for in this transaction */
+    int server_mark; /* the database holds a SAVEPOINT at mark */
+    int internal;    /* running the batch's own statements */
+    unsigned stamp;
+    struct b_chunk *arena; /* blobs of the entries */
+};
+
+static void b_free(struct pg_ledger *s)
+{
+    struct batch *b = s->b;
+    if (b == NULL)
+        return;
+    while (b->arena != NULL) {
+        struct b_chunk *c = b->arena;
+        b->arena = c->next;
+        free(c);
+    }
+    free(b->e);
+    free(b->slot);
+    free(b->log);
+    free(b);
+    s->b = NULL;
+}
+
+/* A copy of n bytes that lives as long as the batch; NULL stays NULL. */
+static const uint8_t *b_copy(struct batch *b, const uint8_t *p, size_t n)
+{
+    if (p == NULL)
+        return NULL;
+    if (b->arena == NULL || b->arena->cap - b->arena->used < n + 1) {
+        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
+        struct b_chunk *c = malloc(sizeof *c + cap);
+        if (c == NULL)
+            return NULL;
+        c->next = b->arena;
+        c->used = 0;
+        c->cap = cap;
+        b->arena = c;
+    }
+    uint8_t *d = b->arena->data + b->arena->used;
+    if (n > 0)
+        memcpy(d, p, n);
+    b->arena->used += n + 1;
+    return d;
+}
+
+static uint64_t b_hash(int kind, const uint8_t *key, size_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ key[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The entry of key, or -1. */
+static long b_find(const struct batch *b, int kind, const uint8_t *key, size_t n)
+{
+    if (b->nslot == 0)
+        return -1;
+    for (size_t i = b_hash(kind, key, n) & (b->nslot - 1);; i = (i + 1) & (b->nslot - 1)) {
+        uint32_t x = b->slot[i];
+        if (x == 0)
+            return -1;
+        const struct b_entry *e = &b->e[x - 1];
+        if (e->kind == kind && e->klen == n && memcmp(e->key, key, n) == 0)
+            return (long)(x - 1);
+    }
+}
+
+/* The entry of key, added (MISS) if new; -1 when out of memory. */
+static long b_entry_of(struct batch *b, int kind, const uint8_t *key, size_t n)
+{
+    long f = b_find(b, kind, key, n);
+    if (f >= 0)
+        return f;
+    if (b->ne == b->cape) {
+        size_t cap = b->cape ? 2 * b->cape : 256;
+        struct b_entry *e = realloc(b->e, cap * sizeof *e);
+        if (e == NULL)
+            return -1;
+        b->e = e;
+        b->cape = cap;
+    }
+    if (2 * (b->ne + 1) > b->nslot) {
+        size_t ns = b->nslot ? 2 * b->nslot : 1024;
+        uint32_t *slot = calloc(ns, sizeof *slot);
+        if (slot == NULL)
+            return -1;
+        for (size_t k = 0; k < b->ne; k++) {
+            size_t i = b_hash(b->e[k].kind, b->e[k].key, b->e[k].klen) & (ns - 1);
+            while (slot[i] != 0)
+                i = (i + 1) & (ns - 1);
+            slot[i] = (uint32_t)(k + 1);
+        }
+        free(b->slot);
+        b->slot = slot;
+        b->nslot = ns;
+    }
+    struct b_entry *e = &b->e[b->ne];
+    memset(e, 0, sizeof *e);
+    e->kind = (uint8_t)kind;
+    e->klen = (uint8_t)n;
+    memcpy(e->key, key, n);
+    size_t i = b_hash(kind, key, n) & (b->nslot - 1);
+    while (b->slot[i] != 0)
+        i = (i + 1) & (b->nslot - 1);
+    b->slot[i] = (uint32_t)(b->ne + 1);
+    return (long)b->ne++;
+}
+
+static struct b_entry *b_get(struct batch *b, int kind, const uint8_t *a, size_t na, const uint8_t *c, size_t nc)
+{
+    uint8_t key[sizeof ((struct b_entry *)0)->key];
+    memcpy(key, a, na);
+    if (nc > 0)
+        memcpy(key + na, c, nc);
+    long f = b_find(b, kind, key, na + nc);
+    return f < 0 ? NULL : &b->e[f];
+}
+
+static void be64(uint8_t out[8], int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+}
+
+/* Log a write to entry e (its state before); NULL when out of memory. */
+static struct b_write *b_log(struct batch *b, const struct b_entry *e, int kind)
+{
+    if (b->nlog == b->caplog) {
+        size_t cap = b->caplog ? 2 * b->caplog : 256;
+        struct b_write *w = realloc(b->log, cap * sizeof *w);
+        if (w == NULL)
+            return NULL;
+        b->log = w;
+        b->caplog = cap;
+    }
+    struct b_write *w = &b->log[b->nlog++];
+    memset(w, 0, sizeof *w);
+    w->entry = (uint32_t)(e - b->e);
+    w->kind = (uint8_t)kind;
+    w->old_state = e->state;
+    w->old = e->v;
+    return w;
+}
+
+/* Undo the writes log[to..]. */
+static void b_undo(struct batch *b, size_t to)
+{
+    while (b->nlog > to) {
+        struct b_write *w = &b->log[--b->nlog];
+        b->e[w->entry].state = w->old_state;
+        b->e[w->entry].v = w->old;
+    }
+}
+
+/* The holding of owner moves by +add or -sub with a coin written. */
+static int b_holding_moves(struct batch *b, const uint8_t *owner, uint64_t add, uint64_t sub)
+{
+    struct b_entry *h = b_get(b, C_HOLDING, owner, OFFPAY_PUBLIC_KEY_BYTES, NULL, 0);
+    if (h == NULL || h->state != C_PRESENT)
+        return 0;
+    if (b_log(b, h, W_NONE) == NULL)
+        return -1;
+    if (h->v.holding > UINT64_MAX - add || h->v.holding + add < sub)
+        h->state = C_MISS; /* not what a sum gives: ask the database */
+    else
+        h->v.holding = h->v.holding + add - sub;
+    return 0;
+}
+
+/* ---- the arrays of the bulk statements (PostgreSQL's binary array form) ---- */
+
+struct b_array {
+    unsigned char *p;
+    size_t len, cap;
+    uint32_t n;
+    int nulls, oom;
+};
+
+static void arr_put(struct b_array *a, const void *d, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->len + n > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+        while (cap < a->len + n)
+            cap *= 2;
+        unsigned char *p = realloc(a->p, cap);
+        if (p == NULL) {
+            a->oom = 1;
+            return;
+        }
+        a->p = p;
+        a->cap = cap;
+    }
+    memcpy(a->p + a->len, d, n);
+    a->len += n;
+}
+
+static void arr_u32(struct b_array *a, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                          (unsigned char)v};
+    arr_put(a, b, 4);
+}
+
+static void arr_start(struct b_array *a)
+{
+    memset(a, 0, sizeof *a);
+    unsigned char head[20] = {0};
+    arr_put(a, head, sizeof head); /* ndim, flags, element type, size, lower bound: arr_end */
+}
+
+/* Elements: a value of n bytes, or NULL (p NULL). */
+static void arr_add(struct b_array *a, const void *p, size_t n)
+{
+    if (p == NULL) {
+        arr_u32(a, 0xffffffffu);
+        a->nulls = 1;
+    } else {
+        arr_u32(a, (uint32_t)n);
+        arr_put(a, p, n);
+    }
+    a->n++;
+}
+
+static void arr_i64(struct b_array *a, int64_t v)
+{
+    uint8_t b[8];
+    be64(b, v);
+    arr_add(a, b, 8);
+}
+
+/* Fill in the head; the array is then p[0..len). */
+static void arr_end(struct b_array *a, Oid elem)
+{
+    if (a->oom || a->len > (size_t)INT32_MAX) {
+        a->oom = 1;
+        return;
+    }
+    uint32_t head[5] = {1, (uint32_t)a->nulls, elem, a->n, 1};
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 4; k++)
+            a->p[4 * i + k] = (unsigned char)(head[i] >> (24 - 8 * k));
+}
+
+/* One bulk statement: its arrays (na of them, then the expected row count
+ * for a write, which the statement itself checks). */
+struct b_query {
+    int stmt, na;
+    struct b_array a[8];
+    long want;
+};
+
+static void query_free(struct b_query *q)
+{
+    for (int k = 0; k < q->na; k++)
+        free(q->a[k].p);
+    q->na = 0;
+}
+
+static struct b_query *query_start(struct b_query *q, int stmt)
+{
+    memset(q, 0, sizeof *q);
+    q->stmt = stmt;
+    q->want = -1;
+    q->na = 0;
+    for (const char *t = stmts[stmt].types; *t == 'B' || *t == 'I'; t++)
+        arr_start(&q->a[q->na++]);
+    return q;
+}
+
+/* The parameters of q (arrays finished); -1 when out of memory. */
+static int query_params(struct b_query *q, struct params *p)
+{
+    memset(p, 0, sizeof *p);
+    for (int k = 0; k < q->na; k++) {
+        arr_end(&q->a[k], stmts[q->stmt].types[k] == 'B' ? OID_BYTEA : OID_INT8);
+        if (q->a[k].oom)
+            return -1;
+        p_blob(p, q->a[k].p, q->a[k].len);
+    }
+    if (q->want >= 0)
+        p_i64(p, q->want);
+    return 0;
+}
+
+/* A set-based write that failed other than by a race: its prediction was
+ * wrong (the statement checks its row count), or something else is; the
+ * plain statements, run again, say what really happens. */
+static enum offpay_ledger_result b_retry_of(struct pg_ledger *s, enum offpay_ledger_result r)
+{
+    if (r != OFFPAY_LEDGER_ERROR && r != OFFPAY_LEDGER_DUPLICATE)
+        return r;
+    char was[128];
+    size_t len = strlen(s->err);
+    len = len < sizeof was ? len : sizeof was - 1;
+    memcpy(was, s->err, len);
+    was[len] = '\0';
+    snprintf(s->err, sizeof s->err, "A set-based write did not do what was predicted (%s); running it again.", was);
+    return OFFPAY_LEDGER_RETRY;
+}
+
+/* The writes log[from..to) as bulk statements, one per kind of row (new
+ * coins first: a coin may be made and spent in one stretch).  Returns how
+ * many (at most 6) are in q. */
+static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
+{
+    int nq = 0;
+    struct b_query *c = query_start(&q[nq], S_F_COINS_INSERT);
+    for (size_t i = from; i < to; i++) {
+        if (b->log[i].kind != W_COIN_INSERT)
+            continue;
+        const struct offpay_ledger_utxo *u = &b->e[b->log[i].entry].v.coin;
+        arr_add(&c->a[0], u->id, OFFPAY_UTXO_ID_BYTES);
+        arr_add(&c->a[1], u->owner, OFFPAY_PUBLIC_KEY_BYTES);
+        arr_i64(&c->a[2], u->account_id);
+        arr_i64(&c->a[3], (int64_t)u->amount);
+        arr_i64(&c->a[4], (int64_t)u->created);
+    }
+    nq += c->a[0].n > 0;
+    if (c->a[0].n == 0)
+        query_free(c);
+
+    c = query_start(&q[nq], S_F_COINS_SPEND);
+    for (size_t i = from; i < to; i++) {
+        const struct b_write *w = &b->log[i];
+        if (w->kind != W_COIN_SPEND)
+            continue;
+        const struct b_entry *e = &b->e[w->entry];
+        arr_add(&c->a[0], e->key, OFFPAY_PUBLIC_KEY_BYTES);
+        arr_add(&c->a[1], e->key + OFFPAY_PUBLIC_KEY_BYTES, OFFPAY_UTXO_ID_BYTES);
+        arr_i64(&c->a[2], w->nw.spend.how);
+        arr_add(&c->a[3], w->nw.spend.by_null ? NULL : w->nw.spend.by, OFFPAY_RECORD_ID_BYTES);
+        arr_i64(&c->a[4], (int64_t)w->nw.spend.at);
+    }
+    nq += c->a[0].n > 0;
+    if (c->a[0].n == 0)
+        query_free(c);
+
+    c = query_start(&q[nq], S_F_RECORDS);
+    for (size_t i = from; i < to; i++) {
+        if (b->log[i].kind != W_RECORD)
+            continue;
+        const struct offpay_ledger_record *rec = &b->e[b->log[i].entry].v.rec;
+        arr_add(&c->a[0], rec->id, OFFPAY_RECORD_ID_BYTES);
+        arr_i64(&c->a[1], rec->state);
+        arr_add(&c->a[2], rec->payer_wallet, OFFPAY_WALLET_ID_BYTES);
+        arr_add(&c->a[3], rec->payee_key, OFFPAY_PUBLIC_KEY_BYTES);
+        arr_add(&c->a[4], rec->body, rec->body_len);
+        arr_add(&c->a[5], rec->confirmation, rec->confirmation_len);
+        arr_add(&c->a[6], rec->refusal, rec->refusal_len);
+        arr_i64(&c->a[7], (int64_t)rec->at);
+    }
+    nq += c->a[0].n > 0;
+    if (c->a[0].n == 0)
+        query_free(c);
+
+    c = query_start(&q[nq], S_F_NONCES);
+    for (size_t i = from; i < to; i++) {
+        if (b->log[i].kind != W_NONCE)
+            continue;
+        const struct b_entry *e = &b->e[b->log[i].entry];
+        arr_add(&c->a[0], e->key, OFFPAY_WALLET_ID_BYTES);
+        arr_add(&c->a[1], e->key + OFFPAY_WALLET_ID_BYTES, OFFPAY_HTTP_NONCE_BYTES);
+        arr_i64(&c->a[2], (int64_t)e->v.nonce.ts);
+    }
+    nq += c->a[0].n > 0;
+    if (c->a[0].n == 0)
+        query_free(c);
+
+    /* an account once, with the last values of the stretch: many records
+     * paying one payee make one row update, not one each */
+    b->stamp++;
+    c = query_start(&q[nq], S_F_ACCOUNTS);
+    for (size_t i = to; i-- > from;) {
+        const struct b_write *w = &b->log[i];
+        if (w->kind != W_ACCOUNT || b->e[w->entry].stamp == b->stamp)
+            continue;
+        b->e[w->entry].stamp = b->stamp;
+        arr_i64(&c->a[0], w->nw.acc.id);
+        arr_i64(&c->a[1], (int64_t)w->nw.acc.online);
+        arr_i64(&c->a[2], (int64_t)w->nw.acc.minted);
+        arr_i64(&c->a[3], (int64_t)w->nw.acc.received);
+        arr_i64(&c->a[4], (int64_t)w->nw.acc.sent);
+    }
+    nq += c->a[0].n > 0;
+    if (c->a[0].n == 0)
+        query_free(c);
+
+    /* a wallet's last sync once, the latest */
+    b->stamp++;
+    c = query_start(&q[nq], S_F_SYNCED);
+    for (size_t i = to; i-- > from;) {
+        const struct b_write *w = &b->log[i];
+        if (w->kind != W_SYNCED || b->e[w->entry].stamp == b->stamp)
+            continue;
+        b->e[w->entry].stamp = b->stamp;
+        arr_add(&c->a[0], b->e[w->entry].key, OFFPAY_WALLET_ID_BYTES);
+        arr_i64(&c->a[1], (int64_t)b->e[w->entry].v.w.last_sync);
+    }
+    nq += c->a[0].n > 0;
+    if (c->a[0].n == 0)
+        query_free(c);
+    for (int i = 0; i < nq; i++)
+        q[i].want = q[i].a[0].n;
+    return nq;
+}
+
+/* What to do with the result of one query of a pipeline (s->keep): OK, or
+ * a failure that ends the batch. */
+static enum offpay_ledger_result b_take(struct pg_ledger *s, const struct b_query *q, int *bad);
+
+/*
+ * Send q[0..nq) (and COMMIT, when commit) in one round trip: libpq's
+ * pipeline mode.  Each result goes to b_take in order.  The first failure
+ * aborts the rest (PostgreSQL skips a pipeline's statements after an
+ * error), and is returned; with commit, OK means committed, and a broken
+ * connection during it UNKNOWN, as pg_commit says.
+ */
+static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query *q, int nq, int commit, int *bad)
+{
+    struct params p[8];
+    if (nq > 8) {
+        snprintf(s->err, sizeof s->err, "Too many statements for one pipeline.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    char name[16];
+    enum offpay_ledger_result r = OFFPAY_LEDGER_OK;
+    int sent = 0;
+
+    release(s);
+    for (int i = 0; i < nq; i++) {
+        if (query_params(&q[i], &p[i]) != 0) {
+            snprintf(s->err, sizeof s->err, "Out of memory.");
+            return OFFPAY_LEDGER_ERROR;
+        }
+        if ((r = prepare(s, (enum stmt)q[i].stmt)) != OFFPAY_LEDGER_OK)
+            return r;
+    }
+    if (PQenterPipelineMode(s->conn) != 1) {
+        set_err(s, PQerrorMessage(s->conn));
+        return OFFPAY_LEDGER_ERROR;
+    }
+    count_trip();
+    for (int i = 0; i < nq; i++) {
+        snprintf(name, sizeof name, "offpay_%d", q[i].stmt);
+        sent += PQsendQueryPrepared(s->conn, name, p[i].n, p[i].v, p[i].len, p[i].fmt, 1) == 1;
+    }
+    if (commit)
+        sent += PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 1) == 1;
+    sent += PQpipelineSync(s->conn) == 1;
+    if (sent != nq + commit + 1 || PQflush(s->conn) != 0)
+        r = OFFPAY_LEDGER_ERROR; /* the results below say why, or the connection does */
+    /* the results, in order: each query's, then NULL; the sync's last */
+    int at = 0, seen = 0, synced = 0;
+    while (!synced) {
+        PGresult *res = PQgetResult(s->conn);
+        if (res == NULL) {
+            if (PQstatus(s->conn) != CONNECTION_OK)
+                break;
+            if (seen)
+                at++;
+            seen = 0;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            synced = 1;
+        } else if (at < nq) {
+            seen = 1;
+            if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+                if (r == OFFPAY_LEDGER_OK) {
+                    s->keep = res;
+                    r = b_take(s, &q[at], bad);
+                    s->keep = NULL;
+                }
+            } else if (r == OFFPAY_LEDGER_OK) {
+                const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+                if (state != NULL && strcmp(state, "0A000") == 0)
+                    s->prepared[q[at].stmt] = 2; /* prepared again by the rerun */
+                r = fail_res(s, res);
+                if (q[at].want >= 0)
+                    r = b_retry_of(s, r);
+            }
+        } else {
+            seen = 1; /* COMMIT */
+            if (r == OFFPAY_LEDGER_OK) {
+                if (st != PGRES_COMMAND_OK)
+                    r = fail_res(s, res);
+                else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+                    snprintf(s->err, sizeof s->err, "The transaction had failed and was rolled back.");
+                    r = OFFPAY_LEDGER_ERROR;
+                } else {
+                    commit = 2; /* committed */
+                }
+            }
+        }
+        PQclear(res);
+    }
+    if (!synced || PQstatus(s->conn) != CONNECTION_OK) {
+        (void)PQexitPipelineMode(s->conn);
+        if (commit == 1 && r == OFFPAY_LEDGER_OK) {
+            snprintf(s->err, sizeof s->err,
+                     "The connection to PostgreSQL broke during COMMIT; the outcome is unknown.");
+            return OFFPAY_LEDGER_UNKNOWN;
+        }
+        if (r == OFFPAY_LEDGER_OK)
+            set_err(s, PQerrorMessage(s->conn));
+        return s->in_tx ? OFFPAY_LEDGER_RETRY : OFFPAY_LEDGER_UNAVAILABLE;
+    }
+    (void)PQexitPipelineMode(s->conn);
+    return r;
+}
+
+static enum offpay_ledger_result b_take(struct pg_ledger *s, const struct b_query *q, int *bad);
+
+/* Send the writes log[from..to) now, one round trip. */
+static enum offpay_ledger_result b_send(struct pg_ledger *s, size_t from, size_t to)
+{
+    struct b_query q[6];
+    int bad = 0;
+    int nq = b_build(s->b, from, to, q);
+    if (nq == 0)
+        return OFFPAY_LEDGER_OK;
+    s->b->internal = 1;
+    enum offpay_ledger_result r = b_pipeline(s, q, nq, 0, &bad);
+    s->b->internal = 0;
+    for (int i = 0; i < nq; i++)
+        query_free(&q[i]);
+    return r;
+}
+
+/* Everything deferred goes to the database, with the SAVEPOINT of the
+ * request that is running where it belongs. */
+static enum offpay_ledger_result b_flush(struct pg_ledger *s)
+{
+    struct batch *b = s->b;
+    enum offpay_ledger_result r;
+    if (b->marked && !b->server_mark) {
+        if ((r = b_send(s, b->sent, b->mark)) != OFFPAY_LEDGER_OK)
+            return r;
+        b->sent = b->mark;
+        b->internal = 1;
+        r = exec_cmd(s, s->marked ? "RELEASE SAVEPOINT offpay_member; SAVEPOINT offpay_member"
+                                  : "SAVEPOINT offpay_member");
+        b->internal = 0;
+        if (r != OFFPAY_LEDGER_OK)
+            return r;
+        s->marked = 1;
+        b->server_mark = 1;
+    }
+    if (b->sent < b->nlog) {
+        if ((r = b_send(s, b->sent, b->nlog)) != OFFPAY_LEDGER_OK)
+            return r;
+        b->sent = b->nlog;
+    }
+    return OFFPAY_LEDGER_OK;
+}
+
+static void b_forget(struct batch *b, int kind)
+{
+    for (size_t i = 0; i < b->ne; i++)
+        if (b->e[i].kind == kind)
+            b->e[i].state = C_MISS;
+}
+
+static enum offpay_ledger_result b_before_statement(struct pg_ledger *s, int stmt)
+{
+    struct batch *b = s->b;
+    if (b->internal)
+        return OFFPAY_LEDGER_OK;
+    enum offpay_ledger_result r = b_flush(s);
+    if (r != OFFPAY_LEDGER_OK)
+        return r == OFFPAY_LEDGER_ERROR || r == OFFPAY_LEDGER_DUPLICATE ? OFFPAY_LEDGER_RETRY : r;
+    switch (stmt) {
+    case S_WALLET_INSERT:
+    case S_WALLET_REVOKE:
+    case S_WALLET_LOST:
+    case S_WALLET_WRITE_OFF:
+    case S_WALLET_SYNCED:
+        b_forget(b, C_WALLET);
+        b_forget(b, C_WALLET_KEY);
+        break;
+    case S_NONCE_INSERT:
+    case S_NONCE_KEEP:
+    case S_NONCE_PRUNE:
+        b_forget(b, C_NONCE);
+        break;
+    case S_LIMITS_SET:
+        b_forget(b, C_LIMITS);
+        break;
+    case S_ACC_CREATE:
+    case S_ACC_UPDATE:
+        b_forget(b, C_ACCOUNT);
+        break;
+    case S_UTXO_INSERT:
+    case S_UTXO_SPEND:
+        b_forget(b, C_COIN);
+        b_forget(b, C_HOLDING);
+        break;
+    case S_RECORD_INSERT:
+        b_forget(b, C_RECORD);
+        break;
+    default:
+        break;
+    }
+    return OFFPAY_LEDGER_OK;
+}
+
+/* The deferred writes and COMMIT, in one round trip.  OK: committed (the
+ * transaction is over); else the caller rolls back (UNKNOWN: it may have
+ * committed). */
+static enum offpay_ledger_result b_commit(struct pg_ledger *s)
+{
+    struct batch *b = s->b;
+    struct b_query q[6];
+    int bad = 0;
+    int nq = b_build(b, b->sent, b->nlog, q);
+    b->internal = 1;
+    enum offpay_ledger_result r = b_pipeline(s, q, nq, 1, &bad);
+    for (int i = 0; i < nq; i++)
+        query_free(&q[i]);
+    b_free(s);
+    return r;
+}
+
+static enum offpay_ledger_result b_savepoint(struct pg_ledger *s)
+{
+    struct batch *b = s->b;
+    b->mark = b->nlog;
+    b->marked = 1;
+    b->server_mark = 0;
+    return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result b_rollback_savepoint(struct pg_ledger *s)
+{
+    struct batch *b = s->b;
+    if (!b->marked) {
+        snprintf(s->err, sizeof s->err, "There is no savepoint to go back to.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    if (b->server_mark) {
+        b->internal = 1;
+        enum offpay_ledger_result r = exec_cmd(s, "ROLLBACK TO SAVEPOINT offpay_member");
+        b->internal = 0;
+        if (r != OFFPAY_LEDGER_OK)
+            return r;
+    }
+    b_undo(b, b->mark);
+    if (b->sent > b->mark)
+        b->sent = b->mark;
+    return OFFPAY_LEDGER_OK;
+}
+
+/* ---- the operations, answered from the entries ---- */
+
+static int b_answer(const struct b_entry *e, enum offpay_ledger_result *r)
+{
+    if (e == NULL || e->state == C_MISS)
+        return 0;
+    *r = e->state == C_PRESENT ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
+    return 1;
+}
+
+static int b_record_get(struct pg_ledger *s, const uint8_t *id, struct offpay_ledger_record *rec,
+                        enum offpay_ledger_result *r)
+{
+    const struct b_entry *e = b_get(s->b, C_RECORD, id, OFFPAY_RECORD_ID_BYTES, NULL, 0);
+    if (!b_answer(e, r))
+        return 0;
+    if (*r == OFFPAY_LEDGER_OK)
+        *rec = e->v.rec;
+    return 1;
+}
+
+static int b_wallet_get(struct pg_ledger *s, int by_key, const uint8_t *k, struct offpay_ledger_wallet *w,
+                        enum offpay_ledger_result *r)
+{
+    const struct b_entry *e = by_key ? b_get(s->b, C_WALLET_KEY, k, OFFPAY_PUBLIC_KEY_BYTES, NULL, 0)
+                                     : b_get(s->b, C_WALLET, k, OFFPAY_WALLET_ID_BYTES, NULL, 0);
+    if (!b_answer(e, r))
+        return 0;
+    memset(w, 0, sizeof *w);
+    if (*r == OFFPAY_LEDGER_OK)
+        *w = e->v.w;
+    return 1;
+}
+
+static int b_account_get(struct pg_ledger *s, int64_t id, struct offpay_ledger_account *a, enum offpay_ledger_result *r)
+{
+    uint8_t key[8];
+    be64(key, id);
+    const struct b_entry *e = b_get(s->b, C_ACCOUNT, key, 8, NULL, 0);
+    if (!b_answer(e, r))
+        return 0;
+    memset(a, 0, sizeof *a);
+    if (*r == OFFPAY_LEDGER_OK)
+        *a = e->v.acc;
+    return 1;
+}
+
+static int b_utxo_get(struct pg_ledger *s, const uint8_t *owner, const uint8_t *id, struct offpay_ledger_utxo *u,
+                      enum offpay_ledger_result *r)
+{
+    const struct b_entry *e = b_get(s->b, C_COIN, owner, OFFPAY_PUBLIC_KEY_BYTES, id, OFFPAY_UTXO_ID_BYTES);
+    if (!b_answer(e, r))
+        return 0;
+    if (*r == OFFPAY_LEDGER_OK)
+        *u = e->v.coin;
+    return 1;
+}
+
+static int b_nonce_get(struct pg_ledger *s, const uint8_t *wallet, const uint8_t *nonce, struct offpay_ledger_nonce *n,
+                       enum offpay_ledger_result *r)
+{
+    const struct b_entry *e =
+        b_get(s->b, C_NONCE, wallet, OFFPAY_WALLET_ID_BYTES, nonce, OFFPAY_HTTP_NONCE_BYTES);
+    if (!b_answer(e, r))
+        return 0;
+    if (*r == OFFPAY_LEDGER_OK)
+        *n = e->v.nonce;
+    return 1;
+}
+
+static int b_limits_get(struct pg_ledger *s, const uint8_t *wallet, struct offpay_limits *lim, uint64_t *issued_at,
+                        enum offpay_ledger_result *r)
+{
+    const struct b_entry *e = b_get(s->b, C_LIMITS, wallet, OFFPAY_WALLET_ID_BYTES, NULL, 0);
+    if (!b_answer(e, r))
+        return 0;
+    if (*r == OFFPAY_LEDGER_OK) {
+        *lim = e->v.lim.lim;
+        *issued_at = e->v.lim.issued_at;
+    }
+    return 1;
+}
+
+/* Out of memory while deferring: the transaction cannot go on this way. */
+static int b_oom(struct pg_ledger *s, enum offpay_ledger_result *r)
+{
+    snprintf(s->err, sizeof s->err, "Out of memory.");
+    *r = OFFPAY_LEDGER_ERROR;
+    return 1;
+}
+
+static int b_account_update(struct pg_ledger *s, const struct offpay_ledger_account *a, enum offpay_ledger_result *r)
+{
+    uint8_t key[8];
+    be64(key, a->id);
+    struct b_entry *e = b_get(s->b, C_ACCOUNT, key, 8, NULL, 0);
+    if (!b_answer(e, r))
+        return 0;
+    if (*r != OFFPAY_LEDGER_OK)
+        return 1;
+    struct b_write *w = b_log(s->b, e, W_ACCOUNT);
+    if (w == NULL)
+        return b_oom(s, r);
+    e->v.acc.online = a->online;
+    e->v.acc.minted = a->minted;
+    e->v.acc.received = a->received;
+    e->v.acc.sent = a->sent;
+    w->nw.acc = e->v.acc;
+    return 1;
+}
+
+static int b_nonce_insert(struct pg_ledger *s, const uint8_t *wallet, const uint8_t *nonce, uint64_t ts,
+                          enum offpay_ledger_result *r)
+{
+    uint8_t key[OFFPAY_WALLET_ID_BYTES + OFFPAY_HTTP_NONCE_BYTES];
+    memcpy(key, wallet, OFFPAY_WALLET_ID_BYTES);
+    memcpy(key + OFFPAY_WALLET_ID_BYTES, nonce, OFFPAY_HTTP_NONCE_BYTES);
+    long i = b_entry_of(s->b, C_NONCE, key, sizeof key);
+    if (i < 0)
+        return b_oom(s, r);
+    struct b_entry *e = &s->b->e[i];
+    if (e->state == C_PRESENT) {
+        *r = OFFPAY_LEDGER_DUPLICATE;
+        return 1;
+    }
+    if (b_log(s->b, e, W_NONCE) == NULL)
+        return b_oom(s, r);
+    e->state = C_PRESENT;
+    memset(&e->v.nonce, 0, sizeof e->v.nonce);
+    e->v.nonce.ts = ts;
+    e->v.nonce.kind = OFFPAY_LEDGER_NONCE_USED;
+    *r = OFFPAY_LEDGER_OK;
+    return 1;
+}
+
+static int b_utxo_insert(struct pg_ledger *s, const struct offpay_ledger_utxo *u, uint64_t now,
+                         enum offpay_ledger_result *r)
+{
+    uint8_t key[OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_UTXO_ID_BYTES];
+    memcpy(key, u->owner, OFFPAY_PUBLIC_KEY_BYTES);
+    memcpy(key + OFFPAY_PUBLIC_KEY_BYTES, u->id, OFFPAY_UTXO_ID_BYTES);
+    long i = b_entry_of(s->b, C_COIN, key, sizeof key);
+    if (i < 0)
+        return b_oom(s, r);
+    struct b_entry *e = &s->b->e[i];
+    if (e->state == C_PRESENT) {
+        *r = OFFPAY_LEDGER_DUPLICATE;
+        return 1;
+    }
+    if (b_log(s->b, e, W_COIN_INSERT) == NULL)
+        return b_oom(s, r);
+    e->state = C_PRESENT;
+    memset(&e->v.coin, 0, sizeof e->v.coin);
+    memcpy(e->v.coin.id, u->id, OFFPAY_UTXO_ID_BYTES);
+    memcpy(e->v.coin.owner, u->owner, OFFPAY_PUBLIC_KEY_BYTES);
+    e->v.coin.amount = u->amount;
+    e->v.coin.account_id = u->account_id;
+    e->v.coin.created = now;
+    e->v.coin.spent = OFFPAY_LEDGER_UNSPENT;
+    if (b_holding_moves(s->b, u->owner, u->amount, 0) != 0)
+        return b_oom(s, r);
+    *r = OFFPAY_LEDGER_OK;
+    return 1;
+}
+
+static int b_utxo_spend(struct pg_ledger *s, const struct offpay_ledger_utxo *coin, int how, const uint8_t *by,
+                        uint64_t now, enum offpay_ledger_result *r)
+{
+    struct b_entry *e = b_get(s->b, C_COIN, coin->owner, OFFPAY_PUBLIC_KEY_BYTES, coin->id, OFFPAY_UTXO_ID_BYTES);
+    if (!b_answer(e, r))
+        return 0;
+    if (*r != OFFPAY_LEDGER_OK || e->v.coin.spent != OFFPAY_LEDGER_UNSPENT) {
+        *r = OFFPAY_LEDGER_NOT_FOUND;
+        return 1;
+    }
+    struct b_write *w = b_log(s->b, e, W_COIN_SPEND);
+    if (w == NULL)
+        return b_oom(s, r);
+    w->nw.spend.how = how;
+    w->nw.spend.by_null = by == NULL;
+    if (by != NULL)
+        memcpy(w->nw.spend.by, by, OFFPAY_RECORD_ID_BYTES);
+    w->nw.spend.at = now;
+    e->v.coin.spent = how;
+    memset(e->v.coin.spent_by, 0, OFFPAY_RECORD_ID_BYTES);
+    if (how == OFFPAY_LEDGER_SPENT_BY_RECORD && by != NULL)
+        memcpy(e->v.coin.spent_by, by, OFFPAY_RECORD_ID_BYTES);
+    if (b_holding_moves(s->b, coin->owner, 0, e->v.coin.amount) != 0)
+        return b_oom(s, r);
+    *r = OFFPAY_LEDGER_OK;
+    return 1;
+}
+
+/* last_sync is in the wallet entry by id only (the one written); an entry
+ * by key keeps the value it was read with, which settlement does not read. */
+static int b_wallet_synced(struct pg_ledger *s, const uint8_t *id, uint64_t now, enum offpay_ledger_result *r)
+{
+    struct b_entry *e = b_get(s->b, C_WALLET, id, OFFPAY_WALLET_ID_BYTES, NULL, 0);
+    if (e == NULL || e->state != C_PRESENT || !fits_i64(now))
+        return 0;
+    if (b_log(s->b, e, W_SYNCED) == NULL)
+        return b_oom(s, r);
+    e->v.w.last_sync = now;
+    *r = OFFPAY_LEDGER_OK;
+    return 1;
+}
+
+static int b_record_insert(struct pg_ledger *s, const struct offpay_ledger_record *rec, enum offpay_ledger_result *r)
+{
+    struct batch *b = s->b;
+    long i = b_entry_of(b, C_RECORD, rec->id, OFFPAY_RECORD_ID_BYTES);
+    if (i < 0)
+        return b_oom(s, r);
+    struct b_entry *e = &b->e[i];
+    if (e->state == C_PRESENT) {
+        *r = OFFPAY_LEDGER_DUPLICATE;
+        return 1;
+    }
+    struct offpay_ledger_record v = *rec;
+    v.body = b_copy(b, rec->body, rec->body_len);
+    v.confirmation = b_copy(b, rec->confirmation, rec->confirmation_len);
+    v.refusal = b_copy(b, rec->refusal, rec->refusal_len);
+    if ((rec->body != NULL && v.body == NULL) || (rec->confirmation != NULL && v.confirmation == NULL) ||
+        (rec->refusal != NULL && v.refusal == NULL) || b_log(b, e, W_RECORD) == NULL)
+        return b_oom(s, r);
+    e->state = C_PRESENT;
+    e->v.rec = v;
+    *r = OFFPAY_LEDGER_OK;
+    return 1;
+}
+
+/* ---- reading ahead ---- */
+
+/* Mark every key of kind asked for ABSENT (rows found then make it PRESENT). */
+static int b_ask(struct batch *b, int kind, const uint8_t *keys, size_t n, size_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        long e = b_entry_of(b, kind, keys + i * size, size);
+        if (e < 0)
+            return -1;
+        b->e[e].state = C_ABSENT;
+    }
+    return 0;
+}
+
+static void arr_keys(struct b_array *a, const uint8_t *keys, size_t n, size_t size, size_t off, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        arr_add(a, keys + i * size + off, len);
+}
+
+/* The rows of one read-ahead statement: ERROR (out of memory), or OK with
+ * *bad set when a row is malformed (the group then runs plainly, and the
+ * plain statement reports it). */
+static enum offpay_ledger_result b_rows(struct pg_ledger *s, int stmt, int *bad)
+{
+    struct batch *b = s->b;
+    int n = PQntuples(s->keep);
+    for (int row = 0; row < n && !*bad; row++) {
+        uint8_t key[OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_UTXO_ID_BYTES];
+        long e, e2;
+        switch (stmt) {
+        case S_B_RECORDS: {
+            struct offpay_ledger_record rec;
+            const uint8_t *id;
+            size_t idn;
+            if (get_blob(s, row, 0, 0, &id, &idn) != 0 || idn != OFFPAY_RECORD_ID_BYTES ||
+                parse_record(s, row, 1, id, &rec) != 0) {
+                *bad = 1;
+                break;
+            }
+            rec.body = b_copy(b, rec.body, rec.body_len);
+            rec.confirmation = b_copy(b, rec.confirmation, rec.confirmation_len);
+            rec.refusal = b_copy(b, rec.refusal, rec.refusal_len);
+            if (rec.body == NULL || (e = b_entry_of(b, C_RECORD, id, idn)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.rec = rec;
+            break;
+        }
+        case S_B_WALLETS: {
+            struct offpay_ledger_wallet w;
+            if (wallet_cols(s, row, &w) != 0) {
+                *bad = 1;
+                break;
+            }
+            if ((e = b_entry_of(b, C_WALLET, w.id, OFFPAY_WALLET_ID_BYTES)) < 0 ||
+                (e2 = b_entry_of(b, C_WALLET_KEY, w.public_key, OFFPAY_PUBLIC_KEY_BYTES)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = b->e[e2].state = C_PRESENT;
+            b->e[e].v.w = b->e[e2].v.w = w;
+            /* its limits row is read too: absent unless found */
+            if ((e = b_entry_of(b, C_LIMITS, w.id, OFFPAY_WALLET_ID_BYTES)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            if (b->e[e].state == C_MISS)
+                b->e[e].state = C_ABSENT;
+            break;
+        }
+        case S_B_ACCOUNTS: {
+            struct offpay_ledger_account a;
+            if (parse_account(s, row, &a) != 0) {
+                *bad = 1;
+                break;
+            }
+            be64(key, a.id);
+            if ((e = b_entry_of(b, C_ACCOUNT, key, 8)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.acc = a;
+            break;
+        }
+        case S_B_COINS: {
+            struct offpay_ledger_utxo u;
+            const uint8_t *id;
+            size_t idn;
+            if (get_blob(s, row, 6, 0, &id, &idn) != 0 || idn != OFFPAY_UTXO_ID_BYTES ||
+                PQgetisnull(s->keep, row, 0) || PQgetlength(s->keep, row, 0) != OFFPAY_PUBLIC_KEY_BYTES) {
+                *bad = 1;
+                break;
+            }
+            memcpy(key, PQgetvalue(s->keep, row, 0), OFFPAY_PUBLIC_KEY_BYTES);
+            if (parse_coin(s, row, key, id, &u) != 0) {
+                *bad = 1;
+                break;
+            }
+            memcpy(key + OFFPAY_PUBLIC_KEY_BYTES, id, OFFPAY_UTXO_ID_BYTES);
+            if ((e = b_entry_of(b, C_COIN, key, sizeof key)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.coin = u;
+            break;
+        }
+        case S_B_NONCES: {
+            struct offpay_ledger_nonce n;
+            if (get_fixed(s, row, 0, key, OFFPAY_WALLET_ID_BYTES) != 0 ||
+                get_fixed(s, row, 1, key + OFFPAY_WALLET_ID_BYTES, OFFPAY_HTTP_NONCE_BYTES) != 0 ||
+                parse_nonce(s, row, 2, &n) != 0) {
+                *bad = 1;
+                break;
+            }
+            n.answer = b_copy(b, n.answer, n.answer_len);
+            if ((n.kind == OFFPAY_LEDGER_NONCE_ANSWERED && n.answer == NULL) ||
+                (e = b_entry_of(b, C_NONCE, key, OFFPAY_WALLET_ID_BYTES + OFFPAY_HTTP_NONCE_BYTES)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.nonce = n;
+            break;
+        }
+        case S_B_LIMITS: {
+            struct offpay_limits lim;
+            uint64_t at;
+            memset(&lim, 0, sizeof lim);
+            if (get_fixed(s, row, 0, key, OFFPAY_WALLET_ID_BYTES) != 0 || parse_limits(s, row, 1, &lim, &at) != 0) {
+                *bad = 1;
+                break;
+            }
+            if ((e = b_entry_of(b, C_LIMITS, key, OFFPAY_WALLET_ID_BYTES)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.lim.lim = lim;
+            b->e[e].v.lim.issued_at = at;
+            break;
+        }
+        case S_B_HOLDINGS: {
+            uint64_t sum;
+            int over;
+            if (get_fixed(s, row, 0, key, OFFPAY_PUBLIC_KEY_BYTES) != 0 || get_u64(s, row, 1, &sum) != 0 ||
+                get_bool(s, row, 2, &over) != 0) {
+                *bad = 1;
+                break;
+            }
+            if ((e = b_entry_of(b, C_HOLDING, key, OFFPAY_PUBLIC_KEY_BYTES)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            /* overflow or a coin that is not positive: the plain pages say what */
+            b->e[e].state = over ? C_MISS : C_PRESENT;
+            b->e[e].v.holding = sum;
+            break;
+        }
+        default:
+            *bad = 1;
+        }
+    }
+    return OFFPAY_LEDGER_OK;
+}
+
+static const char *const b_shapes[S_COUNT] = {
+    [S_B_RECORDS] = "bibbbbbi", [S_B_WALLETS] = WALLET_TYPES, [S_B_ACCOUNTS] = "itiiii", [S_B_COINS] = "biiibib",
+    [S_B_NONCES] = "bbiib",     [S_B_LIMITS] = "biiiiiii", [S_B_HOLDINGS] = "bi?",
+};
+
+static enum offpay_ledger_result b_take(struct pg_ledger *s, const struct b_query *q, int *bad)
+{
+    if (q->want >= 0)
+        return OFFPAY_LEDGER_OK; /* a write: the statement checked its own row count */
+    if (*bad)
+        return OFFPAY_LEDGER_OK;
+    if (shape(s, b_shapes[q->stmt]) != 0) {
+        *bad = 1;
+        return OFFPAY_LEDGER_OK;
+    }
+    return b_rows(s, q->stmt, bad);
+}
+
+static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const struct offpay_ledger_keys *k)
+{
+    struct pg_ledger *s = PL(l);
+    static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
+    const size_t *n = k->n;
+    struct b_query q[7], *c;
+    enum offpay_ledger_result r = OFFPAY_LEDGER_OK;
+    int bad = 0, nq = 0;
+    size_t total = 0;
+
+    if (!s->in_tx || s->b != NULL) {
+        snprintf(s->err, sizeof s->err, "Prefetch needs a fresh write transaction.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    if (s->plain)
+        return OFFPAY_LEDGER_OK;
+    for (int i = 0; i < OFFPAY_LEDGER_KEY_KINDS; i++)
+        total += n[i];
+    if (total == 0 || total > BATCH_KEYS_MAX)
+        return OFFPAY_LEDGER_OK; /* nothing to gain, or too much to hold: plain statements */
+    if ((s->b = calloc(1, sizeof *s->b)) == NULL)
+        return OFFPAY_LEDGER_OK;
+    struct batch *b = s->b;
+    const uint8_t *const *key = (const uint8_t *const *)k->k;
+    size_t coin = OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_UTXO_ID_BYTES, nonce = OFFPAY_WALLET_ID_BYTES + OFFPAY_HTTP_NONCE_BYTES;
+    size_t wallets = n[OFFPAY_LEDGER_KEY_WALLET] + n[OFFPAY_LEDGER_KEY_WALLET_KEY];
+    if (b_ask(b, C_RECORD, key[OFFPAY_LEDGER_KEY_RECORD], n[OFFPAY_LEDGER_KEY_RECORD], OFFPAY_RECORD_ID_BYTES) != 0 ||
+        b_ask(b, C_WALLET, key[OFFPAY_LEDGER_KEY_WALLET], n[OFFPAY_LEDGER_KEY_WALLET], OFFPAY_WALLET_ID_BYTES) != 0 ||
+        b_ask(b, C_WALLET_KEY, key[OFFPAY_LEDGER_KEY_WALLET_KEY], n[OFFPAY_LEDGER_KEY_WALLET_KEY],
+              OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+        b_ask(b, C_COIN, key[OFFPAY_LEDGER_KEY_COIN], n[OFFPAY_LEDGER_KEY_COIN], coin) != 0 ||
+        b_ask(b, C_NONCE, key[OFFPAY_LEDGER_KEY_NONCE], n[OFFPAY_LEDGER_KEY_NONCE], nonce) != 0 ||
+        (wallets > 0 && b_ask(b, C_ACCOUNT, key[OFFPAY_LEDGER_KEY_ACCOUNT], n[OFFPAY_LEDGER_KEY_ACCOUNT], 8) != 0))
+        goto plain;
+    /* the limits of the wallets asked for, and the default, are read with them */
+    if (wallets > 0 &&
+        (b_ask(b, C_LIMITS, key[OFFPAY_LEDGER_KEY_WALLET], n[OFFPAY_LEDGER_KEY_WALLET], OFFPAY_WALLET_ID_BYTES) != 0 ||
+         b_ask(b, C_LIMITS, zero, 1, OFFPAY_WALLET_ID_BYTES) != 0))
+        goto plain;
+    /* every holding asked for starts at 0 (an owner without unspent coins has no row) */
+    for (size_t i = 0; i < n[OFFPAY_LEDGER_KEY_WALLET_KEY]; i++) {
+        long e = b_entry_of(b, C_HOLDING, key[OFFPAY_LEDGER_KEY_WALLET_KEY] + i * OFFPAY_PUBLIC_KEY_BYTES,
+                            OFFPAY_PUBLIC_KEY_BYTES);
+        if (e < 0)
+            goto plain;
+        b->e[e].state = C_PRESENT;
+        b->e[e].v.holding = 0;
+    }
+
+    /* One statement per kind of row, all in one round trip.  The wallets
+     * come before their accounts and limits (b_rows marks the limits of
+     * each wallet found absent until a row says otherwise). */
+    if (n[OFFPAY_LEDGER_KEY_RECORD] > 0) {
+        c = query_start(&q[nq++], S_B_RECORDS);
+        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_RECORD], n[OFFPAY_LEDGER_KEY_RECORD], OFFPAY_RECORD_ID_BYTES, 0,
+                 OFFPAY_RECORD_ID_BYTES);
+    }
+    for (int round = 0; round < 3 && wallets > 0; round++) {
+        int stmt = round == 0 ? S_B_WALLETS : round == 1 ? S_B_ACCOUNTS : S_B_LIMITS, i = 0;
+        c = query_start(&q[nq++], stmt);
+        if (stmt == S_B_ACCOUNTS) {
+            for (size_t j = 0; j < n[OFFPAY_LEDGER_KEY_ACCOUNT]; j++) {
+                uint64_t id = 0;
+                for (size_t x = 0; x < 8; x++)
+                    id = (id << 8) | key[OFFPAY_LEDGER_KEY_ACCOUNT][8 * j + x];
+                arr_i64(&c->a[0], (int64_t)id);
+            }
+            i = 1;
+        }
+        arr_keys(&c->a[i], key[OFFPAY_LEDGER_KEY_WALLET], n[OFFPAY_LEDGER_KEY_WALLET], OFFPAY_WALLET_ID_BYTES, 0,
+                 OFFPAY_WALLET_ID_BYTES);
+        if (stmt == S_B_LIMITS)
+            arr_add(&c->a[i], zero, sizeof zero);
+        arr_keys(&c->a[i + 1], key[OFFPAY_LEDGER_KEY_WALLET_KEY], n[OFFPAY_LEDGER_KEY_WALLET_KEY],
+                 OFFPAY_PUBLIC_KEY_BYTES, 0, OFFPAY_PUBLIC_KEY_BYTES);
+    }
+    if (n[OFFPAY_LEDGER_KEY_COIN] > 0) {
+        c = query_start(&q[nq++], S_B_COINS);
+        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_COIN], n[OFFPAY_LEDGER_KEY_COIN], coin, 0, OFFPAY_PUBLIC_KEY_BYTES);
+        arr_keys(&c->a[1], key[OFFPAY_LEDGER_KEY_COIN], n[OFFPAY_LEDGER_KEY_COIN], coin, OFFPAY_PUBLIC_KEY_BYTES,
+                 OFFPAY_UTXO_ID_BYTES);
+    }
+    if (n[OFFPAY_LEDGER_KEY_NONCE] > 0) {
+        c = query_start(&q[nq++], S_B_NONCES);
+        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_NONCE], n[OFFPAY_LEDGER_KEY_NONCE], nonce, 0, OFFPAY_WALLET_ID_BYTES);
+        arr_keys(&c->a[1], key[OFFPAY_LEDGER_KEY_NONCE], n[OFFPAY_LEDGER_KEY_NONCE], nonce, OFFPAY_WALLET_ID_BYTES,
+                 OFFPAY_HTTP_NONCE_BYTES);
+    }
+    if (n[OFFPAY_LEDGER_KEY_WALLET_KEY] > 0) {
+        c = query_start(&q[nq++], S_B_HOLDINGS);
+        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_WALLET_KEY], n[OFFPAY_LEDGER_KEY_WALLET_KEY], OFFPAY_PUBLIC_KEY_BYTES,
+                 0, OFFPAY_PUBLIC_KEY_BYTES);
+    }
+    b->internal = 1;
+    r = b_pipeline(s, q, nq, 0, &bad);
+    b->internal = 0;
+    for (int i = 0; i < nq; i++)
+        query_free(&q[i]);
+    release(s);
+    if (r == OFFPAY_LEDGER_OK && !bad)
+        return OFFPAY_LEDGER_OK;
+plain:
+    b_free(s);
+    /* A read that failed aborted the transaction: the server runs the group
+     * again, statement by statement. */
+    return r == OFFPAY_LEDGER_ERROR || r == OFFPAY_LEDGER_DUPLICATE ? OFFPAY_LEDGER_RETRY : r;
+}
+
+/* The sum of owner's unspent coins in one statement (the read-ahead's own). */
+static enum offpay_ledger_result pg_utxo_holding(struct offpay_ledger *l, const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
+                                                 uint64_t *sum)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    struct b_array a;
+    enum offpay_ledger_result r;
+    int over;
+    if (s->b != NULL) {
+        const struct b_entry *e = b_get(s->b, C_HOLDING, owner, OFFPAY_PUBLIC_KEY_BYTES, NULL, 0);
+        if (e != NULL && e->state == C_PRESENT) {
+            *sum = e->v.holding;
+            return OFFPAY_LEDGER_OK;
+        }
+    }
+    arr_start(&a);
+    arr_add(&a, owner, OFFPAY_PUBLIC_KEY_BYTES);
+    arr_end(&a, OID_BYTEA);
+    if (a.oom) {
+        free(a.p);
+        snprintf(s->err, sizeof s->err, "Out of memory.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    p_blob(&p, a.p, a.len);
+    r = run(s, S_B_HOLDINGS, &p);
+    free(a.p);
+    if (r != OFFPAY_LEDGER_OK)
+        return r;
+    if (shape(s, "bi?") != 0 || PQntuples(s->keep) > 1)
+        return corrupt(s, "coin");
+    *sum = 0;
+    if (PQntuples(s->keep) == 0)
+        return OFFPAY_LEDGER_OK;
+    if (get_u64(s, 0, 1, sum) != 0 || get_bool(s, 0, 2, &over) != 0)
+        return corrupt(s, "coin");
+    if (over) {
+        /* a sum past 2^63, or a coin that is not positive: page through, as
+         * utxo_unspent_of would, to tell which */
+        *sum = 0;
+        return OFFPAY_LEDGER_NOT_FOUND;
+    }
+    return OFFPAY_LEDGER_OK;
+}
+
 static const struct offpay_ledger_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -1511,6 +3034,8 @@ static const struct offpay_ledger_ops pg_ops = {
     .fraud_get = pg_fraud_get,
     .fraud_list = pg_fraud_list,
     .audit = pg_audit,
+    .utxo_holding = pg_utxo_holding,
+    .prefetch = pg_prefetch,
 };
 
 /* libpq prints notices ("table exists, skipping") on stderr by default. */
@@ -1532,6 +3057,10 @@ enum offpay_status offpay_pg_ledger_open(struct offpay_ledger **out, const char 
         return OFFPAY_ERR_NOMEM;
     }
     s->base.ops = &pg_ops;
+    {
+        const char *set_based = getenv("OFFPAYD_PG_SET_BASED");
+        s->plain = set_based != NULL && strcmp(set_based, "0") == 0;
+    }
     /* The URL may carry a password: messages name the database, never the URL. */
     {
         /* Defaults the URL may override (it is expanded in place of dbname,

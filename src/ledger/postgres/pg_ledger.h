@@ -10,4 +10,7 @@
 enum offpay_status offpay_pg_ledger_open(struct offpay_ledger **out, const char *url, int create, char *err,
                                          size_t err_cap);
 
+/* Round trips (statements, each waited for) to PostgreSQL so far in this process. */
+uint64_t offpay_pg_round_trips(void);
+
 #endif
