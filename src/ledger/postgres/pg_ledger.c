@@ -2624,13 +2624,19 @@ static int b_utxo_spend(struct pg_ledger *s, const struct offpay_ledger_utxo *co
     return 1;
 }
 
-/* last_sync is in the wallet entry by id only (the one written); an entry
- * by key keeps the value it was read with, which settlement does not read. */
+/* The wallet's entry by id is the one written; its entry by key, if any,
+ * follows (both are undone together). */
 static int b_wallet_synced(struct pg_ledger *s, const uint8_t *id, uint64_t now, enum offpay_ledger_result *r)
 {
     struct b_entry *e = b_get(s->b, C_WALLET, id, OFFPAY_WALLET_ID_BYTES, NULL, 0);
     if (e == NULL || e->state != C_PRESENT || !fits_i64(now))
         return 0;
+    struct b_entry *k = b_get(s->b, C_WALLET_KEY, e->v.w.public_key, OFFPAY_PUBLIC_KEY_BYTES, NULL, 0);
+    if (k != NULL && k->state == C_PRESENT) {
+        if (b_log(s->b, k, W_NONE) == NULL)
+            return b_oom(s, r);
+        k->v.w.last_sync = now;
+    }
     if (b_log(s->b, e, W_SYNCED) == NULL)
         return b_oom(s, r);
     e->v.w.last_sync = now;
