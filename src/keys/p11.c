@@ -86,7 +86,10 @@ static enum offpay_status load(struct offpay_p11 *t, char *err, size_t cap, cons
     CK_C_INITIALIZE_ARGS args;
     CK_RV rv;
 
-    if ((t->module = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    /* RTLD_NODELETE: the module stays mapped after offpay_p11_close, as
+     * modules may keep state (their crypto library's) that outlives
+     * C_Finalize; unloading it would leave that state unreachable. */
+    if ((t->module = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL) {
         snprintf(err, cap, "The PKCS#11 module %s cannot be loaded: %s.", module, dlerror());
         return OFFPAY_ERR_KEY_UNAVAILABLE;
     }

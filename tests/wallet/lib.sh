@@ -190,6 +190,10 @@ softhsm() {
     echo "SoftHSM2 is not installed (scripts/install-deps.sh installs softhsm2)" >&2
     exit 1
   fi
+  # Under the sanitizers: SoftHSM2's own leak is suppressed (softhsm.supp),
+  # which needs whole stacks to see that it is SoftHSM2's.
+  export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/softhsm.supp"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
   mkdir -p "$T/tokens"
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$T/tokens" >"$T/softhsm2.conf"
   export SOFTHSM2_CONF="$T/softhsm2.conf"
