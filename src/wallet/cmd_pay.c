@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,9 +16,10 @@
 /*
  * On a terminal, before paying: show the request as `offpay show` does and
  * what paying it leaves, and ask.  Returns 0 to pay, or the exit code (said)
- * when the answer is not yes.  A request that does not verify, or that the
- * spendable coins do not cover, is not asked about: paying it fails with its
- * own exit code, as it does without a terminal.
+ * when the answer is not yes.  A request that does not verify, is this
+ * wallet's own, is over a limit or that the spendable coins do not cover is
+ * not asked about: paying it fails with its own exit code, as it does
+ * without a terminal.
  */
 /* The coins a payment of amount would spend, as the wallet picks them
  * (offpay_coins_select over its coins).  Out: *spent, *n.  Returns 0, or -1
@@ -46,6 +48,17 @@ static int coins_for(const struct offpay_wallet_utxo *u, size_t n_u, uint64_t am
     return rc;
 }
 
+/* 1 when the offline limits allow a payment of amount now (the checks the payment makes first). */
+static int within_limits(struct offpay_wallet *w, uint64_t amount)
+{
+    struct offpay_wallet_limits l;
+    if (offpay_wallet_limits(w, &l) != OFFPAY_OK)
+        return 0;
+    struct offpay_limits_usage used = {l.unsynced_total, l.count_in_period};
+    return offpay_limits_check(&l.effective, &used, amount) == OFFPAY_OK &&
+           offpay_limits_check_offline_time(&l.effective, l.synced_at, (uint64_t)time(NULL)) == OFFPAY_OK;
+}
+
 static int ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
 {
     struct offpay_wallet_balance b;
@@ -59,7 +72,9 @@ static int ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
     json_t *d = cli_message_describe(w, req, len, OFFPAY_MSG_REQUEST, &s);
     int go_on = d != NULL && offpay_request_decode(&r, req, len) == OFFPAY_OK &&
                 json_is_true(json_object_get(json_object_get(d, "verified"), "ok")) &&
-                offpay_wallet_balance(w, &b, &u, &n_u) == OFFPAY_OK && coins_for(u, n_u, r.amount, &spent, &n_in) == 0;
+                memcmp(r.payee.wallet_id, offpay_wallet_cert(w)->wallet_id, OFFPAY_WALLET_ID_BYTES) != 0 &&
+                within_limits(w, r.amount) && offpay_wallet_balance(w, &b, &u, &n_u) == OFFPAY_OK &&
+                coins_for(u, n_u, r.amount, &spent, &n_in) == 0;
     free(u);
     if (!go_on) {
         json_decref(d);

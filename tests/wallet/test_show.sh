@@ -134,6 +134,20 @@ else
   tty_pay "" "$T/req4.txt" --yes --out "$T/rec4.txt"
   contains "--yes: not asked" "$T/tty" "rc=0"
   if grep -q "Pay?" "$T/tty"; then fail "--yes asked"; fi
+  # A payment that cannot be made is not asked about: it fails as without a terminal.
+  run 0 bob request 3000 --out "$T/req6.txt"
+  tty_pay "" "$T/req6.txt"
+  contains "over the coins: not asked, exit 5" "$T/tty" "rc=5"
+  if grep -q "Pay?" "$T/tty"; then fail "a payment over the coins was asked about"; fi
+  run 0 alice limits set --per-payment 350
+  run 0 bob request 350 --out "$T/req7.txt"
+  tty_pay "" "$T/req7.txt"
+  contains "over a limit: not asked, exit 6" "$T/tty" "rc=6"
+  if grep -q "Pay?" "$T/tty"; then fail "a payment over a limit was asked about"; fi
+  run 0 alice limits unset --per-payment
+  run 0 alice request 10 --out "$T/own.txt"
+  tty_pay "" "$T/own.txt"
+  contains "its own request: not asked, exit 4" "$T/tty" "rc=4"
   # With no terminal (this script's pipes) it pays as it always did.
   run 0 bob request 100 --out "$T/req5.txt"
   run 0 alice pay "$T/req5.txt" --out "$T/rec5.txt"
