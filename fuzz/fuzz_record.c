@@ -27,5 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     volatile enum offpay_status s =
         offpay_record_verify(&m, fuzz_key, NULL, 0, OFFPAY_VERIFY_SKIP_PAYER_CERT | OFFPAY_VERIFY_SKIP_INPUT_ATTESTATIONS);
     (void)s;
+    /* No stamp of fuzz_key's issuer passes; no stamp at all is not fresh. */
+    if (offpay_record_check_fresh(&m, fuzz_key, 1, m.created) == OFFPAY_OK)
+        abort();
     return 0;
 }

@@ -17,6 +17,7 @@ static size_t roundtrip(int type, const uint8_t *in, size_t n, uint8_t *out, siz
         struct offpay_refusal x;
         struct offpay_revocation v;
         struct offpay_limits_policy p;
+        struct offpay_stamp s;
     } m;
     switch (type) {
     case OFFPAY_MSG_CERT: return offpay_cert_decode(&m.c, in, n) ? SIZE_MAX : offpay_cert_encode(out, cap, &m.c);
@@ -30,6 +31,7 @@ static size_t roundtrip(int type, const uint8_t *in, size_t n, uint8_t *out, siz
         return offpay_revocation_decode(&m.v, in, n) ? SIZE_MAX : offpay_revocation_encode(out, cap, &m.v);
     case OFFPAY_MSG_LIMITS:
         return offpay_limits_policy_decode(&m.p, in, n) ? SIZE_MAX : offpay_limits_policy_encode(out, cap, &m.p);
+    case OFFPAY_MSG_STAMP: return offpay_stamp_decode(&m.s, in, n) ? SIZE_MAX : offpay_stamp_encode(out, cap, &m.s);
     default: abort(); /* the text decoder only returns known types */
     }
 }

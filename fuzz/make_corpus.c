@@ -77,6 +77,11 @@ int main(int argc, char **argv)
         put_text(fx_codecs[t].name, buf, n, "");
     }
 
+    /* A record carrying its payer's sync stamp (type 10), as text too. */
+    n = fx_encode(&F, OFFPAY_MSG_RECORD_STAMPED, buf, sizeof buf);
+    put_with_misses("record", "stamped", buf, n);
+    put_text("record-stamped", buf, n, "");
+
     /* Certificates: the longest account; a NUL in the name; inverted window. */
     n = offpay_cert_encode(buf, sizeof buf, &G.payer);
     put("cert", "account32", buf, n);

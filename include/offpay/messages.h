@@ -39,7 +39,9 @@
 #define OFFPAY_UTXO_BYTES (2 + OFFPAY_UTXO_ID_BYTES + OFFPAY_PUBLIC_KEY_BYTES + 8 + OFFPAY_SIGNATURE_BYTES)
 #define OFFPAY_REQUEST_BYTES_MAX (2 + OFFPAY_CERT_BYTES_MAX + 8 + OFFPAY_NONCE_BYTES + OFFPAY_SIGNATURE_BYTES)
 #define OFFPAY_RECORD_FIXED_BYTES (2 + OFFPAY_PUBLIC_KEY_BYTES + OFFPAY_NONCE_BYTES + 8 + 8 + 8 + 8 + 1 + OFFPAY_SIGNATURE_BYTES)
-#define OFFPAY_RECORD_BYTES_MAX (OFFPAY_RECORD_FIXED_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_RECORD_INPUTS_MAX * OFFPAY_UTXO_BYTES)
+/* The largest record carries a sync stamp (type 10). */
+#define OFFPAY_RECORD_BYTES_MAX                                                                                      \
+    (OFFPAY_RECORD_FIXED_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_STAMP_BYTES + OFFPAY_RECORD_INPUTS_MAX * OFFPAY_UTXO_BYTES)
 #define OFFPAY_CONFIRMATION_BYTES_MAX (2 + OFFPAY_RECORD_ID_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_SIGNATURE_BYTES)
 #define OFFPAY_REFUSAL_BYTES (2 + OFFPAY_RECORD_ID_BYTES + 1 + OFFPAY_SIGNATURE_BYTES)
 /* A limits policy has three forms: the first one (without holding and
@@ -53,6 +55,8 @@
 #define OFFPAY_LIMITS_BYTES_LONG (OFFPAY_LIMITS_BYTES_SHORT + 8 + 4)
 #define OFFPAY_LIMITS_BYTES_MONEY (OFFPAY_LIMITS_BYTES_LONG + OFFPAY_CURRENCY_CODE_BYTES + 1)
 #define OFFPAY_LIMITS_BYTES OFFPAY_LIMITS_BYTES_MONEY
+/* A sync stamp (issue 13): the issuer's word that a wallet synced at a time. */
+#define OFFPAY_STAMP_BYTES (2 + OFFPAY_WALLET_ID_BYTES + 8 + OFFPAY_SIGNATURE_BYTES)
 #define OFFPAY_REVOCATION_BYTES(n) (2 + 8 + 8 + 4 + (size_t)(n) * OFFPAY_WALLET_ID_BYTES + OFFPAY_SIGNATURE_BYTES)
 /* The largest message any single-message decoder accepts (a revocation list
  * may be larger: use OFFPAY_REVOCATION_BYTES). */
@@ -66,7 +70,13 @@ enum offpay_msg_type {
     OFFPAY_MSG_CONFIRMATION = 5,
     OFFPAY_MSG_REFUSAL = 6,
     OFFPAY_MSG_REVOCATION = 7,
-    OFFPAY_MSG_LIMITS = 8
+    OFFPAY_MSG_LIMITS = 8,
+    OFFPAY_MSG_STAMP = 9,
+    /* A payment record that carries its payer's sync stamp: the same message
+     * as type 4 with the stamp after the certificate.  offpay_message_type
+     * and the text form call both OFFPAY_MSG_RECORD; the record decoder
+     * takes either and says which in has_stamp. */
+    OFFPAY_MSG_RECORD_STAMPED = 10
 };
 
 /* Wallet certificate: issued and signed by the server's issuer key. */
@@ -87,6 +97,16 @@ struct offpay_utxo {
     uint8_t issuer_sig[OFFPAY_SIGNATURE_BYTES];
 };
 
+/* Sync stamp (issue 13): the issuer's signed word that wallet_id synced
+ * with it at synced_at (the server's clock).  The payer carries its latest
+ * one in every record, and the payee checks it against its offline time
+ * limit. */
+struct offpay_stamp {
+    uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
+    uint64_t synced_at;
+    uint8_t issuer_sig[OFFPAY_SIGNATURE_BYTES];
+};
+
 /* Payment request: the payee asks for amount, bound to a fresh nonce. */
 struct offpay_request {
     struct offpay_cert payee;
@@ -98,6 +118,8 @@ struct offpay_request {
 /* Payment record (the patent's UTXO consumption record). */
 struct offpay_record {
     struct offpay_cert payer;
+    uint8_t has_stamp;                 /* 1: a type-10 record, carrying stamp; 0: type 4 */
+    struct offpay_stamp stamp;         /* the payer's latest sync stamp (when has_stamp) */
     uint8_t payee_key[OFFPAY_PUBLIC_KEY_BYTES];
     uint8_t nonce[OFFPAY_NONCE_BYTES]; /* the request's nonce */
     uint64_t created;                  /* payer's clock, seconds */
@@ -185,6 +207,7 @@ size_t offpay_confirmation_encode(uint8_t *out, size_t out_cap, const struct off
 size_t offpay_refusal_encode(uint8_t *out, size_t out_cap, const struct offpay_refusal *r);
 size_t offpay_revocation_encode(uint8_t *out, size_t out_cap, const struct offpay_revocation *r);
 size_t offpay_limits_policy_encode(uint8_t *out, size_t out_cap, const struct offpay_limits_policy *p);
+size_t offpay_stamp_encode(uint8_t *out, size_t out_cap, const struct offpay_stamp *st);
 
 /*
  * Decoders.  Out: the struct (zeroed on failure).  In: exactly one encoded
@@ -200,6 +223,7 @@ enum offpay_status offpay_refusal_decode(struct offpay_refusal *r, const uint8_t
 /* The decoded list's ids point into in, which must outlive it. */
 enum offpay_status offpay_revocation_decode(struct offpay_revocation *r, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_limits_policy_decode(struct offpay_limits_policy *p, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_stamp_decode(struct offpay_stamp *st, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
 
 /* Set p's money to m (NULL: the default), in its canonical form (the default
  * as all zero).  Returns: 0, or -1 when m is not valid money (code of three
@@ -212,7 +236,9 @@ void offpay_limits_policy_money(const struct offpay_limits_policy *p, struct off
 int offpay_account_name_valid(const char *name);
 
 /* Returns: the message type of an encoded message (its second byte) after
- * checking the version byte, or 0 if in is too short or of another version. */
+ * checking the version byte, or 0 if in is too short or of another version.
+ * Both forms of a record (types 4 and 10) are OFFPAY_MSG_RECORD: they are
+ * one kind of message, with one text prefix and one decoder. */
 int offpay_message_type(const uint8_t *in, size_t in_len);
 
 /* Returns: 1 if id is on the list (binary search), else 0. */

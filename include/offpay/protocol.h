@@ -31,6 +31,7 @@
 #define OFFPAY_TAG_REFUSAL "offpay/v1/refusal"
 #define OFFPAY_TAG_REVOCATION "offpay/v1/revocation"
 #define OFFPAY_TAG_LIMITS "offpay/v1/limits"
+#define OFFPAY_TAG_STAMP "offpay/v1/stamp"
 
 /* ---- issuer side (the server) ---- */
 
@@ -48,7 +49,10 @@ enum offpay_status offpay_revocation_sign(struct offpay_revocation *r, const uin
 /* Sign a limits policy in place. */
 enum offpay_status offpay_limits_policy_sign(struct offpay_limits_policy *p, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
-/* The same four through a signer (crypto.h), for an issuer key that is not
+/* Sign a sync stamp in place. */
+enum offpay_status offpay_stamp_sign(struct offpay_stamp *st, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES]) OFFPAY_WARN_UNUSED;
+
+/* The same five through a signer (crypto.h), for an issuer key that is not
  * in memory.  The documents are byte for byte what the functions above make
  * with the same key.  Returns: as above, or OFFPAY_ERR_KEY_UNAVAILABLE when
  * the signer could not sign (the signature is then all zero). */
@@ -56,6 +60,7 @@ enum offpay_status offpay_cert_issue_with(struct offpay_cert *c, const struct of
 enum offpay_status offpay_utxo_attest_with(struct offpay_utxo *u, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_revocation_sign_with(struct offpay_revocation *r, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_limits_policy_sign_with(struct offpay_limits_policy *p, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
+enum offpay_status offpay_stamp_sign_with(struct offpay_stamp *st, const struct offpay_signer *issuer) OFFPAY_WARN_UNUSED;
 
 /* ---- checks anyone can make ---- */
 
@@ -70,6 +75,8 @@ enum offpay_status offpay_cert_verify(const struct offpay_cert *c, const uint8_t
 enum offpay_status offpay_utxo_verify(const struct offpay_utxo *u, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_revocation_verify(const struct offpay_revocation *r, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_limits_policy_verify(const struct offpay_limits_policy *p, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
+/* Returns: OFFPAY_OK or OFFPAY_ERR_STAMP_INVALID (not signed by the issuer). */
+enum offpay_status offpay_stamp_verify(const struct offpay_stamp *st, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES]) OFFPAY_WARN_UNUSED;
 
 /* ---- payee: request ---- */
 
@@ -162,6 +169,30 @@ enum offpay_status offpay_record_build(struct offpay_record *r, const struct off
                                        const uint8_t payer_sk[OFFPAY_SECRET_KEY_BYTES],
                                        const struct offpay_request *request, const struct offpay_utxo *inputs,
                                        size_t n_inputs, uint64_t created, uint64_t seq) OFFPAY_WARN_UNUSED;
+
+/* offpay_record_build_with, carrying the payer's sync stamp (a type-10
+ * record) when stamp is not NULL; the stamp is carried as it is (the payee
+ * checks it: offpay_record_check_fresh). */
+enum offpay_status offpay_record_build_stamped_with(struct offpay_record *r, const struct offpay_cert *payer,
+                                                    const struct offpay_signer *payer_key,
+                                                    const struct offpay_stamp *stamp,
+                                                    const struct offpay_request *request,
+                                                    const struct offpay_utxo *inputs, size_t n_inputs,
+                                                    uint64_t created, uint64_t seq) OFFPAY_WARN_UNUSED;
+
+/*
+ * The payee's offline time check (issue 13): the payer proves it synced
+ * within offline_time seconds of now (the payee's clock) with the sync stamp
+ * its record carries.  A stamp the record carries must be the issuer's and
+ * name the payer certificate's wallet, whatever offline_time is; with
+ * offline_time 0 (no limit) a record without a stamp is fine.  A stamp from
+ * a clock ahead of now counts as fresh.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_STAMP_INVALID (a forged stamp or another
+ * wallet's: exit 4), or OFFPAY_ERR_PAYER_NOT_FRESH (no stamp, or one more
+ * than offline_time old: exit 6).
+ */
+enum offpay_status offpay_record_check_fresh(const struct offpay_record *r, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                             uint32_t offline_time, uint64_t now) OFFPAY_WARN_UNUSED;
 
 /* Out: id = BLAKE2b-256 of the record's signed body. */
 void offpay_record_id(uint8_t id[OFFPAY_RECORD_ID_BYTES], const struct offpay_record *r);

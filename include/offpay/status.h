@@ -114,9 +114,11 @@ enum offpay_status {
      * the holding limit; the last sync is longer ago than the offline time limit. */
     OFFPAY_ERR_LIMIT_HOLDING,
     OFFPAY_ERR_LIMIT_OFFLINE_TIME,
-    /* exit 4: the payer cannot prove it synced within its offline time limit
-     * (no sync stamp, a stamp not signed by the issuer, or too old a one). */
+    /* exit 6: the payer cannot prove it synced within the payee's offline
+     * time limit (its record carries no sync stamp, or too old a one). */
     OFFPAY_ERR_PAYER_NOT_FRESH,
+    /* exit 4: a sync stamp not signed by the issuer, or naming another wallet. */
+    OFFPAY_ERR_STAMP_INVALID,
 
     /* exit 2: the user answered no when asked (offpay pay on a terminal);
      * nothing changed. */

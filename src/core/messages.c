@@ -156,7 +156,7 @@ int offpay_message_type(const uint8_t *in, size_t in_len)
 {
     if (in == NULL || in_len < 2 || in[0] != OFFPAY_WIRE_VERSION)
         return 0;
-    return in[1];
+    return in[1] == OFFPAY_MSG_RECORD_STAMPED ? OFFPAY_MSG_RECORD : in[1];
 }
 
 /* ---- certificate ---- */
@@ -262,6 +262,42 @@ enum offpay_status offpay_utxo_decode(struct offpay_utxo *u, const uint8_t *in, 
     return s;
 }
 
+/* ---- sync stamp ---- */
+
+static void put_stamp(struct writer *w, const struct offpay_stamp *st)
+{
+    w_header(w, OFFPAY_MSG_STAMP);
+    w_bytes(w, st->wallet_id, sizeof st->wallet_id);
+    w_u64(w, st->synced_at);
+    w_bytes(w, st->issuer_sig, sizeof st->issuer_sig);
+}
+
+static void get_stamp(struct reader *r, struct offpay_stamp *st)
+{
+    r_header(r, OFFPAY_MSG_STAMP);
+    r_bytes(r, st->wallet_id, sizeof st->wallet_id);
+    st->synced_at = r_u64(r);
+    r_bytes(r, st->issuer_sig, sizeof st->issuer_sig);
+}
+
+size_t offpay_stamp_encode(uint8_t *out, size_t out_cap, const struct offpay_stamp *st)
+{
+    struct writer w = {out, out_cap, 0, 0};
+    put_stamp(&w, st);
+    return w_finish(&w);
+}
+
+enum offpay_status offpay_stamp_decode(struct offpay_stamp *st, const uint8_t *in, size_t in_len)
+{
+    struct reader r = {in, in_len, 0, OFFPAY_OK};
+    memset(st, 0, sizeof *st);
+    get_stamp(&r, st);
+    enum offpay_status s = r_finish(&r);
+    if (s != OFFPAY_OK)
+        memset(st, 0, sizeof *st);
+    return s;
+}
+
 /* ---- payment request ---- */
 
 size_t offpay_request_encode(uint8_t *out, size_t out_cap, const struct offpay_request *q)
@@ -297,7 +333,8 @@ enum offpay_status offpay_request_decode(struct offpay_request *q, const uint8_t
 size_t offpay_record_encode(uint8_t *out, size_t out_cap, const struct offpay_record *rec)
 {
     struct writer w = {out, out_cap, 0, 0};
-    if (rec->payee_amount == 0 || rec->seq == 0 || rec->n_inputs == 0 || rec->n_inputs > OFFPAY_RECORD_INPUTS_MAX)
+    if (rec->payee_amount == 0 || rec->seq == 0 || rec->n_inputs == 0 || rec->n_inputs > OFFPAY_RECORD_INPUTS_MAX ||
+        rec->has_stamp > 1)
         return 0;
     /* Sums the decoder refuses as overflowing are not encoded either. */
     if (rec->payee_amount > UINT64_MAX - rec->change_amount)
@@ -308,8 +345,10 @@ size_t offpay_record_encode(uint8_t *out, size_t out_cap, const struct offpay_re
             return 0;
         in_sum += rec->inputs[i].amount;
     }
-    w_header(&w, OFFPAY_MSG_RECORD);
+    w_header(&w, rec->has_stamp ? OFFPAY_MSG_RECORD_STAMPED : OFFPAY_MSG_RECORD);
     put_cert(&w, &rec->payer);
+    if (rec->has_stamp)
+        put_stamp(&w, &rec->stamp);
     w_bytes(&w, rec->payee_key, sizeof rec->payee_key);
     w_bytes(&w, rec->nonce, sizeof rec->nonce);
     w_u64(&w, rec->created);
@@ -327,8 +366,12 @@ enum offpay_status offpay_record_decode(struct offpay_record *rec, const uint8_t
 {
     struct reader r = {in, in_len, 0, OFFPAY_OK};
     memset(rec, 0, sizeof *rec);
-    r_header(&r, OFFPAY_MSG_RECORD);
+    /* Two forms, told by the type byte: 10 carries the payer's sync stamp. */
+    rec->has_stamp = in_len >= 2 && in[1] == OFFPAY_MSG_RECORD_STAMPED;
+    r_header(&r, rec->has_stamp ? OFFPAY_MSG_RECORD_STAMPED : OFFPAY_MSG_RECORD);
     get_cert(&r, &rec->payer);
+    if (rec->has_stamp)
+        get_stamp(&r, &rec->stamp);
     r_bytes(&r, rec->payee_key, sizeof rec->payee_key);
     r_bytes(&r, rec->nonce, sizeof rec->nonce);
     rec->created = r_u64(&r);

@@ -121,6 +121,24 @@ enum offpay_status offpay_limits_policy_verify(const struct offpay_limits_policy
     return OFFPAY_OK;
 }
 
+enum offpay_status offpay_stamp_sign_with(struct offpay_stamp *st, const struct offpay_signer *issuer)
+{
+    uint8_t buf[OFFPAY_STAMP_BYTES];
+    size_t n = offpay_stamp_encode(buf, sizeof buf, st);
+    if (n == 0)
+        return OFFPAY_ERR_MALFORMED;
+    return signed_or_wiped(offpay_sign_with(st->issuer_sig, issuer, OFFPAY_TAG_STAMP, buf, BODY_LEN(n)), st->issuer_sig);
+}
+
+enum offpay_status offpay_stamp_verify(const struct offpay_stamp *st, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES])
+{
+    uint8_t buf[OFFPAY_STAMP_BYTES];
+    size_t n = offpay_stamp_encode(buf, sizeof buf, st);
+    if (n == 0 || offpay_verify(st->issuer_sig, issuer_pk, OFFPAY_TAG_STAMP, buf, BODY_LEN(n)) != 0)
+        return OFFPAY_ERR_STAMP_INVALID;
+    return OFFPAY_OK;
+}
+
 /* ---- checks anyone can make ---- */
 
 enum offpay_status offpay_cert_verify(const struct offpay_cert *c, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
@@ -359,7 +377,7 @@ static enum offpay_status record_check_inputs(const struct offpay_record *r)
 }
 
 static enum offpay_status record_build(struct offpay_record *r, const struct offpay_cert *payer,
-                                       const struct offpay_signer *payer_key,
+                                       const struct offpay_signer *payer_key, const struct offpay_stamp *stamp,
                                        const struct offpay_request *request, const struct offpay_utxo *inputs,
                                        size_t n_inputs, uint64_t created, uint64_t seq)
 {
@@ -382,6 +400,10 @@ static enum offpay_status record_build(struct offpay_record *r, const struct off
         return OFFPAY_ERR_INSUFFICIENT_FUNDS;
 
     r->payer = *payer;
+    if (stamp != NULL) {
+        r->has_stamp = 1;
+        r->stamp = *stamp;
+    }
     memcpy(r->payee_key, request->payee.public_key, OFFPAY_PUBLIC_KEY_BYTES);
     memcpy(r->nonce, request->nonce, OFFPAY_NONCE_BYTES);
     r->created = created;
@@ -465,6 +487,25 @@ enum offpay_status offpay_record_verify_for_request(const struct offpay_record *
         return OFFPAY_ERR_WRONG_NONCE;
     if (r->payee_amount != request->amount)
         return OFFPAY_ERR_WRONG_AMOUNT;
+    return OFFPAY_OK;
+}
+
+enum offpay_status offpay_record_check_fresh(const struct offpay_record *r, const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                             uint32_t offline_time, uint64_t now)
+{
+    struct offpay_limits l;
+    if (r->has_stamp) {
+        /* A stamp is the issuer's and the payer's, or the record is forged. */
+        if (memcmp(r->stamp.wallet_id, r->payer.wallet_id, OFFPAY_WALLET_ID_BYTES) != 0 ||
+            offpay_stamp_verify(&r->stamp, issuer_pk) != OFFPAY_OK)
+            return OFFPAY_ERR_STAMP_INVALID;
+    }
+    if (offline_time == 0)
+        return OFFPAY_OK;
+    memset(&l, 0, sizeof l);
+    l.offline_time = offline_time;
+    if (!r->has_stamp || offpay_limits_check_offline_time(&l, r->stamp.synced_at, now) != OFFPAY_OK)
+        return OFFPAY_ERR_PAYER_NOT_FRESH;
     return OFFPAY_OK;
 }
 
@@ -576,7 +617,20 @@ enum offpay_status offpay_record_build_with(struct offpay_record *r, const struc
                                             uint64_t seq)
 {
     struct offpay_record tmp;
-    enum offpay_status s = record_build(&tmp, payer, payer_key, request, inputs, n_inputs, created, seq);
+    enum offpay_status s = record_build(&tmp, payer, payer_key, NULL, request, inputs, n_inputs, created, seq);
+    *r = tmp;
+    return s;
+}
+
+enum offpay_status offpay_record_build_stamped_with(struct offpay_record *r, const struct offpay_cert *payer,
+                                                    const struct offpay_signer *payer_key,
+                                                    const struct offpay_stamp *stamp,
+                                                    const struct offpay_request *request,
+                                                    const struct offpay_utxo *inputs, size_t n_inputs,
+                                                    uint64_t created, uint64_t seq)
+{
+    struct offpay_record tmp;
+    enum offpay_status s = record_build(&tmp, payer, payer_key, stamp, request, inputs, n_inputs, created, seq);
     *r = tmp;
     return s;
 }
@@ -629,6 +683,13 @@ enum offpay_status offpay_limits_policy_sign(struct offpay_limits_policy *p, con
     struct offpay_signer k;
     offpay_signer_from_key(&k, issuer_sk);
     return offpay_limits_policy_sign_with(p, &k);
+}
+
+enum offpay_status offpay_stamp_sign(struct offpay_stamp *st, const uint8_t issuer_sk[OFFPAY_SECRET_KEY_BYTES])
+{
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, issuer_sk);
+    return offpay_stamp_sign_with(st, &k);
 }
 
 enum offpay_status offpay_request_build(struct offpay_request *r, const struct offpay_cert *payee,

@@ -62,8 +62,9 @@ static const struct status_info table[OFFPAY_STATUS_COUNT_] = {
     [OFFPAY_ERR_PEER_REFUSED] = {"peer_refused", "The other device refused the payment.", OFFPAY_EXIT_VERIFICATION},
     [OFFPAY_ERR_LIMIT_HOLDING] = {"limit_holding", "The offline coins would pass the holding limit.", OFFPAY_EXIT_LIMIT},
     [OFFPAY_ERR_LIMIT_OFFLINE_TIME] = {"limit_offline_time", "The last sync is longer ago than the offline time limit; sync first.", OFFPAY_EXIT_LIMIT},
-    [OFFPAY_ERR_PAYER_NOT_FRESH] = {"payer_not_fresh", "The payer cannot prove it synced within its offline time limit.", OFFPAY_EXIT_VERIFICATION},
+    [OFFPAY_ERR_PAYER_NOT_FRESH] = {"payer_not_fresh", "The payer has not shown that it synced within the offline time limit; it must sync first.", OFFPAY_EXIT_LIMIT},
     [OFFPAY_ERR_DECLINED] = {"declined", "Not done: the answer was no; nothing changed.", OFFPAY_EXIT_USAGE},
+    [OFFPAY_ERR_STAMP_INVALID] = {"stamp_invalid", "The sync stamp is not the issuer's, or is another wallet's.", OFFPAY_EXIT_VERIFICATION},
 };
 
 static const struct status_info *info(enum offpay_status s)

@@ -14,6 +14,9 @@ static const char *const prefixes[] = {
     [OFFPAY_MSG_REQUEST] = "OP1REQ:",      [OFFPAY_MSG_RECORD] = "OP1REC:",
     [OFFPAY_MSG_CONFIRMATION] = "OP1CNF:", [OFFPAY_MSG_REFUSAL] = "OP1REF:",
     [OFFPAY_MSG_REVOCATION] = "OP1RVL:",   [OFFPAY_MSG_LIMITS] = "OP1LIM:",
+    [OFFPAY_MSG_STAMP] = "OP1STP:",
+    /* A record with a stamp (type 10) is a record: offpay_message_type
+     * calls it OFFPAY_MSG_RECORD, so it is written and read as OP1REC:. */
 };
 
 const char *offpay_text_prefix(int type)

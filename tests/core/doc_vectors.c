@@ -247,7 +247,8 @@ static void wire_section(FILE *f)
     static const char *const names[FX_N_CODECS] = {"cert (the payer alice's certificate)", "utxo (the payer's 4000 coin)",
                                                    "request (bob asks 3500)", "record (alice pays bob 3500)",
                                                    "confirmation (bob's)", "refusal (bob's, declined)",
-                                                   "revocation (serial 7, three ids)", "limits (alice's policy)"};
+                                                   "revocation (serial 7, three ids)", "limits (alice's policy)",
+                                                   "stamp (alice synced a day before now)"};
     uint8_t buf[OFFPAY_RECORD_BYTES_MAX];
     struct offpay_utxo o;
     char text[2 * OFFPAY_RECORD_BYTES_MAX];
@@ -290,6 +291,10 @@ static void wire_section(FILE *f)
     CHECK(offpay_limits_policy_sign(&lp, F.issuer_sk) == OFFPAY_OK);
     hex_block(f, "limits, money form (alice's policy in JPY, exponent 0; holding and offline time not set)", buf,
               offpay_limits_policy_encode(buf, sizeof buf, &lp));
+
+    /* Issue 13's proof: the record above carrying alice's sync stamp. */
+    hex_block(f, "record with a sync stamp (type 10: the record above carrying alice's stamp)", buf,
+              msg(OFFPAY_MSG_RECORD_STAMPED, buf, sizeof buf));
 
     struct error_case *c = calloc(32, sizeof *c);
     CHECK(c != NULL);

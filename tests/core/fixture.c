@@ -84,6 +84,14 @@ void fx_init(struct fx *f, const char *payer_account)
     f->policy.limits = (struct offpay_limits){.per_payment = 10000, .offline_total = 50000, .count = 10, .period = 86400};
     f->policy.issued_at = FX_NOW;
     must(offpay_limits_policy_sign(&f->policy, f->issuer_sk), "limits policy");
+
+    memcpy(f->stamp.wallet_id, f->payer.wallet_id, OFFPAY_WALLET_ID_BYTES);
+    f->stamp.synced_at = FX_NOW - FX_DAY;
+    must(offpay_stamp_sign(&f->stamp, f->issuer_sk), "sync stamp");
+    struct offpay_signer k;
+    offpay_signer_from_key(&k, f->payer_sk);
+    must(offpay_record_build_stamped_with(&f->rec_stamped, &f->payer, &k, &f->stamp, &f->req, &f->coins[3], 1, FX_NOW, 1),
+         "stamped record");
 }
 
 const char *fx_hex(const uint8_t *b, size_t n)
@@ -117,6 +125,7 @@ ROUNDTRIP(confirmation, struct offpay_confirmation, offpay_confirmation_decode, 
 ROUNDTRIP(refusal, struct offpay_refusal, offpay_refusal_decode, offpay_refusal_encode)
 ROUNDTRIP(revocation, struct offpay_revocation, offpay_revocation_decode, offpay_revocation_encode)
 ROUNDTRIP(limits, struct offpay_limits_policy, offpay_limits_policy_decode, offpay_limits_policy_encode)
+ROUNDTRIP(stamp, struct offpay_stamp, offpay_stamp_decode, offpay_stamp_encode)
 
 const struct fx_codec fx_codecs[FX_N_CODECS] = {
     {"cert", OFFPAY_MSG_CERT, rt_cert},
@@ -127,6 +136,7 @@ const struct fx_codec fx_codecs[FX_N_CODECS] = {
     {"refusal", OFFPAY_MSG_REFUSAL, rt_refusal},
     {"revocation", OFFPAY_MSG_REVOCATION, rt_revocation},
     {"limits", OFFPAY_MSG_LIMITS, rt_limits},
+    {"stamp", OFFPAY_MSG_STAMP, rt_stamp},
 };
 
 size_t fx_encode(const struct fx *f, int type, uint8_t *out, size_t out_cap)
@@ -140,6 +150,8 @@ size_t fx_encode(const struct fx *f, int type, uint8_t *out, size_t out_cap)
     case OFFPAY_MSG_REFUSAL: return offpay_refusal_encode(out, out_cap, &f->refusal);
     case OFFPAY_MSG_REVOCATION: return offpay_revocation_encode(out, out_cap, &f->revocation);
     case OFFPAY_MSG_LIMITS: return offpay_limits_policy_encode(out, out_cap, &f->policy);
+    case OFFPAY_MSG_STAMP: return offpay_stamp_encode(out, out_cap, &f->stamp);
+    case OFFPAY_MSG_RECORD_STAMPED: return offpay_record_encode(out, out_cap, &f->rec_stamped);
     default: return 0;
     }
 }

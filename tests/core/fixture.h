@@ -32,6 +32,8 @@ struct fx {
     uint8_t revoked_ids[FX_N_REVOKED * OFFPAY_WALLET_ID_BYTES];
     struct offpay_revocation revocation;  /* names none of payer, payee, other */
     struct offpay_limits_policy policy;   /* for the payer */
+    struct offpay_stamp stamp;            /* the payer synced a day before FX_NOW */
+    struct offpay_record rec_stamped;     /* rec, carrying stamp (a type-10 record) */
 };
 
 /* Fill the fixture; payer_account names the payer's account ("alice" if NULL).
@@ -49,10 +51,11 @@ struct fx_codec {
     int type;         /* enum offpay_msg_type */
     enum offpay_status (*roundtrip)(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len);
 };
-#define FX_N_CODECS 8
+#define FX_N_CODECS 9
 extern const struct fx_codec fx_codecs[FX_N_CODECS];
 
-/* Out: out = the fixture's message of this type, encoded.  Returns: its length. */
+/* Out: out = the fixture's message of this type, encoded (a record: the
+ * type-4 one; OFFPAY_MSG_RECORD_STAMPED: the type-10 one).  Returns: its length. */
 size_t fx_encode(const struct fx *f, int type, uint8_t *out, size_t out_cap);
 
 /* Returns: a static buffer with the hex of n bytes (for messages on failure). */

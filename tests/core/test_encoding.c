@@ -45,7 +45,7 @@ static enum offpay_status decode_as(int type, const uint8_t *in, size_t n)
 /* Every type: round trip, sizes, and the checks every decoder shares. */
 static void test_common(void)
 {
-    static const size_t sizes[FX_N_CODECS] = {136, 138, 224, 421, 232, 99, OFFPAY_REVOCATION_BYTES(3), 114};
+    static const size_t sizes[FX_N_CODECS] = {136, 138, 224, 421, 232, 99, OFFPAY_REVOCATION_BYTES(3), 114, 90};
     uint8_t buf[OFFPAY_RECORD_BYTES_MAX + 1], again[OFFPAY_RECORD_BYTES_MAX + 1];
 
     for (int t = 0; t < FX_N_CODECS; t++) {
@@ -86,7 +86,8 @@ static void test_common(void)
 
         /* Any other type, and every other decoder refuses this message. */
         for (int v = 0; v < 256; v++) {
-            if (v == c->type)
+            /* A record's other form is type 10: test_stamped_record. */
+            if (v == c->type || (c->type == OFFPAY_MSG_RECORD && v == OFFPAY_MSG_RECORD_STAMPED))
                 continue;
             buf[1] = (uint8_t)v;
             CHECK_STATUS(decode_as(c->type, buf, n), OFFPAY_ERR_WRONG_TYPE);
@@ -568,6 +569,55 @@ static void test_canonical(void)
 }
 
 /* Size budget of the issue: a 1-input record with change is at most 512 bytes. */
+/* The record with a sync stamp (type 10): 90 bytes more than its type-4
+ * form, read by the same decoder; each form is refused as the other; the
+ * embedded stamp's header is checked; every byte flip stays canonical. */
+static void test_stamped_record(void)
+{
+    uint8_t buf[OFFPAY_RECORD_BYTES_MAX + 1], again[OFFPAY_RECORD_BYTES_MAX];
+    struct offpay_record r;
+    size_t n = fx_encode(&F, OFFPAY_MSG_RECORD_STAMPED, buf, sizeof buf), m;
+    CHECK_U64(n, 421 + OFFPAY_STAMP_BYTES);
+    CHECK(buf[1] == OFFPAY_MSG_RECORD_STAMPED && offpay_message_type(buf, n) == OFFPAY_MSG_RECORD);
+    CHECK_STATUS(offpay_record_decode(&r, buf, n), OFFPAY_OK);
+    CHECK(r.has_stamp == 1 && r.stamp.synced_at == F.stamp.synced_at);
+    CHECK_MEM(&r, &F.rec_stamped, sizeof r);
+    CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, n), OFFPAY_OK);
+    for (size_t k = 0; k < n; k++)
+        CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, k), OFFPAY_ERR_TRUNCATED);
+    buf[n] = 0;
+    CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, n + 1), OFFPAY_ERR_TRAILING_BYTES);
+    /* Read as the other form: the stamp's header is where the payee key is. */
+    buf[1] = OFFPAY_MSG_RECORD;
+    CHECK(decode_as(OFFPAY_MSG_RECORD, buf, n) != OFFPAY_OK);
+    buf[1] = OFFPAY_MSG_RECORD_STAMPED;
+    buf[2 + ALICE_CERT_BYTES + 1] = OFFPAY_MSG_CERT;
+    CHECK_STATUS(decode_as(OFFPAY_MSG_RECORD, buf, n), OFFPAY_ERR_WRONG_TYPE);
+    buf[2 + ALICE_CERT_BYTES + 1] = OFFPAY_MSG_STAMP;
+    n = offpay_record_encode(buf, sizeof buf, &F.rec);
+    buf[1] = OFFPAY_MSG_RECORD_STAMPED;
+    CHECK(decode_as(OFFPAY_MSG_RECORD, buf, n) != OFFPAY_OK);
+    /* has_stamp is 0 or 1: anything else has no encoding. */
+    r = F.rec_stamped;
+    r.has_stamp = 2;
+    CHECK_U64(offpay_record_encode(buf, sizeof buf, &r), 0);
+
+    n = fx_encode(&F, OFFPAY_MSG_RECORD_STAMPED, buf, sizeof buf);
+    for (size_t pos = 0; pos < n; pos++) {
+        uint8_t save = buf[pos];
+        for (int x = 1; x < 256; x++) {
+            buf[pos] = (uint8_t)(save ^ x);
+            if (decode_as(OFFPAY_MSG_RECORD, buf, n) == OFFPAY_OK) {
+                CHECK_STATUS(offpay_record_decode(&r, buf, n), OFFPAY_OK);
+                m = offpay_record_encode(again, sizeof again, &r);
+                if (m != n || memcmp(again, buf, n) != 0)
+                    CHECK_FAIL("stamped record: byte %zu ^ %02x decodes but is not canonical", pos, x);
+            }
+        }
+        buf[pos] = save;
+    }
+}
+
 static void test_record_budget(void)
 {
     uint8_t buf[OFFPAY_RECORD_BYTES_MAX];
@@ -581,6 +631,9 @@ static void test_record_budget(void)
     CHECK_U64(n, 448);
     CHECK(n <= 512);
     CHECK_U64(OFFPAY_RECORD_FIXED_BYTES + OFFPAY_CERT_BYTES_MAX + OFFPAY_UTXO_BYTES, 448);
+    /* With the payer's sync stamp (issue 13): 511, still within the budget. */
+    CHECK_U64(offpay_record_encode(buf, sizeof buf, &F.rec_stamped), 511);
+    CHECK_U64(offpay_record_encode(buf, sizeof buf, &g->rec_stamped), 538);
     free(g);
 }
 
@@ -601,6 +654,7 @@ int main(void)
     test_revocation();
     test_nested_headers();
     test_canonical();
+    test_stamped_record();
     test_record_budget();
     return 0;
 }

@@ -12,7 +12,8 @@
 static struct fx F;
 
 static const char *const want_prefix[FX_N_CODECS] = {"OP1CRT:", "OP1UTX:", "OP1REQ:", "OP1REC:",
-                                                     "OP1CNF:", "OP1REF:", "OP1RVL:", "OP1LIM:"};
+                                                     "OP1CNF:", "OP1REF:", "OP1RVL:", "OP1LIM:",
+                                                     "OP1STP:"};
 
 static enum offpay_status dec(const char *text, int want_type, uint8_t *bin, size_t cap, size_t *len)
 {
@@ -50,8 +51,21 @@ static void test_roundtrip_every_type(void)
         CHECK_STATUS(dec(text, 0, back, n, &m), OFFPAY_OK);
         CHECK_STATUS(dec(text, 0, back, n - 1, &m), OFFPAY_ERR_BUFFER_TOO_SMALL);
     }
+    /* A record with a sync stamp (type 10) is written and read as a record. */
+    {
+        uint8_t bin[OFFPAY_RECORD_BYTES_MAX], back[OFFPAY_RECORD_BYTES_MAX];
+        char text[OFFPAY_TEXT_MAX + 1];
+        size_t n = fx_encode(&F, OFFPAY_MSG_RECORD_STAMPED, bin, sizeof bin), m;
+        CHECK_STATUS(offpay_text_encode(text, sizeof text, bin, n), OFFPAY_OK);
+        CHECK(strncmp(text, "OP1REC:", OFFPAY_TEXT_PREFIX_BYTES) == 0);
+        CHECK_STATUS(dec(text, OFFPAY_MSG_RECORD, back, sizeof back, &m), OFFPAY_OK);
+        CHECK_U64(m, n);
+        CHECK_MEM(back, bin, n);
+        CHECK_STATUS(dec(text, OFFPAY_MSG_STAMP, back, sizeof back, &m), OFFPAY_ERR_WRONG_TYPE);
+    }
     CHECK(offpay_text_prefix(0) == NULL);
-    CHECK(offpay_text_prefix(9) == NULL);
+    CHECK(offpay_text_prefix(OFFPAY_MSG_RECORD_STAMPED) == NULL); /* a record: OP1REC: */
+    CHECK(offpay_text_prefix(11) == NULL);
     CHECK(offpay_text_prefix(-1) == NULL);
 }
 
@@ -197,7 +211,7 @@ static void test_strict(void)
     bin[0] = 2;
     CHECK_STATUS(offpay_text_encode(text, sizeof text, bin, n), OFFPAY_ERR_WRONG_TYPE);
     bin[0] = 1;
-    bin[1] = 9;
+    bin[1] = 11;
     CHECK_STATUS(offpay_text_encode(text, sizeof text, bin, n), OFFPAY_ERR_WRONG_TYPE);
     bin[1] = 0;
     CHECK_STATUS(offpay_text_encode(text, sizeof text, bin, n), OFFPAY_ERR_WRONG_TYPE);

@@ -96,6 +96,27 @@ static const struct vector vectors[] = {
      "c3500000000a00015180000000006955b900b146bebe2f062b890990bb5d6e0c"
      "7365c2d1bedc37e47e9d707e74281551508b8ee9264f06f1894fddd8649cd621"
      "eec3778acc0f9f06cc1d45807f4ed5e6990e"},
+    {"stamp",
+     "0109111111111111111111111111111111110000000069546780229fc709973d"
+     "9bc40aef5145e3b76e8126f401936d658bede437423dc5db810c11465782d307"
+     "5d54f991ddf86ef8dc0e4fae01a13c6b6b10a17510f629ab440a"},
+    {"record_stamped",
+     "010a0101111111111111111111111111111111112543b92ff1095511476adc83"
+     "69db6ddc933665a11978dda1404ee1066ca9559d000000006954678000000000"
+     "6b36ec8005616c696365a4e9aa8974db9842159d07d7375f32ddf464505150f5"
+     "68397eca47ec90869a1f66860031a11097f1d0a14cfbf864efba24cc062b6990"
+     "0f5a74fe30a64519f50c01091111111111111111111111111111111100000000"
+     "69546780229fc709973d9bc40aef5145e3b76e8126f401936d658bede437423d"
+     "c5db810c11465782d3075d54f991ddf86ef8dc0e4fae01a13c6b6b10a17510f6"
+     "29ab440acd14b37f956e953194ff7fb73b3d81dcc561d61a7538094b7c3e1a64"
+     "3ee5f3aa5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a000000006955b90000000000"
+     "000000010000000000000dac00000000000001f4010102a3a3a3a3a3a3a3a3a3"
+     "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a32543b92ff109551147"
+     "6adc8369db6ddc933665a11978dda1404ee1066ca9559d0000000000000fa014"
+     "fa9be834890a73e254344705d8775d4b3d2e6c5df20335eff708c424eebcd50e"
+     "90ca19b9418816d683e89950a4f27ba307c5baf94381745aeea2c4feb2140b3e"
+     "150e89e7a4507c553aad98f45191ea57330863b8c288565e0a9a295df2b38da8"
+     "32474ce09c6a2b8fc254c062ebdbeaba8b588599d75f9ca4ed0a45e6bf880b"},
 };
 /* END VECTORS */
 
@@ -104,11 +125,13 @@ static struct fx F;
 /* Out: the named value's bytes.  Returns: its length. */
 static size_t value(const char *name, uint8_t *out, size_t cap)
 {
-    static const char *const msgs[FX_N_CODECS] = {"cert", "utxo", "request", "record",
-                                                  "confirmation", "refusal", "revocation", "limits"};
+    static const char *const msgs[FX_N_CODECS] = {"cert", "utxo", "request", "record", "confirmation",
+                                                  "refusal", "revocation", "limits", "stamp"};
     for (int t = 0; t < FX_N_CODECS; t++)
         if (strcmp(name, msgs[t]) == 0)
             return fx_encode(&F, t + 1, out, cap);
+    if (strcmp(name, "record_stamped") == 0)
+        return fx_encode(&F, OFFPAY_MSG_RECORD_STAMPED, out, cap);
     struct offpay_utxo o;
     const uint8_t *p = NULL;
     size_t n = 32;
@@ -139,7 +162,7 @@ static size_t value(const char *name, uint8_t *out, size_t cap)
 
 static const char *const names[] = {"issuer_pk", "payer_pk", "payee_pk", "cert", "utxo", "request", "record",
                                     "record_id", "output0_id", "output1_id", "confirmation", "refusal",
-                                    "refusal_text", "revocation", "limits"};
+                                    "refusal_text", "revocation", "limits", "stamp", "record_stamped"};
 
 static void print_table(void)
 {
@@ -196,7 +219,7 @@ int main(int argc, char **argv)
         /* Every message vector decodes, round-trips and verifies. */
         for (int t = 0; t < FX_N_CODECS; t++) {
             if (strcmp(v->name, fx_codecs[t].name) == 0 ||
-                (strcmp(v->name, "limits") == 0 && t + 1 == OFFPAY_MSG_LIMITS)) {
+                (strcmp(v->name, "record_stamped") == 0 && t + 1 == OFFPAY_MSG_RECORD)) {
                 uint8_t again[OFFPAY_RECORD_BYTES_MAX];
                 size_t m;
                 CHECK_STATUS(fx_codecs[t].roundtrip(want, wn, again, sizeof again, &m), OFFPAY_OK);
@@ -211,5 +234,8 @@ int main(int argc, char **argv)
     CHECK_STATUS(offpay_request_verify(&F.req, F.issuer_pk, &F.revocation, FX_NOW), OFFPAY_OK);
     CHECK_STATUS(offpay_record_verify_for_request(&F.rec, &F.req, F.issuer_pk, &F.revocation, FX_NOW), OFFPAY_OK);
     CHECK_STATUS(offpay_confirmation_verify(&F.conf, &F.rec, F.issuer_pk, &F.revocation, FX_NOW), OFFPAY_OK);
+    CHECK_STATUS(offpay_stamp_verify(&F.stamp, F.issuer_pk), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_verify_for_request(&F.rec_stamped, &F.req, F.issuer_pk, &F.revocation, FX_NOW), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_check_fresh(&F.rec_stamped, F.issuer_pk, 604800, FX_NOW), OFFPAY_OK);
     return 0;
 }
