@@ -23,7 +23,7 @@ struct enrol {
     size_t cert_len;
     uint8_t wallet_id[OFFPAY_WALLET_ID_BYTES];
     char account[OFFPAY_ACCOUNT_MAX + 1];
-    char *limits, *revocation;
+    char *limits, *revocation, *stamp;
 };
 
 /* The wallet's current limits and the revocation list, for the answer. */
@@ -31,9 +31,12 @@ static enum tx_step fetch_documents(struct request *rq, struct enrol *e)
 {
     free(e->limits);
     free(e->revocation);
+    free(e->stamp);
     e->limits = offpayd_limits_text(rq->srv, rq->l, e->wallet_id);
     e->revocation = offpayd_revocation_text(rq->srv, rq->l);
-    return e->limits != NULL && e->revocation != NULL ? STEP_COMMIT : STEP_ERROR;
+    /* Enrolling is the wallet's first sync: it may pay offline from here. */
+    e->stamp = offpayd_stamp_text(rq->srv, e->wallet_id, rq->now);
+    return e->limits != NULL && e->revocation != NULL && e->stamp != NULL ? STEP_COMMIT : STEP_ERROR;
 }
 
 /* The token was used already: answer again if it enrolled this very key. */
@@ -167,10 +170,12 @@ void ep_enrol(struct request *rq)
     offpay_hex(wid, e.wallet_id, sizeof e.wallet_id);
     offpay_hex(ipk, rq->srv->issuer_pk, sizeof rq->srv->issuer_pk);
     reply_json(rq, 200,
-               json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "certificate", cert_text, "wallet_id", wid, "account",
-                         e.account, "issuer_public_key", ipk, "limits", e.limits, "revocation", e.revocation));
+               json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "certificate", cert_text, "wallet_id", wid, "account",
+                         e.account, "issuer_public_key", ipk, "limits", e.limits, "revocation", e.revocation, "stamp",
+                         e.stamp));
 out:
     free(cert_text);
     free(e.limits);
     free(e.revocation);
+    free(e.stamp);
 }

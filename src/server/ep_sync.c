@@ -346,7 +346,7 @@ static void sync_with(struct request *rq, struct scratch *sc)
 {
     struct sync_body_item *parsed = sc->parsed;
     struct sync_item *items = NULL;
-    char *limits = NULL, *revocation = NULL, msg[160];
+    char *limits = NULL, *revocation = NULL, *stamp = NULL, msg[160];
     size_t i, n;
     struct out o = {NULL, 0, 0, 0};
 
@@ -388,7 +388,7 @@ static void sync_with(struct request *rq, struct scratch *sc)
         rq->sync_rejected += items[i].outcome == SYNC_REJECTED;
     }
 
-    /* {"results":[{"record":hex,"status":s[,"reason":r][,"waterfall":n]},...],"utxos":[...],"limits":t,"revocation":t} */
+    /* {"results":[{"record":hex,"status":s[,"reason":r][,"waterfall":n]},...],"utxos":[...],"limits":t,"revocation":t,"stamp":t} */
     char hex[2 * OFFPAY_RECORD_ID_BYTES + 1], num[24];
     int first = 1;
     for (i = 0; i < n; i++)
@@ -422,14 +422,18 @@ static void sync_with(struct request *rq, struct scratch *sc)
         limits = offpayd_limits_text(rq->srv, rq->l, rq->wallet.id);
         revocation = offpayd_revocation_text(rq->srv, rq->l);
     }
-    if (limits != NULL && revocation != NULL) {
+    /* The wallet synced now: its proof for payees offline (issue 13). */
+    stamp = offpayd_stamp_text(rq->srv, rq->wallet.id, rq->now);
+    if (limits != NULL && revocation != NULL && stamp != NULL) {
         out_str(&o, "],\"limits\":\"");
         out_str(&o, limits);
         out_str(&o, "\",\"revocation\":\"");
         out_str(&o, revocation);
+        out_str(&o, "\",\"stamp\":\"");
+        out_str(&o, stamp);
         out_str(&o, "\"}");
     }
-    if (o.oom || limits == NULL || revocation == NULL) {
+    if (o.oom || limits == NULL || revocation == NULL || stamp == NULL) {
         free(o.p);
         fprintf(stderr, "offpayd: sync settled but its answer could not be built\n");
         reply_error(rq, 500, "internal", "The records were processed but the answer could not be built; sync again.");
@@ -438,4 +442,5 @@ static void sync_with(struct request *rq, struct scratch *sc)
     }
     free(limits);
     free(revocation);
+    free(stamp);
 }

@@ -445,6 +445,8 @@ enum offpay_ledger_result offpayd_holding(struct offpay_ledger *l, const uint8_t
  * that the value goes to its account's online balance instead.  Out: *yes. */
 enum offpay_ledger_result offpayd_waterfall(struct offpay_ledger *l, const struct offpay_ledger_wallet *payee,
                                             uint64_t amount, int *yes);
+/* A sync stamp for wallet at time at (issue 13), signed.  Returns: malloc'd text or NULL. */
+char *offpayd_stamp_text(struct offpayd *srv, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES], uint64_t at);
 /* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */
 char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l);
 /* An attested UTXO in text form (malloc'd) or NULL. */

@@ -240,6 +240,19 @@ char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const ui
     return limits_signed_text(srv, &p);
 }
 
+char *offpayd_stamp_text(struct offpayd *srv, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES], uint64_t at)
+{
+    struct offpay_stamp st;
+    uint8_t buf[OFFPAY_STAMP_BYTES];
+    memset(&st, 0, sizeof st);
+    memcpy(st.wallet_id, wallet, OFFPAY_WALLET_ID_BYTES);
+    st.synced_at = at;
+    if (offpay_stamp_sign_with(&st, &srv->issuer) != OFFPAY_OK)
+        return NULL;
+    size_t n = offpay_stamp_encode(buf, sizeof buf, &st);
+    return n == 0 ? NULL : offpayd_message_text(buf, n);
+}
+
 struct id_list {
     uint8_t *ids;
     uint32_t n, cap;

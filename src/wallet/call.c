@@ -165,6 +165,15 @@ enum offpay_status wallet_field_policy(struct offpay_wallet *w, const json_t *ob
     return s;
 }
 
+enum offpay_status wallet_field_stamp(struct offpay_wallet *w, const json_t *obj, uint8_t bin[OFFPAY_STAMP_BYTES],
+                                      size_t *len)
+{
+    *len = 0;
+    if (json_object_get(obj, "stamp") == NULL)
+        return OFFPAY_OK;
+    return wallet_field_text(w, obj, "stamp", OFFPAY_MSG_STAMP, bin, OFFPAY_STAMP_BYTES, len);
+}
+
 int wallet_coin_decode(const json_t *text, struct offpay_utxo *u)
 {
     uint8_t bin[OFFPAY_UTXO_BYTES];

@@ -154,8 +154,8 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
                                        const json_t *resp, const struct wallet_key *k, const char *account,
                                        const uint8_t *issuer_pin)
 {
-    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES], *rev = NULL;
-    size_t rev_len = 0;
+    uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES], *rev = NULL, stamp[OFFPAY_STAMP_BYTES];
+    size_t rev_len = 0, stamp_len = 0;
     char path[PATH_MAX + 16];
     struct offpay_cert cert;
     struct offpay_limits_policy policy;
@@ -171,8 +171,10 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
                         scratch->server_url, got);
     }
     if (s == OFFPAY_OK)
-        s = wallet_create_keyed(out, err, scratch->dir, scratch->server_url, &cert, k, issuer_pk, &policy, rev,
-                                rev_len);
+        s = wallet_field_stamp(scratch, resp, stamp, &stamp_len);
+    if (s == OFFPAY_OK)
+        s = wallet_create_stamped(out, err, scratch->dir, scratch->server_url, &cert, k, issuer_pk, &policy, rev,
+                                  rev_len, stamp, stamp_len);
     free(rev);
     if (s == OFFPAY_OK) {
         offpay_wallet_contact_set(*out, &scratch->contact);

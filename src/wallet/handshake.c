@@ -234,10 +234,15 @@ static enum offpay_status pay_sign(struct offpay_wallet *w, const struct offpay_
 {
     uint64_t seq;
     const struct offpay_signer *key;
+    struct offpay_stamp stamp;
+    int stamped = 0;
+    /* The record carries the latest sync stamp: the payee's proof that this
+     * wallet synced lately (issue 13).  Without one it is a type-4 record. */
     enum offpay_status s = wallet_store_seq_get(w->store, &seq);
-    if (s != OFFPAY_OK || (s = wallet_signer(w, &key)) != OFFPAY_OK)
+    if (s != OFFPAY_OK || (s = wallet_stamp_load(w, &stamp, &stamped)) != OFFPAY_OK ||
+        (s = wallet_signer(w, &key)) != OFFPAY_OK)
         return s;
-    s = offpay_record_build_with(rec, &w->cert, key, req, inputs, n, now, seq);
+    s = offpay_record_build_stamped_with(rec, &w->cert, key, stamped ? &stamp : NULL, req, inputs, n, now, seq);
     if (s == OFFPAY_ERR_KEY_UNAVAILABLE)
         return wallet_signed(w, s, "the payment record");
     if (s != OFFPAY_OK)
@@ -371,6 +376,36 @@ static enum offpay_status incoming_decode(struct offpay_wallet *w, struct offpay
     return OFFPAY_OK;
 }
 
+/* The payer's sync stamp against this wallet's own offline time limit
+ * (issue 13): a payer that cannot show it synced within it may be a clone
+ * or a stolen wallet running out the clock, so it is refused. */
+static enum offpay_status accept_fresh(struct offpay_wallet *w, const struct offpay_record *rec, uint64_t now)
+{
+    struct offpay_wallet_limits lim;
+    char when[64] = "?";
+    enum offpay_status s = wallet_limits_read(w, &lim);
+    if (s != OFFPAY_OK)
+        return s;
+    uint32_t t = lim.effective.offline_time;
+    s = offpay_record_check_fresh(rec, w->issuer_pk, t, now);
+    if (s == OFFPAY_ERR_STAMP_INVALID)
+        return wallet_fail(w, s, "Refused: the payer's sync stamp is not the issuer's or is another wallet's (a "
+                                 "tampered record); nothing changed.");
+    if (s == OFFPAY_OK || !rec->has_stamp)
+        return s == OFFPAY_OK ? s
+                              : wallet_fail(w, s, "Refused: the payer's record carries no sync stamp (an older "
+                                                  "offpay), so it cannot show it synced within this wallet's offline "
+                                                  "time limit of %u seconds; the payer must update and sync; nothing "
+                                                  "changed.", t);
+    time_t at = (time_t)rec->stamp.synced_at;
+    struct tm tm;
+    if (gmtime_r(&at, &tm) != NULL)
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return wallet_fail(w, s, "Refused: the payer %s last synced at %s (its sync stamp), longer ago than this wallet's "
+                             "offline time limit of %u seconds (%.1f days); it must go online and sync before it "
+                             "pays offline; nothing changed.", rec->payer.account, when, t, t / 86400.0);
+}
+
 /* Claim 5, inside the transaction: it answers an open request of ours; payer
  * certificate (issuer, validity, revocation list), payer signature, attested
  * inputs owned by the payer, balance, and that it pays the request exactly;
@@ -390,6 +425,8 @@ static enum offpay_status accept_check(struct offpay_wallet *w, const struct off
         return wallet_fail(w, s, "Refused: the payer %s has been revoked for fraud; nothing changed.", rec->payer.account);
     if (s != OFFPAY_OK)
         return wallet_fail(w, s, "The payment does not verify: %s Nothing changed.", offpay_status_str(s));
+    if ((s = accept_fresh(w, rec, now)) != OFFPAY_OK)
+        return s;
     for (unsigned i = 0; i < rec->n_inputs; i++) {
         int seen = 0;
         if ((s = wallet_store_input_seen(w->store, rec->inputs[i].id, &seen)) != OFFPAY_OK)

@@ -140,6 +140,22 @@ enum offpay_status wallet_revocation_load(struct offpay_wallet *w, struct offpay
  * a transaction. */
 enum offpay_status wallet_revocation_store(struct offpay_wallet *w, const uint8_t *msg, size_t len);
 enum offpay_status wallet_limits_store(struct offpay_wallet *w, const struct offpay_limits_policy *p);
+/* The server's sync stamp (issue 13, steps.c).  store: check it (the
+ * issuer's, for this wallet) and keep it unless the stored one is newer;
+ * len 0 (a server from before stamps) keeps what is stored; inside the
+ * caller's transaction.  load: the stored one; *has = 0 when none. */
+enum offpay_status wallet_stamp_store(struct offpay_wallet *w, const uint8_t *stamp, size_t len);
+enum offpay_status wallet_stamp_load(struct offpay_wallet *w, struct offpay_stamp *st, int *has);
+/* wallet_create_keyed, keeping the enrolment's sync stamp (stamp_len 0: none). */
+enum offpay_status wallet_create_stamped(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                         const struct offpay_cert *cert, const struct wallet_key *k,
+                                         const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                         const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                         size_t revocation_len, const uint8_t *stamp, size_t stamp_len);
+/* The "stamp" field of a server's answer, as bytes; *len = 0 when there is
+ * none.  REJECTED when it is there but not a stamp's text form. */
+enum offpay_status wallet_field_stamp(struct offpay_wallet *w, const json_t *obj, uint8_t bin[OFFPAY_STAMP_BYTES],
+                                      size_t *len);
 
 /* Append a history event (inside a transaction). */
 enum offpay_status wallet_history_add(struct offpay_wallet *w, const char *kind, uint64_t amount,

@@ -203,7 +203,8 @@ static enum offpay_status create_folder(struct offpay_wallet *w, int *created)
 
 /* The first transaction of a new store: identity, limits, revocation list, history. */
 static enum offpay_status create_rows(struct offpay_wallet *w, const struct offpay_limits_policy *limits,
-                                      const uint8_t *revocation, size_t revocation_len)
+                                      const uint8_t *revocation, size_t revocation_len, const uint8_t *stamp,
+                                      size_t stamp_len)
 {
     struct wallet_store_identity id;
     enum offpay_status s;
@@ -221,6 +222,7 @@ static enum offpay_status create_rows(struct offpay_wallet *w, const struct offp
     if ((s = wallet_store_identity_insert(w->store, &id)) != OFFPAY_OK ||
         (s = wallet_limits_store(w, limits)) != OFFPAY_OK ||
         (s = wallet_revocation_store(w, revocation, revocation_len)) != OFFPAY_OK ||
+        (s = wallet_stamp_store(w, stamp, stamp_len)) != OFFPAY_OK ||
         (s = wallet_store_synced_set(w->store, id.created)) != OFFPAY_OK ||
         (s = wallet_history_add(w, "init", 0, w->cert.account, NULL, "wallet enrolled")) != OFFPAY_OK) {
         wallet_store_rollback(w->store);
@@ -233,7 +235,8 @@ static enum offpay_status create_rows(struct offpay_wallet *w, const struct offp
  * rows.  Out: what was made, for the caller to remove on failure. */
 static enum offpay_status create_files(struct offpay_wallet *w, const struct wallet_key *k,
                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
-                                       size_t revocation_len, int *key_written)
+                                       size_t revocation_len, const uint8_t *stamp, size_t stamp_len,
+                                       int *key_written)
 {
     char path[PATH_MAX + 16];
     enum offpay_status s = wallet_key_file_write(w, wallet_key_file_name(wallet_key_kind_of(k)), k);
@@ -245,7 +248,7 @@ static enum offpay_status create_files(struct offpay_wallet *w, const struct wal
     /* The store names who paid whom: only the owner reads it. */
     if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) == 0)
         chmod(path, 0600);
-    return create_rows(w, limits, revocation, revocation_len);
+    return create_rows(w, limits, revocation, revocation_len, stamp, stamp_len);
 }
 
 enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
@@ -253,6 +256,16 @@ enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, co
                                        const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
                                        size_t revocation_len)
+{
+    return wallet_create_stamped(out, err, dir, server_url, cert, k, issuer_pk, limits, revocation, revocation_len,
+                                 NULL, 0);
+}
+
+enum offpay_status wallet_create_stamped(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
+                                         const struct offpay_cert *cert, const struct wallet_key *k,
+                                         const uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES],
+                                         const struct offpay_limits_policy *limits, const uint8_t *revocation,
+                                         size_t revocation_len, const uint8_t *stamp, size_t stamp_len)
 {
     enum offpay_status s = OFFPAY_OK;
     int key_written = 0, dir_created = 0;
@@ -274,7 +287,7 @@ enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, co
     /* Nothing is written before all checks out; an existing wallet is left untouched. */
     if (s == OFFPAY_OK && (s = create_check(w, wallet_key_public(k), limits, revocation, revocation_len)) == OFFPAY_OK &&
         (s = create_folder(w, &dir_created)) == OFFPAY_OK &&
-        (s = create_files(w, k, limits, revocation, revocation_len, &key_written)) != OFFPAY_OK)
+        (s = create_files(w, k, limits, revocation, revocation_len, stamp, stamp_len, &key_written)) != OFFPAY_OK)
         remove_created(w, wallet_key_file_name(wallet_key_kind_of(k)), key_written, dir_created);
     if (s != OFFPAY_OK) {
         pass_error(err, w, s);

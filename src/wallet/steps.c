@@ -60,6 +60,44 @@ enum offpay_status wallet_revocation_load(struct offpay_wallet *w, struct offpay
     return OFFPAY_OK;
 }
 
+/* ---- sync stamps (issue 13) ---- */
+
+enum offpay_status wallet_stamp_load(struct offpay_wallet *w, struct offpay_stamp *st, int *has)
+{
+    uint8_t buf[OFFPAY_STAMP_BYTES];
+    size_t n = 0;
+    memset(st, 0, sizeof *st);
+    *has = 0;
+    enum offpay_status s = wallet_store_stamp_get(w->store, buf, sizeof buf, &n);
+    if (s != OFFPAY_OK || n == 0)
+        return s;
+    if (offpay_stamp_decode(st, buf, n) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The stored sync stamp is damaged.");
+    *has = 1;
+    return OFFPAY_OK;
+}
+
+enum offpay_status wallet_stamp_store(struct offpay_wallet *w, const uint8_t *stamp, size_t len)
+{
+    struct offpay_stamp st, old;
+    int has_old;
+    enum offpay_status s;
+    if (len == 0)
+        return OFFPAY_OK; /* a server from before stamps: the wallet keeps what it has */
+    if (offpay_stamp_decode(&st, stamp, len) != OFFPAY_OK)
+        return wallet_fail(w, OFFPAY_ERR_REJECTED, "The server's sync stamp is malformed; nothing changed.");
+    if (offpay_stamp_verify(&st, w->issuer_pk) != OFFPAY_OK ||
+        memcmp(st.wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES) != 0)
+        return wallet_fail(w, OFFPAY_ERR_STAMP_INVALID,
+                           "The server's sync stamp is not signed by its issuer key or is for another wallet; nothing changed.");
+    /* The newest stamp is kept: a server whose clock went back does not age it. */
+    if ((s = wallet_stamp_load(w, &old, &has_old)) != OFFPAY_OK)
+        return s;
+    if (has_old && old.synced_at > st.synced_at)
+        return OFFPAY_OK;
+    return wallet_store_stamp_set(w->store, stamp, len);
+}
+
 /* ---- history ---- */
 
 enum offpay_status wallet_history_add(struct offpay_wallet *w, const char *kind, uint64_t amount,

@@ -277,7 +277,7 @@ static void sync_item_fill(struct offpay_sync_item *it, const struct pending *p,
 static enum offpay_status sync_apply(struct offpay_wallet *w, const struct pending *p, size_t n, const json_t *results,
                                      const struct offpay_utxo *got, size_t n_got,
                                      const struct offpay_limits_policy *policy, const uint8_t *rev, size_t rev_len,
-                                     struct offpay_sync_item *items)
+                                     const uint8_t *stamp, size_t stamp_len, struct offpay_sync_item *items)
 {
     enum offpay_status s = wallet_store_begin(w->store);
     if (s != OFFPAY_OK)
@@ -290,6 +290,7 @@ static enum offpay_status sync_apply(struct offpay_wallet *w, const struct pendi
      * record of this batch and handed out its limits and revocation list. */
     if (s == OFFPAY_OK && (s = wallet_utxos_insert(w, got, n_got, NULL)) == OFFPAY_OK &&
         (s = wallet_limits_store(w, policy)) == OFFPAY_OK && (s = wallet_revocation_store(w, rev, rev_len)) == OFFPAY_OK &&
+        (s = wallet_stamp_store(w, stamp, stamp_len)) == OFFPAY_OK &&
         (s = wallet_store_synced_set(w->store, wallet_now())) == OFFPAY_OK)
         return wallet_store_commit(w->store);
     wallet_store_rollback(w->store);
@@ -338,17 +339,20 @@ static enum offpay_status sync_answer(struct offpay_wallet *w, struct offpay_syn
     json_t *results = json_object_get(resp, "results");
     struct offpay_utxo *got = NULL;
     struct offpay_limits_policy policy;
-    uint8_t *rev = NULL;
-    size_t n_got = 0, rev_len = 0;
+    uint8_t *rev = NULL, stamp[OFFPAY_STAMP_BYTES];
+    size_t n_got = 0, rev_len = 0, stamp_len = 0;
     enum offpay_status s = check_results(w, results, p, n);
     if (s == OFFPAY_OK)
         s = check_coins(w, json_object_get(resp, "utxos"), results, p, n, &got, &n_got);
     if (s == OFFPAY_OK)
         s = wallet_field_policy(w, resp, &policy, &rev, &rev_len);
     if (s == OFFPAY_OK)
+        s = wallet_field_stamp(w, resp, stamp, &stamp_len);
+    if (s == OFFPAY_OK)
         s = report_grow(w, rep, n, n_got);
     if (s == OFFPAY_OK)
-        s = sync_apply(w, p, n, results, got, n_got, &policy, rev, rev_len, rep->items + rep->submitted);
+        s = sync_apply(w, p, n, results, got, n_got, &policy, rev, rev_len, stamp, stamp_len,
+                       rep->items + rep->submitted);
     if (s == OFFPAY_OK)
         report_batch(rep, n, got, n_got, rev, rev_len);
     free(got);
