@@ -76,12 +76,13 @@ j() {
 
 # dump WALLET: every row of the wallet store, for before/after comparisons,
 # except the time of the last completed sync (limits.last_sync, which the
-# offline time limit counts from): a sync that changes nothing else still
-# moves it, as pay-online's sync before a refused payment does.
+# offline time limit counts from) and the server's sync stamp that comes
+# with it (limits.sync_stamp): a sync that changes nothing else still moves
+# them, as pay-online's sync before a refused payment does.
 dump() {
   rm -f "$T/dump.db"
   sqlite3 "$T/$1/wallet.db" ".backup '$T/dump.db'" &&
-    sqlite3 "$T/dump.db" "UPDATE limits SET last_sync = 0" 2>/dev/null
+    sqlite3 "$T/dump.db" "UPDATE limits SET last_sync = 0, sync_stamp = NULL" 2>/dev/null
   sqlite3 "$T/dump.db" .dump
 }
 
