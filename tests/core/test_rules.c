@@ -578,9 +578,56 @@ static void test_record_without_id(void)
     CHECK_STATUS(offpay_refusal_verify(&f, &r), OFFPAY_ERR_WRONG_RECORD);
 }
 
+/* The payee's offline time check (issue 13): the stamp the record carries,
+ * against the payee's limit T and clock.  A forged stamp or another
+ * wallet's fails whatever T is; no stamp or an old one fails only under a T. */
+static void test_fresh(void)
+{
+    const uint32_t week = 7 * 86400;
+    struct offpay_record r = F.rec_stamped;
+    struct offpay_signer k;
+    CHECK_STATUS(offpay_record_check_fresh(&F.rec, F.issuer_pk, 0, FX_NOW), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_check_fresh(&F.rec, F.issuer_pk, week, FX_NOW), OFFPAY_ERR_PAYER_NOT_FRESH);
+    /* The stamp is a day old: fresh under a week and under exactly a day. */
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, FX_NOW), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, (uint32_t)FX_DAY, FX_NOW), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, (uint32_t)FX_DAY - 1, FX_NOW), OFFPAY_ERR_PAYER_NOT_FRESH);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, FX_NOW + 6 * FX_DAY), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, FX_NOW + 6 * FX_DAY + 1), OFFPAY_ERR_PAYER_NOT_FRESH);
+    /* A payee whose clock is behind the server's: the stamp counts as fresh. */
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, F.stamp.synced_at - 3600), OFFPAY_OK);
+    /* Signed by another key (the payer's own): forged, even with no limit. */
+    CHECK_STATUS(offpay_stamp_sign(&r.stamp, F.payer_sk), OFFPAY_OK);
+    CHECK_STATUS(offpay_stamp_verify(&r.stamp, F.issuer_pk), OFFPAY_ERR_STAMP_INVALID);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, 0, FX_NOW), OFFPAY_ERR_STAMP_INVALID);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, FX_NOW), OFFPAY_ERR_STAMP_INVALID);
+    /* The issuer's stamp of another wallet (the payee's), fresh: not the payer's. */
+    r = F.rec_stamped;
+    memcpy(r.stamp.wallet_id, F.payee.wallet_id, OFFPAY_WALLET_ID_BYTES);
+    CHECK_STATUS(offpay_stamp_sign(&r.stamp, F.issuer_sk), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, FX_NOW), OFFPAY_ERR_STAMP_INVALID);
+    /* A changed time breaks the issuer's signature. */
+    r = F.rec_stamped;
+    r.stamp.synced_at = FX_NOW;
+    CHECK_STATUS(offpay_record_check_fresh(&r, F.issuer_pk, week, FX_NOW), OFFPAY_ERR_STAMP_INVALID);
+    /* And the payer's signature covers the stamp: a swapped stamp breaks the record. */
+    r = F.rec_stamped;
+    r.stamp = F.stamp;
+    r.stamp.synced_at = FX_NOW;
+    CHECK_STATUS(offpay_stamp_sign(&r.stamp, F.issuer_sk), OFFPAY_OK);
+    CHECK_STATUS(offpay_record_verify(&r, F.issuer_pk, NULL, FX_NOW, 0), OFFPAY_ERR_BAD_SIGNATURE);
+    /* The stamped builder through a signer is the stamped record of the fixture. */
+    offpay_signer_from_key(&k, F.payer_sk);
+    CHECK_STATUS(offpay_record_build_stamped_with(&r, &F.payer, &k, &F.stamp, &F.req, &F.coins[3], 1, FX_NOW, 1), OFFPAY_OK);
+    CHECK_MEM(&r, &F.rec_stamped, sizeof r);
+    CHECK_STATUS(offpay_record_build_stamped_with(&r, &F.payer, &k, NULL, &F.req, &F.coins[3], 1, FX_NOW, 1), OFFPAY_OK);
+    CHECK_MEM(&r, &F.rec, sizeof r);
+}
+
 int main(void)
 {
     fx_init(&F, NULL);
+    test_fresh();
     test_happy_path();
     test_tamper_every_byte();
     test_wrong_request();
