@@ -182,6 +182,8 @@ static void sizes(void)
         show_size(what, buf, fx_encode(&F, fx_codecs[t].type, buf, sizeof buf));
     }
     show_size("record (32-char acct)", buf, offpay_record_encode(buf, sizeof buf, &G.rec));
+    show_size("record with stamp", buf, offpay_record_encode(buf, sizeof buf, &F.rec_stamped));
+    show_size("stamped (32-char acct)", buf, offpay_record_encode(buf, sizeof buf, &G.rec_stamped));
 }
 
 int main(int argc, char **argv)
