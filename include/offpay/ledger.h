@@ -242,6 +242,11 @@ struct offpay_ledger_ops {
      * next operation).  NOT_FOUND when there is no such wallet. */
     enum offpay_ledger_result (*wallet_certificate)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
                                                     const uint8_t **cert, size_t *cert_len);
+    /* Replace the wallet's certificate (a renewal, issue 13: same key, a
+     * later end).  NOT_FOUND when there is no such wallet. */
+    enum offpay_ledger_result (*wallet_certificate_set)(struct offpay_ledger *l,
+                                                        const uint8_t id[OFFPAY_WALLET_ID_BYTES], const uint8_t *cert,
+                                                        size_t cert_len);
     /* Mark the wallet fraudulent and put it on the revocation list (serial + 1,
      * issued_at = now).  A wallet already revoked is left as it is. */
     enum offpay_ledger_result (*wallet_revoke)(struct offpay_ledger *l, const uint8_t id[OFFPAY_WALLET_ID_BYTES],

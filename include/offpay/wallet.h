@@ -150,6 +150,18 @@ enum offpay_status offpay_wallet_create(struct offpay_wallet **w, char *err, con
 
 /* Out: the wallet's certificate, issuer key and server URL (read-only views). */
 const struct offpay_cert *offpay_wallet_cert(const struct offpay_wallet *w);
+
+/* The wallet's certificate against its clock (issue 13): when it ends
+ * (not_after, Unix seconds), whether that is within
+ * OFFPAY_WALLET_CERT_RENEW_BEFORE (a sync then renews it), and whether it
+ * has ended (payees refuse the wallet until a sync renews it). */
+#define OFFPAY_WALLET_CERT_RENEW_BEFORE (30u * 86400u)
+struct offpay_wallet_cert_info {
+    uint64_t not_after;
+    int renew_due;
+    int expired;
+};
+void offpay_wallet_cert_info(const struct offpay_wallet *w, struct offpay_wallet_cert_info *info);
 const uint8_t *offpay_wallet_issuer_key(const struct offpay_wallet *w);
 const char *offpay_wallet_server_url(const struct offpay_wallet *w);
 
@@ -458,6 +470,9 @@ struct offpay_sync_report {
     /* Set when that listing failed or was refused: the sync itself counts as
      * done; this says why nothing was recovered. */
     char recovery_warning[OFFPAY_WALLET_ERROR_MAX];
+    /* The server renewed the wallet's certificate (issue 13): its new end,
+     * Unix seconds; 0 when it did not. */
+    uint64_t certificate_renewed_until;
 };
 
 /*

@@ -14,7 +14,6 @@
 #include "internal.h"
 
 #define TOKEN_MAX 128
-#define CERT_SKEW 300 /* not_before lies this far back, for wallets whose clock is a little behind */
 
 struct enrol {
     uint8_t token_hash[OFFPAY_HASH_BYTES];
@@ -92,7 +91,7 @@ static enum tx_step enrol_tx(struct request *rq, void *ctx)
     memset(&cert, 0, sizeof cert);
     memcpy(cert.wallet_id, w.id, sizeof w.id);
     memcpy(cert.public_key, w.public_key, sizeof w.public_key);
-    cert.not_before = rq->now > CERT_SKEW ? rq->now - CERT_SKEW : 0;
+    cert.not_before = rq->now > OFFPAYD_CERT_SKEW ? rq->now - OFFPAYD_CERT_SKEW : 0;
     cert.not_after = rq->now + OFFPAYD_CERT_LIFETIME;
     memcpy(cert.account, acc.name, sizeof cert.account);
     if (offpay_cert_issue_with(&cert, &rq->srv->issuer) != OFFPAY_OK)

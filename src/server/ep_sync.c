@@ -346,7 +346,7 @@ static void sync_with(struct request *rq, struct scratch *sc)
 {
     struct sync_body_item *parsed = sc->parsed;
     struct sync_item *items = NULL;
-    char *limits = NULL, *revocation = NULL, *stamp = NULL, msg[160];
+    char *limits = NULL, *revocation = NULL, *stamp = NULL, *cert = NULL, msg[160];
     size_t i, n;
     struct out o = {NULL, 0, 0, 0};
 
@@ -424,6 +424,9 @@ static void sync_with(struct request *rq, struct scratch *sc)
     }
     /* The wallet synced now: its proof for payees offline (issue 13). */
     stamp = offpayd_stamp_text(rq->srv, rq->wallet.id, rq->now);
+    /* The certificate the ledger holds, renewed or not (renew.c). */
+    if (rq->cert_len > 0 && (cert = offpayd_message_text(rq->cert_bin, rq->cert_len)) == NULL)
+        o.oom = 1;
     if (limits != NULL && revocation != NULL && stamp != NULL) {
         out_str(&o, "],\"limits\":\"");
         out_str(&o, limits);
@@ -431,7 +434,13 @@ static void sync_with(struct request *rq, struct scratch *sc)
         out_str(&o, revocation);
         out_str(&o, "\",\"stamp\":\"");
         out_str(&o, stamp);
-        out_str(&o, "\"}");
+        if (cert != NULL) {
+            out_str(&o, "\",\"certificate\":\"");
+            out_str(&o, cert);
+            out_str(&o, rq->cert_renewed ? "\",\"certificate_renewed\":true}" : "\",\"certificate_renewed\":false}");
+        } else {
+            out_str(&o, "\"}");
+        }
     }
     if (o.oom || limits == NULL || revocation == NULL || stamp == NULL) {
         free(o.p);
@@ -443,4 +452,5 @@ static void sync_with(struct request *rq, struct scratch *sc)
     free(limits);
     free(revocation);
     free(stamp);
+    free(cert);
 }

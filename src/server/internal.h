@@ -33,6 +33,8 @@
 #define OFFPAYD_COINS_MAX OFFPAY_API_COINS_MAX /* amounts in a load, ids in an unload */
 #define OFFPAYD_UTXOS_MAX OFFPAY_API_UTXOS_MAX /* coins in one GET /v1/utxos answer */
 #define OFFPAYD_CERT_LIFETIME (365u * 86400u)  /* seconds a certificate is valid */
+#define OFFPAYD_CERT_RENEW_BEFORE (30u * 86400u) /* a sync this close to a certificate's end renews it */
+#define OFFPAYD_CERT_SKEW 300u                 /* not_before lies this far back, for wallets whose clock is behind */
 #define OFFPAYD_TX_ATTEMPTS 20                 /* tries of a transaction that keeps conflicting */
 /* Requests in one group transaction (tx.c).  Each runs in a savepoint,
  * which PostgreSQL makes a subtransaction; a backend caches 64 of them
@@ -186,6 +188,11 @@ struct request {
     size_t body_len;
     json_t *json; /* the body as a JSON object, or NULL when there is none */
     uint64_t now;
+    /* A sync's answer: the caller's certificate as the ledger holds it,
+     * and whether this sync renewed it (renew.c). */
+    uint8_t cert_bin[OFFPAY_CERT_BYTES_MAX];
+    size_t cert_len;
+    int cert_renewed;
 
     int keep_answer; /* the route stores its 2xx answer with the nonce (tx.c) */
     int authed;      /* the caller: set for every endpoint but enrol */
@@ -445,6 +452,11 @@ enum offpay_ledger_result offpayd_holding(struct offpay_ledger *l, const uint8_t
  * that the value goes to its account's online balance instead.  Out: *yes. */
 enum offpay_ledger_result offpayd_waterfall(struct offpay_ledger *l, const struct offpay_ledger_wallet *payee,
                                             uint64_t amount, int *yes);
+/* renew.c.  offpayd_cert_renew_due: 1 when a sync at now renews c.
+ * renew_certificate: inside the caller's sync transaction, read the
+ * caller's certificate into rq->cert_bin and renew it when due. */
+int offpayd_cert_renew_due(const struct offpay_cert *c, uint64_t now);
+enum tx_step renew_certificate(struct request *rq);
 /* A sync stamp for wallet at time at (issue 13), signed.  Returns: malloc'd text or NULL. */
 char *offpayd_stamp_text(struct offpayd *srv, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES], uint64_t at);
 /* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */

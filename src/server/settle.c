@@ -488,10 +488,12 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
         acc.online += a->deltas[i].online;
         TRY(l->ops->account_update(l, &acc));
     }
-    /* The caller's last sync, on its own shard (offpayd wallet show). */
-    if (!rq->no_nonce)
-        TRY(l->ops->wallet_synced(l, rq->wallet.id, rq->now));
-    return STEP_COMMIT;
+    /* On the caller's own shard: its last sync (offpayd wallet show), and
+     * its certificate, renewed when due. */
+    if (rq->no_nonce)
+        return STEP_COMMIT;
+    TRY(l->ops->wallet_synced(l, rq->wallet.id, rq->now));
+    return renew_certificate(rq);
 }
 
 /* What apply_tx reads, for a backend that reads it ahead in bulk: each

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -396,4 +397,25 @@ json_t *cli_payment_json(const struct offpay_wallet_payment *p)
     return cli_json_money(json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "kind", "record", "record", hex, "amount",
                                     (json_int_t)p->amount, "payee", p->counterparty, "inputs", (json_int_t)p->n_inputs,
                                     "inputs_total", (json_int_t)p->inputs_total, "change", (json_int_t)p->change));
+}
+
+void cli_utc(char out[32], uint64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+void cli_cert_print(FILE *f, const struct offpay_wallet *w)
+{
+    struct offpay_wallet_cert_info ci;
+    char when[32];
+    offpay_wallet_cert_info(w, &ci);
+    cli_utc(when, ci.not_after);
+    if (ci.expired)
+        fprintf(f, "certificate:    ENDED at %s: payees refuse this wallet. Run `offpay sync` to renew it; if the "
+                   "server refuses (a revoked wallet), enrol a new device with `offpay init`.\n", when);
+    else if (ci.renew_due)
+        fprintf(f, "certificate:    ends at %s; run `offpay sync` to renew it.\n", when);
 }

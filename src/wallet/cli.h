@@ -175,5 +175,11 @@ void cli_hex(char *out, const uint8_t *id, size_t len);
 /* A payment the payer made (pay, pay --to) as JSON: kind "record", record id,
  * amount, payee, inputs, inputs_total, change.  NULL when out of memory. */
 json_t *cli_payment_json(const struct offpay_wallet_payment *p);
+/* out = the Unix time t as "YYYY-MM-DD HH:MM:SS UTC". */
+void cli_utc(char out[32], uint64_t t);
+/* The certificate lines of balance and sync (issue 13): nothing while the
+ * certificate is far from its end; when it ends within 30 days or has
+ * ended, one line saying when and what to do. */
+void cli_cert_print(FILE *f, const struct offpay_wallet *w);
 
 #endif

@@ -42,12 +42,15 @@ static int run(struct cli *c, int argc, char **argv)
             json_array_append_new(list, json_pack("{s:s, s:I, s:s}", "id", hex, "amount", (json_int_t)u[i].amount,
                                                   "state", offpay_utxo_state_name(u[i].state)));
         }
-        json_t *obj = json_pack("{s:o, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:o}", "online",
+        struct offpay_wallet_cert_info ci;
+        offpay_wallet_cert_info(w, &ci);
+        json_t *obj = json_pack("{s:o, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:o, s:I, s:b, s:b}", "online",
                                 have_online ? json_integer((json_int_t)online) : json_null(), "offline", "spendable",
                                 (json_int_t)b.spendable, "locked", (json_int_t)b.locked, "in_doubt",
                                 (json_int_t)b.in_doubt, "incoming_unsynced", (json_int_t)b.incoming_unsynced, "pending",
                                 "outgoing", (json_int_t)b.pending_outgoing, "incoming", (json_int_t)b.pending_incoming,
-                                "utxos", list);
+                                "utxos", list, "certificate_expires", (json_int_t)ci.not_after,
+                                "certificate_renew_due", ci.renew_due, "certificate_expired", ci.expired);
         cli_json_money(obj);
         rc = cli_json_print(obj);
     } else {
@@ -66,6 +69,7 @@ static int run(struct cli *c, int argc, char **argv)
         printf("pending:        %llu outgoing, %llu incoming payment%s not yet synced\n",
                (unsigned long long)b.pending_outgoing, (unsigned long long)b.pending_incoming,
                b.pending_outgoing + b.pending_incoming == 1 ? "" : "s");
+        cli_cert_print(stdout, w);
         printf("coins:          %zu\n", n);
         for (size_t i = 0; i < n; i++) {
             char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];

@@ -52,13 +52,15 @@ json_t *cli_sync_json(const struct offpay_sync_report *r)
                                                (json_int_t)o->amount, "counterparty",
                                                o->counterparty[0] ? o->counterparty : NULL));
     }
-    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:{s:I, s:I}}", "calls", calls,
+    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:{s:I, s:I}, s:o}", "calls", calls,
                      "submitted", (json_int_t)r->submitted, "settled", (json_int_t)r->settled, "rejected", rejected,
                      "new_utxos", fresh, "voided", voided, "completed_unconfirmed", completed, "waterfall", waterfall,
                      "waterfall_total", (json_int_t)waterfall_total, "revoked_wallets",
                      (json_int_t)r->revoked_count, "recovered", recovered, "recovery_warning",
                      r->recovery_warning[0] ? json_string(r->recovery_warning) : json_null(), "interrupted_unload",
-                     "spendable_again", (json_int_t)r->unload_undone, "taken_online", (json_int_t)r->unload_completed);
+                     "spendable_again", (json_int_t)r->unload_undone, "taken_online", (json_int_t)r->unload_completed,
+                     "certificate_renewed_until",
+                     r->certificate_renewed_until ? json_integer((json_int_t)r->certificate_renewed_until) : json_null());
 }
 
 /* One sentence per call whose answer was lost. */
@@ -140,6 +142,11 @@ void cli_sync_print(FILE *f, const struct offpay_sync_report *r)
                 cli_money(r->unload_completed));
     fprintf(f, "Limits and revocation list updated (%u revoked wallet%s).\n", r->revoked_count,
             r->revoked_count == 1 ? "" : "s");
+    if (r->certificate_renewed_until) {
+        char when[32];
+        cli_utc(when, r->certificate_renewed_until);
+        fprintf(f, "The server renewed this wallet's certificate: valid until %s.\n", when);
+    }
     cli_sync_warn(r);
 }
 

@@ -21,6 +21,23 @@ static void hex_short(char out[17], const uint8_t *id)
     offpay_hex(out, id, 8);
 }
 
+/* This wallet's own certificate must be valid to pay or be paid: a payee
+ * (or a payer) refuses it otherwise.  An ended one says what to do. */
+static enum offpay_status own_cert_check(struct offpay_wallet *w, uint64_t now)
+{
+    char when[64] = "?";
+    time_t t = (time_t)w->cert.not_after;
+    struct tm tm;
+    if (now <= w->cert.not_after)
+        return OFFPAY_OK;
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return wallet_fail(w, OFFPAY_ERR_CERT_EXPIRED,
+                       "This wallet's certificate ended at %s, so other wallets refuse it; run `offpay sync` to renew "
+                       "it (if the server refuses, the wallet was revoked: enrol a new device with `offpay init`); "
+                       "nothing changed.", when);
+}
+
 /* ---- payee: request ---- */
 
 enum offpay_status offpay_wallet_request_create(struct offpay_wallet *w, uint8_t *out, size_t out_cap, size_t *out_len,
@@ -39,6 +56,8 @@ enum offpay_status offpay_wallet_request_create(struct offpay_wallet *w, uint8_t
         return wallet_fail(w, OFFPAY_ERR_AMOUNT_OVERFLOW, "The amount is too large.");
     if (out_cap < OFFPAY_REQUEST_BYTES_MAX)
         return wallet_fail(w, OFFPAY_ERR_BUFFER_TOO_SMALL, "The output buffer is too small for a request.");
+    if ((s = own_cert_check(w, wallet_now())) != OFFPAY_OK)
+        return s;
     offpay_random(nonce, sizeof nonce);
     if ((s = wallet_signer(w, &key)) != OFFPAY_OK)
         return s;
@@ -310,6 +329,8 @@ enum offpay_status offpay_wallet_pay(struct offpay_wallet *w, uint8_t *out, size
         memset(info, 0, sizeof *info);
     if (out_cap < OFFPAY_RECORD_BYTES_MAX)
         return wallet_fail(w, OFFPAY_ERR_BUFFER_TOO_SMALL, "The output buffer is too small for a record.");
+    if ((s = own_cert_check(w, now)) != OFFPAY_OK)
+        return s;
     if ((s = pay_request_check(w, &req, request, request_len, now)) != OFFPAY_OK)
         return s;
     if ((s = wallet_store_begin(w->store)) != OFFPAY_OK)

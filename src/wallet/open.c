@@ -139,6 +139,14 @@ void offpay_wallet_close(struct offpay_wallet *w)
 
 const char *offpay_wallet_error(const struct offpay_wallet *w) { return w ? w->err : ""; }
 const struct offpay_cert *offpay_wallet_cert(const struct offpay_wallet *w) { return &w->cert; }
+
+void offpay_wallet_cert_info(const struct offpay_wallet *w, struct offpay_wallet_cert_info *info)
+{
+    uint64_t now = wallet_now(), end = w->cert.not_after;
+    info->not_after = end;
+    info->expired = now > end;
+    info->renew_due = end <= OFFPAY_WALLET_CERT_RENEW_BEFORE || now >= end - OFFPAY_WALLET_CERT_RENEW_BEFORE;
+}
 const uint8_t *offpay_wallet_issuer_key(const struct offpay_wallet *w) { return w->issuer_pk; }
 const char *offpay_wallet_server_url(const struct offpay_wallet *w) { return w->server_url; }
 

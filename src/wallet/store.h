@@ -72,6 +72,8 @@ struct wallet_store_identity {
 enum offpay_status wallet_store_identity_insert(struct wallet_store *s, const struct wallet_store_identity *id);
 /* Out: cert, cert_len, issuer_pk and server_url of *id; *found. */
 enum offpay_status wallet_store_identity_get(struct wallet_store *s, struct wallet_store_identity *id, int *found);
+/* Replace the wallet's certificate by its renewal (issue 13: same key). */
+enum offpay_status wallet_store_cert_set(struct wallet_store *s, const uint8_t *cert, size_t len);
 /* Move the wallet to another server URL (docs/wallet.md "Settings"). */
 enum offpay_status wallet_store_server_url_set(struct wallet_store *s, const char *url);
 /* The next record sequence number (>= 1), and moving it on by one. */

@@ -23,6 +23,7 @@
 enum stmt {
     S_IDENTITY_INSERT,
     S_IDENTITY_GET,
+    S_CERT_SET,
     S_SERVER_URL_SET,
     S_SEQ_GET,
     S_SEQ_BUMP,
@@ -87,6 +88,7 @@ static const char *const sql_text[S_COUNT] = {
                           " server_url, account, created) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_IDENTITY_GET] = "SELECT certificate, issuer_public_key, server_url FROM identity WHERE one = 1",
     [S_SERVER_URL_SET] = "UPDATE identity SET server_url = ?1 WHERE one = 1",
+    [S_CERT_SET] = "UPDATE identity SET certificate = ?1 WHERE one = 1",
     [S_SEQ_GET] = "SELECT next_seq FROM identity WHERE one = 1",
     [S_SEQ_BUMP] = "UPDATE identity SET next_seq = next_seq + 1 WHERE one = 1",
     [S_POLICY_SET] = "INSERT INTO limits (one, server_policy) VALUES (1, ?1)"
@@ -503,6 +505,15 @@ enum offpay_status wallet_store_identity_get(struct wallet_store *s, struct wall
         return damaged(s, st, "an identity");
     sqlite3_reset(st);
     return OFFPAY_OK;
+}
+
+enum offpay_status wallet_store_cert_set(struct wallet_store *s, const uint8_t *cert, size_t len)
+{
+    sqlite3_stmt *st = stmt(s, S_CERT_SET);
+    if (st == NULL)
+        return OFFPAY_ERR_STORAGE;
+    bind_blob(st, 1, cert, len);
+    return exec_done(s, st, NULL);
 }
 
 enum offpay_status wallet_store_server_url_set(struct wallet_store *s, const char *url)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -274,11 +275,39 @@ static void sync_item_fill(struct offpay_sync_item *it, const struct pending *p,
 
 /* The verified answer, in one transaction: every result, the coins, the
  * limits and the revocation list.  Out: items[0..n). */
-static enum offpay_status sync_apply(struct offpay_wallet *w, const struct pending *p, size_t n, const json_t *results,
-                                     const struct offpay_utxo *got, size_t n_got,
-                                     const struct offpay_limits_policy *policy, const uint8_t *rev, size_t rev_len,
-                                     const uint8_t *stamp, size_t stamp_len, struct offpay_sync_item *items)
+struct sync_docs {
+    struct offpay_limits_policy policy;
+    uint8_t *rev;
+    size_t rev_len;
+    uint8_t stamp[OFFPAY_STAMP_BYTES];
+    size_t stamp_len;
+    struct offpay_cert cert; /* a renewed certificate, when cert_len > 0 */
+    uint8_t cert_bin[OFFPAY_CERT_BYTES_MAX];
+    size_t cert_len;
+};
+
+/* A renewed certificate replaces ours, with a history line. */
+static enum offpay_status renewal_store(struct offpay_wallet *w, const struct sync_docs *d)
 {
+    char detail[96];
+    time_t t = (time_t)d->cert.not_after;
+    struct tm tm;
+    enum offpay_status s;
+    if (d->cert_len == 0)
+        return OFFPAY_OK;
+    if ((s = wallet_store_cert_set(w->store, d->cert_bin, d->cert_len)) != OFFPAY_OK)
+        return s;
+    snprintf(detail, sizeof detail, "certificate renewed by the server");
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(detail, sizeof detail, "certificate renewed by the server, valid until %Y-%m-%d %H:%M:%S UTC", &tm);
+    return wallet_history_add(w, "renew", 0, NULL, NULL, detail);
+}
+
+static enum offpay_status sync_apply(struct offpay_wallet *w, const struct pending *p, size_t n, const json_t *results,
+                                     const struct offpay_utxo *got, size_t n_got, const struct sync_docs *d,
+                                     struct offpay_sync_item *items)
+{
+    const struct offpay_limits_policy *policy = &d->policy;
     enum offpay_status s = wallet_store_begin(w->store);
     if (s != OFFPAY_OK)
         return s;
@@ -289,12 +318,44 @@ static enum offpay_status sync_apply(struct offpay_wallet *w, const struct pendi
     /* The offline time limit counts from here: the server has seen every
      * record of this batch and handed out its limits and revocation list. */
     if (s == OFFPAY_OK && (s = wallet_utxos_insert(w, got, n_got, NULL)) == OFFPAY_OK &&
-        (s = wallet_limits_store(w, policy)) == OFFPAY_OK && (s = wallet_revocation_store(w, rev, rev_len)) == OFFPAY_OK &&
-        (s = wallet_stamp_store(w, stamp, stamp_len)) == OFFPAY_OK &&
-        (s = wallet_store_synced_set(w->store, wallet_now())) == OFFPAY_OK)
-        return wallet_store_commit(w->store);
+        (s = wallet_limits_store(w, policy)) == OFFPAY_OK &&
+        (s = wallet_revocation_store(w, d->rev, d->rev_len)) == OFFPAY_OK &&
+        (s = wallet_stamp_store(w, d->stamp, d->stamp_len)) == OFFPAY_OK && (s = renewal_store(w, d)) == OFFPAY_OK &&
+        (s = wallet_store_synced_set(w->store, wallet_now())) == OFFPAY_OK &&
+        (s = wallet_store_commit(w->store)) == OFFPAY_OK) {
+        if (d->cert_len > 0)
+            w->cert = d->cert; /* stored: the wallet goes on with its new certificate */
+        return OFFPAY_OK;
+    }
     wallet_store_rollback(w->store);
     return s;
+}
+
+/* The certificate the server holds for us (issue 13), when it is a renewal:
+ * the issuer's, for this very wallet (id, key, account), ending later than
+ * ours.  Out: bin[0..*len) and *c when it is; *len = 0 when the answer has
+ * none or the same one. */
+static enum offpay_status check_certificate(struct offpay_wallet *w, const json_t *resp, struct offpay_cert *c,
+                                            uint8_t bin[OFFPAY_CERT_BYTES_MAX], size_t *len)
+{
+    enum offpay_status s;
+    *len = 0;
+    if (json_object_get(resp, "certificate") == NULL)
+        return OFFPAY_OK; /* a server from before renewals */
+    if ((s = wallet_field_text(w, resp, "certificate", OFFPAY_MSG_CERT, bin, OFFPAY_CERT_BYTES_MAX, len)) != OFFPAY_OK)
+        return s;
+    if (offpay_cert_decode(c, bin, *len) != OFFPAY_OK ||
+        offpay_cert_verify(c, w->issuer_pk, NULL, c->not_before) != OFFPAY_OK ||
+        memcmp(c->wallet_id, w->cert.wallet_id, OFFPAY_WALLET_ID_BYTES) != 0 ||
+        memcmp(c->public_key, w->cert.public_key, OFFPAY_PUBLIC_KEY_BYTES) != 0 ||
+        strcmp(c->account, w->cert.account) != 0) {
+        *len = 0;
+        return wallet_fail(w, OFFPAY_ERR_REJECTED,
+                           "The server's certificate is not the issuer's or not this wallet's; nothing changed.");
+    }
+    if (c->not_after <= w->cert.not_after)
+        *len = 0; /* ours, or an older one: nothing to renew */
+    return OFFPAY_OK;
 }
 
 /* Room in the report for n more items and n_got more coins. */
@@ -338,25 +399,30 @@ static enum offpay_status sync_answer(struct offpay_wallet *w, struct offpay_syn
 {
     json_t *results = json_object_get(resp, "results");
     struct offpay_utxo *got = NULL;
-    struct offpay_limits_policy policy;
-    uint8_t *rev = NULL, stamp[OFFPAY_STAMP_BYTES];
-    size_t n_got = 0, rev_len = 0, stamp_len = 0;
-    enum offpay_status s = check_results(w, results, p, n);
+    struct sync_docs *d = calloc(1, sizeof *d);
+    size_t n_got = 0;
+    enum offpay_status s = d ? check_results(w, results, p, n) : wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory.");
     if (s == OFFPAY_OK)
         s = check_coins(w, json_object_get(resp, "utxos"), results, p, n, &got, &n_got);
     if (s == OFFPAY_OK)
-        s = wallet_field_policy(w, resp, &policy, &rev, &rev_len);
+        s = wallet_field_policy(w, resp, &d->policy, &d->rev, &d->rev_len);
     if (s == OFFPAY_OK)
-        s = wallet_field_stamp(w, resp, stamp, &stamp_len);
+        s = wallet_field_stamp(w, resp, d->stamp, &d->stamp_len);
+    if (s == OFFPAY_OK)
+        s = check_certificate(w, resp, &d->cert, d->cert_bin, &d->cert_len);
     if (s == OFFPAY_OK)
         s = report_grow(w, rep, n, n_got);
     if (s == OFFPAY_OK)
-        s = sync_apply(w, p, n, results, got, n_got, &policy, rev, rev_len, stamp, stamp_len,
-                       rep->items + rep->submitted);
-    if (s == OFFPAY_OK)
-        report_batch(rep, n, got, n_got, rev, rev_len);
+        s = sync_apply(w, p, n, results, got, n_got, d, rep->items + rep->submitted);
+    if (s == OFFPAY_OK) {
+        report_batch(rep, n, got, n_got, d->rev, d->rev_len);
+        if (d->cert_len > 0)
+            rep->certificate_renewed_until = d->cert.not_after;
+    }
     free(got);
-    free(rev);
+    if (d)
+        free(d->rev);
+    free(d);
     return s;
 }
 

@@ -143,6 +143,12 @@ int main(int argc, char **argv)
         CHECK(op->wallet_certificate(l, w2.id, &cert, &cert_len) == OFFPAY_LEDGER_OK && cert_len == 1 &&
                cert[0] == 'c');
         CHECK(op->wallet_certificate(l, w3.id, &cert, &cert_len) == OFFPAY_LEDGER_NOT_FOUND);
+        /* A renewal replaces it (issue 13); an unknown wallet has none to replace. */
+        CHECK(op->wallet_certificate_set(l, w2.id, (const uint8_t *)"renewed", 7) == OFFPAY_LEDGER_OK);
+        CHECK(op->wallet_certificate(l, w2.id, &cert, &cert_len) == OFFPAY_LEDGER_OK && cert_len == 7 &&
+              memcmp(cert, "renewed", 7) == 0);
+        CHECK(op->wallet_certificate(l, w1.id, &cert, &cert_len) == OFFPAY_LEDGER_OK && cert_len == 1);
+        CHECK(op->wallet_certificate_set(l, w3.id, (const uint8_t *)"x", 1) == OFFPAY_LEDGER_NOT_FOUND);
     }
     CHECK(op->revocation_get(l, &serial, &issued, &count) == OFFPAY_LEDGER_OK && count == 0);
     uint64_t s0 = serial;

@@ -63,6 +63,7 @@ enum stmt {
     S_TOKEN_SET_WALLET,
     S_TOKEN_GET_WALLET,
     S_WALLET_CERT,
+    S_WALLET_CERT_SET,
     S_WALLET_INSERT,
     S_WALLET_GET,
     S_WALLET_GET_KEY,
@@ -135,6 +136,7 @@ static const struct {
     [S_TOKEN_GET_WALLET] = {"b", "SELECT wallet_id FROM tokens WHERE hash = $1 AND used IS NOT NULL "
                                  "AND wallet_id IS NOT NULL"},
     [S_WALLET_CERT] = {"b", "SELECT certificate FROM wallets WHERE id = $1"},
+    [S_WALLET_CERT_SET] = {"bb", "UPDATE wallets SET certificate = $2 WHERE id = $1 RETURNING id"},
     [S_WALLET_INSERT] = {"bibbi", "INSERT INTO wallets (id, account_id, public_key, certificate, created) "
                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
     [S_WALLET_GET] = {"b", "SELECT " WALLET_COLS " FROM wallets WHERE id = $1"},
@@ -1034,6 +1036,24 @@ static enum offpay_ledger_result pg_wallet_certificate(struct offpay_ledger *l, 
     if (get_blob(s, 0, 0, 0, cert, cert_len) != 0)
         return corrupt(s, "wallet certificate");
     return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result pg_wallet_certificate_set(struct offpay_ledger *l,
+                                                           const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                           const uint8_t *cert, size_t cert_len)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    enum offpay_ledger_result r;
+    if (cert == NULL || cert_len > (size_t)INT32_MAX) {
+        snprintf(s->err, sizeof s->err, "A wallet row is out of the ledger's range.");
+        return OFFPAY_LEDGER_ERROR;
+    }
+    p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
+    p_blob(&p, cert, cert_len);
+    if ((r = run(s, S_WALLET_CERT_SET, &p)) != OFFPAY_LEDGER_OK)
+        return r;
+    return one_row(s, "b", "wallet");
 }
 
 static enum offpay_ledger_result pg_wallet_insert(struct offpay_ledger *l, const struct offpay_ledger_wallet *w,
@@ -3014,6 +3034,7 @@ static const struct offpay_ledger_ops pg_ops = {
     .token_set_wallet = pg_token_set_wallet,
     .token_get_wallet = pg_token_get_wallet,
     .wallet_certificate = pg_wallet_certificate,
+    .wallet_certificate_set = pg_wallet_certificate_set,
     .wallet_insert = pg_wallet_insert,
     .wallet_get = pg_wallet_get,
     .wallet_get_by_key = pg_wallet_get_by_key,

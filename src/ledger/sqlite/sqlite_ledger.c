@@ -40,6 +40,7 @@ enum stmt {
     S_TOKEN_SET_WALLET,
     S_TOKEN_GET_WALLET,
     S_WALLET_CERT,
+    S_WALLET_CERT_SET,
     S_WALLET_INSERT,
     S_WALLET_GET,
     S_WALLET_GET_KEY,
@@ -96,6 +97,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_TOKEN_SET_WALLET] = "UPDATE tokens SET wallet_id = ?2 WHERE hash = ?1 AND used IS NOT NULL",
     [S_TOKEN_GET_WALLET] = "SELECT wallet_id FROM tokens WHERE hash = ?1 AND used IS NOT NULL AND wallet_id IS NOT NULL",
     [S_WALLET_CERT] = "SELECT certificate FROM wallets WHERE id = ?1",
+    [S_WALLET_CERT_SET] = "UPDATE wallets SET certificate = ?2 WHERE id = ?1",
     [S_WALLET_INSERT] = "INSERT INTO wallets (id, account_id, public_key, certificate, created) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_WALLET_GET] = "SELECT " WALLET_COLS " FROM wallets WHERE id = ?1",
     [S_WALLET_GET_KEY] = "SELECT " WALLET_COLS " FROM wallets WHERE public_key = ?1",
@@ -683,6 +685,22 @@ static enum offpay_ledger_result sl_wallet_certificate(struct offpay_ledger *l, 
         return corrupt(s, st, "wallet certificate");
     sqlite3_reset(st);
     return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result sl_wallet_certificate_set(struct offpay_ledger *l,
+                                                           const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                                           const uint8_t *cert, size_t cert_len)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_WALLET_CERT_SET);
+    enum offpay_ledger_result r;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
+    bind_blob(st, 2, cert, cert_len);
+    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
+        return r;
+    return sqlite3_changes(s->db) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
 }
 
 static enum offpay_ledger_result sl_wallet_insert(struct offpay_ledger *l, const struct offpay_ledger_wallet *w,
@@ -1388,6 +1406,7 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .token_set_wallet = sl_token_set_wallet,
     .token_get_wallet = sl_token_get_wallet,
     .wallet_certificate = sl_wallet_certificate,
+    .wallet_certificate_set = sl_wallet_certificate_set,
     .wallet_insert = sl_wallet_insert,
     .wallet_get = sl_wallet_get,
     .wallet_get_by_key = sl_wallet_get_by_key,
