@@ -2297,6 +2297,8 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
     }
     if (!synced || PQstatus(s->conn) != CONNECTION_OK) {
         (void)PQexitPipelineMode(s->conn);
+        if (commit == 2)
+            return r; /* COMMIT answered COMMIT: committed, whatever broke after it */
         if (commit == 1 && r == OFFPAY_LEDGER_OK) {
             snprintf(s->err, sizeof s->err,
                      "The connection to PostgreSQL broke during COMMIT; the outcome is unknown.");
