@@ -2,6 +2,7 @@
  * cmd_limits.c - offpay limits: the offline limits (claim 4), what is used of
  * them, and `limits set` for the owner's stricter values.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "cli.h"
@@ -42,104 +43,84 @@ static void print_offline_time(const struct offpay_wallet_limits *l)
            (unsigned long long)until);
 }
 
-static int set(struct cli *c, int argc, char **argv)
-{
-    struct cli_opt opt[] = {{"per-payment", 1, NULL}, {"offline-total", 1, NULL}, {"count", 1, NULL},
-                            {"period", 1, NULL},      {"holding", 1, NULL},       {"offline-time", 1, NULL},
-                            {"json", 0, NULL}};
-    struct cli_opts o = {opt, 7, {0}, 0, 0};
-    struct offpay_wallet_limits l;
-    struct offpay_limits owner = {0};
-    struct offpay_wallet *w = NULL;
-    uint64_t v;
-    int rc;
+/* The owner's limits as `limits set` and `limits unset` name them, in the
+ * order their options are listed and checked. */
+static const struct limit_field {
+    const char *name; /* the option, without "--" */
+    int is_amount;    /* money (35.00 too); the others count or are seconds */
+    size_t offset;    /* in struct offpay_limits */
+    size_t size;      /* 8: uint64_t, 4: uint32_t */
+} fields[] = {
+#define FIELD(name, member, is_amount)                                                                                 \
+    {name, is_amount, offsetof(struct offpay_limits, member), sizeof(((struct offpay_limits *)0)->member)}
+    FIELD("per-payment", per_payment, 1), FIELD("offline-total", offline_total, 1), FIELD("count", count, 0),
+    FIELD("period", period, 0),           FIELD("holding", holding, 1),             FIELD("offline-time", offline_time, 0),
+#undef FIELD
+};
+#define N_FIELDS (sizeof fields / sizeof fields[0])
 
-    if (cli_opts_parse(&cli_cmd_limits, &o, argc, argv) != 0)
-        return offpay_status_exit_code(OFFPAY_ERR_USAGE);
-    if (o.help)
-        return cli_help(&cli_cmd_limits);
-    if (o.n_pos != 0)
-        return cli_usage(&cli_cmd_limits, "limits set takes only options.");
-    const char *names[6] = {"per-payment", "offline-total", "count", "period", "holding", "offline-time"};
-    int any = 0;
-    for (int i = 0; i < 6; i++) {
-        const char *val = cli_opt(&o, names[i]);
-        if (val == NULL)
-            continue;
-        any = 1;
-        int is_amount = i == 0 || i == 1 || i == 4; /* money: 35.00 too; the others count or are seconds */
-        if (is_amount && cli_amount_arg(c, val, &v) != 0)
-            return cli_amount_usage(&cli_cmd_limits, val);
-        if (!is_amount && (offpay_amount_parse(&v, val) != 0 || v == 0 || v > UINT32_MAX))
-            return cli_usage(&cli_cmd_limits, "--%s needs a positive whole number.", names[i]);
-        if (i == 0)
-            owner.per_payment = v;
-        else if (i == 1)
-            owner.offline_total = v;
-        else if (i == 2)
-            owner.count = (uint32_t)v;
-        else if (i == 3)
-            owner.period = (uint32_t)v;
-        else if (i == 4)
-            owner.holding = v;
-        else
-            owner.offline_time = (uint32_t)v;
-    }
-    if (!any)
-        return cli_usage(&cli_cmd_limits, "limits set needs at least one of --per-payment, --offline-total, --count, "
-                                          "--period, --holding, --offline-time.");
-    if ((rc = cli_open_wallet(c, &w)) != 0)
-        return rc;
-    enum offpay_status s = offpay_wallet_limits_set(w, &owner);
-    if (s != OFFPAY_OK)
-        rc = cli_wallet_fail(w, s);
-    else if (!cli_opt(&o, "json"))
-        printf("Owner limits set; they apply together with the server's, the stricter of each winning.\n");
-    else if ((s = offpay_wallet_limits(w, &l)) != OFFPAY_OK)
-        rc = cli_wallet_fail(w, s);
-    else
-        rc = cli_json_print(wallet_limits_json(&l));
-    offpay_wallet_close(w);
-    return rc;
+/* Writes v (at most UINT32_MAX for a 4-byte field: the caller checked) into l's field f. */
+static void field_store(struct offpay_limits *l, const struct limit_field *f, uint64_t v)
+{
+    uint32_t v32 = (uint32_t)v;
+    memcpy((char *)l + f->offset, f->size == sizeof v ? (const void *)&v : (const void *)&v32, f->size);
 }
 
-/* limits unset: the owner's named values go back to "not set", so the
+/* limits set: the owner's named values, each no looser than the server's.
+ * limits unset: the owner's named values go back to "not set", so the
  * server's apply again.  Flags only: a value would read as a new limit. */
-static int unset(struct cli *c, int argc, char **argv)
+static int change(struct cli *c, int argc, char **argv, int is_set)
 {
-    struct cli_opt opt[] = {{"per-payment", 0, NULL}, {"offline-total", 0, NULL}, {"count", 0, NULL},
-                            {"period", 0, NULL},      {"holding", 0, NULL},       {"offline-time", 0, NULL},
-                            {"all", 0, NULL},         {"json", 0, NULL}};
-    struct cli_opts o = {opt, 8, {0}, 0, 0};
+    struct cli_opt opt[N_FIELDS + 2];
+    struct cli_opts o = {opt, 0, {0}, 0, 0};
     struct offpay_wallet_limits l;
-    struct offpay_limits which = {0};
+    struct offpay_limits named = {0}; /* set: the values; unset: 1 for each to lift */
     struct offpay_wallet *w = NULL;
-    int rc;
+    uint64_t v;
+    int rc, any = 0;
 
+    for (size_t i = 0; i < N_FIELDS; i++)
+        opt[o.n_opt++] = (struct cli_opt){fields[i].name, is_set, NULL};
+    if (!is_set)
+        opt[o.n_opt++] = (struct cli_opt){"all", 0, NULL};
+    opt[o.n_opt++] = (struct cli_opt){"json", 0, NULL};
     if (cli_opts_parse(&cli_cmd_limits, &o, argc, argv) != 0)
         return offpay_status_exit_code(OFFPAY_ERR_USAGE);
     if (o.help)
         return cli_help(&cli_cmd_limits);
     if (o.n_pos != 0)
-        return cli_usage(&cli_cmd_limits, "limits unset takes only flags (--per-payment, ..., or --all), no values.");
-    int all = cli_opt(&o, "all") != NULL;
-    which.per_payment = all || cli_opt(&o, "per-payment");
-    which.offline_total = all || cli_opt(&o, "offline-total");
-    which.count = all || cli_opt(&o, "count");
-    which.period = all || cli_opt(&o, "period");
-    which.holding = all || cli_opt(&o, "holding");
-    which.offline_time = all || cli_opt(&o, "offline-time");
-    if (!(which.per_payment || which.offline_total || which.count || which.period || which.holding ||
-          which.offline_time))
-        return cli_usage(&cli_cmd_limits, "limits unset needs at least one of --per-payment, --offline-total, --count, "
-                                          "--period, --holding, --offline-time, or --all.");
+        return cli_usage(&cli_cmd_limits, is_set ? "limits set takes only options."
+                                                 : "limits unset takes only flags (--per-payment, ..., or --all), "
+                                                   "no values.");
+    int all = !is_set && cli_opt(&o, "all") != NULL;
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const struct limit_field *f = &fields[i];
+        const char *val = cli_opt(&o, f->name);
+        if (val == NULL && !all)
+            continue;
+        any = 1;
+        if (!is_set)
+            v = 1;
+        else if (f->is_amount && cli_amount_arg(c, val, &v) != 0)
+            return cli_amount_usage(&cli_cmd_limits, val);
+        else if (!f->is_amount && (offpay_amount_parse(&v, val) != 0 || v == 0 || v > UINT32_MAX))
+            return cli_usage(&cli_cmd_limits, "--%s needs a positive whole number.", f->name);
+        field_store(&named, f, v);
+    }
+    if (!any)
+        return cli_usage(&cli_cmd_limits,
+                         is_set ? "limits set needs at least one of --per-payment, --offline-total, --count, "
+                                  "--period, --holding, --offline-time."
+                                : "limits unset needs at least one of --per-payment, --offline-total, --count, "
+                                  "--period, --holding, --offline-time, or --all.");
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
-    enum offpay_status s = offpay_wallet_limits_unset(w, &which);
+    enum offpay_status s = is_set ? offpay_wallet_limits_set(w, &named) : offpay_wallet_limits_unset(w, &named);
     if (s != OFFPAY_OK)
         rc = cli_wallet_fail(w, s);
     else if (!cli_opt(&o, "json"))
-        printf("Owner limits lifted; the server's values apply to them again.\n");
+        printf(is_set ? "Owner limits set; they apply together with the server's, the stricter of each winning.\n"
+                      : "Owner limits lifted; the server's values apply to them again.\n");
     else if ((s = offpay_wallet_limits(w, &l)) != OFFPAY_OK)
         rc = cli_wallet_fail(w, s);
     else
@@ -151,9 +132,9 @@ static int unset(struct cli *c, int argc, char **argv)
 static int run(struct cli *c, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "set") == 0)
-        return set(c, argc - 1, argv + 1);
+        return change(c, argc - 1, argv + 1, 1);
     if (argc >= 2 && strcmp(argv[1], "unset") == 0)
-        return unset(c, argc - 1, argv + 1);
+        return change(c, argc - 1, argv + 1, 0);
     struct cli_opt opt[] = {{"json", 0, NULL}};
     struct cli_opts o = {opt, 1, {0}, 0, 0};
     struct offpay_wallet *w = NULL;

@@ -76,13 +76,13 @@ run 2 alice limits set
 run 2 alice limits set --count abc
 
 say "limits unset lifts the owner's own values: the server's apply again (issue 16)"
-run 0 alice limits set --offline-total 8000 --count 30 --holding 900000
-eq "owner values" "$(j alice '.owner | [.per_payment, .offline_total, .count, .holding]' limits)" "[1000,8000,30,900000]"
+run 0 alice limits set --offline-total 8000 --count 30 --period 7200 --holding 900000
+eq "owner values" "$(j alice '.owner | [.per_payment, .offline_total, .count, .period, .holding]' limits)" "[1000,8000,30,7200,900000]"
 run 2 alice limits unset
 run 2 alice limits unset --per-payment 2000
 run 2 alice limits unset --bogus
 run 0 alice limits unset --per-payment --count
-eq "per payment and count lifted, the rest kept" "$(j alice '.owner | [.per_payment, .offline_total, .count, .holding]' limits)" "[0,8000,0,900000]"
+eq "per payment and count lifted, the rest kept" "$(j alice '.owner | [.per_payment, .offline_total, .count, .period, .holding]' limits)" "[0,8000,0,7200,900000]"
 eq "effective per payment is the server's again" "$(j alice '.effective | [.per_payment, .count]' limits)" "[5000,40]"
 run 0 bob request 3000 --out "$T/r9.txt"
 run 0 alice pay "$T/r9.txt" --out "$T/x9.txt"
