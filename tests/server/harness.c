@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -708,3 +709,30 @@ long h_raw(const struct h_wallet *w, const char *method, const char *path, const
 }
 
 void h_server_kill(void) { kill_server(SIGKILL); }
+
+struct race_arm {
+    void (*fn)(void *);
+    void *arg;
+    pthread_barrier_t *go;
+};
+
+static void *race_arm_run(void *p)
+{
+    struct race_arm *r = p;
+    pthread_barrier_wait(r->go);
+    r->fn(r->arg);
+    return NULL;
+}
+
+void h_race_two(void (*fn)(void *), void *a, void *b)
+{
+    pthread_barrier_t go;
+    pthread_t t1, t2;
+    struct race_arm arm_a = {fn, a, &go}, arm_b = {fn, b, &go};
+    CHECK(pthread_barrier_init(&go, NULL, 2) == 0);
+    CHECK(pthread_create(&t1, NULL, race_arm_run, &arm_a) == 0);
+    CHECK(pthread_create(&t2, NULL, race_arm_run, &arm_b) == 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    pthread_barrier_destroy(&go);
+}

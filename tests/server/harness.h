@@ -111,3 +111,7 @@ long h_raw(const struct h_wallet *w, const char *method, const char *path, const
 
 /* Kill the server with SIGKILL (a crash), wait for it. */
 void h_server_kill(void);
+
+/* Runs fn(a) and fn(b), each in a thread of its own, released at the same
+ * moment (e.g. one call to each of two servers); returns once both have. */
+void h_race_two(void (*fn)(void *), void *a, void *b);

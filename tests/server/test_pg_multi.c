@@ -10,7 +10,6 @@
  * once: exactly one settles, the other is caught as a double spend.  Audit
  * passes at the end, and both servers stop cleanly.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +20,21 @@
 #define TEXT_MAX (OFFPAY_TEXT_MAX + 1)
 #define ROUNDS 12
 
-/* One sync of one record, by w, at base (server 1 or 2), from a thread. */
+/* One sync of one record, by w, at base (server 1 or 2), from a thread of h_race_two. */
 struct racer {
     const char *base;
     const struct h_wallet *w;
     const char *record, *conf;
-    pthread_barrier_t *go;
     long status;
     char result[32], reason[32];
 };
 
-static void *race(void *arg)
+static void race(void *arg)
 {
     struct racer *r = arg;
     json_t *resp = NULL;
     json_t *body = json_pack("{s:[{s:s,s:s?}]}", "records", "record", r->record, "confirmation", r->conf);
     char *text = json_dumps(body, JSON_COMPACT);
-    pthread_barrier_wait(r->go);
     r->status = 0;
     /* a generous timeout: a loaded machine running the sanitizer build is slow, and
      * the server bounds its own retries */
@@ -52,21 +49,6 @@ static void *race(void *arg)
     free(text);
     json_decref(body);
     json_decref(resp);
-    return NULL;
-}
-
-/* Sync a on base_a and b on base_b at the same moment. */
-static void race_two(struct racer *a, struct racer *b)
-{
-    pthread_barrier_t go;
-    pthread_t t1, t2;
-    CHECK(pthread_barrier_init(&go, NULL, 2) == 0);
-    a->go = b->go = &go;
-    CHECK(pthread_create(&t1, NULL, race, a) == 0);
-    CHECK(pthread_create(&t2, NULL, race, b) == 0);
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
-    pthread_barrier_destroy(&go);
 }
 
 int main(void)
@@ -118,9 +100,9 @@ int main(void)
         h_record(&r, rec[i], sizeof rec[i], id, &alice, &bob, 300, &coins[i], 1);
         h_confirmation(conf[i], sizeof conf[i], &bob, id);
         /* even rounds: payer on one server, payee on the other; odd: the payer on both */
-        struct racer a = {h_base_url(), &alice, rec[i], conf[i], NULL, 0, "", ""};
-        struct racer b = {h_server_url(1), i % 2 ? &alice : &bob, rec[i], conf[i], NULL, 0, "", ""};
-        race_two(&a, &b);
+        struct racer a = {h_base_url(), &alice, rec[i], conf[i], 0, "", ""};
+        struct racer b = {h_server_url(1), i % 2 ? &alice : &bob, rec[i], conf[i], 0, "", ""};
+        h_race_two(race, &a, &b);
         if (a.status != 200 || b.status != 200 || strcmp(a.result, "settled") != 0 || strcmp(b.result, "settled") != 0)
             CHECK_FAIL("round %d: server 1 answered %ld %s %s, server 2 %ld %s %s", i, a.status,
                     a.result, a.reason, b.status, b.result, b.reason);
@@ -139,9 +121,9 @@ int main(void)
     char x[TEXT_MAX], y[TEXT_MAX];
     h_record(&r, x, sizeof x, id, &alice, &bob, 400, &coins[ROUNDS], 1);
     h_record(&r, y, sizeof y, id, &alice, &carol, 500, &coins[ROUNDS], 1);
-    struct racer a = {h_base_url(), &alice, x, NULL, NULL, 0, "", ""};
-    struct racer b = {h_server_url(1), &alice, y, NULL, NULL, 0, "", ""};
-    race_two(&a, &b);
+    struct racer a = {h_base_url(), &alice, x, NULL, 0, "", ""};
+    struct racer b = {h_server_url(1), &alice, y, NULL, 0, "", ""};
+    h_race_two(race, &a, &b);
     CHECK_U64(a.status, 200);
     CHECK_U64(b.status, 200);
     int settled = (strcmp(a.result, "settled") == 0) + (strcmp(b.result, "settled") == 0);

@@ -14,7 +14,6 @@
  * and payee on different shards double spending through them at once.
  * After each step the books are checked and `offpayd audit` must pass.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,29 +125,13 @@ struct racer {
     const char *base;
     const struct h_wallet *w;
     const struct rec *x;
-    pthread_barrier_t *go;
     struct synced out;
 };
 
-static void *race(void *arg)
+static void race(void *arg)
 {
     struct racer *r = arg;
-    pthread_barrier_wait(r->go);
     sync_at(&r->out, r->base, r->w, r->x, 1);
-    return NULL;
-}
-
-static void race_two(struct racer *a, struct racer *b)
-{
-    pthread_barrier_t go;
-    pthread_t t1, t2;
-    CHECK(pthread_barrier_init(&go, NULL, 2) == 0);
-    a->go = b->go = &go;
-    CHECK(pthread_create(&t1, NULL, race, a) == 0);
-    CHECK(pthread_create(&t2, NULL, race, b) == 0);
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
-    pthread_barrier_destroy(&go);
 }
 
 int main(void)
@@ -338,9 +321,9 @@ int main(void)
     for (int k = 0; k < 3; k++) {
         struct rec z;
         make(&z, p, q, 70, &e[k]);
-        struct racer ra = {h_base_url(), p, &z, NULL, {0}};
-        struct racer rb = {h_server_url(1), q, &z, NULL, {0}};
-        race_two(&ra, &rb);
+        struct racer ra = {h_base_url(), p, &z, {0}};
+        struct racer rb = {h_server_url(1), q, &z, {0}};
+        h_race_two(race, &ra, &rb);
         if (ra.out.status != 200 || rb.out.status != 200 || strcmp(ra.out.result, "settled") != 0 ||
             strcmp(rb.out.result, "settled") != 0)
             CHECK_FAIL("round %d: payer %ld %s %s %s, payee %ld %s %s %s", k, ra.out.status, ra.out.error,
@@ -361,9 +344,9 @@ int main(void)
     make(&x6, p, q, 400, &d[0]);
     make(&x7, p, s, 500, &d[0]);
     long long frauds = h_sql_int("SELECT count(*) FROM frauds");
-    struct racer ra = {h_base_url(), q, &x6, NULL, {0}};
-    struct racer rb = {h_server_url(1), s, &x7, NULL, {0}};
-    race_two(&ra, &rb);
+    struct racer ra = {h_base_url(), q, &x6, {0}};
+    struct racer rb = {h_server_url(1), s, &x7, {0}};
+    h_race_two(race, &ra, &rb);
     CHECK_U64(ra.out.status, 200);
     CHECK_U64(rb.out.status, 200);
     int won_a = strcmp(ra.out.result, "settled") == 0, won_b = strcmp(rb.out.result, "settled") == 0;
