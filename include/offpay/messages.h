@@ -225,6 +225,34 @@ enum offpay_status offpay_revocation_decode(struct offpay_revocation *r, const u
 enum offpay_status offpay_limits_policy_decode(struct offpay_limits_policy *p, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
 enum offpay_status offpay_stamp_decode(struct offpay_stamp *st, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
 
+/* Any offpay message, decoded (offpay_message_decode): type says which
+ * member of m holds it.  Both forms of a record (types 4 and 10) are
+ * OFFPAY_MSG_RECORD; m.record.has_stamp says which. */
+struct offpay_message {
+    int type; /* enum offpay_msg_type; 0 when the type is not known */
+    union {
+        struct offpay_cert cert;
+        struct offpay_utxo utxo;
+        struct offpay_request request;
+        struct offpay_record record;
+        struct offpay_confirmation confirmation;
+        struct offpay_refusal refusal;
+        struct offpay_revocation revocation; /* its ids point into the decoded buffer */
+        struct offpay_limits_policy limits;
+        struct offpay_stamp stamp;
+    } m;
+};
+
+/*
+ * Decode one encoded message of any type with the decoder of its type.
+ * Out: *msg (type set whenever the type is known, even when its decoder
+ * fails; the member zeroed on failure).  A revocation list's ids point into
+ * in, which must outlive msg.  Returns: OFFPAY_OK, OFFPAY_ERR_TRUNCATED
+ * (fewer than 2 bytes), OFFPAY_ERR_BAD_VERSION, OFFPAY_ERR_WRONG_TYPE (no
+ * such message type), or the decoder's first malformation.
+ */
+enum offpay_status offpay_message_decode(struct offpay_message *msg, const uint8_t *in, size_t in_len) OFFPAY_WARN_UNUSED;
+
 /* Set p's money to m (NULL: the default), in its canonical form (the default
  * as all zero).  Returns: 0, or -1 when m is not valid money (code of three
  * capital letters, exponent 0..OFFPAY_MONEY_EXPONENT_MAX); p is then unchanged. */

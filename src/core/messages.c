@@ -628,3 +628,31 @@ enum offpay_status offpay_limits_policy_decode(struct offpay_limits_policy *p, c
         memset(p, 0, sizeof *p);
     return s;
 }
+
+/* ---- any message ---- */
+
+enum offpay_status offpay_message_decode(struct offpay_message *msg, const uint8_t *in, size_t in_len)
+{
+    enum offpay_status s;
+    memset(msg, 0, sizeof *msg);
+    if (in == NULL || in_len < 2)
+        return OFFPAY_ERR_TRUNCATED;
+    if (in[0] != OFFPAY_WIRE_VERSION)
+        return OFFPAY_ERR_BAD_VERSION;
+    msg->type = offpay_message_type(in, in_len);
+    switch (msg->type) {
+    case OFFPAY_MSG_CERT: s = offpay_cert_decode(&msg->m.cert, in, in_len); break;
+    case OFFPAY_MSG_UTXO: s = offpay_utxo_decode(&msg->m.utxo, in, in_len); break;
+    case OFFPAY_MSG_REQUEST: s = offpay_request_decode(&msg->m.request, in, in_len); break;
+    case OFFPAY_MSG_RECORD: s = offpay_record_decode(&msg->m.record, in, in_len); break;
+    case OFFPAY_MSG_CONFIRMATION: s = offpay_confirmation_decode(&msg->m.confirmation, in, in_len); break;
+    case OFFPAY_MSG_REFUSAL: s = offpay_refusal_decode(&msg->m.refusal, in, in_len); break;
+    case OFFPAY_MSG_REVOCATION: s = offpay_revocation_decode(&msg->m.revocation, in, in_len); break;
+    case OFFPAY_MSG_LIMITS: s = offpay_limits_policy_decode(&msg->m.limits, in, in_len); break;
+    case OFFPAY_MSG_STAMP: s = offpay_stamp_decode(&msg->m.stamp, in, in_len); break;
+    default:
+        msg->type = 0;
+        return OFFPAY_ERR_WRONG_TYPE;
+    }
+    return s;
+}

@@ -190,33 +190,12 @@ enum offpay_status offpay_qr_text_print(FILE *out, const char *text, unsigned fl
 static int is_offpay_message(const char *text, size_t len)
 {
     uint8_t bin[OFFPAY_QR_TEXT_MAX];
-    union {
-        struct offpay_cert c;
-        struct offpay_utxo u;
-        struct offpay_request q;
-        struct offpay_record r;
-        struct offpay_confirmation f;
-        struct offpay_refusal x;
-        struct offpay_revocation v;
-        struct offpay_limits_policy l;
-    } m;
+    struct offpay_message m;
     size_t n;
     int type;
     if (offpay_text_decode(bin, sizeof bin, &n, &type, 0, text, len) != OFFPAY_OK)
         return 0;
-    enum offpay_status s;
-    switch (type) {
-    case OFFPAY_MSG_CERT: s = offpay_cert_decode(&m.c, bin, n); break;
-    case OFFPAY_MSG_UTXO: s = offpay_utxo_decode(&m.u, bin, n); break;
-    case OFFPAY_MSG_REQUEST: s = offpay_request_decode(&m.q, bin, n); break;
-    case OFFPAY_MSG_RECORD: s = offpay_record_decode(&m.r, bin, n); break;
-    case OFFPAY_MSG_CONFIRMATION: s = offpay_confirmation_decode(&m.f, bin, n); break;
-    case OFFPAY_MSG_REFUSAL: s = offpay_refusal_decode(&m.x, bin, n); break;
-    case OFFPAY_MSG_REVOCATION: s = offpay_revocation_decode(&m.v, bin, n); break;
-    case OFFPAY_MSG_LIMITS: s = offpay_limits_policy_decode(&m.l, bin, n); break;
-    default: s = OFFPAY_ERR_WRONG_TYPE; break;
-    }
-    return s == OFFPAY_OK;
+    return offpay_message_decode(&m, bin, n) == OFFPAY_OK;
 }
 
 /* Load a PNG as 8-bit grey.  Out: *pix (caller frees), *w, *h. */

@@ -31,82 +31,85 @@ static enum offpay_status own_record(struct offpay_wallet *w, const uint8_t id[O
     return s;
 }
 
-/* The checks of one decoded message; what names them.  Returns the first failure (not yet said). */
+/* The checks of one message; what names them.  Returns the first failure (not yet said). */
 static enum offpay_status check(struct offpay_wallet *w, const uint8_t *msg, size_t len, const struct offpay_revocation *rev,
                                 uint64_t now, int *checked, char *what, size_t what_cap)
 {
     const uint8_t *ipk = w->issuer_pk;
+    struct offpay_message *m = malloc(sizeof *m);
+    struct offpay_record r;
     enum offpay_status s;
     int found = 0;
     *checked = 1;
-    switch (offpay_message_type(msg, len)) {
-    case OFFPAY_MSG_CERT: {
-        struct offpay_cert c;
+    if (m == NULL)
+        return wallet_fail(w, OFFPAY_ERR_NOMEM, "Out of memory reading a message.");
+    if ((s = offpay_message_decode(m, msg, len)) != OFFPAY_OK)
+        goto done;
+    switch (m->type) {
+    case OFFPAY_MSG_CERT:
         snprintf(what, what_cap, "issued by the issuer this wallet knows, valid now, not revoked");
-        return (s = offpay_cert_decode(&c, msg, len)) != OFFPAY_OK ? s : offpay_cert_verify(&c, ipk, rev, now);
-    }
-    case OFFPAY_MSG_UTXO: {
-        struct offpay_utxo u;
+        s = offpay_cert_verify(&m->m.cert, ipk, rev, now);
+        break;
+    case OFFPAY_MSG_UTXO:
         snprintf(what, what_cap, "attested by the issuer this wallet knows");
-        return (s = offpay_utxo_decode(&u, msg, len)) != OFFPAY_OK ? s : offpay_utxo_verify(&u, ipk);
-    }
-    case OFFPAY_MSG_REQUEST: {
-        struct offpay_request r;
+        s = offpay_utxo_verify(&m->m.utxo, ipk);
+        break;
+    case OFFPAY_MSG_REQUEST:
         snprintf(what, what_cap, "the payee's certificate (issuer, validity, revocation list) and signature");
-        return (s = offpay_request_decode(&r, msg, len)) != OFFPAY_OK ? s : offpay_request_verify(&r, ipk, rev, now);
-    }
-    case OFFPAY_MSG_RECORD: {
-        struct offpay_record r;
+        s = offpay_request_verify(&m->m.request, ipk, rev, now);
+        break;
+    case OFFPAY_MSG_RECORD:
         snprintf(what, what_cap,
-                 "the payer's certificate (issuer, validity, revocation list) and signature, every coin's "
-                 "attestation and owner, and that the amounts balance");
-        return (s = offpay_record_decode(&r, msg, len)) != OFFPAY_OK ? s : offpay_record_verify(&r, ipk, rev, now, 0);
-    }
-    case OFFPAY_MSG_CONFIRMATION: {
-        struct offpay_confirmation c;
-        struct offpay_record r;
-        if ((s = offpay_confirmation_decode(&c, msg, len)) != OFFPAY_OK)
-            return s;
-        if ((s = own_record(w, c.record_id, &r, &found)) != OFFPAY_OK)
-            return s;
+                 "the payer's certificate (issuer, validity, revocation list) and signature, %severy coin's "
+                 "attestation and owner, and that the amounts balance",
+                 m->m.record.has_stamp ? "its sync stamp (the issuer's, for the payer's wallet), " : "");
+        if ((s = offpay_record_verify(&m->m.record, ipk, rev, now, 0)) == OFFPAY_OK && m->m.record.has_stamp)
+            s = offpay_record_check_fresh(&m->m.record, ipk, 0, now);
+        break;
+    case OFFPAY_MSG_CONFIRMATION:
+        if ((s = own_record(w, m->m.confirmation.record_id, &r, &found)) != OFFPAY_OK)
+            break;
         if (found) {
             snprintf(what, what_cap, "the payee's certificate and signature, for a payment this wallet made");
-            return offpay_confirmation_verify(&c, &r, ipk, rev, now);
+            s = offpay_confirmation_verify(&m->m.confirmation, &r, ipk, rev, now);
+            break;
         }
         snprintf(what, what_cap,
                  "the payee's certificate only (this wallet did not make the payment, so the signature is not "
                  "checked)");
-        return offpay_cert_verify(&c.payee, ipk, rev, now);
-    }
-    case OFFPAY_MSG_REFUSAL: {
-        struct offpay_refusal f;
-        struct offpay_record r;
-        if ((s = offpay_refusal_decode(&f, msg, len)) != OFFPAY_OK)
-            return s;
-        if ((s = own_record(w, f.record_id, &r, &found)) != OFFPAY_OK)
-            return s;
+        s = offpay_cert_verify(&m->m.confirmation.payee, ipk, rev, now);
+        break;
+    case OFFPAY_MSG_REFUSAL:
+        if ((s = own_record(w, m->m.refusal.record_id, &r, &found)) != OFFPAY_OK)
+            break;
         if (found) {
             snprintf(what, what_cap, "the payee's signature, for a payment this wallet made");
-            return offpay_refusal_verify(&f, &r);
+            s = offpay_refusal_verify(&m->m.refusal, &r);
+            break;
         }
         *checked = 0;
         snprintf(what, what_cap,
                  "nothing (a refusal is signed by the payee of the payment it refuses, which this wallet did not make)");
-        return OFFPAY_OK;
-    }
-    case OFFPAY_MSG_REVOCATION: {
-        struct offpay_revocation r;
+        break;
+    case OFFPAY_MSG_REVOCATION:
         snprintf(what, what_cap, "signed by the issuer this wallet knows");
-        return (s = offpay_revocation_decode(&r, msg, len)) != OFFPAY_OK ? s : offpay_revocation_verify(&r, ipk);
-    }
-    case OFFPAY_MSG_LIMITS: {
-        struct offpay_limits_policy p;
+        s = offpay_revocation_verify(&m->m.revocation, ipk);
+        break;
+    case OFFPAY_MSG_LIMITS:
         snprintf(what, what_cap, "signed by the issuer this wallet knows");
-        return (s = offpay_limits_policy_decode(&p, msg, len)) != OFFPAY_OK ? s : offpay_limits_policy_verify(&p, ipk);
-    }
+        s = offpay_limits_policy_verify(&m->m.limits, ipk);
+        break;
+    case OFFPAY_MSG_STAMP:
+        snprintf(what, what_cap, "signed by the issuer this wallet knows");
+        s = offpay_stamp_verify(&m->m.stamp, ipk);
+        break;
     default:
-        return OFFPAY_ERR_MALFORMED;
+        s = OFFPAY_ERR_MALFORMED;
+        break;
     }
+done:
+    free(m);
+    return s;
 }
 
 enum offpay_status offpay_wallet_check_message(struct offpay_wallet *w, const uint8_t *msg, size_t len, int *checked,

@@ -247,6 +247,7 @@ const char *cli_message_kind(int type)
     case OFFPAY_MSG_REFUSAL: return "a refusal";
     case OFFPAY_MSG_REVOCATION: return "a revocation list";
     case OFFPAY_MSG_LIMITS: return "a limits document";
+    case OFFPAY_MSG_STAMP: return "a sync stamp";
     default: return "an unknown kind of message";
     }
 }
@@ -262,6 +263,7 @@ const char *cli_message_kind_code(int type)
     case OFFPAY_MSG_REFUSAL: return "refusal";
     case OFFPAY_MSG_REVOCATION: return "revocation_list";
     case OFFPAY_MSG_LIMITS: return "limits";
+    case OFFPAY_MSG_STAMP: return "stamp";
     default: return "unknown";
     }
 }

@@ -59,11 +59,23 @@ static const char *refusal_reason(uint8_t r)
     }
 }
 
-/* The fields of a record: parties, amounts, coins in and out. */
-static json_t *record_json(const struct offpay_record *r, const uint8_t *own_key)
+/* A sync stamp: whose, when the issuer says it synced, and until when a
+ * payee whose offline time limit is offline_time takes it (null: no limit
+ * known, offline_time 0). */
+static json_t *stamp_json(const struct offpay_stamp *st, uint32_t offline_time)
+{
+    return json_pack("{s:o, s:I, s:o}", "wallet_id", hex_json(st->wallet_id, OFFPAY_WALLET_ID_BYTES), "synced_at",
+                     (json_int_t)st->synced_at, "valid_until",
+                     offline_time && st->synced_at <= (uint64_t)INT64_MAX - offline_time
+                         ? json_integer((json_int_t)(st->synced_at + offline_time))
+                         : json_null());
+}
+
+/* The fields of a record: parties, amounts, coins in and out, the payer's stamp. */
+static json_t *record_json(const struct offpay_record *r, const uint8_t *own_key, uint32_t offline_time)
 {
     uint8_t id[OFFPAY_RECORD_ID_BYTES];
-    json_t *in = json_array(), *out = json_array();
+    json_t *in = json_array(), *out = json_array(), *stamp = json_null();
     offpay_record_id(id, r);
     for (unsigned i = 0; i < r->n_inputs; i++)
         json_array_append_new(in, json_pack("{s:o, s:I}", "id", hex_json(r->inputs[i].id, OFFPAY_UTXO_ID_BYTES),
@@ -74,100 +86,103 @@ static json_t *record_json(const struct offpay_record *r, const uint8_t *own_key
             json_array_append_new(out, json_pack("{s:o, s:I, s:s}", "id", hex_json(u.id, OFFPAY_UTXO_ID_BYTES),
                                                  "amount", (json_int_t)u.amount, "to", k ? "payer" : "payee"));
     }
+    if (r->has_stamp && (stamp = stamp_json(&r->stamp, offline_time)) != NULL)
+        json_object_set_new(stamp, "names_payer",
+                            json_boolean(memcmp(r->stamp.wallet_id, r->payer.wallet_id, OFFPAY_WALLET_ID_BYTES) == 0));
     json_t *payee = json_pack("{s:o}", "public_key", hex_json(r->payee_key, OFFPAY_PUBLIC_KEY_BYTES));
     if (own_key != NULL)
         json_object_set_new(payee, "this_wallet",
                             json_boolean(memcmp(own_key, r->payee_key, OFFPAY_PUBLIC_KEY_BYTES) == 0));
-    return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:I, s:I, s:o, s:o}", "record", hex_json(id, sizeof id), "payer",
-                     cert_json(&r->payer), "payee", payee, "amount", (json_int_t)r->payee_amount, "change",
-                     (json_int_t)r->change_amount, "request_nonce", hex_json(r->nonce, OFFPAY_NONCE_BYTES), "created",
-                     (json_int_t)r->created, "sequence", (json_int_t)r->seq, "inputs", in, "outputs", out);
+    return json_pack("{s:o, s:o, s:o?, s:o, s:I, s:I, s:o, s:I, s:I, s:o, s:o}", "record", hex_json(id, sizeof id),
+                     "payer", cert_json(&r->payer), "stamp", stamp, "payee", payee, "amount",
+                     (json_int_t)r->payee_amount, "change", (json_int_t)r->change_amount, "request_nonce",
+                     hex_json(r->nonce, OFFPAY_NONCE_BYTES), "created", (json_int_t)r->created, "sequence",
+                     (json_int_t)r->seq, "inputs", in, "outputs", out);
 }
 
-/* The fields of bin (a message of type) and its signatures; NULL with *s set when it does not decode. */
-static json_t *fields_json(const uint8_t *bin, size_t len, int type, const uint8_t *own_key, enum offpay_status *s)
+/* The fields of a decoded message and its signatures; NULL when out of memory. */
+static json_t *fields_json(const struct offpay_message *msg, const uint8_t *own_key, uint32_t offline_time)
 {
-    union {
-        struct offpay_cert c;
-        struct offpay_utxo u;
-        struct offpay_request q;
-        struct offpay_record r;
-        struct offpay_confirmation f;
-        struct offpay_refusal x;
-        struct offpay_revocation v;
-        struct offpay_limits_policy l;
-    } m;
     static const uint8_t zero_id[OFFPAY_WALLET_ID_BYTES];
+    const struct offpay_limits_policy *l = &msg->m.limits;
     json_t *o = NULL;
 
-    switch (type) {
+    switch (msg->type) {
     case OFFPAY_MSG_CERT:
-        if ((*s = offpay_cert_decode(&m.c, bin, len)) == OFFPAY_OK)
-            o = json_pack("{s:o, s:[s]}", "holder", cert_json(&m.c), "signatures", "issuer");
-        break;
+        return json_pack("{s:o, s:[s]}", "holder", cert_json(&msg->m.cert), "signatures", "issuer");
     case OFFPAY_MSG_UTXO:
-        if ((*s = offpay_utxo_decode(&m.u, bin, len)) == OFFPAY_OK) {
-            o = json_pack("{s:o, s:I, s:o, s:[s]}", "id", hex_json(m.u.id, OFFPAY_UTXO_ID_BYTES), "amount",
-                          (json_int_t)m.u.amount, "owner_key", hex_json(m.u.owner, OFFPAY_PUBLIC_KEY_BYTES),
-                          "signatures", "issuer");
-            if (o && own_key)
-                json_object_set_new(o, "owner_is_this_wallet",
-                                    json_boolean(memcmp(own_key, m.u.owner, OFFPAY_PUBLIC_KEY_BYTES) == 0));
-        }
-        break;
+        o = json_pack("{s:o, s:I, s:o, s:[s]}", "id", hex_json(msg->m.utxo.id, OFFPAY_UTXO_ID_BYTES), "amount",
+                      (json_int_t)msg->m.utxo.amount, "owner_key", hex_json(msg->m.utxo.owner, OFFPAY_PUBLIC_KEY_BYTES),
+                      "signatures", "issuer");
+        if (o && own_key)
+            json_object_set_new(o, "owner_is_this_wallet",
+                                json_boolean(memcmp(own_key, msg->m.utxo.owner, OFFPAY_PUBLIC_KEY_BYTES) == 0));
+        return o;
     case OFFPAY_MSG_REQUEST:
-        if ((*s = offpay_request_decode(&m.q, bin, len)) == OFFPAY_OK)
-            o = json_pack("{s:o, s:I, s:o, s:[s, s]}", "payee", cert_json(&m.q.payee), "amount",
-                          (json_int_t)m.q.amount, "nonce", hex_json(m.q.nonce, OFFPAY_NONCE_BYTES), "signatures",
-                          "payee", "issuer (payee's certificate)");
-        break;
+        return json_pack("{s:o, s:I, s:o, s:[s, s]}", "payee", cert_json(&msg->m.request.payee), "amount",
+                         (json_int_t)msg->m.request.amount, "nonce", hex_json(msg->m.request.nonce, OFFPAY_NONCE_BYTES),
+                         "signatures", "payee", "issuer (payee's certificate)");
     case OFFPAY_MSG_RECORD:
-        if ((*s = offpay_record_decode(&m.r, bin, len)) == OFFPAY_OK && (o = record_json(&m.r, own_key)) != NULL)
-            json_object_set_new(o, "signatures", json_pack("[s, s, s]", "payer", "issuer (payer's certificate)",
-                                                           "issuer (each input coin)"));
-        break;
+        if ((o = record_json(&msg->m.record, own_key, offline_time)) != NULL)
+            json_object_set_new(o, "signatures",
+                                msg->m.record.has_stamp
+                                    ? json_pack("[s, s, s, s]", "payer", "issuer (payer's certificate)",
+                                                "issuer (payer's sync stamp)", "issuer (each input coin)")
+                                    : json_pack("[s, s, s]", "payer", "issuer (payer's certificate)",
+                                                "issuer (each input coin)"));
+        return o;
     case OFFPAY_MSG_CONFIRMATION:
-        if ((*s = offpay_confirmation_decode(&m.f, bin, len)) == OFFPAY_OK)
-            o = json_pack("{s:o, s:s, s:o, s:[s, s]}", "record", hex_json(m.f.record_id, OFFPAY_RECORD_ID_BYTES),
-                          "answer", "confirmed", "payee", cert_json(&m.f.payee), "signatures", "payee",
-                          "issuer (payee's certificate)");
-        break;
+        return json_pack("{s:o, s:s, s:o, s:[s, s]}", "record",
+                         hex_json(msg->m.confirmation.record_id, OFFPAY_RECORD_ID_BYTES), "answer", "confirmed", "payee",
+                         cert_json(&msg->m.confirmation.payee), "signatures", "payee", "issuer (payee's certificate)");
     case OFFPAY_MSG_REFUSAL:
-        if ((*s = offpay_refusal_decode(&m.x, bin, len)) == OFFPAY_OK)
-            o = json_pack("{s:o, s:s, s:s, s:[s]}", "record", hex_json(m.x.record_id, OFFPAY_RECORD_ID_BYTES),
-                          "answer", "refused", "reason", refusal_reason(m.x.reason), "signatures", "payee");
-        break;
-    case OFFPAY_MSG_REVOCATION:
-        if ((*s = offpay_revocation_decode(&m.v, bin, len)) == OFFPAY_OK) {
-            json_t *ids = json_array();
-            for (uint32_t i = 0; i < m.v.count; i++)
-                json_array_append_new(ids, hex_json(m.v.ids + (size_t)i * OFFPAY_WALLET_ID_BYTES, OFFPAY_WALLET_ID_BYTES));
-            o = json_pack("{s:I, s:I, s:I, s:o, s:[s]}", "serial", (json_int_t)m.v.serial, "issued_at",
-                          (json_int_t)m.v.issued_at, "count", (json_int_t)m.v.count, "wallet_ids", ids, "signatures",
-                          "issuer");
-        }
-        break;
-    case OFFPAY_MSG_LIMITS:
-        if ((*s = offpay_limits_policy_decode(&m.l, bin, len)) == OFFPAY_OK)
-            o = json_pack("{s:o, s:o, s:I, s:[s]}", "wallet_id",
-                          memcmp(m.l.wallet_id, zero_id, sizeof zero_id) == 0
-                              ? json_null()
-                              : hex_json(m.l.wallet_id, OFFPAY_WALLET_ID_BYTES),
-                          "limits", limits_json(&m.l.limits), "issued_at", (json_int_t)m.l.issued_at, "signatures",
-                          "issuer");
-        break;
-    default:
-        *s = OFFPAY_ERR_BAD_TEXT;
-        break;
+        return json_pack("{s:o, s:s, s:s, s:[s]}", "record", hex_json(msg->m.refusal.record_id, OFFPAY_RECORD_ID_BYTES),
+                         "answer", "refused", "reason", refusal_reason(msg->m.refusal.reason), "signatures", "payee");
+    case OFFPAY_MSG_REVOCATION: {
+        json_t *ids = json_array();
+        for (uint32_t i = 0; ids && i < msg->m.revocation.count; i++)
+            json_array_append_new(ids, hex_json(msg->m.revocation.ids + (size_t)i * OFFPAY_WALLET_ID_BYTES,
+                                                OFFPAY_WALLET_ID_BYTES));
+        return json_pack("{s:I, s:I, s:I, s:o, s:[s]}", "serial", (json_int_t)msg->m.revocation.serial, "issued_at",
+                         (json_int_t)msg->m.revocation.issued_at, "count", (json_int_t)msg->m.revocation.count,
+                         "wallet_ids", ids, "signatures", "issuer");
     }
-    if (*s == OFFPAY_OK && o == NULL)
-        *s = OFFPAY_ERR_NOMEM;
-    return o;
+    case OFFPAY_MSG_LIMITS:
+        return json_pack("{s:o, s:o, s:I, s:[s]}", "wallet_id",
+                         memcmp(l->wallet_id, zero_id, sizeof zero_id) == 0 ? json_null()
+                                                                            : hex_json(l->wallet_id, OFFPAY_WALLET_ID_BYTES),
+                         "limits", limits_json(&l->limits), "issued_at", (json_int_t)l->issued_at, "signatures",
+                         "issuer");
+    case OFFPAY_MSG_STAMP:
+        if ((o = stamp_json(&msg->m.stamp, offline_time)) != NULL)
+            json_object_set_new(o, "signatures", json_pack("[s]", "issuer"));
+        return o;
+    default:
+        return NULL;
+    }
 }
 
 json_t *cli_message_describe(struct offpay_wallet *w, const uint8_t *bin, size_t len, int type, enum offpay_status *s)
 {
-    json_t *fields = fields_json(bin, len, type, w ? offpay_wallet_cert(w)->public_key : NULL, s);
+    struct offpay_message *msg = malloc(sizeof *msg);
+    struct offpay_wallet_limits lim;
+    uint32_t offline_time = 0;
+    json_t *fields = NULL;
+    if (msg == NULL) {
+        *s = OFFPAY_ERR_NOMEM;
+        return NULL;
+    }
+    if (w != NULL && (*s = offpay_wallet_limits(w, &lim)) != OFFPAY_OK) {
+        free(msg);
+        return NULL;
+    }
+    if (w != NULL)
+        offline_time = lim.effective.offline_time;
+    /* A type the text form names and the binary's type byte disagree on cannot happen (text_decode checks). */
+    if ((*s = offpay_message_decode(msg, bin, len)) == OFFPAY_OK &&
+        (msg->type != type || (fields = fields_json(msg, w ? offpay_wallet_cert(w)->public_key : NULL, offline_time)) == NULL))
+        *s = msg->type != type ? OFFPAY_ERR_WRONG_TYPE : OFFPAY_ERR_NOMEM;
+    free(msg);
     if (fields == NULL)
         return NULL;
     const char *prefix = offpay_text_prefix(type);
@@ -206,7 +221,7 @@ json_t *cli_message_describe(struct offpay_wallet *w, const uint8_t *bin, size_t
 static int is_time_key(const char *k)
 {
     return strcmp(k, "valid_from") == 0 || strcmp(k, "valid_until") == 0 || strcmp(k, "created") == 0 ||
-           strcmp(k, "issued_at") == 0;
+           strcmp(k, "issued_at") == 0 || strcmp(k, "synced_at") == 0;
 }
 
 static int is_money_key(const char *k)
@@ -232,6 +247,8 @@ static void print_scalar(FILE *f, const char *key, json_t *v)
         fprintf(f, "%lld", (long long)json_integer_value(v));
     } else if (json_is_boolean(v)) {
         fprintf(f, "%s", json_is_true(v) ? "yes" : "no");
+    } else if (json_is_null(v) && strcmp(key, "valid_until") == 0) {
+        fprintf(f, "no limit known here (the payee's offline time limit decides)");
     } else {
         fprintf(f, "none");
     }

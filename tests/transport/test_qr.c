@@ -146,6 +146,12 @@ static void check_decodes(const char *text, const uint8_t *bin, size_t bin_len)
             s = offpay_limits_policy_verify(&l, issuer_pk);
         break;
     }
+    case OFFPAY_MSG_STAMP: {
+        struct offpay_stamp st;
+        if ((s = offpay_stamp_decode(&st, back, n)) == OFFPAY_OK)
+            s = offpay_stamp_verify(&st, issuer_pk);
+        break;
+    }
     }
     CHECK_STATUS(s, OFFPAY_OK);
 }
@@ -260,6 +266,13 @@ static void test_every_message(void)
     CHECK(offpay_limits_policy_sign(&lp, issuer_sk) == OFFPAY_OK);
     n = offpay_limits_policy_encode(bin, sizeof bin, &lp);
     through_png("limits", bin, n, 0, 'M');
+
+    struct offpay_stamp stp = {.synced_at = now};
+    memcpy(stp.wallet_id, payer.wallet_id, sizeof stp.wallet_id);
+    CHECK(offpay_stamp_sign(&stp, issuer_sk) == OFFPAY_OK);
+    n = offpay_stamp_encode(bin, sizeof bin, &stp);
+    CHECK(n == OFFPAY_STAMP_BYTES);
+    through_png("sync stamp", bin, n, 0, 'M');
 
     /* Revocation lists travel over HTTP, not by QR; a short one still fits. */
     static uint8_t ids[150 * OFFPAY_WALLET_ID_BYTES];
