@@ -272,7 +272,10 @@ static void print_object(FILE *f, json_t *obj, int indent)
         } else if (json_is_array(v)) {
             size_t i;
             json_t *e;
-            fprintf(f, "%*s%-*s%s\n", indent, "", 18 - indent, label, json_array_size(v) ? "" : " none");
+            if (json_array_size(v))
+                fprintf(f, "%*s%s\n", indent, "", label);
+            else
+                fprintf(f, "%*s%-*s none\n", indent, "", 18 - indent, label);
             json_array_foreach(v, i, e) {
                 if (json_is_object(e)) {
                     const char *k2;

@@ -37,6 +37,34 @@ run 0 nowallet show - <"$T/vec.txt"
 contains "human form: kind" "$T/out" "^A payment record \\(OP1REC, 421 bytes\\)$"
 contains "human form: valid until" "$T/out" "valid until: +2027-01-01 00:00:00 UTC"
 contains "human form: nothing verified" "$T/out" "verified: +nothing \\(no wallet"
+say "show: a sync stamp (type 9) and a record carrying one (type 10)"
+vector "stamp (alice" "OP1STP:" >"$T/stamp.txt"
+run 0 nowallet show "$T/stamp.txt" --json
+eq "stamp vector: every field" "$(jq -c . "$T/out")" \
+  '{"kind":"stamp","prefix":"OP1STP","bytes":90,"wallet_id":"11111111111111111111111111111111","synced_at":1767139200,"valid_until":null,"signatures":["issuer"],"verified":null,"currency":"CNY","exponent":2}'
+run 0 nowallet show "$T/stamp.txt"
+eq "stamp vector, human" "$(cat "$T/out")" "A sync stamp (OP1STP, 90 bytes)
+  wallet id:       11111111111111111111111111111111
+  synced at:       2025-12-31 00:00:00 UTC (1767139200)
+  valid until:     no limit known here (the payee's offline time limit decides)
+  signatures:
+    - issuer
+  verified:        nothing (no wallet here to check it against)"
+run 0 alice show "$T/stamp.txt" --json
+eq "a foreign stamp in a wallet: checked, not the issuer's" "$(jq -c '.verified | [.checked, .ok, .code]' "$T/out")" \
+  '[true,false,"stamp_invalid"]'
+vector "record with a sync stamp" "OP1REC:" >"$T/vec.txt"
+run 0 nowallet show "$T/vec.txt" --json
+eq "stamped record vector: its stamp" "$(jq -c .stamp "$T/out")" \
+  '{"wallet_id":"11111111111111111111111111111111","synced_at":1767139200,"valid_until":null,"names_payer":true}'
+eq "stamped record vector: 511 bytes, the record's fields" "$(jq -c '[.bytes, .payer.account, .amount, .sequence, (.signatures | length)]' "$T/out")" \
+  '[511,"alice",3500,1,4]'
+run 0 nowallet show "$T/vec.txt"
+contains "stamped record, human: the stamp's time" "$T/out" "^    synced at: +2025-12-31 00:00:00 UTC \\(1767139200\\)$"
+vector "record (alice" "OP1REC:" >"$T/vec.txt"
+run 0 nowallet show "$T/vec.txt" --json
+eq "a record without a stamp (type 4): stamp null" "$(jq -c .stamp "$T/out")" "null"
+
 vector "refusal (bob" "OP1REF:" >"$T/vec.txt"
 run 0 nowallet show "$T/vec.txt" --json
 eq "refusal vector" "$(jq -c '[.answer, .reason, .record[0:8]]' "$T/out")" '["refused","declined","5d5781df"]'
@@ -153,4 +181,20 @@ else
   run 0 alice pay "$T/req5.txt" --out "$T/rec5.txt"
   contains "no terminal: paid without asking" "$T/rec5.txt" "^OP1REC:"
 fi
+
+say "show: a real record carries its payer's stamp"
+# A real record carries its payer's stamp; a payee with an offline time limit sees until when it holds.
+run 0 bob limits set --offline-time 86400
+run 0 alice sync
+run 0 bob request 100 --out "$T/sreq.txt"
+run 0 alice pay "$T/sreq.txt" --out "$T/srec.txt"
+run 0 alice limits --json
+synced=$(jq .used.synced_at "$T/out")
+run 0 bob show "$T/srec.txt" --json
+eq "a real record's stamp: alice's wallet, her last sync, valid a day after it" "$(jq -c .stamp "$T/out")" \
+  "{\"wallet_id\":\"$(sqlite3 "$T/alice/wallet.db" "SELECT lower(hex(wallet_id)) FROM identity")\",\"synced_at\":$synced,\"valid_until\":$((synced + 86400)),\"names_payer\":true}"
+eq "a real stamped record verifies" "$(jq -c '[.verified.ok, (.verified.what | test("sync stamp"))]' "$T/out")" '[true,true]'
+run 0 bob accept "$T/srec.txt" --out "$T/sconf.txt"
+run 0 alice confirm "$T/sconf.txt"
+run 0 bob limits unset --offline-time
 finish
