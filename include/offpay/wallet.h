@@ -211,8 +211,9 @@ enum offpay_status offpay_wallet_find_coins(struct offpay_wallet *w, const char 
  * Verify an encoded message of any type offline with what the wallet knows,
  * changing nothing (offpay show): a certificate, request or record against
  * the issuer key, the revocation list and the time now (a record also its
- * coins' attestations and that it balances); a coin, revocation list or
- * limits policy against the issuer key; a confirmation or refusal against
+ * coins' attestations, that it balances and the sync stamp it carries); a
+ * coin, revocation list, limits policy or sync stamp against the issuer key;
+ * a confirmation or refusal against
  * the payment it answers when this wallet made it, else a confirmation's
  * certificate only and a refusal not at all.
  * Out: *checked (0 when nothing could be checked), what[0..what_cap) a
