@@ -70,6 +70,21 @@ enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_tra
                                       int timeout_ms) OFFPAY_WARN_UNUSED;
 
 /*
+ * What offpay_session_pay_asking calls once the payee's request is in and
+ * asks for the agreed amount from the agreed payee, before the wallet pays
+ * it: request[0..len) is the request's binary.  Returns: OFFPAY_OK to pay,
+ * or the status to stop with (e.g. OFFPAY_ERR_DECLINED: the payee gets an
+ * abort with its code, and nothing changed).
+ */
+typedef enum offpay_status (*offpay_session_ask_fn)(void *arg, const uint8_t *request, size_t len);
+
+/* offpay_session_pay, calling ask(ask_arg, ...) (when not NULL) before
+ * paying; a status ask returns other than OFFPAY_OK is returned as it is. */
+enum offpay_status offpay_session_pay_asking(struct offpay_wallet *w, struct offpay_transport *t, uint64_t amount,
+                                             const char *payee_account, offpay_session_ask_fn ask, void *ask_arg,
+                                             struct offpay_session_result *res, int timeout_ms) OFFPAY_WARN_UNUSED;
+
+/*
  * Payee: create a request for amount, send it, take the payer's record and
  * answer: a confirmation (offpay_wallet_accept), or, when the record fails
  * verification, a signed refusal (offpay_wallet_refuse) where one can be

@@ -52,6 +52,13 @@ extern const struct cli_command cli_cmd_receive, cli_cmd_scan, cli_cmd_show;
 /* The wallet's key (keys.c in the library; cmd_passphrase.c). */
 extern const struct cli_command cli_cmd_passphrase;
 int cli_pay_to(struct cli *c, int argc, char **argv);
+/* On a terminal, before paying the request req[0..len): show it as `offpay
+ * show` does and what paying it leaves, and ask.  Returns 0 to pay, or the
+ * exit code (said: declined, exit 2) when the answer is not yes.  A payment
+ * that cannot be made is not asked about (0: paying it fails as it would). */
+int cli_pay_ask(struct offpay_wallet *w, const uint8_t *req, size_t len);
+/* 1 when pay should ask: no --yes, and stdin and stderr are a terminal. */
+int cli_pay_asks(int yes);
 /* --timeout SECONDS (1..3600) into *ms; NULL leaves *ms.  Returns 0 or -1. */
 int cli_timeout_ms(const char *s, int *ms);
 

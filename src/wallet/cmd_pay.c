@@ -13,14 +13,6 @@
 #include "offpay/messages.h"
 #include "offpay/protocol.h"
 
-/*
- * On a terminal, before paying: show the request as `offpay show` does and
- * what paying it leaves, and ask.  Returns 0 to pay, or the exit code (said)
- * when the answer is not yes.  A request that does not verify, is this
- * wallet's own, is over a limit or that the spendable coins do not cover is
- * not asked about: paying it fails with its own exit code, as it does
- * without a terminal.
- */
 /* The coins a payment of amount would spend, as the wallet picks them
  * (offpay_coins_select over its coins).  Out: *spent, *n.  Returns 0, or -1
  * when they do not cover it (paying says why). */
@@ -59,7 +51,15 @@ static int within_limits(struct offpay_wallet *w, uint64_t amount)
            offpay_limits_check_offline_time(&l.effective, l.synced_at, (uint64_t)time(NULL)) == OFFPAY_OK;
 }
 
-static int ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
+/*
+ * On a terminal, before paying: show the request as `offpay show` does and
+ * what paying it leaves, and ask.  Returns 0 to pay, or the exit code (said)
+ * when the answer is not yes.  A request that does not verify, is this
+ * wallet's own, is over a limit or that the spendable coins do not cover is
+ * not asked about: paying it fails with its own exit code, as it does
+ * without a terminal.  `pay REQUEST` and `pay --to` both ask here.
+ */
+int cli_pay_ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
 {
     struct offpay_wallet_balance b;
     struct offpay_wallet_utxo *u = NULL;
@@ -102,6 +102,11 @@ static int ask(struct offpay_wallet *w, const uint8_t *req, size_t len)
     return cli_fail(OFFPAY_ERR_DECLINED, "Not paid: the answer was not yes; nothing changed.");
 }
 
+int cli_pay_asks(int yes)
+{
+    return !yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+}
+
 static int run(struct cli *c, int argc, char **argv)
 {
     struct cli_opt opt[] = {CLI_OUTPUT_OPTS, {"yes", 0, NULL}};
@@ -130,7 +135,7 @@ static int run(struct cli *c, int argc, char **argv)
     if ((rc = cli_open_wallet(c, &w)) != 0)
         return rc;
     /* A person at a terminal sees what they pay before they pay it; scripts are not asked. */
-    if (!cli_opt(&o, "yes") && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) && (rc = ask(w, req, req_len)) != 0) {
+    if (cli_pay_asks(cli_opt(&o, "yes") != NULL) && (rc = cli_pay_ask(w, req, req_len)) != 0) {
         offpay_wallet_close(w);
         return rc;
     }
@@ -162,7 +167,7 @@ static int run(struct cli *c, int argc, char **argv)
 }
 
 const struct cli_command cli_cmd_pay = {
-    "pay", "pay (REQUEST_FILE [--yes] [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--payee ACCOUNT] [--timeout SECONDS]) [--json]",
+    "pay", "pay (REQUEST_FILE [--yes] [--out FILE] [--qr] [--qr-png FILE] | --to HOST:PORT AMOUNT [--payee ACCOUNT] [--timeout SECONDS] [--yes]) [--json]",
     "Payer: pay a payment request offline (a file, or --to a payee over a direct connection).",
     "Verifies the payee's certificate (issuer, validity, revocation list) and\n"
     "signature, checks the offline limits (exit 6), then picks coins: the smallest\n"
@@ -175,7 +180,9 @@ const struct cli_command cli_cmd_pay = {
     "On a terminal (stdin and stderr both one) it first shows the request as\n"
     "offpay show does and what paying it leaves, and asks \"Pay? [y/N]\": any\n"
     "answer but y or yes pays nothing and exits 2 (JSON code \"declined\").  --yes\n"
-    "pays without asking; with no terminal (scripts) it never asks.\n"
+    "pays without asking; with no terminal (scripts) it never asks.  pay --to asks\n"
+    "the same way once the payee's request has come (the payee's wait bounds the\n"
+    "time to answer) and a no stops the payee with the code \"declined\".\n"
     "--json prints one JSON object that carries the record's text as \"message\".\n"
     "--qr draws the record's QR code on the terminal; --qr-png FILE writes it as a\n"
     "picture (offpay scan reads it back).\n"

@@ -11,10 +11,24 @@
 #include "offpay/session.h"
 #include "offpay/transport.h"
 
+/* The session's question before it pays: cli_pay_ask's answer. */
+struct asking {
+    struct offpay_wallet *w;
+    int rc; /* cli_pay_ask's exit code (said), 0 while it said yes */
+};
+
+static enum offpay_status ask(void *arg, const uint8_t *req, size_t len)
+{
+    struct asking *a = arg;
+    a->rc = cli_pay_ask(a->w, req, len);
+    return a->rc == 0 ? OFFPAY_OK : OFFPAY_ERR_DECLINED;
+}
+
 int cli_pay_to(struct cli *c, int argc, char **argv)
 {
-    struct cli_opt opt[] = {{"to", 1, NULL}, {"timeout", 1, NULL}, {"payee", 1, NULL}, {"json", 0, NULL}};
-    struct cli_opts o = {opt, 4, {0}, 0, 0};
+    struct cli_opt opt[] = {{"to", 1, NULL}, {"timeout", 1, NULL}, {"payee", 1, NULL}, {"json", 0, NULL}, {"yes", 0, NULL}};
+    struct cli_opts o = {opt, 5, {0}, 0, 0};
+    struct asking asking = {NULL, 0};
     struct offpay_wallet *w = NULL;
     struct offpay_transport t;
     struct offpay_session_result res;
@@ -48,9 +62,13 @@ int cli_pay_to(struct cli *c, int argc, char **argv)
         offpay_wallet_close(w);
         return rc;
     }
-    s = offpay_session_pay(w, &t, amount, payee, &res, timeout_ms);
+    asking.w = w;
+    s = offpay_session_pay_asking(w, &t, amount, payee, cli_pay_asks(cli_opt(&o, "yes") != NULL) ? ask : NULL, &asking,
+                                  &res, timeout_ms);
     offpay_transport_close(&t);
-    if (s == OFFPAY_OK && cli_opt(&o, "json")) {
+    if (asking.rc != 0) {
+        rc = asking.rc; /* declined: said, and the payee told */
+    } else if (s == OFFPAY_OK && cli_opt(&o, "json")) {
         rc = cli_json_print(cli_payment_json(&res.info));
     } else if (s == OFFPAY_OK) {
         printf("Paid %s to %s offline; it settles when either of you syncs.\n", cli_money(res.info.amount),

@@ -79,6 +79,13 @@ static void abort_with(struct offpay_transport *t, enum offpay_status why, int t
 enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_transport *t, uint64_t amount,
                                       const char *payee_account, struct offpay_session_result *res, int timeout_ms)
 {
+    return offpay_session_pay_asking(w, t, amount, payee_account, NULL, NULL, res, timeout_ms);
+}
+
+enum offpay_status offpay_session_pay_asking(struct offpay_wallet *w, struct offpay_transport *t, uint64_t amount,
+                                             const char *payee_account, offpay_session_ask_fn ask, void *ask_arg,
+                                             struct offpay_session_result *res, int timeout_ms)
+{
     static const size_t cap = OFFPAY_FRAME_PAYLOAD_MAX;
     uint8_t buf[OFFPAY_FRAME_PAYLOAD_MAX], rec[OFFPAY_RECORD_BYTES_MAX], type;
     size_t len, rec_len;
@@ -109,6 +116,11 @@ enum offpay_status offpay_session_pay(struct offpay_wallet *w, struct offpay_tra
     if (payee_account != NULL && strcmp(req.payee.account, payee_account) != 0) {
         abort_with(t, OFFPAY_ERR_WRONG_PAYEE, timeout_ms);
         return OFFPAY_ERR_WRONG_PAYEE;
+    }
+    /* The person paying says yes or no before the wallet commits to anything. */
+    if (ask != NULL && (s = ask(ask_arg, buf, len)) != OFFPAY_OK) {
+        abort_with(t, s, timeout_ms);
+        return s;
     }
     s = offpay_wallet_pay(w, rec, sizeof rec, &rec_len, &res->info, buf, len);
     if (s != OFFPAY_OK) {

@@ -21,6 +21,7 @@ FAILS=0
 CHECKS=0
 
 cleanup() {
+  [ -n "$RPID" ] && kill "$RPID" 2>/dev/null
   stop_server
   rm -rf "$T"
 }
@@ -106,6 +107,32 @@ wait_listening() {
     sleep 0.05
   done
   return 1
+}
+
+RPID=""
+RPORT=""
+# receive ARGS...: start bob's `offpay receive --listen 127.0.0.1:0 ... --json`; sets RPID, RPORT.
+receive() {
+  local i
+  "$OFFPAY" --wallet "$T/bob" receive --listen 127.0.0.1:0 --json "$@" >"$T/recv.out" 2>"$T/recv.err" &
+  RPID=$!
+  for i in $(seq 1 200); do
+    RPORT=$(jq -r 'select(.event == "listening") | .port' "$T/recv.out" 2>/dev/null | head -1)
+    [ -n "$RPORT" ] && return 0
+    kill -0 "$RPID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "offpay receive did not start: $(cat "$T/recv.err")" >&2
+  exit 1
+}
+# receive_done WANT_RC: wait for it (bounded) and check its exit code.
+receive_done() {
+  local i rc
+  for i in $(seq 1 400); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$RPID" 2>/dev/null && { fail "offpay receive did not end"; kill "$RPID"; }
+  wait "$RPID"
+  rc=$?
+  eq "offpay receive exit code ($(head -c 300 "$T/recv.err"))" "$rc" "$1"
 }
 
 # start_server BASE_PORT: start offpayd; sets PORT, URL, SERVER_PID.

@@ -13,31 +13,6 @@ enrol bob
 run 0 alice load 100 100
 run 0 carol load 100
 
-RPID=""
-RPORT=""
-# receive ARGS...: start bob's `offpay receive --listen 127.0.0.1:0 ... --json`; sets RPID, RPORT.
-receive() {
-  local i
-  "$OFFPAY" --wallet "$T/bob" receive --listen 127.0.0.1:0 --json "$@" >"$T/recv.out" 2>"$T/recv.err" &
-  RPID=$!
-  for i in $(seq 1 200); do
-    RPORT=$(jq -r 'select(.event == "listening") | .port' "$T/recv.out" 2>/dev/null | head -1)
-    [ -n "$RPORT" ] && return 0
-    kill -0 "$RPID" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "offpay receive did not start: $(cat "$T/recv.err")" >&2
-  exit 1
-}
-# receive_done WANT_RC: wait for it (bounded) and check its exit code.
-receive_done() {
-  local i rc
-  for i in $(seq 1 400); do kill -0 "$RPID" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$RPID" 2>/dev/null && { fail "offpay receive did not end"; kill "$RPID"; }
-  wait "$RPID"
-  rc=$?
-  eq "offpay receive exit code ($(head -c 300 "$T/recv.err"))" "$rc" "$1"
-}
 # fake KIND: a payer that takes bob's request and then breaks off (close: hangs up; abort: says stop).
 fake() {
   CHECKS=$((CHECKS + 1))

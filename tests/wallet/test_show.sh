@@ -197,4 +197,31 @@ eq "a real stamped record verifies" "$(jq -c '[.verified.ok, (.verified.what | t
 run 0 bob accept "$T/srec.txt" --out "$T/sconf.txt"
 run 0 alice confirm "$T/sconf.txt"
 run 0 bob limits unset --offline-time
+say "pay --to on a terminal asks the same way; no = exit 2 and the payee is told"
+if command -v script >/dev/null; then
+  run 0 alice sync
+  receive 100
+  dump alice >"$T/before.dump"
+  tty_pay n --to "127.0.0.1:$RPORT" 100
+  contains "--to: the summary names the payee" "$T/tty" "account: +bob"
+  contains "--to: the summary says the amount" "$T/tty" "amount: +1\\.00 CNY"
+  contains "--to: it says which coins it spends" "$T/tty" "Paying 1\\.00 CNY to bob spends [0-9.]+ CNY in 1 coin"
+  contains "--to: it asks" "$T/tty" "Pay\\? \\[y/N\\]"
+  contains "--to, no: exit 2" "$T/tty" "rc=2"
+  contains "--to, no: says nothing was paid" "$T/tty" "Not paid"
+  unchanged "--to, no: nothing changed" alice "$T/before.dump"
+  receive_done 4
+  contains "--to, no: the payee hears why" "$T/recv.out" "The payer stopped: Not done: the answer was no"
+  receive 100
+  tty_pay y --to "127.0.0.1:$RPORT" 100
+  contains "--to, yes: asked" "$T/tty" "Pay\\? \\[y/N\\]"
+  contains "--to, yes: paid" "$T/tty" "rc=0"
+  contains "--to, yes: says so" "$T/tty" "Paid 1\\.00 CNY to bob offline"
+  receive_done 0
+  receive 100
+  tty_pay "" --to "127.0.0.1:$RPORT" 100 --yes
+  contains "--to --yes: paid" "$T/tty" "rc=0"
+  if grep -q "Pay?" "$T/tty"; then fail "--to --yes asked"; fi
+  receive_done 0
+fi
 finish
