@@ -197,6 +197,32 @@ handshake() {
   run 0 "$payer" confirm "$T/conf.txt"
 }
 
+# reads_without_key NAME WHAT: wallet NAME's commands that only read work
+# with its key out of reach (WHAT: "the passphrase", "the token"): balance
+# --offline and history exit 0, and balance --json, with nothing to ask on,
+# exits 0 with the online balance unknown.
+reads_without_key() {
+  run 0 "$1" balance --offline
+  run 0 "$1" history
+  CHECKS=$((CHECKS + 1))
+  "$OFFPAY" --wallet "$T/$1" balance --json >"$T/out" 2>"$T/err" </dev/null
+  eq "balance without $2: exit 0" "$?" 0
+  eq "the online balance is unknown without it" "$(jq .online "$T/out")" "null"
+}
+
+# round_trip VAR FILE PAYER PAYEE AMOUNT BACK: with $VAR naming FILE (the
+# key's passphrase or PIN file, exported for these calls only), PAYER pays
+# PAYEE AMOUNT, PAYEE syncs and pays BACK to PAYER, and both sync.
+round_trip() {
+  export "$1=$2"
+  handshake "$3" "$4" "$5"
+  run 0 "$4" sync
+  handshake "$4" "$3" "$6"
+  run 0 "$3" sync
+  run 0 "$4" sync
+  unset "$1"
+}
+
 # amounts WALLET STATE: the sorted amounts of the wallet's coins in that state ("" = all), space-separated.
 amounts() {
   local f='.utxos[]'

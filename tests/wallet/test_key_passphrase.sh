@@ -31,12 +31,7 @@ eq "it begins with its magic and version 1" "$(head -c 9 "$T/alice/key.sealed" |
   "6f6666706179736b01"
 
 say "the commands that only read work without the passphrase"
-run 0 alice balance --offline
-run 0 alice history
-CHECKS=$((CHECKS + 1))
-"$OFFPAY" --wallet "$T/alice" balance --json >"$T/out" 2>"$T/err" </dev/null
-eq "balance without the passphrase: exit 0" "$?" 0
-eq "the online balance is unknown without it" "$(jq .online "$T/out")" "null"
+reads_without_key alice "the passphrase"
 
 say "a command that signs, with no passphrase and no terminal: exit 9, nothing changed"
 dump alice >"$T/before.dump"
@@ -65,13 +60,7 @@ unchanged "refused passphrase files" alice "$T/before.dump"
 say "the right passphrase, from the option and from \$OFFPAY_PASSPHRASE_FILE: load, pay, accept, sync"
 run 0 alice --passphrase-file "$T/pass" load 4000 2000
 eq "loaded" "$(amounts alice)" "2000 4000"
-export OFFPAY_PASSPHRASE_FILE="$T/pass"
-handshake alice bob 2500
-run 0 bob sync
-handshake bob alice 500
-run 0 alice sync
-run 0 bob sync
-unset OFFPAY_PASSPHRASE_FILE
+round_trip OFFPAY_PASSPHRASE_FILE "$T/pass" alice bob 2500 500
 eq "bob's change" "$(amounts bob)" "2000"
 eq "alice's coins: change and bob's payment" "$(amounts alice)" "500 1500 2000"
 run 0 alice --passphrase-file "$T/pass" balance --json

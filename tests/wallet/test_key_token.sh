@@ -47,25 +47,14 @@ fi
 say "with the PIN from the option or \$OFFPAY_PIN_FILE: load, pay, accept, sync"
 run 0 alice --pin-file "$T/pin" load 4000 3000
 eq "loaded" "$(amounts alice)" "3000 4000"
-export OFFPAY_PIN_FILE="$T/pin"
-handshake alice bob 2500
-run 0 bob sync
-handshake bob alice 1000
-run 0 alice sync
-run 0 bob sync
-unset OFFPAY_PIN_FILE
+round_trip OFFPAY_PIN_FILE "$T/pin" alice bob 2500 1000
 eq "bob's change" "$(amounts bob)" "1500"
 eq "alice: change, her other coin, bob's payment" "$(amounts alice)" "500 1000 4000"
 
 say "the commands that only read need no token"
 mv "$T/tokens" "$T/tokens.away"
 mkdir "$T/tokens"
-run 0 alice balance --offline
-run 0 alice history
-CHECKS=$((CHECKS + 1))
-"$OFFPAY" --wallet "$T/alice" balance --json >"$T/out" 2>"$T/err" </dev/null
-eq "balance without the token: exit 0" "$?" 0
-eq "the online balance is unknown without it" "$(jq .online "$T/out")" "null"
+reads_without_key alice "the token"
 
 say "the token missing: exit 9, nothing changed"
 dump alice >"$T/before.dump"
