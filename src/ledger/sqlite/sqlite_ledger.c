@@ -775,20 +775,33 @@ static enum offpay_ledger_result sl_wallet_get_by_key(struct offpay_ledger *l,
     return wallet_row(s, st, w);
 }
 
-/* Put id on the revocation list, bumping its serial, unless it is there. */
-static enum offpay_ledger_result list_revoked(struct sqlite_ledger *s, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
-                                              uint64_t now)
+/* Runs statement i with the wallet id as ?1 and now as ?2.  Out: *changed,
+ * whether it changed a row (0 when it fails). */
+static enum offpay_ledger_result exec_wallet_at(struct sqlite_ledger *s, enum stmt i,
+                                                const uint8_t id[OFFPAY_WALLET_ID_BYTES], uint64_t now, int *changed)
 {
-    sqlite3_stmt *st = stmt(s, S_REVOKED_INSERT);
+    sqlite3_stmt *st = stmt(s, i);
     enum offpay_ledger_result r;
+    *changed = 0;
     if (st == NULL)
         return OFFPAY_LEDGER_ERROR;
     bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
     if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
         return r;
-    if (sqlite3_changes(s->db) == 0)
-        return OFFPAY_LEDGER_OK;
+    *changed = sqlite3_changes(s->db) != 0;
+    return OFFPAY_LEDGER_OK;
+}
+
+/* Put id on the revocation list, bumping its serial, unless it is there. */
+static enum offpay_ledger_result list_revoked(struct sqlite_ledger *s, const uint8_t id[OFFPAY_WALLET_ID_BYTES],
+                                              uint64_t now)
+{
+    sqlite3_stmt *st;
+    enum offpay_ledger_result r;
+    int changed;
+    if ((r = exec_wallet_at(s, S_REVOKED_INSERT, id, now, &changed)) != OFFPAY_LEDGER_OK || !changed)
+        return r;
     if ((st = stmt(s, S_REVOCATION_BUMP)) == NULL)
         return OFFPAY_LEDGER_ERROR;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
@@ -799,15 +812,11 @@ static enum offpay_ledger_result sl_wallet_revoke(struct offpay_ledger *l, const
                                                   uint64_t now)
 {
     struct sqlite_ledger *s = SL(l);
-    sqlite3_stmt *st = stmt(s, S_WALLET_FRAUD);
     enum offpay_ledger_result r;
-    if (st == NULL)
-        return OFFPAY_LEDGER_ERROR;
-    bind_blob(st, 1, id, OFFPAY_WALLET_ID_BYTES);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
-    if ((r = exec_done(s, st)) != OFFPAY_LEDGER_OK)
+    int changed;
+    if ((r = exec_wallet_at(s, S_WALLET_FRAUD, id, now, &changed)) != OFFPAY_LEDGER_OK)
         return r;
-    if (sqlite3_changes(s->db) == 0)
+    if (!changed)
         return OFFPAY_LEDGER_OK; /* already revoked, or unknown: the list stays as it is */
     return list_revoked(s, id, now); /* a wallet reported lost is on it already */
 }
