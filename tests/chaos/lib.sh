@@ -34,8 +34,6 @@ rng_next() {
 
 SERVER_PID=""
 SERVER_PORT=0
-PROXY_PID=""
-PURL=""
 BG_PID=""
 
 # start_server: offpayd on 127.0.0.1, the first time on a port the kernel
@@ -89,40 +87,11 @@ stop_server() {
   fi
 }
 
-# start_proxy: offpay-faultproxy in front of the server; sets PURL.
-start_proxy() {
-  local i
-  : >"$RULES"
-  "$FAULTPROXY" --listen 127.0.0.1:0 --port-file "$T/proxy.port" --to "127.0.0.1:$SERVER_PORT" \
-    --rules "$RULES" --log "$PLOG" 2>>"$T/proxy.err" &
-  PROXY_PID=$!
-  for i in $(seq 1 100); do
-    [ -s "$T/proxy.port" ] && break
-    kill -0 "$PROXY_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -s "$T/proxy.port" ] || { echo "chaos: cannot start offpay-faultproxy: $(cat "$T/proxy.err")" >&2; exit 1; }
-  PURL="http://127.0.0.1:$(cat "$T/proxy.port")"
-}
-
-stop_proxy() {
-  if [ -n "$PROXY_PID" ]; then
-    kill "$PROXY_PID" 2>/dev/null
-    wait "$PROXY_PID" 2>/dev/null
-    PROXY_PID=""
-  fi
-}
-
-# arm METHOD PATH FAULT: the next request that matches gets FAULT (one rule,
-# replacing the last); disarm: no fault.  The proxy sees the new file by its
-# content and stat, so the write is a rename.
-arm() {
-  printf '%s %s %s 1\n' "$1" "$2" "$3" >"$RULES.new" && mv "$RULES.new" "$RULES"
-}
-
-disarm() {
-  : >"$RULES.new" && mv "$RULES.new" "$RULES"
-}
+# The proxy in front of the server: start_proxy "$SERVER_PORT" (sets PURL),
+# stop_proxy, and `fault METHOD PATH FAULT 1` to arm one fault for the next
+# request that matches, nofault to disarm (the rules file is replaced by a
+# rename: the proxy sees the new one by its content and stat).
+. "$(dirname "${BASH_SOURCE[0]}")/../common/proxy.sh"
 
 # ---- asking the ledger and the wallets ----
 

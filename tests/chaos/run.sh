@@ -207,7 +207,7 @@ enrol() {
     wrun "0 7" "$name" init --server "$PURL" --account "$name" --token "$token"
     [ -f "$T/$name/wallet.db" ] && [ "$RC" = 0 ] && break
     # The user tries again, on a network that works now.
-    disarm
+    nofault
     [ -z "$SERVER_PID" ] && start_server
     export OFFPAY_TIMEOUT=$CALM_TIMEOUT
   done
@@ -237,7 +237,7 @@ plan_fault() {
       if [ "$e" = "${DIRECTED% *}" ]; then
         f=${DIRECTED##* }
         f=$(fault_arg "$f")
-        arm $e "$f"
+        fault $e "$f" 1
         say "  fault armed: $e $f (not met yet)"
         return 0
       fi
@@ -258,7 +258,7 @@ plan_fault() {
   fi
   f=${pick##* }
   f=$(fault_arg "$f")
-  arm ${pick% *} "$f"
+  fault ${pick% *} "$f" 1
   say "  fault armed: ${pick% *} $f"
 }
 
@@ -541,7 +541,7 @@ run_step() {
   esac
   say "step $STEP: $OP$([ $WALLET_KILL = 1 ] && echo " (wallet kill at $KILL_MS ms)")$([ $SERVER_KILL = 1 ] && echo " (offpayd kill at $KILL_MS ms)")"
   "op_$OP"
-  disarm
+  nofault
   [ -z "$SERVER_PID" ] && start_server
   read_proxy_log
   local t0=$EPOCHREALTIME
@@ -553,7 +553,7 @@ run_step() {
 final_sync() {
   local round w quiet
   export OFFPAY_TIMEOUT=$CALM_TIMEOUT
-  disarm
+  nofault
   WALLET_KILL=0
   SERVER_KILL=0
   [ -z "$SERVER_PID" ] && start_server
@@ -586,7 +586,7 @@ rng_seed "$SEED"
 "$OFFPAYD" limits --ledger "$LEDGER" --per-payment 1000000 --offline-total 1000000000 --count 1000000 \
   --period 86400 >/dev/null || { echo "chaos: offpayd limits failed" >&2; exit 1; }
 start_server
-start_proxy
+start_proxy "$SERVER_PORT"
 LAST_CLONE=0
 for NAMES in $(seq 1 $INITIAL_HONEST); do
   enrol "h$NAMES" 100000 honest

@@ -1,7 +1,9 @@
-# proxy.sh - offpay-faultproxy for the end-to-end tests (sourced, bash, after
-# tests/wallet/lib.sh, which it relies on for $T, $PORT, fail and cleanup).
+# proxy.sh - offpay-faultproxy for the end-to-end tests and the chaos run
+# (sourced, bash, once $T is set: after tests/wallet/lib.sh, or by
+# tests/chaos/lib.sh).  Sourced after tests/wallet/lib.sh, it stops the
+# proxy and then runs its cleanup on exit; the chaos run has a trap of its own.
 #
-# start_proxy runs the proxy in front of the test's offpayd and sets PURL,
+# start_proxy runs the proxy in front of an offpayd and sets PURL,
 # the URL wallets use to go through it; fault arms one rule (the next COUNT
 # requests matching METHOD PATH get FAULT), nofault disarms every rule;
 # proxy_log shows what the proxy did.  The proxy is stopped on exit with the
@@ -22,13 +24,14 @@ stop_proxy() {
 }
 trap 'stop_proxy; cleanup' EXIT
 
-# start_proxy [PORT]: a proxy on 127.0.0.1 in front of $PORT, on a free
-# port, or on PORT (to restart it where the wallets expect it).
+# start_proxy SERVER_PORT [PORT]: a proxy on 127.0.0.1 in front of the
+# offpayd on SERVER_PORT, on a free port, or on PORT (to restart it where the
+# wallets expect it).
 start_proxy() {
   local i
   : >"$RULES"
   rm -f "$T/proxy.port"
-  "$FAULTPROXY" --listen "127.0.0.1:${1:-0}" --to "127.0.0.1:$PORT" --port-file "$T/proxy.port" \
+  "$FAULTPROXY" --listen "127.0.0.1:${2:-0}" --to "127.0.0.1:$1" --port-file "$T/proxy.port" \
     --rules "$RULES" --log "$PLOG" 2>>"$T/proxy.err" &
   PROXY_PID=$!
   for i in $(seq 1 100); do

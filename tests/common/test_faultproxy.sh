@@ -8,7 +8,7 @@
 . "$(dirname "$0")/proxy.sh"
 
 ledger 19500
-start_proxy
+start_proxy "$PORT"
 export OFFPAY_TIMEOUT=1
 
 # online NAME: the account's online balance as the ledger holds it.
@@ -146,8 +146,7 @@ PY
   python3 "$T/echo.py" "$T/echo.port" & ECHO_PID=$!
   trap 'kill $ECHO_PID 2>/dev/null; wait $ECHO_PID 2>/dev/null; stop_proxy; cleanup' EXIT
   for i in $(seq 1 100); do [ -s "$T/echo.port" ] && break; sleep 0.05; done
-  OPORT=$PORT PORT=$(cat "$T/echo.port")
-  stop_proxy; start_proxy; PORT=$OPORT
+  stop_proxy; start_proxy "$(cat "$T/echo.port")"
   head -c 100000 /dev/urandom | base64 -w0 >"$T/big"
   : >"$PLOG"
   curl -sf --data-binary @"$T/big" "$PURL/echo" -o "$T/echoed" --next "$PURL/x?y=1" -o "$T/plain"

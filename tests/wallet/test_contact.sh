@@ -39,7 +39,7 @@ run 2 carol init --server "ftp://127.0.0.1:$PORT" --account carol --token "$toke
 ok "a refused init leaves no folder" test ! -e "$T/carol"
 
 say "config set server moves the wallet: the next sync goes to the new address (the proxy's port)"
-start_proxy
+start_proxy "$PORT"
 run 0 alice config set server "$PURL"
 eq "the new server" "$(j alice .server config get)" "\"$PURL\""
 before=$(proxy_lines)

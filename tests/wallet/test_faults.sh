@@ -29,7 +29,7 @@
 . "$(dirname "$0")/../common/proxy.sh"
 
 ledger 19600
-start_proxy
+start_proxy "$PORT"
 export OFFPAY_TIMEOUT=1
 FAULTS="drop_request drop_answer reset_answer delay:2500 duplicate"
 CASES=0  # endpoint x fault cases run
@@ -355,7 +355,7 @@ for cmd in "load 500" "unload $(coin_id "$A" 4000)" "pay-online $B 100" "sync"; 
   contains "$cmd: says nothing changed" "$T/err" "cannot be reached; nothing changed"
   unchanged "$cmd, server unreachable" "$A" "$T/before.dump"
 done
-start_proxy "$PPORT"
+start_proxy "$PORT" "$PPORT"
 say "a definite refusal (4xx) is exit 8 and changes nothing"
 for cmd in "load 999999" "pay-online nobody-$CASES 100" "pay-online $B 999999"; do
   dump "$A" >"$T/before.dump"

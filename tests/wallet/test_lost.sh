@@ -192,7 +192,7 @@ eq "--grace set" "$(jq .grace "$T/d.json")" "864000"
 audit "the operator's revocation"
 
 say "a report whose answer is lost is a call in doubt: the next sync asks the server and settles it"
-start_proxy
+start_proxy "$PORT"
 SAVED_URL=$URL
 URL=$PURL
 enrol kim
