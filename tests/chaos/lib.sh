@@ -45,7 +45,7 @@ start_server() {
   for i in 1 2 3 4 5 6 7 8 9 10; do
     "$OFFPAYD" serve --ledger "$LEDGER" --listen "127.0.0.1:$SERVER_PORT" >>"$T/server.log" 2>&1 &
     SERVER_PID=$!
-    if wait_listening "${before:-0}"; then
+    if wait_listening "$T/server.log" "$SERVER_PID" "${before:-0}"; then
       SERVER_PORT=$(grep '^listening on ' "$T/server.log" | tail -1 | sed 's/.*://')
       return 0
     fi
@@ -59,17 +59,6 @@ start_server() {
   exit 1
 }
 
-# wait_listening BEFORE: until offpayd wrote one more "listening on" line (bounded, 10 s).
-wait_listening() {
-  local i
-  for i in $(seq 1 200); do
-    kill -0 "$SERVER_PID" 2>/dev/null || return 1
-    [ "$(grep -c '^listening on ' "$T/server.log")" -gt "$1" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 # kill_server: kill -9, as a power cut would.
 kill_server() {
   if [ -n "$SERVER_PID" ]; then
@@ -79,13 +68,7 @@ kill_server() {
   fi
 }
 
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=""
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../common/server.sh" # wait_listening, stop_server
 
 # The proxy in front of the server: start_proxy "$SERVER_PORT" (sets PURL),
 # stop_proxy, and `fault METHOD PATH FAULT 1` to arm one fault for the next

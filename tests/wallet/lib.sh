@@ -27,6 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+. "$(dirname "${BASH_SOURCE[0]}")/../common/server.sh"
 
 say() { printf '== %s\n' "$*"; }
 
@@ -96,19 +97,6 @@ unchanged() {
   fi
 }
 
-# wait_listening LOG PID BEFORE: wait (bounded, 10 s) until the offpayd with
-# PID has written a new "listening on" line to LOG (it had BEFORE such lines).
-# Probing the port instead could reach another test's server on that port.
-wait_listening() {
-  local log=$1 pid=$2 before=$3 i
-  for i in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    [ "$(grep -c '^listening on ' "$log" 2>/dev/null)" -gt "$before" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
 RPID=""
 RPORT=""
 # receive ARGS...: start bob's `offpay receive --listen 127.0.0.1:0 ... --json`; sets RPID, RPORT.
@@ -149,14 +137,6 @@ start_server() {
   done
   echo "cannot start offpayd: $(cat "$T/server.log")" >&2
   exit 1
-}
-
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=""
-  fi
 }
 
 # restart the server on the same port (after stop_server).
