@@ -8,16 +8,8 @@
  * passphrase, a wrong PIN or a missing token is refused with exit 9 and
  * leaves everything as it was.  The files that say where the key is are
  * outside input like any other (a copied or tampered folder): they are read
- * with the same mode checks as the key file and decoded strictly.
- *
- * key.token is text, four lines, each ending in "\n", nothing else:
- *
- *   offpay-pkcs11-key 1
- *   module MODULE          the module's file name as given at init
- *   token LABEL            1..32 bytes, printable ASCII, no blank at the end
- *   id HEX                 64 lowercase hex digits: the public key, CKA_ID
- *
- * It holds nothing secret: without the token and its PIN it is of no use.
+ * with the same mode checks as the key file and decoded strictly (key.sealed:
+ * include/offpay/sealed.h; key.token: include/offpay/key_token.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,23 +22,20 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "offpay/key_token.h"
 #include "offpay/p11.h"
 #include "offpay/sealed.h"
 #include "offpay/secret.h"
-
-#define TOKEN_MAGIC "offpay-pkcs11-key 1"
-#define TOKEN_LABEL_MAX 32 /* a PKCS#11 token label */
-#define TOKEN_MODULE_MAX 1024
-#define KEY_FILE_MAX (sizeof TOKEN_MAGIC + TOKEN_MODULE_MAX + TOKEN_LABEL_MAX + 2 * OFFPAY_PUBLIC_KEY_BYTES + 32)
 
 struct wallet_key {
     enum offpay_wallet_key_kind kind;
     uint8_t *sk;                 /* PLAIN, PASSPHRASE: seed || public key, sodium_malloc'd */
     struct offpay_p11 *token;    /* TOKEN: logged in */
     struct offpay_signer signer; /* signs with sk or in the token */
-    uint8_t file[KEY_FILE_MAX];  /* PASSPHRASE, TOKEN: the key file's bytes */
+    uint8_t file[OFFPAY_KEY_TOKEN_BYTES_MAX]; /* PASSPHRASE, TOKEN: the key file's bytes */
     size_t file_len;
 };
+_Static_assert(OFFPAY_KEY_TOKEN_BYTES_MAX >= OFFPAY_SEALED_KEY_BYTES, "a key file's room holds key.sealed too");
 
 static const char *const key_files[] = {
     [OFFPAY_WALLET_KEY_PLAIN] = OFFPAY_WALLET_KEY_FILE,
@@ -94,76 +83,11 @@ static struct wallet_key *key_new(struct offpay_wallet *w, enum offpay_wallet_ke
 
 /* ---- key.token ---- */
 
-static int label_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > TOKEN_LABEL_MAX || s[n - 1] == ' ')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7e)
-            return 0;
-    return 1;
-}
-
-static int module_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > TOKEN_MODULE_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* Out: k->file[0..k->file_len).  Returns 0, or -1 when a field is not well formed. */
 static int token_encode(struct wallet_key *k, const char *module, const char *label,
                         const uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES])
 {
-    char hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 1];
-    if (!module_ok(module, strlen(module)) || !label_ok(label, strlen(label)))
-        return -1;
-    offpay_hex(hex, pk, OFFPAY_PUBLIC_KEY_BYTES);
-    int n = snprintf((char *)k->file, sizeof k->file, TOKEN_MAGIC "\nmodule %s\ntoken %s\nid %s\n", module, label, hex);
-    if (n <= 0 || (size_t)n >= sizeof k->file)
-        return -1;
-    k->file_len = (size_t)n;
-    return 0;
-}
-
-/* The value of the line "name VALUE\n" at *p (advanced past it), NUL-ended in
- * out.  Returns its length, or -1 when the line is not that. */
-static long token_line(const char **p, const char *end, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    const char *nlpos;
-    if ((size_t)(end - *p) < nl + 1 || memcmp(*p, name, nl) != 0 || (*p)[nl] != ' ')
-        return -1;
-    *p += nl + 1;
-    if ((nlpos = memchr(*p, '\n', (size_t)(end - *p))) == NULL || (size_t)(nlpos - *p) >= cap)
-        return -1;
-    size_t n = (size_t)(nlpos - *p);
-    memcpy(out, *p, n);
-    out[n] = '\0';
-    *p = nlpos + 1;
-    return (long)n;
-}
-
-/* Decode key.token strictly.  Out: module, label, pk. */
-static int token_decode(const uint8_t *b, size_t n, char module[TOKEN_MODULE_MAX + 1],
-                        char label[TOKEN_LABEL_MAX + 1], uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES])
-{
-    const char *p = (const char *)b, *end = p + n;
-    char hex[2 * OFFPAY_PUBLIC_KEY_BYTES + 2];
-    long ml, ll;
-    if (memchr(b, '\0', n) != NULL || n < sizeof TOKEN_MAGIC || memcmp(p, TOKEN_MAGIC "\n", sizeof TOKEN_MAGIC) != 0)
-        return -1;
-    p += sizeof TOKEN_MAGIC;
-    if ((ml = token_line(&p, end, "module", module, TOKEN_MODULE_MAX + 1)) < 0 || !module_ok(module, (size_t)ml) ||
-        (ll = token_line(&p, end, "token", label, TOKEN_LABEL_MAX + 1)) < 0 || !label_ok(label, (size_t)ll) ||
-        token_line(&p, end, "id", hex, sizeof hex) != 2 * OFFPAY_PUBLIC_KEY_BYTES || p != end ||
-        strspn(hex, "0123456789abcdef") != 2 * OFFPAY_PUBLIC_KEY_BYTES ||
-        offpay_unhex(pk, OFFPAY_PUBLIC_KEY_BYTES, hex) != 0)
-        return -1;
-    return 0;
+    return offpay_key_token_encode(k->file, sizeof k->file, &k->file_len, module, label, pk);
 }
 
 /* ---- key files ---- */
@@ -330,10 +254,10 @@ static enum offpay_status unlock_sealed(struct offpay_wallet *w, struct wallet_k
 
 static enum offpay_status unlock_token(struct offpay_wallet *w, struct wallet_key *k, const char *path)
 {
-    char module[TOKEN_MODULE_MAX + 1], label[TOKEN_LABEL_MAX + 1], *pin = NULL;
+    char module[OFFPAY_KEY_TOKEN_MODULE_MAX + 1], label[OFFPAY_KEY_TOKEN_LABEL_MAX + 1], *pin = NULL;
     uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES];
     enum offpay_status s;
-    if (token_decode(k->file, k->file_len, module, label, pk) != 0)
+    if (offpay_key_token_decode(module, label, pk, k->file, k->file_len) != 0)
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s is damaged: it does not name a token's key.", path);
     if (sodium_memcmp(pk, w->cert.public_key, sizeof pk) != 0)
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s names a key other than the wallet's certificate's.",
@@ -425,11 +349,12 @@ static enum offpay_status spec_check(struct offpay_wallet *w, const struct offpa
     if (spec->kind == OFFPAY_WALLET_KEY_PASSPHRASE && (spec->passphrase == NULL || spec->passphrase[0] == '\0'))
         return wallet_fail(w, OFFPAY_ERR_USAGE, "A passphrase may not be empty.");
     if (spec->kind == OFFPAY_WALLET_KEY_TOKEN &&
-        (spec->module == NULL || !module_ok(spec->module, strlen(spec->module)) || spec->token_label == NULL ||
-         !label_ok(spec->token_label, strlen(spec->token_label)) || spec->pin == NULL))
+        (spec->module == NULL || !offpay_key_token_module_ok(spec->module, strlen(spec->module)) ||
+         spec->token_label == NULL || !offpay_key_token_label_ok(spec->token_label, strlen(spec->token_label)) ||
+         spec->pin == NULL))
         return wallet_fail(w, OFFPAY_ERR_USAGE,
                            "A key in a token needs a module, a token label of 1 to %d printable characters and a PIN.",
-                           TOKEN_LABEL_MAX);
+                           OFFPAY_KEY_TOKEN_LABEL_MAX);
     if (spec->kind > OFFPAY_WALLET_KEY_TOKEN)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "Unknown kind of key store.");
     return OFFPAY_OK;
@@ -476,7 +401,8 @@ static int bytes_kind(const uint8_t *b, size_t n)
 {
     if (n >= 8 && memcmp(b, OFFPAY_SEALED_KEY_MAGIC, 8) == 0)
         return OFFPAY_WALLET_KEY_PASSPHRASE;
-    if (n >= sizeof TOKEN_MAGIC - 1 && memcmp(b, TOKEN_MAGIC, sizeof TOKEN_MAGIC - 1) == 0)
+    if (n >= sizeof OFFPAY_KEY_TOKEN_MAGIC - 1 &&
+        memcmp(b, OFFPAY_KEY_TOKEN_MAGIC, sizeof OFFPAY_KEY_TOKEN_MAGIC - 1) == 0)
         return OFFPAY_WALLET_KEY_TOKEN;
     return n == OFFPAY_SECRET_KEY_BYTES ? OFFPAY_WALLET_KEY_PLAIN : -1;
 }
@@ -491,7 +417,7 @@ static const char *kind_words(int kind)
 enum offpay_status wallet_key_reuse(struct offpay_wallet *w, const struct offpay_wallet_key_spec *spec,
                                     const char *name, struct wallet_key **out)
 {
-    char path[PATH_MAX + 16], module[TOKEN_MODULE_MAX + 1], label[TOKEN_LABEL_MAX + 1];
+    char path[PATH_MAX + 16], module[OFFPAY_KEY_TOKEN_MODULE_MAX + 1], label[OFFPAY_KEY_TOKEN_LABEL_MAX + 1];
     uint8_t pk[OFFPAY_PUBLIC_KEY_BYTES], again[OFFPAY_SECRET_KEY_BYTES];
     struct wallet_key *k;
     enum offpay_status s;
@@ -529,7 +455,7 @@ enum offpay_status wallet_key_reuse(struct offpay_wallet *w, const struct offpay
                 : unseal(w, k, path, spec->passphrase, NULL);
     } else if (s == OFFPAY_OK) {
         /* The token and module given now, the key the earlier attempt made. */
-        if (token_decode(k->file, k->file_len, module, label, pk) != 0)
+        if (offpay_key_token_decode(module, label, pk, k->file, k->file_len) != 0)
             s = wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s is damaged.", path);
         else if ((s = token_open(w, k, path, spec->module, spec->token_label, spec->pin, pk)) == OFFPAY_OK &&
                  token_encode(k, spec->module, spec->token_label, pk) != 0)
