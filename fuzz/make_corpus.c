@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "offpay/key_token.h"
+#include "offpay/sealed.h"
 
 static const char *dir;
 
@@ -56,6 +58,93 @@ static void patch_u64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* key.sealed sealed by offpay_sealed_key_seal (a fresh salt and nonce: these
+ * files differ each run), its near misses, and costs at and past their bounds. */
+static void put_key_sealed(void)
+{
+    static const struct {
+        const char *name;
+        uint32_t ops;
+        uint64_t mem;
+        uint8_t version;
+    } costs[] = {
+        {"cheapest", 1, 8192, 1},              /* opened by the harness: the tag fails */
+        {"cheap", 2, 64 << 10, 1},             /* the harness's bound: opened */
+        {"mem-max", 8, 1ull << 30, 1},         /* accepted, too dear to open */
+        {"ops0", 0, 8192, 1},                  /* the rest refused */
+        {"ops9", 9, 8192, 1},
+        {"mem-below", 1, 7168, 1},
+        {"mem-over", 1, (1ull << 30) + 1024, 1},
+        {"mem-not-kib", 1, 8192 + 1, 1},
+        {"version2", 1, 8192, 2},
+    };
+    uint8_t seed[OFFPAY_SEED_BYTES], k[OFFPAY_SEALED_KEY_BYTES];
+    size_t magic = sizeof OFFPAY_SEALED_KEY_MAGIC - 1;
+    fx_seed(seed, 7);
+    if (offpay_sealed_key_seal(k, seed, "fuzz passphrase") != OFFPAY_OK)
+        exit(1);
+    put_with_misses("key_sealed", "valid", k, sizeof k);
+    for (size_t i = 0; i < sizeof costs / sizeof costs[0]; i++) {
+        k[magic] = costs[i].version;
+        put_be32(k + magic + 1, costs[i].ops);
+        patch_u64(k + magic + 5, costs[i].mem);
+        put("key_sealed", costs[i].name, k, sizeof k);
+    }
+}
+
+/* A key.token written field by field, well formed or not. */
+static void put_key_token_raw(const char *name, const char *magic, const char *module, const char *label,
+                              const char *id, const char *tail)
+{
+    char t[OFFPAY_KEY_TOKEN_BYTES_MAX + 64];
+    int n = snprintf(t, sizeof t, "%s\nmodule %s\ntoken %s\nid %s\n%s", magic, module, label, id, tail);
+    if (n <= 0 || (size_t)n >= sizeof t)
+        exit(1);
+    put("key_token", name, t, (size_t)n);
+}
+
+/* key.token as offpay_key_token_encode writes it, at its bounds, and near misses. */
+static void put_key_token(const struct fx *f)
+{
+    static const char mod[] = "/usr/lib/softhsm/libsofthsm2.so", lab32[] = "abcdefghijklmnopqrstuvwxyz012345";
+    static char mod_max[OFFPAY_KEY_TOKEN_MODULE_MAX + 2];
+    char id[2 * OFFPAY_PUBLIC_KEY_BYTES + 1], upper[sizeof id];
+    uint8_t t[OFFPAY_KEY_TOKEN_BYTES_MAX];
+    size_t n;
+
+    offpay_hex(id, f->payer_pk, OFFPAY_PUBLIC_KEY_BYTES);
+    for (size_t i = 0; i < sizeof id; i++)
+        upper[i] = id[i] >= 'a' && id[i] <= 'f' ? (char)(id[i] - 'a' + 'A') : id[i];
+    memset(mod_max, 'm', OFFPAY_KEY_TOKEN_MODULE_MAX);
+    if (offpay_key_token_encode(t, sizeof t, &n, mod, "wallet", f->payer_pk) != 0)
+        exit(1);
+    put("key_token", "valid", t, n);
+    put("key_token", "valid-truncated", t, n - 1);
+    put("key_token", "valid-nul", t, n + 1); /* the encoder's NUL, kept */
+    if (offpay_key_token_encode(t, sizeof t, &n, mod_max, lab32, f->payer_pk) != 0)
+        exit(1);
+    put("key_token", "longest", t, n);
+    put_key_token_raw("extra-line", OFFPAY_KEY_TOKEN_MAGIC, mod, "wallet", id, "x\n");
+    put_key_token_raw("trailing-lf", OFFPAY_KEY_TOKEN_MAGIC, mod, "wallet", id, "\n");
+    put_key_token_raw("version2", "offpay-pkcs11-key 2", mod, "wallet", id, "");
+    put_key_token_raw("id-upper", OFFPAY_KEY_TOKEN_MAGIC, mod, "wallet", upper, "");
+    put_key_token_raw("id-short", OFFPAY_KEY_TOKEN_MAGIC, mod, "wallet", id + 1, "");
+    put_key_token_raw("label-blank-end", OFFPAY_KEY_TOKEN_MAGIC, mod, "wallet ", id, "");
+    put_key_token_raw("label-empty", OFFPAY_KEY_TOKEN_MAGIC, mod, "", id, "");
+    put_key_token_raw("label33", OFFPAY_KEY_TOKEN_MAGIC, mod, "abcdefghijklmnopqrstuvwxyz0123456", id, "");
+    put_key_token_raw("label-tab", OFFPAY_KEY_TOKEN_MAGIC, mod, "wal\tlet", id, "");
+    put_key_token_raw("module-cr", OFFPAY_KEY_TOKEN_MAGIC, "/usr/lib/p11.so\r", "wallet", id, "");
+    mod_max[OFFPAY_KEY_TOKEN_MODULE_MAX] = 'm';
+    put_key_token_raw("module1025", OFFPAY_KEY_TOKEN_MAGIC, mod_max, "wallet", id, "");
+    put_key_token_raw("lines-swapped", OFFPAY_KEY_TOKEN_MAGIC "\ntoken wallet", "x", "wallet", id, "");
 }
 
 int main(int argc, char **argv)
@@ -173,5 +262,8 @@ int main(int argc, char **argv)
     put("text", "unknown-prefix", "OP1XYZ:AEDA", 11);
     put("text", "bad-length", "OP1REF:AEDAB", 12);
     put("text", "stray-bits", "OP1REF:AEDB", 11);
+
+    put_key_sealed();
+    put_key_token(&F);
     return 0;
 }
