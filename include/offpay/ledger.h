@@ -271,6 +271,13 @@ struct offpay_ledger_ops {
      * and whose coins have not gone back yet.  each() gets one wallet. */
     enum offpay_ledger_result (*wallet_list)(struct offpay_ledger *l, int64_t account_id, uint64_t due,
                                              int (*each)(void *ctx, const struct offpay_ledger_wallet *w), void *ctx);
+    /* The wallets whose id lies between lo and hi (inclusive, compared byte
+     * by byte), by id: the lookup of an id by its beginning (lo: it padded
+     * with zero bits, hi: with one bits), through the ids' index.  each()
+     * as wallet_list. */
+    enum offpay_ledger_result (*wallet_range)(struct offpay_ledger *l, const uint8_t lo[OFFPAY_WALLET_ID_BYTES],
+                                              const uint8_t hi[OFFPAY_WALLET_ID_BYTES],
+                                              int (*each)(void *ctx, const struct offpay_ledger_wallet *w), void *ctx);
 
     /* Request nonces.  insert: a row of kind OFFPAY_LEDGER_NONCE_USED;
      * DUPLICATE when this wallet has a row for it already.  keep: the same

@@ -138,13 +138,18 @@ static int account_list(const struct cli_opts *opts, const struct cli_shards *cs
     for (size_t i = 0; i < a.n; i++)
         json_array_append_new(arr, account_json(&a.row[i].account, a.row[i].unspent));
     if (cli_opt(opts, "json") == NULL) {
+        struct offpay_money m;
+        char v[5][OFFPAY_MONEY_TEXT_MAX];
+        cli_shards_money(cs, &m);
         if (a.n == 0)
             printf("No accounts.\n");
         for (size_t i = 0; i < a.n; i++)
-            printf("%-32s online %llu, offline %llu, received %llu, sent %llu, minted %llu\n", a.row[i].account.name,
-                   (unsigned long long)a.row[i].account.online, (unsigned long long)a.row[i].unspent,
-                   (unsigned long long)a.row[i].account.received, (unsigned long long)a.row[i].account.sent,
-                   (unsigned long long)a.row[i].account.minted);
+            printf("%-32s online %s, offline %s, received %s, sent %s, minted %s\n", a.row[i].account.name,
+                   offpay_amount_format(v[0], sizeof v[0], a.row[i].account.online, &m),
+                   offpay_amount_format(v[1], sizeof v[1], a.row[i].unspent, &m),
+                   offpay_amount_format(v[2], sizeof v[2], a.row[i].account.received, &m),
+                   offpay_amount_format(v[3], sizeof v[3], a.row[i].account.sent, &m),
+                   offpay_amount_format(v[4], sizeof v[4], a.row[i].account.minted, &m));
         free(a.row);
         json_decref(arr);
         return OFFPAY_EXIT_OK;
@@ -177,7 +182,7 @@ static enum offpay_ledger_result account_read(struct offpay_ledger *l, const cha
     enum offpay_ledger_result r = wallets ? l->ops->account_get(l, name, &acc) : OFFPAY_LEDGER_ERROR;
     *out = NULL;
     if (r == OFFPAY_LEDGER_OK)
-        r = offpayd_read_wallets(l, acc.id, NULL, offpayd_now(), wallets);
+        r = offpayd_read_wallets(l, acc.id, offpayd_now(), wallets);
     fc.account_id = acc.id;
     if (r == OFFPAY_LEDGER_OK)
         r = l->ops->fraud_list(l, count_fraud, &fc);
@@ -216,18 +221,20 @@ static int account_show(const struct cli_opts *opts, const struct cli_shards *cs
         return cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
     if (cli_opt(opts, "json") != NULL)
         return offpayd_print_json(j);
-    printf("account %s: online %lld, offline %lld, received %lld, sent %lld, minted %lld; %s, %lld double spend%s "
+    struct offpay_money m;
+    char v[5][OFFPAY_MONEY_TEXT_MAX];
+    static const char *const keys[5] = {"online", "offline", "received", "sent", "minted"};
+    cli_shards_money(cs, &m);
+    for (int k = 0; k < 5; k++)
+        offpay_amount_format(v[k], sizeof v[k], (uint64_t)json_integer_value(json_object_get(j, keys[k])), &m);
+    printf("account %s: online %s, offline %s, received %s, sent %s, minted %s; %s, %lld double spend%s "
            "caught, %zu wallet%s.\n",
-           name, (long long)json_integer_value(json_object_get(j, "online")),
-           (long long)json_integer_value(json_object_get(j, "offline")),
-           (long long)json_integer_value(json_object_get(j, "received")),
-           (long long)json_integer_value(json_object_get(j, "sent")),
-           (long long)json_integer_value(json_object_get(j, "minted")),
+           name, v[0], v[1], v[2], v[3], v[4],
            json_string_value(json_object_get(j, "state")), (long long)json_integer_value(json_object_get(j, "frauds")),
            json_integer_value(json_object_get(j, "frauds")) == 1 ? "" : "s",
            json_array_size(json_object_get(j, "wallets")), json_array_size(json_object_get(j, "wallets")) == 1 ? "" : "s");
     json_array_foreach(json_object_get(j, "wallets"), i, w)
-        offpayd_wallet_print(w, "  ");
+        offpayd_wallet_print(w, "  ", &m);
     json_decref(j);
     return OFFPAY_EXIT_OK;
 }

@@ -101,8 +101,10 @@ static int parse_fields(const struct cli_opts *opts, struct lim_ctx *c)
     return 0;
 }
 
-static void print_limits(const struct cli_opts *opts, const struct lim_ctx *c, const char *wid)
+static void print_limits(const struct cli_opts *opts, const struct lim_ctx *c, const char *wid,
+                         const struct offpay_money *money)
 {
+    char per[OFFPAY_MONEY_TEXT_MAX], total[OFFPAY_MONEY_TEXT_MAX];
     const struct offpay_limits *m = &c->lim;
     const char *whose = c->per_wallet ? (c->own ? "wallet" : "default (the wallet has none of its own)") : "default";
     if (cli_opt(opts, "json") != NULL) {
@@ -115,40 +117,46 @@ static void print_limits(const struct cli_opts *opts, const struct lim_ctx *c, c
     }
     char holding[48], offline[48];
     if (m->holding)
-        snprintf(holding, sizeof holding, "%llu", (unsigned long long)m->holding);
+        offpay_amount_format(holding, sizeof holding, m->holding, money);
     else
         snprintf(holding, sizeof holding, "none");
     if (m->offline_time)
         snprintf(offline, sizeof offline, "%u s", m->offline_time);
     else
         snprintf(offline, sizeof offline, "none");
-    printf("%s limits%s%s: per-payment %llu, offline-total %llu, count %u per %u s, holding %s, offline time %s; "
+    printf("%s limits%s%s: per-payment %s, offline-total %s, count %u per %u s, holding %s, offline time %s; "
            "grace period of lost wallets %llu s.\n",
-           whose, wid ? " for " : "", wid ? wid : "", (unsigned long long)m->per_payment,
-           (unsigned long long)m->offline_total, m->count, m->period, holding, offline, (unsigned long long)c->grace);
+           whose, wid ? " for " : "", wid ? wid : "", offpay_amount_format(per, sizeof per, m->per_payment, money),
+           offpay_amount_format(total, sizeof total, m->offline_total, money), m->count, m->period, holding, offline,
+           (unsigned long long)c->grace);
 }
 
 int cmd_limits(const struct cli_opts *opts)
 {
     struct lim_ctx c;
     struct cli_shards cs;
-    const char *wid = cli_opt(opts, "wallet");
+    struct offpay_money money;
+    const char *wopt = cli_opt(opts, "wallet");
+    char wid[2 * OFFPAY_WALLET_ID_BYTES + 1];
     int code = OFFPAY_EXIT_INTERNAL;
 
     memset(&c, 0, sizeof c);
     if (opts->n_pos != 0)
         return cli_fail(OFFPAY_ERR_USAGE, "limits takes only options (see offpayd limits --help).");
-    if (wid != NULL) {
-        if (offpayd_hex_exact(c.wallet, sizeof c.wallet, wid) != 0)
-            return cli_fail(OFFPAY_ERR_USAGE, "--wallet must be a wallet id of 32 lowercase hex digits.");
-        c.per_wallet = 1;
-    }
+    c.per_wallet = wopt != NULL;
     if ((code = parse_fields(opts, &c)) != 0)
         return code;
     c.now = (uint64_t)time(NULL);
     code = OFFPAY_EXIT_INTERNAL;
     if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
+    /* --wallet ID: any unique beginning of at least 8 hex digits, on any shard. */
+    if (c.per_wallet && (code = cli_wallet_resolve(&cs, wopt, c.wallet)) != 0) {
+        cli_shards_close(&cs);
+        return code;
+    }
+    offpay_hex(wid, c.wallet, sizeof c.wallet);
+    cli_shards_money(&cs, &money);
     /* A wallet's limits live on its shard; the default on every shard (a
      * shard that fails leaves the others set: run the command again). */
     int r = 0;
@@ -161,6 +169,6 @@ int cmd_limits(const struct cli_opts *opts)
         return OFFPAY_EXIT_USAGE;
     if (r != 0)
         return OFFPAY_EXIT_INTERNAL;
-    print_limits(opts, &c, wid);
+    print_limits(opts, &c, c.per_wallet ? wid : NULL, &money);
     return OFFPAY_EXIT_OK;
 }

@@ -8,19 +8,113 @@
  * counts for it (unspent coins of its key: some may have been spent in
  * records not synced yet).  ID is any unique beginning of at least 8 hex
  * digits of a wallet id; an ambiguous one is a usage error naming the
- * candidates.  Its first 4 digits name the wallet's bucket, so only its
- * shard is searched.  revoke is a loss report (loss.c), in one transaction
- * on the wallet's shard.
+ * candidates.  The lookup (offpayd_wallets_by_prefix, a range of the ids'
+ * index) is the one every command and POST /v1/wallets/lost use; the
+ * commands ask every shard (cli_wallet_resolve).  revoke is a loss report
+ * (loss.c), in one transaction on the wallet's shard.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "offpay/amount.h"
 
 #define ID_HEX (2 * OFFPAY_WALLET_ID_BYTES)
-#define PREFIX_MIN 8
-#define CANDIDATES_MAX 8
+
+/* ---- wallet ids by their beginning ---- */
+
+int offpayd_id_prefix_parse(struct offpayd_id_matches *m, const char *text)
+{
+    size_t n = strlen(text);
+    memset(m, 0, sizeof *m);
+    if (n < OFFPAYD_ID_PREFIX_MIN || n > ID_HEX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = text[i];
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return -1;
+        m->prefix[i] = c;
+    }
+    return 0;
+}
+
+static int keep_match(void *ctx, const struct offpay_ledger_wallet *w)
+{
+    struct offpayd_id_matches *m = ctx;
+    if (m->account_id != 0 && w->account_id != m->account_id)
+        return 0;
+    if (m->n < OFFPAYD_ID_CANDIDATES_MAX)
+        memcpy(m->ids[m->n], w->id, OFFPAY_WALLET_ID_BYTES);
+    m->n++;
+    return 0;
+}
+
+enum offpay_ledger_result offpayd_wallets_by_prefix(struct offpay_ledger *l, struct offpayd_id_matches *m)
+{
+    uint8_t lo[OFFPAY_WALLET_ID_BYTES], hi[OFFPAY_WALLET_ID_BYTES];
+    /* The prefix's digits, then 0s (lo) or fs (hi): every id that begins with it lies between. */
+    memset(lo, 0, sizeof lo);
+    memset(hi, 0xff, sizeof hi);
+    for (size_t i = 0; m->prefix[i] != '\0'; i++) {
+        char c = m->prefix[i];
+        uint8_t v = (uint8_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+        if (i % 2 == 0) {
+            lo[i / 2] = (uint8_t)(v << 4);
+            hi[i / 2] = (uint8_t)(v << 4 | 0x0f);
+        } else {
+            lo[i / 2] |= v;
+            hi[i / 2] = (uint8_t)((hi[i / 2] & 0xf0) | v);
+        }
+    }
+    return l->ops->wallet_range(l, lo, hi, keep_match, m);
+}
+
+void offpayd_id_candidates(char *out, size_t cap, const struct offpayd_id_matches *m)
+{
+    size_t shown = m->n < OFFPAYD_ID_CANDIDATES_MAX ? m->n : OFFPAYD_ID_CANDIDATES_MAX, at = 0;
+    char hex[ID_HEX + 1];
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    for (size_t i = 0; i < shown && at < cap; i++) {
+        offpay_hex(hex, m->ids[i], OFFPAY_WALLET_ID_BYTES);
+        at += (size_t)snprintf(out + at, cap - at, "%s%s", i ? ", " : "", hex);
+    }
+    if (shown < m->n && at < cap)
+        snprintf(out + at, cap - at, ", ...");
+}
+
+int cli_wallet_resolve(const struct cli_shards *cs, const char *text, uint8_t id[OFFPAY_WALLET_ID_BYTES])
+{
+    struct offpayd_id_matches m;
+    if (offpayd_id_prefix_parse(&m, text) != 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "A wallet id is %d to %d hex digits (any unique beginning of it).",
+                        OFFPAYD_ID_PREFIX_MIN, ID_HEX);
+    /* Every shard: an id names its bucket's shard, but a lookup that asks
+     * them all finds the wallet wherever the map put it. */
+    for (unsigned k = 0; k < cs->n; k++) {
+        struct offpay_ledger *l = cs->l[k];
+        enum offpay_ledger_result r = l->ops->begin(l, 0);
+        if (r == OFFPAY_LEDGER_OK)
+            r = offpayd_wallets_by_prefix(l, &m);
+        l->ops->rollback(l);
+        if (r != OFFPAY_LEDGER_OK)
+            return cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
+    }
+    if (m.n == 0)
+        return cli_fail(OFFPAY_ERR_USAGE, "No wallet has an id beginning with %s.", m.prefix);
+    if (m.n > 1) {
+        char list[OFFPAYD_ID_CANDIDATES_MAX * (ID_HEX + 2) + 8];
+        offpayd_id_candidates(list, sizeof list, &m);
+        return cli_fail(OFFPAY_ERR_USAGE, "%s is the beginning of %zu wallet ids (%s): give more of its digits.",
+                        m.prefix, m.n, list);
+    }
+    memcpy(id, m.ids[0], OFFPAY_WALLET_ID_BYTES);
+    return 0;
+}
 
 /* ---- one wallet as JSON ---- */
 
@@ -64,8 +158,9 @@ json_t *offpayd_wallet_json(struct offpay_ledger *l, const struct offpay_ledger_
     return j;
 }
 
-void offpayd_wallet_print(const json_t *j, const char *indent)
+void offpayd_wallet_print(const json_t *j, const char *indent, const struct offpay_money *m)
 {
+    char money[OFFPAY_MONEY_TEXT_MAX];
     const json_t *cert = json_object_get(j, "certificate");
     const char *state = json_string_value(json_object_get(j, "state"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
@@ -73,7 +168,8 @@ void offpayd_wallet_print(const json_t *j, const char *indent)
            json_string_value(json_object_get(j, "account")), state);
     if (reason != NULL && strcmp(reason, state) != 0)
         printf(" (%s)", reason);
-    printf(", %lld in offline coins", (long long)json_integer_value(json_object_get(j, "outstanding")));
+    printf(", %s in offline coins",
+           offpay_amount_format(money, sizeof money, (uint64_t)json_integer_value(json_object_get(j, "outstanding")), m));
     if (json_is_integer(json_object_get(j, "last_sync")))
         printf(", last sync %lld", (long long)json_integer_value(json_object_get(j, "last_sync")));
     else
@@ -84,8 +180,9 @@ void offpayd_wallet_print(const json_t *j, const char *indent)
     if (reason != NULL) {
         printf("; reported %lld", (long long)json_integer_value(json_object_get(j, "reported_at")));
         if (json_is_integer(json_object_get(j, "written_off_at")))
-            printf(", %lld returned to the account at %lld",
-                   (long long)json_integer_value(json_object_get(j, "written_off")),
+            printf(", %s returned to the account at %lld",
+                   offpay_amount_format(money, sizeof money,
+                                        (uint64_t)json_integer_value(json_object_get(j, "written_off")), m),
                    (long long)json_integer_value(json_object_get(j, "written_off_at")));
         else
             printf(", its coins return to the account at %lld",
@@ -99,19 +196,12 @@ void offpayd_wallet_print(const json_t *j, const char *indent)
 struct wallet_rows {
     struct offpay_ledger_wallet *w;
     size_t n, cap;
-    const char *prefix; /* NULL: every wallet */
     int oom;
 };
 
 static int keep_row(void *ctx, const struct offpay_ledger_wallet *w)
 {
     struct wallet_rows *rows = ctx;
-    if (rows->prefix != NULL) {
-        char hex[ID_HEX + 1];
-        offpay_hex(hex, w->id, OFFPAY_WALLET_ID_BYTES);
-        if (strncmp(hex, rows->prefix, strlen(rows->prefix)) != 0)
-            return 0;
-    }
     if (rows->n == rows->cap) {
         size_t cap = rows->cap ? 2 * rows->cap : 64;
         struct offpay_ledger_wallet *grown = realloc(rows->w, cap * sizeof *grown);
@@ -126,10 +216,9 @@ static int keep_row(void *ctx, const struct offpay_ledger_wallet *w)
     return 0;
 }
 
-enum offpay_ledger_result offpayd_read_wallets(struct offpay_ledger *l, int64_t account_id, const char *prefix,
-                                               uint64_t now, json_t *arr)
+enum offpay_ledger_result offpayd_read_wallets(struct offpay_ledger *l, int64_t account_id, uint64_t now, json_t *arr)
 {
-    struct wallet_rows rows = {NULL, 0, 0, prefix, 0};
+    struct wallet_rows rows = {NULL, 0, 0, 0};
     enum offpay_ledger_result r = l->ops->wallet_list(l, account_id, 0, keep_row, &rows);
     /* The rows are copied: the other reads may now use the connection. */
     for (size_t i = 0; r == OFFPAY_LEDGER_OK && !rows.oom && i < rows.n; i++) {
@@ -147,12 +236,11 @@ enum offpay_ledger_result offpayd_read_wallets(struct offpay_ledger *l, int64_t 
 
 /* offpayd_read_wallets in a read transaction of its own.  Returns 0, or -1
  * (printed; *code set). */
-static int read_wallets(struct offpay_ledger *l, int64_t account_id, const char *prefix, uint64_t now, json_t *arr,
-                        int *code)
+static int read_wallets(struct offpay_ledger *l, int64_t account_id, uint64_t now, json_t *arr, int *code)
 {
     enum offpay_ledger_result r = l->ops->begin(l, 0);
     if (r == OFFPAY_LEDGER_OK)
-        r = offpayd_read_wallets(l, account_id, prefix, now, arr);
+        r = offpayd_read_wallets(l, account_id, now, arr);
     l->ops->rollback(l);
     if (r != OFFPAY_LEDGER_OK) {
         *code = cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
@@ -172,64 +260,37 @@ int offpayd_print_json(json_t *j)
     return OFFPAY_EXIT_OK;
 }
 
+/* Wallet id's row as JSON (into *out), read on its shard.  Returns 0, or an exit code (printed). */
+static int wallet_read(const struct cli_shards *cs, const uint8_t id[OFFPAY_WALLET_ID_BYTES], uint64_t now, json_t **out)
+{
+    struct offpay_ledger *l = cli_shards_of_wallet(cs, id);
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r = l->ops->begin(l, 0);
+    *out = NULL;
+    if (r == OFFPAY_LEDGER_OK && (r = l->ops->wallet_get(l, id, &w)) == OFFPAY_LEDGER_OK)
+        *out = offpayd_wallet_json(l, &w, now, &r);
+    l->ops->rollback(l);
+    if (r == OFFPAY_LEDGER_NOT_FOUND)
+        return cli_fail(OFFPAY_ERR_STORAGE, "The wallet's row is not on the shard its id names.");
+    if (r != OFFPAY_LEDGER_OK)
+        return cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
+    return 0;
+}
+
 /* The one wallet whose id begins with prefix, as JSON (into *out).
  * Returns 0, or an exit code (printed): no such wallet, ambiguous. */
 static int find_wallet(const struct cli_shards *cs, const char *prefix, uint64_t now, json_t **out)
 {
-    uint8_t bucket[2];
-    int code = OFFPAY_EXIT_INTERNAL;
-    size_t n = strlen(prefix);
-    int hex = n >= PREFIX_MIN && n <= ID_HEX;
-    char head[5];
+    uint8_t id[OFFPAY_WALLET_ID_BYTES];
+    int code = cli_wallet_resolve(cs, prefix, id);
     *out = NULL;
-    for (size_t i = 0; hex && i < n; i++)
-        hex = (prefix[i] >= '0' && prefix[i] <= '9') || (prefix[i] >= 'a' && prefix[i] <= 'f');
-    if (hex) {
-        memcpy(head, prefix, 4);
-        head[4] = '\0';
-        hex = offpayd_hex_exact(bucket, sizeof bucket, head) == 0;
-    }
-    if (!hex)
-        return cli_fail(OFFPAY_ERR_USAGE, "A wallet id is %d to %d lowercase hex digits (any unique beginning of it).",
-                        PREFIX_MIN, ID_HEX);
-    uint8_t id[OFFPAY_WALLET_ID_BYTES] = {bucket[0], bucket[1]};
-    json_t *found = json_array();
-    if (found == NULL)
-        return cli_fail(OFFPAY_ERR_NOMEM, "Out of memory.");
-    if (read_wallets(cli_shards_of_wallet(cs, id), 0, prefix, now, found, &code) != 0) {
-        json_decref(found);
-        return code;
-    }
-    if (json_array_size(found) == 0) {
-        json_decref(found);
-        return cli_fail(OFFPAY_ERR_USAGE, "No wallet has an id beginning with %s.", prefix);
-    }
-    if (json_array_size(found) > 1) {
-        char list[CANDIDATES_MAX * (ID_HEX + 2) + 8] = "";
-        size_t i;
-        json_t *c;
-        json_array_foreach(found, i, c) {
-            if (i == CANDIDATES_MAX) {
-                strcat(list, ", ...");
-                break;
-            }
-            if (i > 0)
-                strcat(list, ", ");
-            strcat(list, json_string_value(json_object_get(c, "id")));
-        }
-        code = cli_fail(OFFPAY_ERR_USAGE, "%s is the beginning of %zu wallet ids (%s): give more of its digits.",
-                        prefix, json_array_size(found), list);
-        json_decref(found);
-        return code;
-    }
-    *out = json_incref(json_array_get(found, 0));
-    json_decref(found);
-    return 0;
+    return code != 0 ? code : wallet_read(cs, id, now, out);
 }
 
 /* ---- the verbs ---- */
 
-static int wallet_list_cmd(const struct cli_opts *opts, const struct cli_shards *cs, uint64_t now)
+static int wallet_list_cmd(const struct cli_opts *opts, const struct cli_shards *cs, uint64_t now,
+                           const struct offpay_money *money)
 {
     const char *name = cli_opt(opts, "account");
     json_t *arr = json_array();
@@ -250,7 +311,7 @@ static int wallet_list_cmd(const struct cli_opts *opts, const struct cli_shards 
             json_decref(arr);
             return cli_fail(OFFPAY_ERR_USAGE, "There is no account named \"%s\".", name);
         }
-        if (r != OFFPAY_LEDGER_OK || read_wallets(l, acc.id, NULL, now, arr, &code) != 0) {
+        if (r != OFFPAY_LEDGER_OK || read_wallets(l, acc.id, now, arr, &code) != 0) {
             if (r != OFFPAY_LEDGER_OK)
                 code = cli_fail(OFFPAY_ERR_STORAGE, "The ledger could not be read: %s", l->ops->last_error(l));
             json_decref(arr);
@@ -259,7 +320,7 @@ static int wallet_list_cmd(const struct cli_opts *opts, const struct cli_shards 
     } else {
         /* Every shard, in turn: each lists its own wallets by id. */
         for (unsigned k = 0; k < cs->n; k++)
-            if (read_wallets(cs->l[k], 0, NULL, now, arr, &code) != 0) {
+            if (read_wallets(cs->l[k], 0, now, arr, &code) != 0) {
                 json_decref(arr);
                 return code;
             }
@@ -269,7 +330,7 @@ static int wallet_list_cmd(const struct cli_opts *opts, const struct cli_shards 
     if (json_array_size(arr) == 0)
         printf("No wallets%s%s.\n", name ? " in account " : "", name ? name : "");
     json_array_foreach(arr, i, j)
-        offpayd_wallet_print(j, "");
+        offpayd_wallet_print(j, "", money);
     json_decref(arr);
     return OFFPAY_EXIT_OK;
 }
@@ -290,7 +351,7 @@ static enum tx_step revoke_tx(struct offpay_ledger *l, void *ctx)
 }
 
 static int wallet_revoke_cmd(const struct cli_opts *opts, const struct cli_shards *cs, const json_t *found,
-                             uint64_t now)
+                             uint64_t now, const struct offpay_money *money)
 {
     const char *reason = cli_opt(opts, "reason");
     struct revoke_ctx c;
@@ -305,15 +366,11 @@ static int wallet_revoke_cmd(const struct cli_opts *opts, const struct cli_shard
     struct offpay_ledger *l = cli_shards_of_wallet(cs, c.id);
     if (cli_tx(l, revoke_tx, &c) != 0)
         return OFFPAY_EXIT_INTERNAL;
-    json_t *after = json_array();
+    json_t *j;
     char hex[ID_HEX + 1];
     offpay_hex(hex, c.id, sizeof c.id);
-    if (after == NULL || read_wallets(l, 0, hex, now, after, &code) != 0 || json_array_size(after) != 1) {
-        json_decref(after);
+    if ((code = wallet_read(cs, c.id, now, &j)) != 0)
         return code;
-    }
-    json_t *j = json_incref(json_array_get(after, 0));
-    json_decref(after);
     json_object_set_new(j, "new", json_boolean(c.fresh));
     if (cli_opt(opts, "json") != NULL)
         return offpayd_print_json(j);
@@ -324,7 +381,7 @@ static int wallet_revoke_cmd(const struct cli_opts *opts, const struct cli_shard
                "then its unspent coins go back to account %s.\n",
                hex, offpayd_loss_name(c.w.loss), (unsigned long long)c.w.writeoff_at,
                json_string_value(json_object_get(j, "account")));
-    offpayd_wallet_print(j, "  ");
+    offpayd_wallet_print(j, "  ", money);
     json_decref(j);
     return OFFPAY_EXIT_OK;
 }
@@ -349,17 +406,19 @@ int cmd_wallet(const struct cli_opts *opts)
         return cli_fail(OFFPAY_ERR_USAGE, "--reason goes with wallet revoke.");
     if (cli_shards_open(opts, 0, &cs, &code) != 0)
         return code;
+    struct offpay_money money;
+    cli_shards_money(&cs, &money);
     if (list) {
-        code = wallet_list_cmd(opts, &cs, now);
+        code = wallet_list_cmd(opts, &cs, now, &money);
     } else {
         json_t *found = NULL;
         code = find_wallet(&cs, cli_pos(opts, 1), now, &found);
         if (code == 0 && revoke)
-            code = wallet_revoke_cmd(opts, &cs, found, now);
+            code = wallet_revoke_cmd(opts, &cs, found, now, &money);
         else if (code == 0 && cli_opt(opts, "json") != NULL)
             code = offpayd_print_json(json_incref(found));
         else if (code == 0)
-            offpayd_wallet_print(found, "");
+            offpayd_wallet_print(found, "", &money);
         json_decref(found);
     }
     cli_shards_close(&cs);

@@ -14,44 +14,23 @@
 
 #include "internal.h"
 
-#define PREFIX_MIN 8
-#define CANDIDATES_MAX 8 /* ids named in an ambiguous answer */
-
 struct lost {
-    char prefix[2 * OFFPAY_WALLET_ID_BYTES + 1];
+    struct offpayd_id_matches m; /* the prefix and its matches among the account's wallets */
     int loss;
-    /* the matches of the prefix */
-    uint8_t ids[CANDIDATES_MAX][OFFPAY_WALLET_ID_BYTES];
-    size_t n;
 };
-
-static int match(void *ctx, const struct offpay_ledger_wallet *w)
-{
-    struct lost *q = ctx;
-    char hex[2 * OFFPAY_WALLET_ID_BYTES + 1];
-    offpay_hex(hex, w->id, OFFPAY_WALLET_ID_BYTES);
-    if (strncmp(hex, q->prefix, strlen(q->prefix)) != 0)
-        return 0;
-    if (q->n < CANDIDATES_MAX)
-        memcpy(q->ids[q->n], w->id, OFFPAY_WALLET_ID_BYTES);
-    q->n++;
-    return 0;
-}
 
 static void reply_ambiguous(struct request *rq, const struct lost *q)
 {
-    char hex[2 * OFFPAY_WALLET_ID_BYTES + 1], msg[512];
+    char hex[2 * OFFPAY_WALLET_ID_BYTES + 1], ids[OFFPAYD_ID_CANDIDATES_MAX * (sizeof hex + 2) + 8], msg[768];
     json_t *list = json_array();
-    size_t shown = q->n < CANDIDATES_MAX ? q->n : CANDIDATES_MAX;
-    int at = snprintf(msg, sizeof msg, "%s is the beginning of %zu wallets of your account (", q->prefix, q->n);
+    size_t shown = q->m.n < OFFPAYD_ID_CANDIDATES_MAX ? q->m.n : OFFPAYD_ID_CANDIDATES_MAX;
     for (size_t i = 0; i < shown; i++) {
-        offpay_hex(hex, q->ids[i], OFFPAY_WALLET_ID_BYTES);
+        offpay_hex(hex, q->m.ids[i], OFFPAY_WALLET_ID_BYTES);
         json_array_append_new(list, json_string(hex));
-        if (at > 0 && (size_t)at < sizeof msg)
-            at += snprintf(msg + at, sizeof msg - (size_t)at, "%s%s", i ? ", " : "", hex);
     }
-    if (at > 0 && (size_t)at < sizeof msg)
-        snprintf(msg + at, sizeof msg - (size_t)at, "%s): give more of its digits.", shown < q->n ? ", ..." : "");
+    offpayd_id_candidates(ids, sizeof ids, &q->m);
+    snprintf(msg, sizeof msg, "%s is the beginning of %zu wallets of your account (%s): give more of its digits.",
+             q->m.prefix, q->m.n, ids);
     reply_json(rq, 409, json_pack("{s:s,s:s,s:o}", "error", "ambiguous", "message", msg, "candidates", list));
 }
 
@@ -63,22 +42,23 @@ static enum tx_step lost_tx(struct request *rq, void *ctx)
     char hex[2 * OFFPAY_WALLET_ID_BYTES + 1];
     int fresh;
 
-    q->n = 0;
-    TRY(l->ops->wallet_list(l, rq->wallet.account_id, 0, match, q));
-    if (q->n == 0) {
-        reply_error(rq, 404, "not_found", "No wallet of your account has an id beginning with %s.", q->prefix);
+    q->m.n = 0; /* a retried transaction looks again */
+    q->m.account_id = rq->wallet.account_id;
+    TRY(offpayd_wallets_by_prefix(l, &q->m));
+    if (q->m.n == 0) {
+        reply_error(rq, 404, "not_found", "No wallet of your account has an id beginning with %s.", q->m.prefix);
         return STEP_ABORT;
     }
-    if (q->n > 1) {
+    if (q->m.n > 1) {
         reply_ambiguous(rq, q);
         return STEP_ABORT;
     }
-    if (memcmp(q->ids[0], rq->wallet.id, OFFPAY_WALLET_ID_BYTES) == 0) {
+    if (memcmp(q->m.ids[0], rq->wallet.id, OFFPAY_WALLET_ID_BYTES) == 0) {
         reply_error(rq, 409, "self_report", "A wallet cannot report itself lost: report it from another wallet of "
                     "the account, or ask the operator (offpayd wallet revoke).");
         return STEP_ABORT;
     }
-    TRY(offpayd_report_lost(l, q->ids[0], q->loss, rq->now, &w, &fresh));
+    TRY(offpayd_report_lost(l, q->m.ids[0], q->loss, rq->now, &w, &fresh));
     offpay_hex(hex, w.id, OFFPAY_WALLET_ID_BYTES);
     /* The answer is made here: it is stored with the nonce (tx.c). */
     reply_json(rq, 200, json_pack("{s:s,s:s,s:s?,s:I,s:I,s:b}", "wallet", hex, "state", offpayd_wallet_state(&w),
@@ -94,16 +74,11 @@ void ep_wallets_lost(struct request *rq)
     memset(&q, 0, sizeof q);
     if (offpayd_field_string(rq, rq->json, "wallet", &prefix) != 0)
         return;
-    size_t n = strlen(prefix);
-    int hex = n >= PREFIX_MIN && n <= 2 * OFFPAY_WALLET_ID_BYTES;
-    for (size_t i = 0; hex && i < n; i++)
-        hex = (prefix[i] >= '0' && prefix[i] <= '9') || (prefix[i] >= 'a' && prefix[i] <= 'f');
-    if (!hex) {
-        reply_error(rq, 400, "bad_field", "The field \"wallet\" must be %d to %d lowercase hex digits of a wallet id.",
-                    PREFIX_MIN, 2 * OFFPAY_WALLET_ID_BYTES);
+    if (offpayd_id_prefix_parse(&q.m, prefix) != 0) {
+        reply_error(rq, 400, "bad_field", "The field \"wallet\" must be %d to %d hex digits of a wallet id.",
+                    OFFPAYD_ID_PREFIX_MIN, 2 * OFFPAY_WALLET_ID_BYTES);
         return;
     }
-    memcpy(q.prefix, prefix, n + 1);
     json_t *r = json_object_get(rq->json, "reason");
     reason = r == NULL ? "lost" : json_string_value(r);
     if (reason == NULL || (q.loss = offpayd_loss_parse(reason, 0)) < 0) {

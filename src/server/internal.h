@@ -250,6 +250,10 @@ void cli_shards_close(struct cli_shards *cs);
 /* The shard of an account name, of a wallet id. */
 struct offpay_ledger *cli_shards_of_name(const struct cli_shards *cs, const char *name);
 struct offpay_ledger *cli_shards_of_wallet(const struct cli_shards *cs, const uint8_t id[OFFPAY_WALLET_ID_BYTES]);
+/* Out: *m, the ledger's money (offpayd_money_read of the first shard; the
+ * default, with a note on stderr, when its row is damaged): what the
+ * commands' human output shows amounts in. */
+void cli_shards_money(const struct cli_shards *cs, struct offpay_money *m);
 /* Write a fresh shard's mark ("index/n") and create its in-flight account.
  * Returns 0, or -1 (printed). */
 int shard_mark(struct offpay_ledger *l, unsigned index, unsigned n);
@@ -672,12 +676,33 @@ int cmd_wallet(const struct cli_opts *o);
 json_t *offpayd_wallet_json(struct offpay_ledger *l, const struct offpay_ledger_wallet *w, uint64_t now,
                             enum offpay_ledger_result *r);
 /* Append to arr (offpayd_wallet_json) the wallets of account_id (0: all) on
- * l whose id begins with prefix (NULL: any), in l's open transaction. */
-enum offpay_ledger_result offpayd_read_wallets(struct offpay_ledger *l, int64_t account_id, const char *prefix,
-                                               uint64_t now, json_t *arr);
+ * l, in l's open transaction. */
+enum offpay_ledger_result offpayd_read_wallets(struct offpay_ledger *l, int64_t account_id, uint64_t now, json_t *arr);
+
+/* Short wallet ids (issue 16): any unique beginning of at least 8 hex
+ * digits names a wallet, in the commands and in POST /v1/wallets/lost. */
+#define OFFPAYD_ID_PREFIX_MIN 8
+#define OFFPAYD_ID_CANDIDATES_MAX 8 /* ids named when a beginning is ambiguous */
+struct offpayd_id_matches {
+    char prefix[2 * OFFPAY_WALLET_ID_BYTES + 1]; /* lower case */
+    int64_t account_id;                          /* 0: any account's wallets; else only this one's */
+    uint8_t ids[OFFPAYD_ID_CANDIDATES_MAX][OFFPAY_WALLET_ID_BYTES]; /* the first matches, by id */
+    size_t n;                                    /* every match (summed over the shards asked) */
+};
+/* Zero m and take text (8 to 32 hex digits, either case) as its prefix.  Returns 0, or -1 when it is not one. */
+int offpayd_id_prefix_parse(struct offpayd_id_matches *m, const char *text);
+/* Add l's wallets whose id begins with m->prefix (of m->account_id when
+ * not 0) to m, in l's open transaction: a range of the ids' index. */
+enum offpay_ledger_result offpayd_wallets_by_prefix(struct offpay_ledger *l, struct offpayd_id_matches *m);
+/* "ID, ID, ..." of m's candidates (", ..." when there are more), into out. */
+void offpayd_id_candidates(char *out, size_t cap, const struct offpayd_id_matches *m);
+/* The one wallet whose id begins with text, on any shard of cs.  Out: id.
+ * Returns 0, or an exit code (said): not 8 to 32 hex digits, no such
+ * wallet, or ambiguous (a usage error naming the candidates). */
+int cli_wallet_resolve(const struct cli_shards *cs, const char *text, uint8_t id[OFFPAY_WALLET_ID_BYTES]);
 /* Print j (taken) as one JSON line.  Returns the exit code. */
 int offpayd_print_json(json_t *j);
-/* Print a wallet of offpayd_wallet_json on one line after indent. */
-void offpayd_wallet_print(const json_t *j, const char *indent);
+/* Print a wallet of offpayd_wallet_json on one line after indent, its amounts in money m. */
+void offpayd_wallet_print(const json_t *j, const char *indent, const struct offpay_money *m);
 
 #endif

@@ -142,6 +142,15 @@ struct offpay_ledger *cli_shards_of_wallet(const struct cli_shards *cs, const ui
     return cs->l[offpay_shards_of_bucket(cs->map, offpay_shards_bucket_of_id(id))];
 }
 
+void cli_shards_money(const struct cli_shards *cs, struct offpay_money *m)
+{
+    char err[256];
+    /* Every shard has the row (init writes it on each); a damaged one only
+     * changes how amounts are printed, so it is said and the default used. */
+    if (offpayd_money_read(cs->l[0], m, err, sizeof err) != 0)
+        fprintf(stderr, "offpayd: note: %s Amounts are shown in %s.\n", err, m->code);
+}
+
 /* ---- serving ---- */
 
 static void shard_init(struct shard *sh, unsigned index, const char *url, size_t pool_cap)

@@ -522,6 +522,14 @@ static int sql_int_at(int shard, const char *sql, long long *v)
     return rows;
 }
 
+void h_sql_bytes(char *out, size_t cap, const uint8_t *b, size_t n)
+{
+    char hex[2 * 64 + 1];
+    CHECK(n <= 64);
+    offpay_hex(hex, b, n);
+    snprintf(out, cap, is_pg(0) ? "'\\x%s'::bytea" : "x'%s'", hex);
+}
+
 long long h_sql_int(const char *sql)
 {
     long long v = 0;

@@ -85,6 +85,8 @@ int h_shards(void);
 long long h_sql_int(const char *sql);
 /* The same on shard i alone (0 .. h_shards()-1). */
 long long h_sql_int_at(int shard, const char *sql);
+/* Into out: bytes b[0..n) (n <= 64) as an SQL literal of the ledger's database ("x'..'", "'\\x..'::bytea"). */
+void h_sql_bytes(char *out, size_t cap, const uint8_t *b, size_t n);
 /* Run SQL on the ledger (to corrupt it on purpose), on each shard. */
 void h_sql_exec(const char *sql);
 /* The shard that holds account name. */

@@ -339,6 +339,68 @@ int main(void)
         json_decref(resp);
     }
 
+    /* ---- short wallet ids in the commands (issue 16): one lookup, every shard ---- */
+    {
+        char wid[33], w8[9], w9[10], want[512], fake_lit[80], real_lit[80], sql[1024];
+        uint8_t fake[16], fake_key[32];
+        const char *L = h_ledger_url();
+        offpay_hex(wid, bob.cert.wallet_id, 16);
+        snprintf(w8, sizeof w8, "%.8s", wid);
+        snprintf(w9, sizeof w9, "%.9s", wid);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", w8, "--json", NULL) == 0);
+        snprintf(want, sizeof want, "{\"wallet\":\"%s\",\"own\":true,\"per_payment\":700,", wid);
+        CHECK(strncmp(out, want, strlen(want)) == 0);
+        /* the human form says the whole id, and money */
+        for (char *c = w8; *c; c++)
+            *c = (char)(*c >= 'a' ? *c - 'a' + 'A' : *c); /* capitals too */
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", w8, NULL) == 0);
+        snprintf(want, sizeof want,
+                 "wallet limits for %s: per-payment 7.00 EUR, offline-total 2000.00 EUR, count 50 per 86400 s, "
+                 "holding 20000.00 EUR, offline time 604800 s; grace period of lost wallets 1209600 s.\n", wid);
+        CHECK_STR(out, want);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", w9, "--per-payment", "650", NULL) == 0);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", wid, "--json", NULL) == 0);
+        CHECK(strstr(out, "\"per_payment\":650,") != NULL);
+        snprintf(w8, sizeof w8, "%.8s", wid);
+        /* too short, not hex, nobody's: usage errors, nothing set */
+        char w7[8];
+        snprintf(w7, sizeof w7, "%.7s", wid);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", w7, "--per-payment", "1", NULL) == 2);
+        CHECK_STR(err, "offpayd: A wallet id is 8 to 32 hex digits (any unique beginning of it).\n");
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", "0123456g", "--per-payment", "1", NULL) == 2);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", "ffffffff", "--per-payment", "1", NULL) == 2);
+        CHECK_STR(err, "offpayd: No wallet has an id beginning with ffffffff.\n");
+        /* a second wallet whose id begins with the same 8 digits: ambiguous, both named */
+        memcpy(fake, bob.cert.wallet_id, 4);
+        memset(fake + 4, wid[8] == '0' ? 0x11 : 0x00, 12);
+        memset(fake_key, 0xee, sizeof fake_key);
+        h_sql_bytes(fake_lit, sizeof fake_lit, fake, 16);
+        h_sql_bytes(real_lit, sizeof real_lit, bob.cert.wallet_id, 16);
+        char key_lit[160];
+        h_sql_bytes(key_lit, sizeof key_lit, fake_key, 32);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO wallets (id, account_id, public_key, certificate, created) "
+                 "SELECT %s, account_id, %s, certificate, 1 FROM wallets WHERE id = %s",
+                 fake_lit, key_lit, real_lit);
+        h_sql_exec(sql); /* only the shard that holds bob's wallet has the row to copy */
+        char fake_hex[33];
+        offpay_hex(fake_hex, fake, 16);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", w8, "--per-payment", "1", NULL) == 2);
+        snprintf(want, sizeof want, "offpayd: %s is the beginning of 2 wallet ids (%s, %s): give more of its digits.\n",
+                 w8, strcmp(wid, fake_hex) < 0 ? wid : fake_hex, strcmp(wid, fake_hex) < 0 ? fake_hex : wid);
+        CHECK_STR(err, want);
+        CHECK(h_offpayd(&out, &err, "wallet", "--ledger", L, "show", w8, NULL) == 2);
+        CHECK_STR(err, want);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", w9, "--json", NULL) == 0);
+        CHECK(strstr(out, "\"per_payment\":650,") != NULL); /* the ambiguous one set nothing */
+        CHECK(h_offpayd(&out, &err, "wallet", "--ledger", L, "show", w9, NULL) == 0);
+        snprintf(want, sizeof want, "wallet %s (account bob): active, 0.00 EUR in offline coins", wid);
+        CHECK(strncmp(out, want, strlen(want)) == 0);
+        snprintf(sql, sizeof sql, "DELETE FROM wallets WHERE id = %s", fake_lit);
+        h_sql_exec(sql);
+        CHECK(h_offpayd(&out, &err, "limits", "--ledger", L, "--wallet", wid, "--per-payment", "700", NULL) == 0);
+    }
+
     h_audit_ok();
     h_server_stop();
     h_audit_ok();

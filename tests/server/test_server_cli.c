@@ -89,6 +89,10 @@ int main(void)
     CHECK(strstr(out, "\"per_payment\":1000,\"offline_total\":5000,\"count\":3,\"period\":3600") != NULL);
     RUN(2, "limits", "--ledger", L, "--period", "0");
     RUN(2, "limits", "--ledger", L, "--count", "99999999999");
+    /* The human form shows money in the ledger's currency (issue 16); --json keeps minor units. */
+    RUN(0, "limits", "--ledger", L);
+    CHECK_STR(out, "default limits: per-payment 10.00 EUR, offline-total 50.00 EUR, count 3 per 3600 s, holding "
+                   "20000.00 EUR, offline time 604800 s; grace period of lost wallets 1209600 s.\n");
     RUN(2, "limits", "--ledger", L, "--wallet", "xyz", "--count", "3");
     RUN(2, "limits", "--ledger", L, "--wallet", "00112233445566778899aabbccddeeff", "--count", "3");
 
@@ -117,6 +121,40 @@ int main(void)
     RUN(0, "audit", "--ledger", L);
     RUN(0, "audit", "--ledger", L, "--json");
     CHECK(strstr(out, "\"ok\":true") != NULL);
+    /* Accounts as money in the human form, minor units in --json (issue 16). */
+    RUN(0, "account", "--ledger", L, "list");
+    CHECK_STR(out, "alice                            online 80.00 EUR, offline 10.00 EUR, received 0.00 EUR, sent "
+                   "10.00 EUR, minted 100.00 EUR\n"
+                   "bob                              online 15.00 EUR, offline 0.00 EUR, received 10.00 EUR, sent "
+                   "0.00 EUR, minted 5.00 EUR\n");
+    RUN(0, "account", "--ledger", L, "show", "alice");
+    char want[512], awid[33];
+    offpay_hex(awid, alice.cert.wallet_id, 16);
+    snprintf(want, sizeof want,
+             "account alice: online 80.00 EUR, offline 10.00 EUR, received 0.00 EUR, sent 10.00 EUR, minted 100.00 "
+             "EUR; active, 0 double spends caught, 1 wallet.\n"
+             "  wallet %s (account alice): active, 10.00 EUR in offline coins, never synced, certificate valid until ",
+             awid);
+    CHECK(strncmp(out, want, strlen(want)) == 0);
+    RUN(0, "account", "--ledger", L, "show", "alice", "--json");
+    static const char want_j[] = "{\"name\":\"alice\",\"online\":8000,\"offline\":1000,\"minted\":10000,\"received\":0,"
+                                 "\"sent\":1000,";
+    CHECK(strncmp(out, want_j, sizeof want_j - 1) == 0);
+    CHECK(strstr(out, "\"outstanding\":1000}") != NULL);
+    /* A ledger in another money: its currency and exponent. */
+    char url3[1024];
+    snprintf(url3, sizeof url3, "sqlite:%s/jpy.db", h_dir());
+    RUN(0, "init", "--ledger", url3, "--currency", "JPY", "--exponent", "0");
+    RUN(0, "account", "--ledger", url3, "open", "zed");
+    RUN(0, "account", "--ledger", url3, "mint", "zed", "1234");
+    RUN(0, "account", "--ledger", url3, "show", "zed");
+    CHECK_STR(out, "account zed: online 1234 JPY, offline 0 JPY, received 0 JPY, sent 0 JPY, minted 1234 JPY; active, 0 "
+                   "double spends caught, 0 wallets.\n");
+    RUN(0, "limits", "--ledger", url3, "--holding", "0");
+    CHECK_STR(out, "default limits: per-payment 50000 JPY, offline-total 200000 JPY, count 50 per 86400 s, holding "
+                   "none, offline time 604800 s; grace period of lost wallets 1209600 s.\n");
+    RUN(0, "limits", "--ledger", url3, "--json");
+    CHECK(strstr(out, "\"per_payment\":50000,\"offline_total\":200000,") != NULL);
 
     /* Corruption 1: value appears in bob's online balance. */
     h_sql_exec("UPDATE accounts SET online = online + 7 WHERE name = 'bob'");

@@ -73,6 +73,7 @@ enum stmt {
     S_WALLET_SYNCED,
     S_WALLET_LIST,
     S_WALLET_LIST_ALL,
+    S_WALLET_RANGE,
     S_WALLET_DUE,
     S_REVOCATION_GET,
     S_REVOKED_IDS,
@@ -162,6 +163,7 @@ static const struct {
     [S_WALLET_SYNCED] = {"bi", "UPDATE wallets SET last_sync = $2 WHERE id = $1"},
     [S_WALLET_LIST] = {"i", "SELECT " WALLET_COLS " FROM wallets WHERE account_id = $1 ORDER BY id"},
     [S_WALLET_LIST_ALL] = {"", "SELECT " WALLET_COLS " FROM wallets ORDER BY id"},
+    [S_WALLET_RANGE] = {"bb", "SELECT " WALLET_COLS " FROM wallets WHERE id BETWEEN $1 AND $2 ORDER BY id"},
     [S_WALLET_DUE] = {"i", "SELECT " WALLET_COLS " FROM wallets WHERE loss <> 0 AND written_off_at = 0 "
                            "AND writeoff_at <= $1 ORDER BY writeoff_at, id"},
     [S_REVOCATION_GET] = {"", "SELECT serial, issued_at, (SELECT count(*) FROM revoked) FROM revocation WHERE id = 1"},
@@ -1226,6 +1228,30 @@ static enum offpay_ledger_result pg_wallet_list(struct offpay_ledger *l, int64_t
             return corrupt(s, "wallet");
         if (due != 0 && account_id != 0 && w.account_id != account_id)
             continue;
+        if (each(ctx, &w) != 0)
+            break;
+    }
+    return OFFPAY_LEDGER_OK;
+}
+
+static enum offpay_ledger_result pg_wallet_range(struct offpay_ledger *l, const uint8_t lo[OFFPAY_WALLET_ID_BYTES],
+                                                 const uint8_t hi[OFFPAY_WALLET_ID_BYTES],
+                                                 int (*each)(void *ctx, const struct offpay_ledger_wallet *w),
+                                                 void *ctx)
+{
+    struct pg_ledger *s = PL(l);
+    struct params p = {0};
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r;
+    p_blob(&p, lo, OFFPAY_WALLET_ID_BYTES);
+    p_blob(&p, hi, OFFPAY_WALLET_ID_BYTES);
+    if ((r = run(s, S_WALLET_RANGE, &p)) != OFFPAY_LEDGER_OK)
+        return r;
+    if (shape(s, WALLET_TYPES) != 0)
+        return corrupt(s, "wallet");
+    for (int k = 0, n = PQntuples(s->keep); k < n; k++) {
+        if (wallet_cols(s, k, &w) != 0)
+            return corrupt(s, "wallet");
         if (each(ctx, &w) != 0)
             break;
     }
@@ -3045,6 +3071,7 @@ static const struct offpay_ledger_ops pg_ops = {
     .wallet_write_off = pg_wallet_write_off,
     .wallet_synced = pg_wallet_synced,
     .wallet_list = pg_wallet_list,
+    .wallet_range = pg_wallet_range,
     .nonce_insert = pg_nonce_insert,
     .nonce_keep = pg_nonce_keep,
     .nonce_get = pg_nonce_get,

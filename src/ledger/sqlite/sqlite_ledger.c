@@ -50,6 +50,7 @@ enum stmt {
     S_WALLET_SYNCED,
     S_WALLET_LIST,
     S_WALLET_LIST_ALL,
+    S_WALLET_RANGE,
     S_WALLET_DUE,
     S_REVOKED_INSERT,
     S_REVOCATION_BUMP,
@@ -108,6 +109,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_WALLET_SYNCED] = "UPDATE wallets SET last_sync = ?2 WHERE id = ?1",
     [S_WALLET_LIST] = "SELECT " WALLET_COLS " FROM wallets WHERE account_id = ?1 ORDER BY id",
     [S_WALLET_LIST_ALL] = "SELECT " WALLET_COLS " FROM wallets ORDER BY id",
+    [S_WALLET_RANGE] = "SELECT " WALLET_COLS " FROM wallets WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
     [S_WALLET_DUE] = "SELECT " WALLET_COLS " FROM wallets WHERE loss <> 0 AND written_off_at = 0 AND writeoff_at <= ?1 "
                      "ORDER BY writeoff_at, id",
     [S_REVOKED_INSERT] = "INSERT OR IGNORE INTO revoked (wallet_id, at) VALUES (?1, ?2)",
@@ -908,6 +910,31 @@ static enum offpay_ledger_result sl_wallet_list(struct offpay_ledger *l, int64_t
     return r;
 }
 
+static enum offpay_ledger_result sl_wallet_range(struct offpay_ledger *l, const uint8_t lo[OFFPAY_WALLET_ID_BYTES],
+                                                 const uint8_t hi[OFFPAY_WALLET_ID_BYTES],
+                                                 int (*each)(void *ctx, const struct offpay_ledger_wallet *w),
+                                                 void *ctx)
+{
+    struct sqlite_ledger *s = SL(l);
+    sqlite3_stmt *st = stmt(s, S_WALLET_RANGE);
+    struct offpay_ledger_wallet w;
+    enum offpay_ledger_result r;
+    int rc;
+    if (st == NULL)
+        return OFFPAY_LEDGER_ERROR;
+    bind_blob(st, 1, lo, OFFPAY_WALLET_ID_BYTES);
+    bind_blob(st, 2, hi, OFFPAY_WALLET_ID_BYTES);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (wallet_cols(st, &w) != 0)
+            return corrupt(s, st, "wallet");
+        if (each(ctx, &w) != 0)
+            break;
+    }
+    r = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? OFFPAY_LEDGER_OK : fail(s, sqlite3_extended_errcode(s->db));
+    sqlite3_reset(st);
+    return r;
+}
+
 /* ---- nonces ---- */
 
 static enum offpay_ledger_result sl_nonce_insert(struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
@@ -1424,6 +1451,7 @@ static const struct offpay_ledger_ops sqlite_ops = {
     .wallet_write_off = sl_wallet_write_off,
     .wallet_synced = sl_wallet_synced,
     .wallet_list = sl_wallet_list,
+    .wallet_range = sl_wallet_range,
     .nonce_insert = sl_nonce_insert,
     .nonce_keep = sl_nonce_keep,
     .nonce_get = sl_nonce_get,
