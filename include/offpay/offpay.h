@@ -126,6 +126,84 @@ OFFPAY_API enum offpay_status offpay_balance(struct offpay *h, struct offpay_bal
  * Returns: OFFPAY_OK, OFFPAY_ERR_UNREACHABLE, OFFPAY_ERR_REJECTED. */
 OFFPAY_API enum offpay_status offpay_online_balance(struct offpay *h, uint64_t *online) OFFPAY_WARN_UNUSED;
 
+/* One offline coin (offpay_coins). */
+struct offpay_coin_info {
+    size_t size;                    /* sizeof(struct offpay_coin_info) of the library that made it */
+    char id[OFFPAY_ID_HEX_BYTES];   /* 64 hex digits; any unique beginning of 8 or more names it */
+    uint64_t amount;
+    char state[12];                 /* "spendable", "locked" (change, until sync), "in_doubt" */
+};
+
+/*
+ * Call each(ctx, c) for every offline coin, smallest first.  c belongs to
+ * the library and is valid during the call only; read c->size before a
+ * field this header added later.  each returns 0 to go on, anything else
+ * to stop.  Offline: reads only the wallet.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_USAGE (each is NULL), OFFPAY_ERR_STORAGE,
+ * OFFPAY_ERR_NOMEM.
+ */
+OFFPAY_API enum offpay_status offpay_coins(struct offpay *h, int (*each)(void *ctx, const struct offpay_coin_info *c),
+                                           void *ctx) OFFPAY_WARN_UNUSED;
+
+/* One line of the wallet's history (offpay_history; `offpay history`). */
+struct offpay_event {
+    size_t size;                          /* sizeof(struct offpay_event) of the library that made it */
+    uint64_t time;                        /* Unix seconds */
+    char kind[24];                        /* "load", "unload", "request", "pay", "accept", "confirm",
+                                           * "refused", "sync", ... as `offpay history` names them */
+    uint64_t amount;                      /* minor units; 0 when the event has none */
+    char counterparty[OFFPAY_NAME_BYTES]; /* the other side's account, "" when none */
+    char record_id[OFFPAY_ID_HEX_BYTES];  /* the payment record's id, "" when none */
+    char detail[160];                     /* a sentence for a person */
+};
+
+/*
+ * Call each(ctx, e) for every event of the wallet's history, oldest first,
+ * with the rules of offpay_coins.  Offline.
+ * Returns: OFFPAY_OK, OFFPAY_ERR_USAGE, OFFPAY_ERR_STORAGE, OFFPAY_ERR_NOMEM.
+ */
+OFFPAY_API enum offpay_status offpay_history(struct offpay *h, int (*each)(void *ctx, const struct offpay_event *e),
+                                             void *ctx) OFFPAY_WARN_UNUSED;
+
+/* ---- between the online balance and offline coins (online) ---- */
+
+/* What a load or unload moved. */
+struct offpay_transfer {
+    size_t size;     /* sizeof(struct offpay_transfer) */
+    uint64_t moved;  /* the amount that became offline coins (load) or went back online (unload) */
+    uint64_t online; /* the account's online balance after it */
+};
+
+/*
+ * Load: move amounts[0..n) (each > 0, 1 <= n <= 64) from the account's
+ * online balance into that many new offline coins, attested by the server.
+ * Out: *t (may be NULL).  A call whose answer was lost is not undone: the
+ * next offpay_sync settles it.
+ * Returns: OFFPAY_OK; OFFPAY_ERR_USAGE (no amounts, more than 64, bad
+ * size); OFFPAY_ERR_ZERO_AMOUNT; OFFPAY_ERR_UNREACHABLE (nothing moved);
+ * OFFPAY_ERR_OUTCOME_UNKNOWN; OFFPAY_ERR_REJECTED (e.g. the online balance
+ * does not cover it, a holding limit); a verification failure of the coins;
+ * OFFPAY_ERR_STORAGE.
+ */
+OFFPAY_API enum offpay_status offpay_load(struct offpay *h, struct offpay_transfer *t, const uint64_t *amounts,
+                                          size_t n) OFFPAY_WARN_UNUSED;
+
+/*
+ * Unload: give offline coins back to the online balance: the spendable coin
+ * coin names (its id, or any unique beginning of at least 8 hex digits),
+ * or, coin NULL, every spendable coin.  The coins are held in doubt while
+ * the server is asked, so they can never be spent twice.  Out: *t (may be
+ * NULL; after a failure of unloading all, what earlier calls moved).
+ * Returns: OFFPAY_OK; OFFPAY_ERR_MALFORMED (coin is not 8 to 64 hex
+ * digits); OFFPAY_ERR_USAGE (no such coin, or several: offpay_errmsg names
+ * them); OFFPAY_ERR_FUNDS_LOCKED (the coin is locked or in doubt: sync
+ * first); OFFPAY_ERR_INSUFFICIENT_FUNDS (no spendable coin);
+ * OFFPAY_ERR_UNREACHABLE; OFFPAY_ERR_OUTCOME_UNKNOWN; OFFPAY_ERR_REJECTED;
+ * OFFPAY_ERR_STORAGE.
+ */
+OFFPAY_API enum offpay_status offpay_unload(struct offpay *h, struct offpay_transfer *t,
+                                            const char *coin) OFFPAY_WARN_UNUSED;
+
 /* ---- one offline payment ---- */
 
 /* What a step of a payment did.  All fields are 0 / "" until it did it. */

@@ -207,6 +207,13 @@ enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_
 enum offpay_status offpay_wallet_find_coins(struct offpay_wallet *w, const char *prefix, struct offpay_wallet_utxo *out,
                                             size_t max, size_t *n) OFFPAY_WARN_UNUSED;
 
+/* The one coin whose id begins with prefix (offpay_wallet_find_coins's
+ * rule).  Out: id.  Returns: OFFPAY_OK, OFFPAY_ERR_MALFORMED (not 8 to 64
+ * hex digits), OFFPAY_ERR_USAGE (no such coin, or several: the wallet's
+ * error names up to 5), OFFPAY_ERR_STORAGE. */
+enum offpay_status offpay_wallet_coin_resolve(struct offpay_wallet *w, const char *prefix,
+                                              uint8_t id[OFFPAY_UTXO_ID_BYTES]) OFFPAY_WARN_UNUSED;
+
 /*
  * Verify an encoded message of any type offline with what the wallet knows,
  * changing nothing (offpay show): a certificate, request or record against
@@ -423,6 +430,15 @@ enum offpay_status offpay_wallet_load(struct offpay_wallet *w, uint64_t *online,
  */
 enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded,
                                         const uint8_t *id) OFFPAY_WARN_UNUSED;
+
+/* Unload every spendable coin: offpay_wallet_unload(NULL) until none is
+ * left (a call takes at most 64).  Out: *online (the balance the last call
+ * that moved coins reported), *unloaded (the sum moved, also on failure).
+ * Returns: as offpay_wallet_unload (a later call's failure after earlier
+ * ones moved coins too); OFFPAY_ERR_INSUFFICIENT_FUNDS only when there was
+ * no spendable coin at all. */
+enum offpay_status offpay_wallet_unload_all(struct offpay_wallet *w, uint64_t *online,
+                                            uint64_t *unloaded) OFFPAY_WARN_UNUSED;
 
 /* One record's fate at sync. */
 struct offpay_sync_item {

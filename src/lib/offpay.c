@@ -248,6 +248,105 @@ enum offpay_status offpay_online_balance(struct offpay *h, uint64_t *online)
     return wallet_result(h, offpay_wallet_online_balance(h->w, online));
 }
 
+enum offpay_status offpay_coins(struct offpay *h, int (*each)(void *ctx, const struct offpay_coin_info *c), void *ctx)
+{
+    struct offpay_wallet_balance wb;
+    struct offpay_wallet_utxo *u = NULL;
+    size_t n = 0;
+
+    if (!usable(h))
+        return OFFPAY_ERR_USAGE;
+    if (each == NULL)
+        return fail(h, OFFPAY_ERR_USAGE, "Give a function to call for each coin.");
+    enum offpay_status s = wallet_result(h, offpay_wallet_balance(h->w, &wb, &u, &n));
+    for (size_t i = 0; s == OFFPAY_OK && i < n; i++) {
+        struct offpay_coin_info c = {.size = sizeof c, .amount = u[i].amount};
+        offpay_hex(c.id, u[i].id, OFFPAY_UTXO_ID_BYTES);
+        snprintf(c.state, sizeof c.state, "%s",
+                 u[i].state == OFFPAY_UTXO_SPENDABLE ? "spendable" : u[i].state == OFFPAY_UTXO_LOCKED ? "locked"
+                                                                                                      : "in_doubt");
+        if (each(ctx, &c) != 0)
+            break;
+    }
+    free(u);
+    return s;
+}
+
+enum offpay_status offpay_history(struct offpay *h, int (*each)(void *ctx, const struct offpay_event *e), void *ctx)
+{
+    struct offpay_wallet_event *ev = NULL;
+    size_t n = 0;
+
+    if (!usable(h))
+        return OFFPAY_ERR_USAGE;
+    if (each == NULL)
+        return fail(h, OFFPAY_ERR_USAGE, "Give a function to call for each event.");
+    enum offpay_status s = wallet_result(h, offpay_wallet_history(h->w, &ev, &n));
+    for (size_t i = 0; s == OFFPAY_OK && i < n; i++) {
+        struct offpay_event e = {.size = sizeof e, .time = ev[i].time, .amount = ev[i].amount};
+        snprintf(e.kind, sizeof e.kind, "%s", ev[i].kind);
+        snprintf(e.counterparty, sizeof e.counterparty, "%s", ev[i].counterparty);
+        if (ev[i].has_record)
+            offpay_hex(e.record_id, ev[i].record_id, OFFPAY_RECORD_ID_BYTES);
+        snprintf(e.detail, sizeof e.detail, "%s", ev[i].detail);
+        if (each(ctx, &e) != 0)
+            break;
+    }
+    free(ev);
+    return s;
+}
+
+/* ---- between the online balance and offline coins ---- */
+
+static void transfer_out(struct offpay_transfer *t, uint64_t moved, uint64_t online)
+{
+    struct offpay_transfer o = {.size = sizeof o, .moved = moved, .online = online};
+    copy_out(t, &o, sizeof o);
+}
+
+enum offpay_status offpay_load(struct offpay *h, struct offpay_transfer *t, const uint64_t *amounts, size_t n)
+{
+    uint64_t online = 0, sum = 0;
+
+    if (!usable(h))
+        return OFFPAY_ERR_USAGE;
+    if (!size_ok(t, sizeof *t))
+        return fail(h, OFFPAY_ERR_USAGE, "Give a struct offpay_transfer whose size is set.");
+    if (amounts == NULL || n == 0 || n > 64)
+        return fail(h, OFFPAY_ERR_USAGE, "Give 1 to 64 amounts to load.");
+    for (size_t i = 0; i < n; i++) {
+        if (amounts[i] == 0)
+            return fail(h, OFFPAY_ERR_ZERO_AMOUNT, "%s", offpay_status_str(OFFPAY_ERR_ZERO_AMOUNT));
+        if (amounts[i] > UINT64_MAX - sum)
+            return fail(h, OFFPAY_ERR_AMOUNT_OVERFLOW, "%s", offpay_status_str(OFFPAY_ERR_AMOUNT_OVERFLOW));
+        sum += amounts[i];
+    }
+    enum offpay_status s = wallet_result(h, offpay_wallet_load(h->w, &online, amounts, n));
+    if (s == OFFPAY_OK)
+        transfer_out(t, sum, online);
+    return s;
+}
+
+enum offpay_status offpay_unload(struct offpay *h, struct offpay_transfer *t, const char *coin)
+{
+    uint8_t id[OFFPAY_UTXO_ID_BYTES];
+    uint64_t online = 0, moved = 0;
+    enum offpay_status s;
+
+    if (!usable(h))
+        return OFFPAY_ERR_USAGE;
+    if (!size_ok(t, sizeof *t))
+        return fail(h, OFFPAY_ERR_USAGE, "Give a struct offpay_transfer whose size is set.");
+    if (coin == NULL) {
+        s = wallet_result(h, offpay_wallet_unload_all(h->w, &online, &moved));
+    } else if ((s = wallet_result(h, offpay_wallet_coin_resolve(h->w, coin, id))) == OFFPAY_OK) {
+        s = wallet_result(h, offpay_wallet_unload(h->w, &online, &moved, id));
+    }
+    if (s == OFFPAY_OK || moved > 0)
+        transfer_out(t, moved, online);
+    return s;
+}
+
 /* ---- one offline payment ---- */
 
 enum offpay_status offpay_request(struct offpay *h, char **request, uint64_t amount)

@@ -74,8 +74,9 @@ void ep_wallets_lost(struct request *rq)
     memset(&q, 0, sizeof q);
     if (offpayd_field_string(rq, rq->json, "wallet", &prefix) != 0)
         return;
-    if (offpayd_id_prefix_parse(&q.m, prefix) != 0) {
-        reply_error(rq, 400, "bad_field", "The field \"wallet\" must be %d to %d hex digits of a wallet id.",
+    /* Ids travel in lower case (docs/api.md); the commands also take capitals. */
+    if (strspn(prefix, "0123456789abcdef") != strlen(prefix) || offpayd_id_prefix_parse(&q.m, prefix) != 0) {
+        reply_error(rq, 400, "bad_field", "The field \"wallet\" must be %d to %d lowercase hex digits of a wallet id.",
                     OFFPAYD_ID_PREFIX_MIN, 2 * OFFPAY_WALLET_ID_BYTES);
         return;
     }

@@ -15,27 +15,10 @@ static int is_id_prefix(const char *p)
 /* The one coin whose id begins with p: 0, or the exit code (none, or several: a usage error naming them). */
 static int resolve_id(struct offpay_wallet *w, const char *p, uint8_t id[OFFPAY_UTXO_ID_BYTES])
 {
-    struct offpay_wallet_utxo m[5];
-    size_t n = 0;
-    enum offpay_status s = offpay_wallet_find_coins(w, p, m, sizeof m / sizeof m[0], &n);
-    if (s != OFFPAY_OK)
-        return cli_wallet_fail(w, s);
-    if (n == 0)
-        return cli_fail(OFFPAY_ERR_USAGE, "This wallet holds no coin whose id begins with %s.", p);
-    if (n == 1) {
-        memcpy(id, m[0].id, OFFPAY_UTXO_ID_BYTES);
-        return 0;
-    }
-    char list[5 * (2 * OFFPAY_UTXO_ID_BYTES + 2) + 16] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n && i < sizeof m / sizeof m[0]; i++) {
-        char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
-        cli_hex(hex, m[i].id, OFFPAY_UTXO_ID_BYTES);
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", hex);
-    }
-    if (n > sizeof m / sizeof m[0])
-        snprintf(list + used, sizeof list - used, ", ...");
-    return cli_usage(&cli_cmd_unload, "%s begins %zu coin ids: %s; give more digits.", p, n, list);
+    enum offpay_status s = offpay_wallet_coin_resolve(w, p, id);
+    if (s == OFFPAY_ERR_USAGE)
+        return cli_usage(&cli_cmd_unload, "%s", offpay_wallet_error(w));
+    return s == OFFPAY_OK ? 0 : cli_wallet_fail(w, s);
 }
 
 static int run(struct cli *c, int argc, char **argv)
@@ -44,7 +27,7 @@ static int run(struct cli *c, int argc, char **argv)
     struct cli_opts o = {opt, 2, {0}, 0, 0};
     struct offpay_wallet *w = NULL;
     uint8_t id[OFFPAY_UTXO_ID_BYTES];
-    uint64_t online = 0, moved = 0, total = 0;
+    uint64_t online = 0, total = 0;
     int rc, all;
 
     if (cli_opts_parse(&cli_cmd_unload, &o, argc, argv) != 0)
@@ -64,23 +47,10 @@ static int run(struct cli *c, int argc, char **argv)
         return rc;
     }
     enum offpay_status s;
-    if (all) {
-        /* The server takes at most 64 coins a call: repeat until none is left. */
-        int rounds = 0;
-        uint64_t now_online = 0;
-        do {
-            /* The round that finds nothing left says nothing of the balance. */
-            s = offpay_wallet_unload(w, &now_online, &moved, NULL);
-            if (s == OFFPAY_OK) {
-                online = now_online;
-                total = moved > UINT64_MAX - total ? UINT64_MAX : total + moved; /* shown only; the store holds < 2^63 each */
-            }
-        } while (s == OFFPAY_OK && ++rounds < 100000);
-        if (s == OFFPAY_ERR_INSUFFICIENT_FUNDS && rounds > 0)
-            s = OFFPAY_OK;
-    } else {
+    if (all)
+        s = offpay_wallet_unload_all(w, &online, &total); /* as many calls of 64 coins as it takes */
+    else
         s = offpay_wallet_unload(w, &online, &total, id);
-    }
     if (s != OFFPAY_OK)
         rc = cli_wallet_fail(w, s);
     else if (cli_opt(&o, "json"))

@@ -166,3 +166,21 @@ enum offpay_status offpay_wallet_unload(struct offpay_wallet *w, uint64_t *onlin
     close(fd);
     return s;
 }
+
+enum offpay_status offpay_wallet_unload_all(struct offpay_wallet *w, uint64_t *online, uint64_t *unloaded)
+{
+    enum offpay_status s;
+    uint64_t now_online = 0, moved = 0;
+    int rounds = 0;
+    *online = 0;
+    *unloaded = 0;
+    do {
+        /* The round that finds nothing left says nothing of the balance. */
+        s = offpay_wallet_unload(w, &now_online, &moved, NULL);
+        if (s == OFFPAY_OK) {
+            *online = now_online;
+            *unloaded = moved > UINT64_MAX - *unloaded ? UINT64_MAX : *unloaded + moved;
+        }
+    } while (s == OFFPAY_OK && ++rounds < 100000);
+    return s == OFFPAY_ERR_INSUFFICIENT_FUNDS && rounds > 0 ? OFFPAY_OK : s;
+}

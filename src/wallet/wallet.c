@@ -113,6 +113,32 @@ enum offpay_status offpay_wallet_find_coins(struct offpay_wallet *w, const char 
     return s;
 }
 
+enum offpay_status offpay_wallet_coin_resolve(struct offpay_wallet *w, const char *prefix,
+                                              uint8_t id[OFFPAY_UTXO_ID_BYTES])
+{
+    struct offpay_wallet_utxo m[5];
+    size_t n = 0;
+    enum offpay_status s = offpay_wallet_find_coins(w, prefix, m, sizeof m / sizeof m[0], &n);
+    if (s != OFFPAY_OK)
+        return s;
+    if (n == 0)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "This wallet holds no coin whose id begins with %s.", prefix);
+    if (n == 1) {
+        memcpy(id, m[0].id, OFFPAY_UTXO_ID_BYTES);
+        return OFFPAY_OK;
+    }
+    char list[5 * (2 * OFFPAY_UTXO_ID_BYTES + 2) + 16] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && i < sizeof m / sizeof m[0] && used < sizeof list; i++) {
+        char hex[2 * OFFPAY_UTXO_ID_BYTES + 1];
+        offpay_hex(hex, m[i].id, OFFPAY_UTXO_ID_BYTES);
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", hex);
+    }
+    if (n > sizeof m / sizeof m[0] && used < sizeof list)
+        snprintf(list + used, sizeof list - used, ", ...");
+    return wallet_fail(w, OFFPAY_ERR_USAGE, "%s begins %zu coin ids: %s; give more digits.", prefix, n, list);
+}
+
 enum offpay_status offpay_wallet_balance(struct offpay_wallet *w, struct offpay_wallet_balance *b,
                                          struct offpay_wallet_utxo **utxos, size_t *n_utxos)
 {

@@ -10,7 +10,10 @@
  * wallet as it was; then one payment of 700, bob to the shop, runs through
  * the four steps with text messages, between two handles open at once, and
  * one of 300 over TCP, the shop receiving in one thread while bob pays from
- * another (distinct handles in distinct threads, as offpay.h allows).
+ * another (distinct handles in distinct threads, as offpay.h allows); then
+ * bob loads, lists his coins and history, unloads one coin by a short id
+ * and all of them, and loads back what he held before the load (his
+ * spendable total is what it was, for test_lib.sh's sums).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -233,6 +236,127 @@ static void payment(struct offpay *shop, struct offpay *bob)
     offpay_free(cnf);
 }
 
+/* What offpay_coins and offpay_history showed. */
+struct seen {
+    char id500[OFFPAY_ID_HEX_BYTES], id250[OFFPAY_ID_HEX_BYTES]; /* spendable coins of these amounts */
+    uint64_t spendable, n;
+    struct offpay_event last, before_last;
+};
+
+static int see_coin(void *ctx, const struct offpay_coin_info *c)
+{
+    struct seen *v = ctx;
+    CHECK(c->size == sizeof *c && strlen(c->id) == 64);
+    v->n++;
+    if (strcmp(c->state, "spendable") != 0)
+        return 0;
+    v->spendable += c->amount;
+    if (c->amount == 500)
+        snprintf(v->id500, sizeof v->id500, "%s", c->id);
+    if (c->amount == 250)
+        snprintf(v->id250, sizeof v->id250, "%s", c->id);
+    return 0;
+}
+
+static int see_event(void *ctx, const struct offpay_event *e)
+{
+    struct seen *v = ctx;
+    CHECK(e->size == sizeof *e);
+    v->n++;
+    v->before_last = v->last;
+    v->last = *e;
+    return 0;
+}
+
+static int stop_at_first(void *ctx, const struct offpay_coin_info *c)
+{
+    (void)c;
+    ++*(int *)ctx;
+    return 1;
+}
+
+/* Load, the coins and history reads, unload by a short id and all, through the library alone (issue 16). */
+static void load_unload(struct offpay *shop, struct offpay *bob)
+{
+    struct offpay_transfer t = {.size = sizeof t}, unset = {0};
+    struct offpay_balance b0, b;
+    struct seen v;
+    uint64_t online0 = 0, online = 0, amounts[2] = {500, 250}, many[65];
+
+    balance(bob, &b0);
+    CHECK_STATUS(offpay_online_balance(bob, &online0), OFFPAY_OK);
+    /* misuse: nothing asked of the server, nothing changed */
+    CHECK_STATUS(offpay_load(bob, &t, amounts, 0), OFFPAY_ERR_USAGE);
+    for (size_t i = 0; i < 65; i++)
+        many[i] = 1;
+    CHECK_STATUS(offpay_load(bob, &t, many, 65), OFFPAY_ERR_USAGE);
+    many[1] = 0;
+    CHECK_STATUS(offpay_load(bob, &t, many, 2), OFFPAY_ERR_ZERO_AMOUNT);
+    CHECK_STATUS(offpay_load(bob, &unset, amounts, 2), OFFPAY_ERR_USAGE);
+    CHECK_STATUS(offpay_coins(bob, NULL, NULL), OFFPAY_ERR_USAGE);
+    /* the shop has no online money: the server refuses (exit 8), nothing changed */
+    struct offpay_balance s0, s1;
+    balance(shop, &s0);
+    check_fails(shop, offpay_load(shop, &t, amounts, 1), 8);
+    balance(shop, &s1);
+    same_balance(&s0, &s1);
+    /* 500 + 250 from bob's online balance */
+    CHECK_STATUS(offpay_load(bob, &t, amounts, 2), OFFPAY_OK);
+    CHECK_U64(t.moved, 750);
+    CHECK_U64(t.online, online0 - 750);
+    CHECK_STATUS(offpay_online_balance(bob, &online), OFFPAY_OK);
+    CHECK_U64(online, online0 - 750);
+    balance(bob, &b);
+    CHECK_U64(b.spendable, b0.spendable + 750);
+    memset(&v, 0, sizeof v);
+    CHECK_STATUS(offpay_coins(bob, see_coin, &v), OFFPAY_OK);
+    CHECK_U64(v.spendable, b.spendable);
+    CHECK(v.id500[0] != '\0' && v.id250[0] != '\0');
+    int calls = 0;
+    CHECK_STATUS(offpay_coins(bob, stop_at_first, &calls), OFFPAY_OK);
+    CHECK(calls == 1);
+    memset(&v.last, 0, sizeof v.last);
+    v.n = 0;
+    CHECK_STATUS(offpay_history(bob, see_event, &v), OFFPAY_OK);
+    CHECK_STR(v.last.kind, "load");
+    CHECK_U64(v.last.amount, 750);
+    CHECK(v.last.time > 0 && v.last.record_id[0] == '\0');
+    /* unload the 250 by the first 8 digits of its id */
+    char short_id[9];
+    snprintf(short_id, sizeof short_id, "%.8s", v.id250);
+    CHECK_STATUS(offpay_unload(bob, &t, short_id), OFFPAY_OK);
+    CHECK_U64(t.moved, 250);
+    CHECK_U64(t.online, online0 - 500);
+    /* it is gone: the same id again, a malformed one, nothing changed */
+    balance(bob, &b0);
+    check_fails(bob, offpay_unload(bob, &t, short_id), 2);
+    CHECK(strstr(offpay_errmsg(bob), short_id) != NULL);
+    check_fails(bob, offpay_unload(bob, &t, "12345"), 3);
+    check_fails(bob, offpay_unload(bob, &t, "zzzzzzzz"), 3);
+    balance(bob, &b);
+    same_balance(&b0, &b);
+    memset(&v.last, 0, sizeof v.last);
+    CHECK_STATUS(offpay_history(bob, see_event, &v), OFFPAY_OK);
+    CHECK_STR(v.last.kind, "unload");
+    CHECK_U64(v.last.amount, 250);
+    /* every spendable coin back online, then loaded again as one coin */
+    uint64_t all = b.spendable;
+    CHECK_STATUS(offpay_unload(bob, &t, NULL), OFFPAY_OK);
+    CHECK_U64(t.moved, all);
+    CHECK_U64(t.online, online0 - 500 + all);
+    balance(bob, &b);
+    CHECK_U64(b.spendable, 0);
+    CHECK_U64(b.locked, b0.locked);
+    check_fails(bob, offpay_unload(bob, &t, NULL), 5); /* none left */
+    uint64_t back = all - 500; /* what bob held before the load */
+    if (back > 0)
+        CHECK_STATUS(offpay_load(bob, &t, &back, 1), OFFPAY_OK);
+    CHECK_STATUS(offpay_online_balance(bob, &online), OFFPAY_OK);
+    CHECK_U64(online, online0);
+    balance(bob, &b);
+    CHECK_U64(b.spendable, back);
+}
+
 int main(int argc, char **argv)
 {
     struct offpay *shop = NULL, *bob = NULL;
@@ -249,6 +373,7 @@ int main(int argc, char **argv)
     connection_errors(shop, bob);
     payment(shop, bob);
     direct_payment(shop, bob);
+    load_unload(shop, bob);
     offpay_close(bob);
     offpay_close(shop);
     printf("test_api: all checks passed\n");
