@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -445,6 +446,98 @@ static struct result run_config(struct wallet *payers, struct wallet *payees, in
     return r;
 }
 
+/* ---- the long run: one ledger up to N settled records ---- */
+
+/* Bytes of the ledger's files (the database and its WAL), 0 when the
+ * ledger is not a sqlite: file of this run. */
+static unsigned long long ledger_bytes(void)
+{
+    char path[760];
+    unsigned long long total = 0;
+    struct stat st;
+    if (strncmp(ledger, "sqlite:", 7) != 0)
+        return 0;
+    snprintf(path, sizeof path, "%s", ledger + 7);
+    if (stat(path, &st) == 0)
+        total += (unsigned long long)st.st_size;
+    snprintf(path, sizeof path, "%s-wal", ledger + 7);
+    if (stat(path, &st) == 0)
+        total += (unsigned long long)st.st_size;
+    return total;
+}
+
+/* Settle n records into one ledger through one server (2 workers, 3
+ * clients, batches of 1000, as the best batch configuration), in chunks:
+ * before each chunk its coins are loaded and its records built (not
+ * timed), then the chunk is synced (timed).  Prints each chunk's rate and
+ * the ledger's size, and a name= line at 10^4, 10^5, 10^6 ... records.
+ * Returns the rate of the last chunk; *first: the first chunk's. */
+static double run_long(struct wallet *payers, struct wallet *payees, size_t n, size_t chunk, double *first)
+{
+    enum { CLIENTS = 3, THREADS = 2, BATCH = 1000 };
+    static struct client cl[CLIENTS];
+    pthread_t tid[CLIENTS];
+    pthread_barrier_t bar;
+    size_t done = 0, next_mark = 10000;
+    double last = 0, t_all = 0;
+
+    *first = 0;
+    start_server(THREADS);
+    while (done < n) {
+        size_t this = n - done < chunk ? n - done : chunk, per = this / CLIENTS;
+        if (per == 0)
+            break;
+        for (int k = 0; k < CLIENTS; k++) {
+            struct offpay_utxo *coins = load(&payers[k], per);
+            memset(&cl[k], 0, sizeof cl[k]);
+            cl[k].base = base;
+            cl[k].payer = &payers[k];
+            cl[k].per_batch = BATCH;
+            cl[k].records = per;
+            cl[k].bodies = build(&payers[k], &payees[k], coins, per, BATCH, &cl[k].n_bodies);
+            free(coins);
+        }
+        pthread_barrier_init(&bar, NULL, CLIENTS + 1);
+        for (int k = 0; k < CLIENTS; k++) {
+            cl[k].start = &bar;
+            if (pthread_create(&tid[k], NULL, client_run, &cl[k]) != 0)
+                die("pthread_create failed");
+        }
+        pthread_barrier_wait(&bar);
+        double t0 = now_s();
+        for (int k = 0; k < CLIENTS; k++)
+            pthread_join(tid[k], NULL);
+        double secs = now_s() - t0;
+        pthread_barrier_destroy(&bar);
+        size_t got = 0;
+        for (int k = 0; k < CLIENTS; k++) {
+            if (cl[k].failed || cl[k].settled != per)
+                die("long run: only %zu of %zu records settled after %zu", cl[k].settled, per, done);
+            got += cl[k].settled;
+            for (size_t b = 0; b < cl[k].n_bodies; b++)
+                free(cl[k].bodies[b]);
+            free(cl[k].bodies);
+        }
+        done += got;
+        t_all += secs;
+        last = (double)got / secs;
+        if (*first == 0)
+            *first = last;
+        unsigned long long bytes = ledger_bytes();
+        printf("long records=%zu chunk_records_per_second=%.0f ledger_bytes=%llu bytes_per_record=%.0f\n", done, last,
+               bytes, (double)bytes / (double)done);
+        fflush(stdout);
+        if (done >= next_mark) {
+            printf("name=long_%zu records=%zu records_per_second=%.0f\n", next_mark, done, last);
+            fflush(stdout);
+            next_mark *= 10;
+        }
+    }
+    stop_server();
+    printf("long: %zu records in %.1f s of syncing\n", done, t_all);
+    return last;
+}
+
 /* ---- the scaling run: offpayd processes on PostgreSQL behind a delay ---- */
 
 /* A TCP proxy in front of PostgreSQL's unix socket that holds every chunk
@@ -781,7 +874,7 @@ int main(int argc, char **argv)
     int smoke = 0, only_batch = 0, only_threads = 0;
     const char *ledger_url = NULL;
     int many = 64, only_many = 0, scaling = 0, shards = 0, processes = 2;
-    size_t scaling_records = 6;
+    size_t scaling_records = 6, long_n = 0, long_chunk = 10000;
     size_t small = 3000, big = 20000, big_batch = 1000, many_records = 12800;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--smoke") == 0) {
@@ -814,6 +907,14 @@ int main(int argc, char **argv)
             processes = atoi(argv[++i]);
             if (processes < 1 || processes > 16)
                 die("--processes takes 1..16");
+        } else if (strcmp(argv[i], "--long") == 0 && i + 1 < argc) {
+            long_n = (size_t)strtoul(argv[++i], NULL, 10);
+            if (long_n < 3)
+                die("--long takes at least 3 records");
+        } else if (strcmp(argv[i], "--long-chunk") == 0 && i + 1 < argc) {
+            long_chunk = (size_t)strtoul(argv[++i], NULL, 10);
+            if (long_chunk < 3)
+                die("--long-chunk takes at least 3 records");
         } else if (strcmp(argv[i], "--scaling-records") == 0 && i + 1 < argc) {
             scaling_records = (size_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--issuer-pkcs11") == 0 && i + 3 < argc) {
@@ -835,6 +936,9 @@ int main(int argc, char **argv)
                    "--clusters gives): a ledger of the first K shards of FILE, each behind its own delaying\n"
                    "proxy, served by --processes P offpayd processes (default 2), one run.  --threads T:\n"
                    "each offpayd's workers in the scaling runs (default 2).\n"
+                   "--long N: only the long run: N records into one ledger in chunks of --long-chunk C\n"
+                   "(default 10000) records, batches of 1000 from 3 clients to 2 server threads, each chunk's\n"
+                   "coins loaded before it; prints each chunk's rate and the ledger's bytes per record.\n"
                    "       [--issuer-pkcs11 MODULE TOKEN PIN_FILE]\n"
                    "--issuer-pkcs11: the issuer key generated in, and signing from, that PKCS#11 token.\n"
                    "--ledger-url: settle into this (empty) ledger instead of a fresh sqlite: file, e.g. an\n"
@@ -890,6 +994,8 @@ int main(int argc, char **argv)
     int nwallets = only_batch > 0 ? MAX_CLIENTS : many > MAX_CLIENTS ? many : MAX_CLIENTS;
     if (only_many || scaling)
         nwallets = many;
+    if (long_n > 0)
+        nwallets = MAX_CLIENTS;
     if (scaling)
         many_records = (size_t)many * scaling_records * 4; /* four runs */
     static struct wallet payers[MANY_MAX], payees[MANY_MAX];
@@ -898,7 +1004,8 @@ int main(int argc, char **argv)
         char name[32];
         snprintf(name, sizeof name, "payer%d", k);
         enrol(&payers[k], name);
-        mint(name, k < MAX_CLIENTS ? (uint64_t)COIN * (2 * small + 2 * big + many_records) + 1000
+        mint(name, long_n > 0 ? (uint64_t)COIN * (long_n / MAX_CLIENTS + 1) + 1000
+                   : k < MAX_CLIENTS ? (uint64_t)COIN * (2 * small + 2 * big + many_records) + 1000
                                    : (uint64_t)COIN * many_records + 1000);
         snprintf(name, sizeof name, "payee%d", k);
         enrol(&payees[k], name);
@@ -927,6 +1034,15 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    if (long_n > 0) {
+        double first, last = run_long(payers, payees, long_n, long_chunk, &first);
+        char *audit_long[] = {"offpayd", "audit", "--ledger", ledger, NULL};
+        if (offpayd(out, sizeof out, audit_long) != 0)
+            die("audit failed after the long run: %s", out);
+        printf("name=long_last_over_first ratio=%.3f\n", last / first);
+        printf("records_per_second=%.0f bound=%.0f ratio=%.3f\n", last, v2 / 2, last / (v2 / 2));
+        return 0;
+    }
     struct result best = {0, 0, 0, 0, 0, 0}, r;
     int configs[4][2] = {{1, 1}, {1, 2}, {0, 1}, {0, 2}}; /* {small?, threads} */
     for (int i = 0; i < 4 && !only_many; i++) {
