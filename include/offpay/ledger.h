@@ -186,7 +186,11 @@ struct offpay_ledger_ops {
     enum offpay_ledger_result (*migrate)(struct offpay_ledger *l);
 
     /* write = 1: a transaction that will change state (takes the write lock
-     * now, so it cannot fail half-way on a lock); write = 0: a consistent read. */
+     * now, so it cannot fail half-way on a lock); write = 0: a consistent read;
+     * write = OFFPAY_LEDGER_BEGIN_DEFERRED: as 1, for a caller that runs the
+     * transaction again on RETRY: a backend with a server may send BEGIN
+     * with the first statement (prefetch's round trip), so a connection
+     * that broke meanwhile shows as RETRY there instead of here. */
     enum offpay_ledger_result (*begin)(struct offpay_ledger *l, int write);
     enum offpay_ledger_result (*commit)(struct offpay_ledger *l);
     void (*rollback)(struct offpay_ledger *l);
@@ -374,10 +378,15 @@ struct offpay_ledger_ops {
      * operations would give.  A deferred write that then does not do what
      * was predicted makes that later operation (or commit) answer RETRY;
      * the caller should run the transaction again without prefetch.
+     * Outside a transaction, with record keys only: the records are read in
+     * one statement (one snapshot), and record_get answers from them until
+     * rollback (which then only drops them).
      * Returns OK (also when the backend chose not to, e.g. too many keys),
      * RETRY, UNAVAILABLE or ERROR (roll back). */
     enum offpay_ledger_result (*prefetch)(struct offpay_ledger *l, const struct offpay_ledger_keys *keys);
 };
+
+#define OFFPAY_LEDGER_BEGIN_DEFERRED 2 /* begin's write: see there */
 
 /* Every backend's connection starts with this. */
 struct offpay_ledger {

@@ -322,17 +322,22 @@ static void look_up_known(struct request *rq, struct shard *sh, struct sync_item
     if (i == n)
         return;
     struct offpay_ledger *l = sh == rq->shard ? rq->l : pool_take(sh);
-    if (l != NULL && l->ops->begin(l, 0) == OFFPAY_LEDGER_OK) {
-        if (l->ops->prefetch != NULL) {
-            /* one statement for the whole batch where the backend can */
-            struct offpay_ledger_keys k;
-            memset(&k, 0, sizeof k);
-            for (size_t j = i; j < n; j++)
-                if (srv->n_shards == 1 || shard_of_wallet(srv, items[j].rec.payer.wallet_id) == sh)
-                    (void)offpay_ledger_keys_add(&k, OFFPAY_LEDGER_KEY_RECORD, items[j].id, NULL);
-            (void)l->ops->prefetch(l, &k); /* a failure fails the reads below: all verified */
-            offpay_ledger_keys_free(&k);
-        }
+    int ready = 0;
+    if (l != NULL && l->ops->prefetch != NULL) {
+        /* One statement for the whole batch where the backend can, outside
+         * any transaction (one statement reads one snapshot): one round
+         * trip, no BEGIN and ROLLBACK. */
+        struct offpay_ledger_keys k;
+        memset(&k, 0, sizeof k);
+        for (size_t j = i; j < n; j++)
+            if (srv->n_shards == 1 || shard_of_wallet(srv, items[j].rec.payer.wallet_id) == sh)
+                (void)offpay_ledger_keys_add(&k, OFFPAY_LEDGER_KEY_RECORD, items[j].id, NULL);
+        ready = l->ops->prefetch(l, &k) == OFFPAY_LEDGER_OK; /* else: all verified */
+        offpay_ledger_keys_free(&k);
+    } else if (l != NULL) {
+        ready = l->ops->begin(l, 0) == OFFPAY_LEDGER_OK;
+    }
+    if (ready) {
         for (; i < n; i++)
             if (srv->n_shards == 1 || shard_of_wallet(srv, items[i].rec.payer.wallet_id) == sh)
                 items[i].known = l->ops->record_get(l, items[i].id, &known) == OFFPAY_LEDGER_OK;
@@ -418,10 +423,15 @@ static void sync_with(struct request *rq, struct scratch *sc)
     for (i = 0; i < n; i++)
         if (items[i].outcome == SYNC_SETTLED)
             out_output(&o, rq, &items[i], &first);
-    if (rq->l != NULL) { /* NULL: the ledger could not be opened again after the commit */
+    /* As the sync's transaction read them (settle.c), else read now. */
+    if (rq->view.have_limits)
+        limits = offpayd_limits_text_of(rq->srv, rq->wallet.id, &rq->view.limits, rq->view.limits_at, rq->view.own);
+    else if (rq->l != NULL) /* NULL: the ledger could not be opened again after the commit */
         limits = offpayd_limits_text(rq->srv, rq->l, rq->wallet.id);
-        revocation = offpayd_revocation_text(rq->srv, rq->l);
-    }
+    if (rq->l != NULL)
+        revocation = rq->view.have_rvl ? offpayd_revocation_text_at(rq->srv, rq->l, rq->view.rvl_serial,
+                                                                    rq->view.rvl_at, rq->view.rvl_count)
+                                       : offpayd_revocation_text(rq->srv, rq->l);
     /* The wallet synced now: its proof for payees offline (issue 13). */
     stamp = offpayd_stamp_text(rq->srv, rq->wallet.id, rq->now);
     /* The certificate the ledger holds, renewed or not (renew.c). */

@@ -193,6 +193,15 @@ struct request {
     uint8_t cert_bin[OFFPAY_CERT_BYTES_MAX];
     size_t cert_len;
     int cert_renewed;
+    /* And what its transaction read for the answer (settle.c): the
+     * caller's limits and the revocation list's head; each flag 0 when it
+     * was not read there (the answer then reads it after the commit). */
+    struct sync_view {
+        int have_limits, have_rvl, own;
+        struct offpay_limits limits;
+        uint64_t limits_at, rvl_serial, rvl_at;
+        uint32_t rvl_count;
+    } view;
 
     int keep_answer; /* the route stores its 2xx answer with the nonce (tx.c) */
     int authed;      /* the caller: set for every endpoint but enrol */
@@ -440,6 +449,9 @@ char *offpayd_message_text(const uint8_t *bin, size_t len);
 /* The signed limits for wallet (its own if set, else the default policy).
  * Returns: malloc'd text, or NULL (ledger error). */
 char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES]);
+/* The same from limits read already (offpayd_limits_of's out values). */
+char *offpayd_limits_text_of(struct offpayd *srv, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                             const struct offpay_limits *lim, uint64_t issued_at, int own);
 
 /* limits.c.  offpayd_limits_builtin: the defaults a ledger without a default
  * row has.  offpayd_limits_of: the limits that apply to wallet (its own row,
@@ -465,6 +477,12 @@ enum tx_step renew_certificate(struct request *rq);
 char *offpayd_stamp_text(struct offpayd *srv, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES], uint64_t at);
 /* The signed revocation list, cached by serial.  Returns: malloc'd text or NULL. */
 char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l);
+/* The same for the head (serial, issue time, length) read already, in a
+ * ledger of one database: the cached text when its serial is that one,
+ * else signed from the ids l reads now (or, when the list has moved on
+ * meanwhile, the newest list, as offpayd_revocation_text). */
+char *offpayd_revocation_text_at(struct offpayd *srv, struct offpay_ledger *l, uint64_t serial, uint64_t issued_at,
+                                 uint32_t count);
 /* An attested UTXO in text form (malloc'd) or NULL. */
 char *offpayd_utxo_text(struct offpayd *srv, const uint8_t id[OFFPAY_UTXO_ID_BYTES], const uint8_t owner[OFFPAY_PUBLIC_KEY_BYTES],
                 uint64_t amount);

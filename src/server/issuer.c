@@ -232,8 +232,20 @@ char *offpayd_limits_text(struct offpayd *srv, struct offpay_ledger *l, const ui
     int own;
 
     memset(&p, 0, sizeof p);
-    if (offpayd_limits_of(l, wallet, &p.limits, &p.issued_at, &own) != OFFPAY_LEDGER_OK ||
-        offpay_limits_policy_money_set(&p, &srv->money) != 0)
+    if (offpayd_limits_of(l, wallet, &p.limits, &p.issued_at, &own) != OFFPAY_LEDGER_OK)
+        return NULL;
+    return offpayd_limits_text_of(srv, wallet, &p.limits, p.issued_at, own);
+}
+
+char *offpayd_limits_text_of(struct offpayd *srv, const uint8_t wallet[OFFPAY_WALLET_ID_BYTES],
+                             const struct offpay_limits *lim, uint64_t issued_at, int own)
+{
+    struct offpay_limits_policy p;
+
+    memset(&p, 0, sizeof p);
+    p.limits = *lim;
+    p.issued_at = issued_at;
+    if (offpay_limits_policy_money_set(&p, &srv->money) != 0)
         return NULL;
     if (own)
         memcpy(p.wallet_id, wallet, OFFPAY_WALLET_ID_BYTES);
@@ -323,11 +335,18 @@ static int rvl_ids(struct offpayd *srv, struct offpay_ledger *l, struct id_list 
     return 0;
 }
 
+/* The list of this head, from the cache or signed from the ids l reads;
+ * NULL when they are not that head's (*moved: the list changed since it
+ * was read) or on failure. */
+static char *rvl_text_of(struct offpayd *srv, struct offpay_ledger *l, uint64_t serial, uint64_t issued_at,
+                         uint32_t count, int *moved);
+
 char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
 {
     uint64_t serial, issued_at;
     uint32_t count;
     char *text = NULL;
+    int moved;
 
     if (rvl_head(srv, l, &serial, &issued_at, &count) != 0) {
         /* A shard does not answer: the last list signed is the newest this
@@ -337,6 +356,27 @@ char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
         pthread_mutex_unlock(&srv->rvl_lock);
         return text;
     }
+    text = rvl_text_of(srv, l, serial, issued_at, count, &moved);
+    for (int again = 0; text == NULL && moved && again < 3; again++)
+        if (rvl_head(srv, l, &serial, &issued_at, &count) == 0)
+            text = rvl_text_of(srv, l, serial, issued_at, count, &moved);
+    return text;
+}
+
+char *offpayd_revocation_text_at(struct offpayd *srv, struct offpay_ledger *l, uint64_t serial, uint64_t issued_at,
+                                 uint32_t count)
+{
+    int moved = 0;
+    char *text = srv->n_shards == 1 ? rvl_text_of(srv, l, serial, issued_at, count, &moved) : NULL;
+    return text != NULL || !(moved || srv->n_shards > 1) ? text : offpayd_revocation_text(srv, l);
+}
+
+static char *rvl_text_of(struct offpayd *srv, struct offpay_ledger *l, uint64_t serial, uint64_t issued_at,
+                         uint32_t count, int *moved)
+{
+    char *text = NULL;
+
+    *moved = 0;
     pthread_mutex_lock(&srv->rvl_lock);
     if (srv->rvl_text != NULL && srv->rvl_serial == serial)
         text = strdup(srv->rvl_text);
@@ -344,11 +384,16 @@ char *offpayd_revocation_text(struct offpayd *srv, struct offpay_ledger *l)
     if (text != NULL)
         return text;
 
-    struct id_list L = {malloc((size_t)(count ? count : 1) * OFFPAY_WALLET_ID_BYTES), 0, count};
+    /* room for one more than the head says, to see a list that grew since */
+    struct id_list L = {malloc(((size_t)count + 1) * OFFPAY_WALLET_ID_BYTES), 0, count + 1};
     struct offpay_revocation v;
     uint8_t *buf = NULL;
-    if (L.ids == NULL || rvl_ids(srv, l, &L) != 0 || L.n != count)
+    if (L.ids == NULL || rvl_ids(srv, l, &L) != 0)
         goto out;
+    if (L.n != count) {
+        *moved = 1; /* ids are only ever added: the list changed since its head was read */
+        goto out;
+    }
     memset(&v, 0, sizeof v);
     v.serial = serial;
     v.issued_at = issued_at;

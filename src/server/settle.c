@@ -425,6 +425,26 @@ static int here(const struct request *rq, const struct sync_item *it)
     return it->payer_shard == NULL || it->payer_shard == rq->shard;
 }
 
+/* What the answer shows besides the records (ep_sync.c), read in the
+ * sync's own transaction: the caller's limits and the revocation list's
+ * head, as of this transaction with its own writes (a payer it revoked is
+ * on the list).  A backend that read ahead answers them from that read
+ * (the caller's wallet, its limits and the list's head are read with the
+ * group's rows), so the answer costs no statement after the commit. */
+static enum tx_step read_view(struct request *rq)
+{
+    struct offpay_ledger *l = rq->l;
+    struct sync_view *v = &rq->view;
+    v->have_limits = v->have_rvl = 0;
+    TRY(offpayd_limits_of(l, rq->wallet.id, &v->limits, &v->limits_at, &v->own));
+    v->have_limits = 1;
+    if (rq->srv->n_shards > 1)
+        return STEP_COMMIT; /* the list is every shard's: read after the commit */
+    TRY(l->ops->revocation_get(l, &v->rvl_serial, &v->rvl_at, &v->rvl_count));
+    v->have_rvl = 1;
+    return STEP_COMMIT;
+}
+
 static enum tx_step apply_tx(struct request *rq, void *ctx)
 {
     struct apply *a = ctx;
@@ -493,7 +513,9 @@ static enum tx_step apply_tx(struct request *rq, void *ctx)
     if (rq->no_nonce)
         return STEP_COMMIT;
     TRY(l->ops->wallet_synced(l, rq->wallet.id, rq->now));
-    return renew_certificate(rq);
+    if ((s = renew_certificate(rq)) != STEP_COMMIT)
+        return s;
+    return read_view(rq);
 }
 
 /* What apply_tx reads, for a backend that reads it ahead in bulk: each

@@ -114,9 +114,12 @@ static enum tx_step group_attempt(struct offpay_ledger *l, struct tx_member *m, 
         return STEP_COMMIT;
     /* A lone step needs no savepoint: the transaction is its own. */
     int marks = live > 1;
-    if ((r = l->ops->begin(l, 1)) != OFFPAY_LEDGER_OK)
+    /* With a read-ahead the backend may send BEGIN with it (one round trip
+     * less); a connection broken meanwhile is then a RETRY, which reruns. */
+    prefetch = prefetch && l->ops->prefetch != NULL;
+    if ((r = l->ops->begin(l, prefetch ? OFFPAY_LEDGER_BEGIN_DEFERRED : 1)) != OFFPAY_LEDGER_OK)
         return tx_step_of(r);
-    if (prefetch && l->ops->prefetch != NULL && (r = group_prefetch(l, m, n)) != OFFPAY_LEDGER_OK) {
+    if (prefetch && (r = group_prefetch(l, m, n)) != OFFPAY_LEDGER_OK) {
         l->ops->rollback(l);
         return tx_step_of(r);
     }

@@ -219,7 +219,7 @@ static const struct {
      * row for a whole group of requests, keys and values as arrays. */
     [S_B_RECORDS] = {"B", "SELECT id, state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records "
                           "WHERE id = ANY($1)"},
-    [S_B_WALLETS] = {"BB", "SELECT " WALLET_COLS " FROM wallets WHERE id = ANY($1) OR public_key = ANY($2)"},
+    [S_B_WALLETS] = {"BB", "SELECT " WALLET_COLS ", certificate FROM wallets WHERE id = ANY($1) OR public_key = ANY($2)"},
     [S_B_ACCOUNTS] = {"IBB", "SELECT id, name, online, minted, received, sent FROM accounts WHERE id = ANY($1) "
                              "OR id IN (SELECT account_id FROM wallets WHERE id = ANY($2) OR public_key = ANY($3))"},
     [S_B_COINS] = {"BB", "SELECT u.owner, u.account_id, u.amount, u.spent, u.spent_by, u.created, u.id FROM utxos u "
@@ -269,6 +269,7 @@ struct pg_ledger {
     PGconn *conn;
     unsigned char prepared[S_COUNT]; /* on this session: 0 not yet, 1 prepared, 2 stale */
     int in_tx;
+    int begin_pending; /* a write transaction whose BEGIN goes with its first statement */
     int marked; /* the open transaction has a savepoint */
     PGresult *keep; /* the last result: blobs handed out point into it */
     struct batch *b; /* set-based settlement in this transaction (prefetch), or NULL */
@@ -315,6 +316,9 @@ static int b_utxo_spend(struct pg_ledger *s, const struct offpay_ledger_utxo *co
                         uint64_t now, enum offpay_ledger_result *r);
 static int b_record_insert(struct pg_ledger *s, const struct offpay_ledger_record *rec, enum offpay_ledger_result *r);
 static int b_wallet_synced(struct pg_ledger *s, const uint8_t *id, uint64_t now, enum offpay_ledger_result *r);
+static int b_certificate(struct pg_ledger *s, const uint8_t *id, const uint8_t **cert, size_t *len);
+static int b_revocation(struct pg_ledger *s, uint64_t *serial, uint64_t *issued_at, uint32_t *count);
+static enum offpay_ledger_result send_begin(struct pg_ledger *s);
 
 /* Parameters of one statement, in binary form. */
 struct params {
@@ -461,6 +465,11 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
         if (r != OFFPAY_LEDGER_OK)
             return r;
     }
+    if (s->begin_pending) {
+        enum offpay_ledger_result br = send_begin(s);
+        if (br != OFFPAY_LEDGER_OK)
+            return br;
+    }
     reconnect_if_broken(s);
     if (p->n != (int)strlen(stmts[i].types)) {
         snprintf(s->err, sizeof s->err, "Statement %d got %d parameters.", (int)i, p->n);
@@ -604,10 +613,31 @@ static enum offpay_ledger_result one_row(struct pg_ledger *s, const char *types,
     return PQntuples(s->keep) == 1 ? OFFPAY_LEDGER_OK : OFFPAY_LEDGER_NOT_FOUND;
 }
 
+#define BEGIN_WRITE "BEGIN ISOLATION LEVEL REPEATABLE READ"
+
+/* The BEGIN of a write transaction goes with its first statement (in the
+ * read-ahead's pipeline when there is one): sent here, alone, before any
+ * other statement when there is none.  A connection that breaks after
+ * pg_begin fails it like any statement of the transaction (RETRY). */
+static enum offpay_ledger_result send_begin(struct pg_ledger *s)
+{
+    if (!s->begin_pending)
+        return OFFPAY_LEDGER_OK;
+    s->begin_pending = 0;
+    count_trip();
+    PGresult *res = PQexec(s->conn, BEGIN_WRITE);
+    enum offpay_ledger_result r = PQresultStatus(res) == PGRES_COMMAND_OK ? OFFPAY_LEDGER_OK : fail_res(s, res);
+    PQclear(res);
+    return r;
+}
+
 /* A plain command outside the prepared set (BEGIN, COMMIT, ...). */
 static enum offpay_ledger_result exec_cmd(struct pg_ledger *s, const char *sql)
 {
     release(s);
+    enum offpay_ledger_result br = send_begin(s);
+    if (br != OFFPAY_LEDGER_OK)
+        return br;
     count_trip();
     PGresult *res = PQexec(s->conn, sql);
     ExecStatusType st = PQresultStatus(res);
@@ -645,6 +675,26 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
         return OFFPAY_LEDGER_ERROR;
     }
     reconnect_if_broken(s);
+    if (write == OFFPAY_LEDGER_BEGIN_DEFERRED) {
+        /* Nothing to wait for yet: BEGIN goes with the first statement (the
+         * read-ahead's pipeline), which saves the group (tx.c) a round
+         * trip.  What the server sent since the last operation (a session
+         * ended by a restart: a message, then the end of the stream) is
+         * read first without waiting, so that a connection already broken
+         * is reopened here; one that breaks later fails the first
+         * statement (RETRY), and the caller runs the transaction again. */
+        for (int i = 0; i < 2 && PQstatus(s->conn) == CONNECTION_OK; i++)
+            (void)PQconsumeInput(s->conn);
+        reconnect_if_broken(s);
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            set_err(s, PQerrorMessage(s->conn)); /* the server is gone: as BEGIN would find */
+            return OFFPAY_LEDGER_UNAVAILABLE;
+        }
+        s->marked = 0;
+        s->begin_pending = 1;
+        s->in_tx = 1;
+        return OFFPAY_LEDGER_OK;
+    }
     r = start_tx(s, write);
     if (r != OFFPAY_LEDGER_OK && reconnect_if_broken(s))
         r = start_tx(s, write); /* the connection had broken since the last operation */
@@ -659,6 +709,11 @@ static void pg_rollback(struct offpay_ledger *l)
     b_free(s);
     if (!s->in_tx)
         return;
+    if (s->begin_pending) { /* nothing was sent */
+        s->begin_pending = 0;
+        s->in_tx = 0;
+        return;
+    }
     char keep[sizeof s->err];
     memcpy(keep, s->err, sizeof keep); /* the caller may still want to report why */
     (void)exec_cmd(s, "ROLLBACK");
@@ -684,6 +739,11 @@ static enum offpay_ledger_result pg_commit(struct offpay_ledger *l)
         return r;
     }
     release(s);
+    if (s->begin_pending) { /* nothing was sent: nothing to commit */
+        s->begin_pending = 0;
+        s->in_tx = 0;
+        return OFFPAY_LEDGER_OK;
+    }
     count_trip();
     PGresult *res = PQexec(s->conn, "COMMIT");
     enum offpay_ledger_result r = OFFPAY_LEDGER_OK;
@@ -1032,6 +1092,8 @@ static enum offpay_ledger_result pg_wallet_certificate(struct offpay_ledger *l, 
     enum offpay_ledger_result r;
     *cert = NULL;
     *cert_len = 0;
+    if (s->b != NULL && b_certificate(s, id, cert, cert_len))
+        return OFFPAY_LEDGER_OK;
     p_blob(&p, id, OFFPAY_WALLET_ID_BYTES);
     if ((r = run(s, S_WALLET_CERT, &p)) != OFFPAY_LEDGER_OK || (r = one_row(s, "b", "wallet")) != OFFPAY_LEDGER_OK)
         return r;
@@ -1405,6 +1467,8 @@ static enum offpay_ledger_result pg_revocation_get(struct offpay_ledger *l, uint
     struct params p = {0};
     enum offpay_ledger_result r;
     uint64_t n;
+    if (s->b != NULL && b_revocation(s, serial, issued_at, count))
+        return OFFPAY_LEDGER_OK;
     if ((r = run(s, S_REVOCATION_GET, &p)) != OFFPAY_LEDGER_OK)
         return r;
     if ((r = one_row(s, "iii", "revocation list")) != OFFPAY_LEDGER_OK)
@@ -1760,7 +1824,7 @@ static enum offpay_ledger_result pg_audit(struct offpay_ledger *l,
  *    MISS (a revocation, a kept nonce...).
  */
 
-enum { C_RECORD, C_WALLET, C_WALLET_KEY, C_COIN, C_NONCE, C_ACCOUNT, C_LIMITS, C_HOLDING };
+enum { C_RECORD, C_WALLET, C_WALLET_KEY, C_COIN, C_NONCE, C_ACCOUNT, C_LIMITS, C_HOLDING, C_CERT, C_RVL };
 enum { C_MISS = 0, C_ABSENT, C_PRESENT };
 enum { W_NONE, W_COIN_INSERT, W_COIN_SPEND, W_RECORD, W_NONCE, W_ACCOUNT, W_SYNCED };
 
@@ -1779,6 +1843,14 @@ union b_value {
         uint64_t issued_at;
     } lim;
     uint64_t holding;
+    struct {
+        const uint8_t *p;
+        size_t len;
+    } cert; /* a wallet's certificate */
+    struct {
+        uint64_t serial, issued_at;
+        uint32_t count;
+    } rvl; /* the revocation list's head */
 };
 
 struct b_entry {
@@ -2266,6 +2338,10 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
         return OFFPAY_LEDGER_ERROR;
     }
     count_trip();
+    int pre = s->begin_pending; /* the transaction's BEGIN goes first */
+    s->begin_pending = 0;
+    if (pre)
+        sent += PQsendQueryParams(s->conn, BEGIN_WRITE, 0, NULL, NULL, NULL, NULL, 1) == 1;
     for (int i = 0; i < nq; i++) {
         snprintf(name, sizeof name, "offpay_%d", q[i].stmt);
         sent += PQsendQueryPrepared(s->conn, name, p[i].n, p[i].v, p[i].len, p[i].fmt, 1) == 1;
@@ -2273,10 +2349,10 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
     if (commit)
         sent += PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 1) == 1;
     sent += PQpipelineSync(s->conn) == 1;
-    if (sent != nq + commit + 1 || PQflush(s->conn) != 0)
+    if (sent != pre + nq + commit + 1 || PQflush(s->conn) != 0)
         r = OFFPAY_LEDGER_ERROR; /* the results below say why, or the connection does */
     /* the results, in order: each query's, then NULL; the sync's last */
-    int at = 0, seen = 0, synced = 0;
+    int at = -pre, seen = 0, synced = 0;
     while (!synced) {
         PGresult *res = PQgetResult(s->conn);
         if (res == NULL) {
@@ -2290,6 +2366,10 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_PIPELINE_SYNC) {
             synced = 1;
+        } else if (at < 0) {
+            seen = 1; /* BEGIN */
+            if (st != PGRES_COMMAND_OK && r == OFFPAY_LEDGER_OK)
+                r = fail_res(s, res);
         } else if (at < nq) {
             seen = 1;
             if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
@@ -2323,6 +2403,7 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
     }
     if (!synced || PQstatus(s->conn) != CONNECTION_OK) {
         (void)PQexitPipelineMode(s->conn);
+
         if (commit == 2)
             return r; /* COMMIT answered COMMIT: committed, whatever broke after it */
         if (commit == 1 && r == OFFPAY_LEDGER_OK) {
@@ -2399,13 +2480,19 @@ static enum offpay_ledger_result b_before_statement(struct pg_ledger *s, int stm
     if (r != OFFPAY_LEDGER_OK)
         return r == OFFPAY_LEDGER_ERROR || r == OFFPAY_LEDGER_DUPLICATE ? OFFPAY_LEDGER_RETRY : r;
     switch (stmt) {
-    case S_WALLET_INSERT:
     case S_WALLET_REVOKE:
     case S_WALLET_LOST:
+        b_forget(b, C_RVL);
+        /* fall through */
+    case S_WALLET_INSERT:
     case S_WALLET_WRITE_OFF:
     case S_WALLET_SYNCED:
         b_forget(b, C_WALLET);
         b_forget(b, C_WALLET_KEY);
+        b_forget(b, C_CERT);
+        break;
+    case S_WALLET_CERT_SET:
+        b_forget(b, C_CERT);
         break;
     case S_NONCE_INSERT:
     case S_NONCE_KEEP:
@@ -2559,6 +2646,29 @@ static int b_limits_get(struct pg_ledger *s, const uint8_t *wallet, struct offpa
         *lim = e->v.lim.lim;
         *issued_at = e->v.lim.issued_at;
     }
+    return 1;
+}
+
+/* A wallet's certificate, or the revocation list's head, as read ahead
+ * (only a row read is answered: the plain statement says what else). */
+static int b_certificate(struct pg_ledger *s, const uint8_t *id, const uint8_t **cert, size_t *len)
+{
+    const struct b_entry *e = b_get(s->b, C_CERT, id, OFFPAY_WALLET_ID_BYTES, NULL, 0);
+    if (e == NULL || e->state != C_PRESENT)
+        return 0;
+    *cert = e->v.cert.p;
+    *len = e->v.cert.len;
+    return 1;
+}
+
+static int b_revocation(struct pg_ledger *s, uint64_t *serial, uint64_t *issued_at, uint32_t *count)
+{
+    const struct b_entry *e = b_get(s->b, C_RVL, (const uint8_t *)"r", 1, NULL, 0);
+    if (e == NULL || e->state != C_PRESENT)
+        return 0;
+    *serial = e->v.rvl.serial;
+    *issued_at = e->v.rvl.issued_at;
+    *count = e->v.rvl.count;
     return 1;
 }
 
@@ -2776,6 +2886,18 @@ static enum offpay_ledger_result b_rows(struct pg_ledger *s, int stmt, int *bad)
                 return OFFPAY_LEDGER_ERROR;
             b->e[e].state = b->e[e2].state = C_PRESENT;
             b->e[e].v.w = b->e[e2].v.w = w;
+            /* and its certificate (renew.c reads it at every sync) */
+            const uint8_t *cert;
+            size_t cn;
+            if (get_blob(s, row, 11, 0, &cert, &cn) != 0) {
+                *bad = 1;
+                break;
+            }
+            if ((cert = b_copy(b, cert, cn)) == NULL || (e = b_entry_of(b, C_CERT, w.id, OFFPAY_WALLET_ID_BYTES)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.cert.p = cert;
+            b->e[e].v.cert.len = cn;
             /* its limits row is read too: absent unless found */
             if ((e = b_entry_of(b, C_LIMITS, w.id, OFFPAY_WALLET_ID_BYTES)) < 0)
                 return OFFPAY_LEDGER_ERROR;
@@ -2863,6 +2985,21 @@ static enum offpay_ledger_result b_rows(struct pg_ledger *s, int stmt, int *bad)
             b->e[e].v.holding = sum;
             break;
         }
+        case S_REVOCATION_GET: {
+            uint64_t serial, at, count;
+            if (n != 1 || get_u64(s, row, 0, &serial) != 0 || get_u64(s, row, 1, &at) != 0 ||
+                get_u64(s, row, 2, &count) != 0 || count > OFFPAY_REVOCATION_MAX) {
+                *bad = 1;
+                break;
+            }
+            if ((e = b_entry_of(b, C_RVL, (const uint8_t *)"r", 1)) < 0)
+                return OFFPAY_LEDGER_ERROR;
+            b->e[e].state = C_PRESENT;
+            b->e[e].v.rvl.serial = serial;
+            b->e[e].v.rvl.issued_at = at;
+            b->e[e].v.rvl.count = (uint32_t)count;
+            break;
+        }
         default:
             *bad = 1;
         }
@@ -2871,8 +3008,9 @@ static enum offpay_ledger_result b_rows(struct pg_ledger *s, int stmt, int *bad)
 }
 
 static const char *const b_shapes[S_COUNT] = {
-    [S_B_RECORDS] = "bibbbbbi", [S_B_WALLETS] = WALLET_TYPES, [S_B_ACCOUNTS] = "itiiii", [S_B_COINS] = "biiibib",
-    [S_B_NONCES] = "bbiib",     [S_B_LIMITS] = "biiiiiii", [S_B_HOLDINGS] = "bi?",
+    [S_B_RECORDS] = "bibbbbbi", [S_B_WALLETS] = WALLET_TYPES "b", [S_B_ACCOUNTS] = "itiiii", [S_B_COINS] = "biiibib",
+    [S_B_NONCES] = "bbiib",     [S_B_LIMITS] = "biiiiiii",        [S_B_HOLDINGS] = "bi?",
+    [S_REVOCATION_GET] = "iii",
 };
 
 static enum offpay_ledger_result b_take(struct pg_ledger *s, const struct b_query *q, int *bad)
@@ -2893,15 +3031,23 @@ static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const stru
     struct pg_ledger *s = PL(l);
     static const uint8_t zero[OFFPAY_WALLET_ID_BYTES];
     const size_t *n = k->n;
-    struct b_query q[7], *c;
+    struct b_query q[8], *c;
     enum offpay_ledger_result r = OFFPAY_LEDGER_OK;
     int bad = 0, nq = 0;
     size_t total = 0;
 
-    if (!s->in_tx || s->b != NULL) {
-        snprintf(s->err, sizeof s->err, "Prefetch needs a fresh write transaction.");
+    int outside = !s->in_tx;
+    for (int i = OFFPAY_LEDGER_KEY_RECORD + 1; i < OFFPAY_LEDGER_KEY_KINDS && outside; i++)
+        if (n[i] > 0) {
+            snprintf(s->err, sizeof s->err, "Prefetch outside a transaction reads records only.");
+            return OFFPAY_LEDGER_ERROR;
+        }
+    if (s->b != NULL) {
+        snprintf(s->err, sizeof s->err, "Prefetch needs a fresh transaction.");
         return OFFPAY_LEDGER_ERROR;
     }
+    if (outside)
+        reconnect_if_broken(s);
     if (s->plain)
         return OFFPAY_LEDGER_OK;
     for (int i = 0; i < OFFPAY_LEDGER_KEY_KINDS; i++)
@@ -2976,6 +3122,8 @@ static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const stru
         arr_keys(&c->a[1], key[OFFPAY_LEDGER_KEY_NONCE], n[OFFPAY_LEDGER_KEY_NONCE], nonce, OFFPAY_WALLET_ID_BYTES,
                  OFFPAY_HTTP_NONCE_BYTES);
     }
+    if (wallets > 0) /* the revocation list's head, for the answers (ep_sync.c) */
+        (void)query_start(&q[nq++], S_REVOCATION_GET);
     if (n[OFFPAY_LEDGER_KEY_WALLET_KEY] > 0) {
         c = query_start(&q[nq++], S_B_HOLDINGS);
         arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_WALLET_KEY], n[OFFPAY_LEDGER_KEY_WALLET_KEY], OFFPAY_PUBLIC_KEY_BYTES,
