@@ -466,6 +466,34 @@ static unsigned long long ledger_bytes(void)
     return total;
 }
 
+/* The running server's CPU seconds (user + system, from /proc/PID/stat)
+ * and the bytes it has caused to be written to storage (/proc/PID/io
+ * write_bytes: the WAL, the checkpoints); 0 when they cannot be read. */
+static void server_usage(double *cpu, unsigned long long *written)
+{
+    char path[64], buf[1024];
+    *cpu = 0;
+    *written = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)server);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        const char *p = strrchr(buf, ')'); /* the fields after the command's name */
+        unsigned long ut = 0, st = 0;
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+            *cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    }
+    snprintf(path, sizeof path, "/proc/%d/io", (int)server);
+    if ((f = fopen(path, "r")) != NULL) {
+        while (fgets(buf, sizeof buf, f) != NULL)
+            if (sscanf(buf, "write_bytes: %llu", written) == 1)
+                break;
+        fclose(f);
+    }
+}
+
 /* Settle n records into one ledger through one server (2 workers, 3
  * clients, batches of 1000, as the best batch configuration), in chunks:
  * before each chunk its coins are loaded and its records built (not
@@ -509,11 +537,15 @@ static double run_long(struct wallet *payers, struct wallet *payees, size_t n, s
             if (pthread_create(&tid[k], NULL, client_run, &cl[k]) != 0)
                 die("pthread_create failed");
         }
+        double cpu0, cpu1;
+        unsigned long long w0, w1;
+        server_usage(&cpu0, &w0);
         pthread_barrier_wait(&bar);
         double t0 = now_s();
         for (int k = 0; k < CLIENTS; k++)
             pthread_join(tid[k], NULL);
         double secs = now_s() - t0;
+        server_usage(&cpu1, &w1);
         pthread_barrier_destroy(&bar);
         size_t got = 0;
         for (int k = 0; k < CLIENTS; k++) {
@@ -533,8 +565,11 @@ static double run_long(struct wallet *payers, struct wallet *payees, size_t n, s
         since_records += got;
         since_secs += secs;
         unsigned long long bytes = ledger_bytes();
-        printf("long records=%zu chunk_records_per_second=%.0f ledger_bytes=%llu bytes_per_record=%.0f\n", done,
-               (double)got / secs, bytes, (double)bytes / (double)done);
+        /* the server's CPU and writes per record of this chunk (its loads excluded) */
+        printf("long records=%zu chunk_records_per_second=%.0f ledger_bytes=%llu bytes_per_record=%.0f "
+               "server_cpu_us_per_record=%.0f server_written_bytes_per_record=%.0f\n",
+               done, (double)got / secs, bytes, (double)bytes / (double)done, (cpu1 - cpu0) * 1e6 / (double)got,
+               (double)(w1 - w0) / (double)got);
         fflush(stdout);
         if (done == mark || done == n) {
             /* n between marks: the chunks since the last one */
