@@ -1401,6 +1401,9 @@ static enum offpay_ledger_result sl_audit(struct offpay_ledger *l,
 
 /* ---- upkeep: checkpoints beside the writer ---- */
 
+/* Frames (pages) of WAL past which upkeep makes the log start over: 64 MiB. */
+#define WAL_RESTART_FRAMES 16384
+
 static void sl_defer_upkeep(struct offpay_ledger *l)
 {
     /* The writer checkpoints only if the WAL reaches 400 MiB: the upkeep
@@ -1416,6 +1419,20 @@ static enum offpay_ledger_result sl_upkeep(struct offpay_ledger *l)
     /* PASSIVE: copies what it can without waiting for, or blocking, the
      * writer and readers; whatever it could not copy waits for the next call. */
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    /* The WAL starts over from its first frame only when a write begins
+     * while every frame has been copied, and under steady writes that never
+     * happens: by the time a passive checkpoint has copied what it saw,
+     * the writer has added more.  The log then grows to the writer's
+     * backstop (400 MiB, defer_upkeep), and every page read that misses a
+     * connection's cache searches a wal-index of a hundred hash tables:
+     * the ledger got slower as it grew (bench/README.md, the long run).
+     * So once the log passes WAL_RESTART_FRAMES, a RESTART checkpoint
+     * copies the few frames the passive one left, holding the writer back
+     * for that moment (it waits at BEGIN IMMEDIATE within its busy
+     * timeout), and waits for the readers; the next write starts the log
+     * over.  Busy: the next call tries again. */
+    if (rc == SQLITE_OK && log >= WAL_RESTART_FRAMES)
+        rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
     if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return OFFPAY_LEDGER_OK;
     return fail(s, sqlite3_extended_errcode(s->db));
