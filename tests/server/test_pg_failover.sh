@@ -45,9 +45,11 @@ pg_stop_all() {
     [ -f "$PG/$d/postmaster.pid" ] && asp "$PGBIN/pg_ctl" -D "$PG/$d" -m immediate -w -t 20 stop >/dev/null 2>&1
   done
 }
+LOAD0="" LOAD1=""
 cleanup() {
   touch "$T/stop"
-  wait
+  [ -n "$LOAD0" ] && wait "$LOAD0"
+  [ -n "$LOAD1" ] && wait "$LOAD1"
   stop_server
   pg_stop_all
   [ -n "${OFFPAY_TEST_KEEP:-}" ] && { echo "kept $T" >&2; return; }
