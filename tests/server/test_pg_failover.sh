@@ -157,7 +157,11 @@ pay_loop "$P0" "$Q0" s0 &
 LOAD0=$!
 pay_loop "$P1" "$Q1" s1 &
 LOAD1=$!
-sleep 3
+# Let both shards settle a few payments first (bounded: 30 s).
+for i in $(seq 1 300); do
+  [ "$(awk '$2 == 0 && $3 == "payee"' "$T/s0.log" "$T/s1.log" 2>/dev/null | wc -l)" -ge 12 ] && break
+  sleep 0.1
+done
 # The machine dies: the postmaster and every backend and WAL sender at once.
 PRIMARY_PID=$(head -1 "$PG/p/postmaster.pid")
 kill -9 "$PRIMARY_PID" $(pgrep -P "$PRIMARY_PID")

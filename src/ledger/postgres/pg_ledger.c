@@ -270,6 +270,7 @@ struct pg_ledger {
     unsigned char prepared[S_COUNT]; /* on this session: 0 not yet, 1 prepared, 2 stale */
     int in_tx;
     int begin_pending; /* a write transaction whose BEGIN goes with its first statement */
+    int set_up; /* session_setup ran on this session (else the next operation runs it) */
     int marked; /* the open transaction has a savepoint */
     PGresult *keep; /* the last result: blobs handed out point into it */
     struct batch *b; /* set-based settlement in this transaction (prefetch), or NULL */
@@ -405,16 +406,41 @@ static void release(struct pg_ledger *s)
     s->keep = NULL;
 }
 
-/* Outside a transaction a broken connection is reopened (the server may
- * have restarted); inside one the transaction is lost and the caller hears
- * of it from the failing statement.  Returns 1 if it reconnected. */
+static enum offpay_ledger_result exec_cmd(struct pg_ledger *s, const char *sql);
+
+/* What every session of ours runs first: no lock wait hangs a request (it
+ * ends in RETRY after 5 s), and no notice reaches stderr. */
+static enum offpay_ledger_result session_setup(struct pg_ledger *s)
+{
+    enum offpay_ledger_result r = exec_cmd(s, "SET lock_timeout = '5s'");
+    return r == OFFPAY_LEDGER_OK ? exec_cmd(s, "SET client_min_messages = warning") : r;
+}
+
+/* Outside a transaction a broken connection is reopened: the server may
+ * have restarted, or (failover) another host of a multi-host URL may be the
+ * writable one now (libpq tries them in order, keeping the one that
+ * target_session_attrs accepts).  The new session is set up as at open:
+ * prepared statements and settings die with the old one.  Inside a
+ * transaction the transaction is lost and the caller hears of it from the
+ * failing statement.  Returns 1 if it reconnected, 0 if there was nothing
+ * to do, -1 if no server could be reached or set up (s->err says why; the
+ * next operation tries again). */
 static int reconnect_if_broken(struct pg_ledger *s)
 {
-    if (s->in_tx || PQstatus(s->conn) == CONNECTION_OK)
+    if (s->in_tx || (PQstatus(s->conn) == CONNECTION_OK && s->set_up))
         return 0;
-    PQreset(s->conn);
-    memset(s->prepared, 0, sizeof s->prepared); /* prepared statements die with the session */
-    return PQstatus(s->conn) == CONNECTION_OK;
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        PQreset(s->conn);
+        memset(s->prepared, 0, sizeof s->prepared);
+    }
+    s->set_up = PQstatus(s->conn) == CONNECTION_OK && session_setup(s) == OFFPAY_LEDGER_OK;
+    if (s->set_up)
+        return 1;
+    char why[sizeof s->err];
+    snprintf(why, sizeof why, "No PostgreSQL server of the ledger could be reconnected to: %.180s",
+             PQstatus(s->conn) == CONNECTION_OK ? s->err : PQerrorMessage(s->conn));
+    set_err(s, why);
+    return -1;
 }
 
 static Oid type_oid(char c)
@@ -470,7 +496,8 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
         if (br != OFFPAY_LEDGER_OK)
             return br;
     }
-    reconnect_if_broken(s);
+    if (reconnect_if_broken(s) < 0)
+        return OFFPAY_LEDGER_UNAVAILABLE;
     if (p->n != (int)strlen(stmts[i].types)) {
         snprintf(s->err, sizeof s->err, "Statement %d got %d parameters.", (int)i, p->n);
         return OFFPAY_LEDGER_ERROR;
@@ -479,7 +506,7 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
     for (int attempt = 0;; attempt++) {
         enum offpay_ledger_result pr = prepare(s, i);
         if (pr != OFFPAY_LEDGER_OK) {
-            if (attempt == 0 && reconnect_if_broken(s))
+            if (attempt == 0 && reconnect_if_broken(s) > 0)
                 continue;
             return pr;
         }
@@ -499,7 +526,7 @@ static enum offpay_ledger_result run(struct pg_ledger *s, enum stmt i, const str
          * like any row); inside a transaction, which the error aborted, the
          * caller's rerun does that. */
         if (!stale) {
-            if (attempt == 0 && reconnect_if_broken(s))
+            if (attempt == 0 && reconnect_if_broken(s) > 0)
                 continue; /* the connection had broken since the last operation */
             return r;
         }
@@ -674,7 +701,8 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
         snprintf(s->err, sizeof s->err, "A transaction is already open on this connection.");
         return OFFPAY_LEDGER_ERROR;
     }
-    reconnect_if_broken(s);
+    if (reconnect_if_broken(s) < 0)
+        return OFFPAY_LEDGER_UNAVAILABLE;
     if (write == OFFPAY_LEDGER_BEGIN_DEFERRED) {
         /* Nothing to wait for yet: BEGIN goes with the first statement (the
          * read-ahead's pipeline), which saves the group (tx.c) a round
@@ -685,7 +713,8 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
          * statement (RETRY), and the caller runs the transaction again. */
         for (int i = 0; i < 2 && PQstatus(s->conn) == CONNECTION_OK; i++)
             (void)PQconsumeInput(s->conn);
-        reconnect_if_broken(s);
+        if (reconnect_if_broken(s) < 0)
+            return OFFPAY_LEDGER_UNAVAILABLE;
         if (PQstatus(s->conn) != CONNECTION_OK) {
             set_err(s, PQerrorMessage(s->conn)); /* the server is gone: as BEGIN would find */
             return OFFPAY_LEDGER_UNAVAILABLE;
@@ -696,7 +725,7 @@ static enum offpay_ledger_result pg_begin(struct offpay_ledger *l, int write)
         return OFFPAY_LEDGER_OK;
     }
     r = start_tx(s, write);
-    if (r != OFFPAY_LEDGER_OK && reconnect_if_broken(s))
+    if (r != OFFPAY_LEDGER_OK && reconnect_if_broken(s) > 0)
         r = start_tx(s, write); /* the connection had broken since the last operation */
     if (r == OFFPAY_LEDGER_OK)
         s->in_tx = 1;
@@ -3046,8 +3075,8 @@ static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const stru
         snprintf(s->err, sizeof s->err, "Prefetch needs a fresh transaction.");
         return OFFPAY_LEDGER_ERROR;
     }
-    if (outside)
-        reconnect_if_broken(s);
+    if (outside && reconnect_if_broken(s) < 0)
+        return OFFPAY_LEDGER_UNAVAILABLE;
     if (s->plain)
         return OFFPAY_LEDGER_OK;
     for (int i = 0; i < OFFPAY_LEDGER_KEY_KINDS; i++)
@@ -3280,9 +3309,8 @@ enum offpay_status offpay_pg_ledger_open(struct offpay_ledger **out, const char 
         goto fail;
     }
     PQsetNoticeProcessor(s->conn, quiet, NULL);
-    /* No lock wait hangs a request: it ends in RETRY after 5 s. */
-    if (exec_cmd(s, "SET lock_timeout = '5s'") != OFFPAY_LEDGER_OK ||
-        exec_cmd(s, "SET client_min_messages = warning") != OFFPAY_LEDGER_OK) {
+    s->set_up = session_setup(s) == OFFPAY_LEDGER_OK;
+    if (!s->set_up) {
         snprintf(err, err_cap, "Cannot set up the PostgreSQL ledger session: %s.", s->err);
         goto fail;
     }
