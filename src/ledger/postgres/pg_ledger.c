@@ -358,6 +358,14 @@ static int fits_i64(uint64_t v) { return v <= (uint64_t)INT64_MAX; }
 static void set_err(struct pg_ledger *s, const char *msg)
 {
     snprintf(s->err, sizeof s->err, "%s", msg && *msg ? msg : "PostgreSQL failed without a message.");
+    /* one line (libpq's messages for several hosts take several) */
+    size_t w = 0;
+    for (size_t r = 0; s->err[r] != '\0'; r++) {
+        char c = s->err[r] == '\n' || s->err[r] == '\t' ? ' ' : s->err[r];
+        if (c != ' ' || (w > 0 && s->err[w - 1] != ' '))
+            s->err[w++] = c;
+    }
+    s->err[w] = '\0';
     size_t n = strlen(s->err);
     while (n > 0 && (s->err[n - 1] == '\n' || s->err[n - 1] == ' '))
         s->err[--n] = '\0';
@@ -437,7 +445,7 @@ static int reconnect_if_broken(struct pg_ledger *s)
     if (s->set_up)
         return 1;
     char why[sizeof s->err];
-    snprintf(why, sizeof why, "No PostgreSQL server of the ledger could be reconnected to: %.180s",
+    snprintf(why, sizeof why, "Cannot reconnect to PostgreSQL: %.200s",
              PQstatus(s->conn) == CONNECTION_OK ? s->err : PQerrorMessage(s->conn));
     set_err(s, why);
     return -1;
