@@ -207,6 +207,13 @@ while read -r _ rc who k; do
   eq "a refused shard-0 call ($who $k) says outcome_unknown, exit 7" \
     "$(jq -c '[.error.code, .error.exit]' "$T/s0.$who.$k")" '["outcome_unknown",7]'
 done <"$T/s0.outage"
+# The wallet calls every 5xx "outcome unknown"; offpayd's log says which:
+# 503 (storage_failed / outcome_unknown / shard_unavailable, retryable),
+# never 500 (internal).
+CHECKS=$((CHECKS + 1))
+grep -q 'status=503' "$T/server.log" || fail "offpayd answered no 503 during the outage"
+eq "offpayd answered no status but 200 and 503" \
+  "$(grep -o 'status=[0-9]*' "$T/server.log" | sort -u | grep -v -x -e status=200 -e status=503 | tr '\n' ' ')" ""
 CHECKS=$((CHECKS + 1))
 [ "$(awk -v a="$KILLED_AT" '$1 > a + 1 && $2 == 7' "$T/s0.outage" | wc -l)" -ge 1 ] ||
   fail "no shard-0 call was refused during the 4 s outage: $(cat "$T/s0.outage")"
