@@ -1410,6 +1410,14 @@ static void sl_defer_upkeep(struct offpay_ledger *l)
      * thread has fallen far behind (or is gone), and the log must not grow
      * without bound. */
     (void)exec_sql(SL(l), "PRAGMA wal_autocheckpoint = 100000");
+    /* This is serve's writer: every settlement's pages go through its cache.
+     * Once the ledger's hashed B-trees (record ids, spent and unspent coins)
+     * outgrow 64 MiB, each row written misses it and is read again from
+     * the OS (a system call and a copy per page: a tenth of the server's
+     * CPU at 10^6 records).  Up to 1 GiB here, allocated only as pages are
+     * used, holds those trees to about 2.5 million records; the readers
+     * keep 64 MiB. */
+    (void)exec_sql(SL(l), "PRAGMA cache_size = -1048576");
 }
 
 static enum offpay_ledger_result sl_upkeep(struct offpay_ledger *l)
