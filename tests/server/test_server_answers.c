@@ -61,6 +61,19 @@ static long call_json(const struct h_wallet *w, const char *method, const char *
 
 static const char *str_of(json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
 
+/* The sync stamp of an answer, decoded; 0 or -1. */
+static int stamp_of(json_t *o, struct offpay_stamp *st)
+{
+    uint8_t bin[256];
+    size_t len;
+    int type;
+    const char *text = str_of(o, "stamp");
+    if (text == NULL ||
+        offpay_text_decode(bin, sizeof bin, &len, &type, OFFPAY_MSG_STAMP, text, strlen(text)) != OFFPAY_OK)
+        return -1;
+    return offpay_stamp_decode(st, bin, len) == OFFPAY_OK ? 0 : -1;
+}
+
 /* Ask the server what became of (nonce, ts); returns "done", "cancelled"
  * or "unknown", with the stored answer in *answer when asked for. */
 static const char *outcome_at(const struct h_wallet *w, const uint8_t nonce[OFFPAY_HTTP_NONCE_BYTES], uint64_t ts,
@@ -270,6 +283,7 @@ static void enrol_again(void)
     uint8_t pk[32], sk[64];
     json_t *a, *b;
     json_error_t e;
+    struct offpay_stamp sa, sb;
     long long wallets = h_sql_int("SELECT count(*) FROM wallets");
 
     CHECK(h_offpayd(&out, &err, "account", "--ledger", h_ledger_url(), "open", "carol", NULL) == 0);
@@ -289,7 +303,14 @@ static void enrol_again(void)
     CHECK_STR(str_of(b, "account"), "carol");
     CHECK_STR(str_of(a, "issuer_public_key"), str_of(b, "issuer_public_key"));
     CHECK(json_is_string(json_object_get(b, "limits")) && json_is_string(json_object_get(b, "revocation")));
-    CHECK_STR(first, again); /* nothing changed in between, so not even the documents */
+    /* nothing changed in between, so not even the documents; only the sync
+     * stamp says when this answer was made (a later one, same wallet) */
+    CHECK_STR(str_of(a, "limits"), str_of(b, "limits"));
+    CHECK_STR(str_of(a, "revocation"), str_of(b, "revocation"));
+    CHECK(stamp_of(a, &sa) == 0 && stamp_of(b, &sb) == 0);
+    CHECK(memcmp(sa.wallet_id, sb.wallet_id, sizeof sa.wallet_id) == 0);
+    CHECK(sb.synced_at >= sa.synced_at && sb.synced_at - sa.synced_at <= 60);
+    CHECK_U64(json_object_size(a), json_object_size(b));
     CHECK_U64(h_sql_int("SELECT count(*) FROM wallets"), wallets + 1);
     json_decref(a);
     json_decref(b);
