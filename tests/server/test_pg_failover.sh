@@ -224,6 +224,21 @@ say "after the promotion every wallet settles what it holds"
 for n in "$Q0" "$P0" "$Q1" "$P1" "$Q0" "$P0"; do
   run 0 "$n" sync
 done
+
+# The sessions offpayd reopened on the promoted primary are set up as at
+# open: a lock wait ends after lock_timeout (5 s) and the request runs
+# again, rather than hanging as long as the lock is held.  A psql session
+# holds the accounts table for 8 s while a payment settles.
+handshake "$P0" "$Q0" 100
+asp "$PGBIN/psql" -X -q -h "$PG/s.sock" -p 5433 -U offpay -d postgres \
+  -c "BEGIN; LOCK TABLE accounts IN EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+sleep 1
+run 0 "$Q0" sync
+wait "$LOCKER"
+contains "a lock wait on the promoted primary ended by lock_timeout" "$PG/s.log" \
+  'canceling statement due to lock timeout'
+
 for n in "$P0" "$Q0" "$P1" "$Q1"; do
   eq "$n has nothing pending" "$(j "$n" '.pending.outgoing + .pending.incoming' balance)" 0
 done
