@@ -236,6 +236,7 @@ LOCKER=$!
 sleep 1
 run 0 "$Q0" sync
 wait "$LOCKER"
+run 0 "$P0" sync
 contains "a lock wait on the promoted primary ended by lock_timeout" "$PG/s.log" \
   'canceling statement due to lock timeout'
 
