@@ -41,6 +41,7 @@ struct offpay_wallet;
 
 #define OFFPAY_WALLET_DB_FILE "wallet.db"
 #define OFFPAY_WALLET_KEY_FILE "key"
+#define OFFPAY_WALLET_ENROL_KEY_FILE "enrol.key" /* the key of an init that has not finished */
 #define OFFPAY_WALLET_CA_FILE "ca.pem" /* the authorities given at init --ca-file */
 /* Longest message error sentence offpay_wallet_error() returns (with NUL). */
 #define OFFPAY_WALLET_ERROR_MAX 512 /* a sentence: it may hold a URL, a path and a TLS library's reason */

@@ -20,7 +20,7 @@
 
 #include "internal.h"
 
-#define ENROL_KEY_FILE "enrol.key" /* the key of an enrolment whose answer was lost */
+#define ENROL_KEY_FILE OFFPAY_WALLET_ENROL_KEY_FILE /* the key of an enrolment whose answer was lost */
 
 /* The key to enrol: the one an earlier attempt left (its answer was lost,
  * so the server may hold it with the token already), else a new one written
@@ -75,11 +75,70 @@ static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *re
     return wallet_field_policy(w, resp, policy, rev, rev_len);
 }
 
-/* The arguments, no wallet in dir yet, the folder (made here: *dir_created)
- * not open to others. */
-static enum offpay_status enrol_folder(struct offpay_wallet *scratch, const char *dir, const char *server_url,
-                                       const char *account, const char *ca_file, int *dir_created)
+static enum offpay_status already_holds(struct offpay_wallet *scratch)
 {
+    return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", scratch->dir);
+}
+
+/* wallet.db is in the folder.  With enrol.key beside it, an init built the
+ * whole wallet but died before removing enrol.key: the same init (same key,
+ * account and server) finishes by removing it and answers with the wallet
+ * (*out).  A store without an identity was left half made by an init from
+ * before stores were built whole (it holds nothing: the identity and every
+ * first row are one transaction); with enrol.key beside it, it is removed and
+ * the init goes on (*out stays NULL).  Anything else is a wallet, and init
+ * leaves it untouched. */
+static enum offpay_status enrol_leftover(struct offpay_wallet **out, struct offpay_wallet *scratch, const char *account,
+                                     const struct offpay_wallet_key_spec *spec)
+{
+    char enrol_path[PATH_MAX + 16], db[PATH_MAX + 16], err[OFFPAY_WALLET_ERROR_MAX];
+    struct wallet_store *st = NULL;
+    struct wallet_store_identity id;
+    struct offpay_cert cert;
+    int found = 0, same = 0;
+    enum offpay_status s;
+
+    if (wallet_path(enrol_path, sizeof enrol_path, scratch->dir, ENROL_KEY_FILE) != 0 ||
+        wallet_path(db, sizeof db, scratch->dir, OFFPAY_WALLET_DB_FILE) != 0 || access(enrol_path, F_OK) != 0)
+        return already_holds(scratch);
+    if ((s = wallet_folder_check(scratch)) != OFFPAY_OK ||
+        (s = wallet_store_open(&st, db, 0, scratch->err, sizeof scratch->err)) != OFFPAY_OK)
+        return s;
+    s = wallet_store_identity_get(st, &id, &found);
+    wallet_store_close(st);
+    if (s != OFFPAY_OK)
+        return s;
+    if (!found) {
+        static const char *const files[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_DB_FILE "-wal",
+                                            OFFPAY_WALLET_DB_FILE "-shm", OFFPAY_WALLET_DB_FILE "-journal"};
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+            if (wallet_path(db, sizeof db, scratch->dir, files[i]) == 0)
+                unlink(db);
+        (void)wallet_dir_sync(scratch);
+        return OFFPAY_OK;
+    }
+    if (offpay_cert_decode(&cert, id.cert, id.cert_len) != OFFPAY_OK || strcmp(cert.account, account) != 0 ||
+        strcmp(id.server_url, scratch->server_url) != 0)
+        return already_holds(scratch);
+    if ((s = wallet_key_files_same(scratch, ENROL_KEY_FILE, wallet_key_file_name(spec->kind), &same)) != OFFPAY_OK)
+        return s;
+    if (!same)
+        return already_holds(scratch);
+    if ((s = offpay_wallet_open(out, err, scratch->dir)) != OFFPAY_OK)
+        return wallet_fail(scratch, s, "%s", err);
+    unlink(enrol_path);
+    (void)wallet_dir_sync(scratch);
+    return OFFPAY_OK;
+}
+
+/* The arguments, no wallet in dir yet (or the wallet of an init that died
+ * just before its end, finished now: *out), the folder (made here:
+ * *dir_created) not open to others. */
+static enum offpay_status enrol_folder(struct offpay_wallet **out, struct offpay_wallet *scratch, const char *dir,
+                                       const char *server_url, const char *account, const char *ca_file,
+                                       const struct offpay_wallet_key_spec *spec, int *dir_created)
+{
+    enum offpay_status s;
     char path[PATH_MAX + 16], why[256];
     if (!offpay_account_name_valid(account))
         return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s", offpay_status_str(OFFPAY_ERR_BAD_ACCOUNT_NAME));
@@ -91,8 +150,9 @@ static enum offpay_status enrol_folder(struct offpay_wallet *scratch, const char
         return wallet_fail(scratch, OFFPAY_ERR_USAGE, "The server URL or wallet folder name is too long.");
     strcpy(scratch->server_url, server_url);
     strcpy(scratch->dir, dir);
-    if (wallet_path(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0)
-        return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", dir);
+    if (wallet_path(path, sizeof path, dir, OFFPAY_WALLET_DB_FILE) == 0 && access(path, F_OK) == 0 &&
+        ((s = enrol_leftover(out, scratch, account, spec)) != OFFPAY_OK || *out != NULL))
+        return s;
     if (mkdir(dir, 0700) == 0) {
         *dir_created = 1;
         return OFFPAY_OK;
@@ -106,11 +166,13 @@ static enum offpay_status enrol_folder(struct offpay_wallet *scratch, const char
 /* Before the one-time token is spent: the arguments, no wallet in dir yet,
  * the folder (made here: *dir_created) not open to others, and the CA file
  * kept in it (ca.c), so that the enrolment itself checks the server. */
-static enum offpay_status enrol_prepare(struct offpay_wallet *scratch, const char *dir, const char *server_url,
-                                        const char *account, const char *ca_file, int *dir_created)
+static enum offpay_status enrol_prepare(struct offpay_wallet **out, struct offpay_wallet *scratch, const char *dir,
+                                        const char *server_url, const char *account, const char *ca_file,
+                                        const struct offpay_wallet_key_spec *spec, int *dir_created)
 {
     enum offpay_status s;
-    if ((s = enrol_folder(scratch, dir, server_url, account, ca_file, dir_created)) != OFFPAY_OK)
+    if ((s = enrol_folder(out, scratch, dir, server_url, account, ca_file, spec, dir_created)) != OFFPAY_OK ||
+        *out != NULL)
         return s;
     if (ca_file == NULL) {
         wallet_ca_drop(scratch); /* one an earlier attempt kept */
@@ -181,6 +243,8 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
         scratch->err[0] = '\0';
         if (wallet_path(path, sizeof path, scratch->dir, ENROL_KEY_FILE) == 0)
             unlink(path);
+        (void)wallet_dir_sync(scratch);
+        wallet_test_die(ENROL_KEY_FILE ".removed");
     } else if (err != NULL && err[0] != '\0') {
         snprintf(scratch->err, sizeof scratch->err, "%s", err); /* create's sentence */
     }
@@ -218,14 +282,21 @@ enum offpay_status offpay_wallet_init_keyed(struct offpay_wallet **out, char *er
         return OFFPAY_ERR_NOMEM;
     if (contact != NULL)
         offpay_wallet_contact_set(scratch, contact);
-    s = enrol_prepare(scratch, dir, server_url, account, ca_file, &dir_created);
+    s = enrol_prepare(out, scratch, dir, server_url, account, ca_file, key != NULL ? key : &plain, &dir_created);
+    if (s == OFFPAY_OK && *out != NULL) { /* an init that died at its very end, finished now */
+        offpay_wallet_contact_set(*out, &scratch->contact);
+        free(scratch);
+        return OFFPAY_OK;
+    }
     if (s == OFFPAY_OK) {
         s = enrol_key(scratch, key != NULL ? key : &plain, &k, &reused);
         keep_key = s == OFFPAY_OK || reused;
     }
     if (s == OFFPAY_OK &&
-        (s = enrol_send(scratch, wallet_key_public(k), token, reused, &keep_key, &resp)) == OFFPAY_OK)
+        (s = enrol_send(scratch, wallet_key_public(k), token, reused, &keep_key, &resp)) == OFFPAY_OK) {
+        wallet_test_die("answered");
         s = enrol_finish(out, err, scratch, resp, k, account, issuer_pin);
+    }
     /* On failure: the sentence, and a key of no use is removed (with the folder made for it). */
     if (s != OFFPAY_OK && err)
         snprintf(err, OFFPAY_WALLET_ERROR_MAX, "%s", scratch->err[0] ? scratch->err : offpay_status_str(s));

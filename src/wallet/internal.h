@@ -70,6 +70,20 @@ enum offpay_status wallet_timeout(struct offpay_wallet *w, unsigned *seconds, co
  * or the new one (config.c).  Returns 0, or -1 with errno set. */
 int wallet_file_replace(struct offpay_wallet *w, const char *name, const void *data, size_t len);
 
+/* Give the folder's finished file tmp_name (written and synced) the name
+ * name, which must not exist yet (never replaced), and sync the folder, so
+ * that after a crash name is either absent or whole (open.c).  Returns 0, or
+ * -1 with errno set (EEXIST: name is taken; tmp_name is left then). */
+int wallet_file_publish(struct offpay_wallet *w, const char *tmp_name, const char *name);
+
+/* Sync w's folder (after a file in it was made, renamed or removed).  Returns 0, or -1. */
+int wallet_dir_sync(const struct offpay_wallet *w);
+
+/* Tests only (docs/wallet.md "A half-finished init"): with
+ * OFFPAY_TEST_INIT_DIE=step in the environment, the process kills itself
+ * (SIGKILL) when init reaches that step, as a power cut would. */
+void wallet_test_die(const char *step);
+
 /* The certificate authorities for an https:// server (ca.c).
  * wallet_ca_path: the wallet's kept CA file in buf, or NULL when it keeps
  * none (the system's authorities are used).  wallet_ca_keep: copy the PEM
@@ -120,9 +134,16 @@ enum offpay_status wallet_key_plain(struct offpay_wallet *w, const uint8_t sk[OF
                                     struct wallet_key **k);
 enum offpay_status wallet_key_reuse(struct offpay_wallet *w, const struct offpay_wallet_key_spec *spec,
                                     const char *name, struct wallet_key **k);
-/* Write k's key file as name in w's folder (O_EXCL, 0600, fsync'd); nothing
- * is left on failure. */
+/* Write k's key file as name in w's folder (never over an existing one,
+ * 0600): written whole to NAME.new and synced, then published, so a crash
+ * leaves no name or the whole file; nothing is left on failure. */
 enum offpay_status wallet_key_file_write(struct offpay_wallet *w, const char *name, const struct wallet_key *k);
+/* Whether the key file name holds exactly the bytes k's key file would
+ * (the key an earlier, interrupted init wrote).  Out: *same, *missing. */
+enum offpay_status wallet_key_file_same(struct offpay_wallet *w, const char *name, const struct wallet_key *k,
+                                        int *same, int *missing);
+/* Whether the key files a and b of w's folder hold the same bytes. */
+enum offpay_status wallet_key_files_same(struct offpay_wallet *w, const char *a, const char *b, int *same);
 
 /* offpay_wallet_create with the key behind k (which the caller keeps). */
 enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,

@@ -123,23 +123,72 @@ static enum offpay_status key_file_read(struct offpay_wallet *w, const char *nam
     return s;
 }
 
+/* The bytes k's key file holds. */
+static void key_file_bytes(const struct wallet_key *k, const uint8_t **b, size_t *n)
+{
+    *b = k->kind == OFFPAY_WALLET_KEY_PLAIN ? k->sk : k->file;
+    *n = k->kind == OFFPAY_WALLET_KEY_PLAIN ? OFFPAY_SECRET_KEY_BYTES : k->file_len;
+}
+
 enum offpay_status wallet_key_file_write(struct offpay_wallet *w, const char *name, const struct wallet_key *k)
 {
-    char path[PATH_MAX + 16];
-    const uint8_t *b = k->kind == OFFPAY_WALLET_KEY_PLAIN ? k->sk : k->file;
-    size_t n = k->kind == OFFPAY_WALLET_KEY_PLAIN ? OFFPAY_SECRET_KEY_BYTES : k->file_len;
-    if (wallet_path(path, sizeof path, w->dir, name) != 0)
+    char path[PATH_MAX + 16], tmp[PATH_MAX + 32], tmp_name[64];
+    const uint8_t *b;
+    size_t n;
+    key_file_bytes(k, &b, &n);
+    if (wallet_path(path, sizeof path, w->dir, name) != 0 ||
+        snprintf(tmp_name, sizeof tmp_name, "%s.new", name) >= (int)sizeof tmp_name ||
+        wallet_path(tmp, sizeof tmp, w->dir, tmp_name) != 0)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder name is too long.");
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    unlink(tmp); /* half of one, left by an attempt that died while writing it */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be created: %s.", path, strerror(errno));
     int ok = write(fd, b, n) == (ssize_t)n && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
+    wallet_test_die(tmp_name);
     if (!ok) {
-        unlink(path);
+        unlink(tmp);
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be written.", path);
     }
+    if (wallet_file_publish(w, tmp_name, name) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The key file %s cannot be created: %s.", path, strerror(e));
+    }
+    wallet_test_die(name);
     return OFFPAY_OK;
+}
+
+enum offpay_status wallet_key_file_same(struct offpay_wallet *w, const char *name, const struct wallet_key *k,
+                                        int *same, int *missing)
+{
+    uint8_t have[OFFPAY_KEY_TOKEN_BYTES_MAX + 1];
+    const uint8_t *b;
+    size_t n, have_len;
+    key_file_bytes(k, &b, &n);
+    *same = 0;
+    enum offpay_status s = key_file_read(w, name, have, sizeof have, &have_len, missing);
+    if (s == OFFPAY_OK && !*missing)
+        *same = have_len == n && sodium_memcmp(have, b, n) == 0;
+    sodium_memzero(have, sizeof have);
+    return s;
+}
+
+enum offpay_status wallet_key_files_same(struct offpay_wallet *w, const char *a, const char *b, int *same)
+{
+    uint8_t x[OFFPAY_KEY_TOKEN_BYTES_MAX + 1], y[OFFPAY_KEY_TOKEN_BYTES_MAX + 1];
+    size_t nx = 0, ny = 0;
+    int mx = 1, my = 1;
+    *same = 0;
+    enum offpay_status s = key_file_read(w, a, x, sizeof x, &nx, &mx);
+    if (s == OFFPAY_OK)
+        s = key_file_read(w, b, y, sizeof y, &ny, &my);
+    if (s == OFFPAY_OK && !mx && !my)
+        *same = nx == ny && sodium_memcmp(x, y, nx) == 0;
+    sodium_memzero(x, sizeof x);
+    sodium_memzero(y, sizeof y);
+    return s;
 }
 
 enum offpay_status offpay_wallet_key_kind(struct offpay_wallet *w, enum offpay_wallet_key_kind *kind)

@@ -6,8 +6,17 @@
  * open to others (keys.c).  Creating writes the key and the store only after
  * everything the server handed out has verified, and removes again whatever
  * it created when a later step fails, so a failed init leaves nothing.
+ *
+ * A crash is a failure that removes nothing, so every file is made whole
+ * before it takes its name: the key file, then the store, built with all its
+ * first rows as wallet.db.new and renamed wallet.db last.  A folder holds a
+ * wallet exactly when it holds wallet.db; before that, what an interrupted
+ * init left (enrol.key, the key file) is taken up by the same init run again
+ * (docs/wallet.md "A half-finished init").
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +51,63 @@ uint64_t wallet_now(void)
     return (uint64_t)time(NULL);
 }
 
+void wallet_test_die(const char *step)
+{
+    const char *at = getenv("OFFPAY_TEST_INIT_DIE");
+    if (at != NULL && strcmp(at, step) == 0)
+        raise(SIGKILL);
+}
+
+int wallet_dir_sync(const struct offpay_wallet *w)
+{
+    int fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int ok = fsync(fd) == 0;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+int wallet_file_publish(struct offpay_wallet *w, const char *tmp_name, const char *name)
+{
+    char tmp[PATH_MAX + 32], path[PATH_MAX + 16];
+    if (wallet_path(tmp, sizeof tmp, w->dir, tmp_name) != 0 || wallet_path(path, sizeof path, w->dir, name) != 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    /* link, unlike rename, never takes the place of a file that is there. */
+    if (link(tmp, path) != 0)
+        return -1;
+    unlink(tmp);
+    return wallet_dir_sync(w);
+}
+
+/* What an interrupted init leaves before wallet.db: enrol.key or a key file. */
+static int init_unfinished(const char *dir)
+{
+    static const char *const names[] = {OFFPAY_WALLET_ENROL_KEY_FILE, OFFPAY_WALLET_KEY_FILE,
+                                        OFFPAY_WALLET_SEALED_KEY_FILE, OFFPAY_WALLET_TOKEN_KEY_FILE};
+    char path[PATH_MAX + 16];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (wallet_path(path, sizeof path, dir, names[i]) == 0 && access(path, F_OK) == 0)
+            return 1;
+    return 0;
+}
+
+static enum offpay_status fail_unfinished(struct offpay_wallet *w)
+{
+    return wallet_fail(w, OFFPAY_ERR_USAGE,
+                       "offpay init did not finish in %s; run the same offpay init again to finish it.", w->dir);
+}
+
 enum offpay_status wallet_open_store(struct offpay_wallet *w, int create)
 {
     char path[PATH_MAX + 16];
     if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) != 0)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder name is too long.");
     if (!create && access(path, F_OK) != 0)
-        return wallet_fail(w, OFFPAY_ERR_USAGE, "There is no wallet in %s; run offpay init first.", w->dir);
+        return init_unfinished(w->dir) ? fail_unfinished(w)
+                                       : wallet_fail(w, OFFPAY_ERR_USAGE, "There is no wallet in %s; run offpay init first.", w->dir);
     return wallet_store_open(&w->store, path, create, w->err, sizeof w->err);
 }
 
@@ -59,8 +118,8 @@ static enum offpay_status load_identity(struct offpay_wallet *w)
     enum offpay_status s = wallet_store_identity_get(w->store, &id, &found);
     if (s != OFFPAY_OK)
         return s;
-    if (!found)
-        return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet in %s was never initialised; run offpay init.", w->dir);
+    if (!found) /* a store an init before atomic creation left half made */
+        return fail_unfinished(w);
     if (offpay_cert_decode(&w->cert, id.cert, id.cert_len) != OFFPAY_OK)
         return wallet_fail(w, OFFPAY_ERR_STORAGE, "The wallet's identity is damaged.");
     memcpy(w->issuer_pk, id.issuer_pk, OFFPAY_PUBLIC_KEY_BYTES);
@@ -152,16 +211,28 @@ const char *offpay_wallet_server_url(const struct offpay_wallet *w) { return w->
 
 /* ---- creating ---- */
 
-static void remove_created(struct offpay_wallet *w, const char *key_file, int key_written, int dir_created)
+/* The store while it is being built; it takes the name wallet.db only whole. */
+#define DB_NEW_FILE OFFPAY_WALLET_DB_FILE ".new"
+
+static void remove_db_files(struct offpay_wallet *w, const char *name)
 {
-    static const char *const files[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_DB_FILE "-wal",
-                                        OFFPAY_WALLET_DB_FILE "-shm", OFFPAY_WALLET_DB_FILE "-journal"};
+    static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
+    char file[64], path[PATH_MAX + 16];
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+        if (snprintf(file, sizeof file, "%s%s", name, ends[i]) < (int)sizeof file &&
+            wallet_path(path, sizeof path, w->dir, file) == 0)
+            unlink(path);
+}
+
+static void remove_created(struct offpay_wallet *w, const char *key_file, int key_written, int db_published,
+                           int dir_created)
+{
     char path[PATH_MAX + 16];
     wallet_store_close(w->store);
     w->store = NULL;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (wallet_path(path, sizeof path, w->dir, files[i]) == 0)
-            unlink(path);
+    remove_db_files(w, DB_NEW_FILE);
+    if (db_published)
+        remove_db_files(w, OFFPAY_WALLET_DB_FILE);
     if (key_written && wallet_path(path, sizeof path, w->dir, key_file) == 0)
         unlink(path);
     if (dir_created)
@@ -186,8 +257,10 @@ static enum offpay_status create_check(struct offpay_wallet *w, const uint8_t *p
 }
 
 /* The wallet's folder: made (0700), or an existing one that holds no wallet
- * and that others cannot write to.  Out: *created. */
-static enum offpay_status create_folder(struct offpay_wallet *w, int *created)
+ * and that others cannot write to.  key_file, the key's own file, may be
+ * there (an interrupted init wrote it: create_files checks it holds this
+ * key).  Out: *created. */
+static enum offpay_status create_folder(struct offpay_wallet *w, const char *key_file, int *created)
 {
     char path[PATH_MAX + 16];
     enum offpay_status s;
@@ -204,7 +277,8 @@ static enum offpay_status create_folder(struct offpay_wallet *w, int *created)
     static const char *const taken[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_KEY_FILE, OFFPAY_WALLET_SEALED_KEY_FILE,
                                         OFFPAY_WALLET_TOKEN_KEY_FILE};
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
-        if (wallet_path(path, sizeof path, w->dir, taken[i]) == 0 && access(path, F_OK) == 0)
+        if (strcmp(taken[i], key_file) != 0 && wallet_path(path, sizeof path, w->dir, taken[i]) == 0 &&
+            access(path, F_OK) == 0)
             return wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", w->dir);
     return OFFPAY_OK;
 }
@@ -239,24 +313,66 @@ static enum offpay_status create_rows(struct offpay_wallet *w, const struct offp
     return wallet_store_commit(w->store);
 }
 
-/* Create the wallet w describes in w->dir: folder, key, store and its first
- * rows.  Out: what was made, for the caller to remove on failure. */
+/* The store with its first rows, built as wallet.db.new, closed (which folds
+ * its WAL into the file), synced, and only then named wallet.db; opened
+ * again under that name.  Out: *published once wallet.db is there. */
+static enum offpay_status create_store(struct offpay_wallet *w, const struct offpay_limits_policy *limits,
+                                       const uint8_t *revocation, size_t revocation_len, const uint8_t *stamp,
+                                       size_t stamp_len, int *published)
+{
+    char tmp[PATH_MAX + 16], wal[PATH_MAX + 16];
+    enum offpay_status s;
+    if (wallet_path(tmp, sizeof tmp, w->dir, DB_NEW_FILE) != 0 ||
+        wallet_path(wal, sizeof wal, w->dir, DB_NEW_FILE "-wal") != 0)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder name is too long.");
+    remove_db_files(w, DB_NEW_FILE); /* what an interrupted init left: it holds nothing that counts */
+    if ((s = wallet_store_open(&w->store, tmp, 1, w->err, sizeof w->err)) != OFFPAY_OK)
+        return s;
+    chmod(tmp, 0600); /* the store names who paid whom: only the owner reads it */
+    wallet_test_die(DB_NEW_FILE);
+    if ((s = create_rows(w, limits, revocation, revocation_len, stamp, stamp_len)) != OFFPAY_OK)
+        return s;
+    wallet_test_die(DB_NEW_FILE ".rows");
+    wallet_store_close(w->store);
+    w->store = NULL;
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int ok = access(wal, F_OK) != 0 && fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        return wallet_fail(w, OFFPAY_ERR_STORAGE, "The new wallet store %s cannot be finished.", tmp);
+    if (wallet_file_publish(w, DB_NEW_FILE, OFFPAY_WALLET_DB_FILE) != 0)
+        return errno == EEXIST
+                   ? wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", w->dir)
+                   : wallet_fail(w, OFFPAY_ERR_STORAGE, "The new wallet store cannot be named %s/%s: %s.", w->dir,
+                                 OFFPAY_WALLET_DB_FILE, strerror(errno));
+    *published = 1;
+    remove_db_files(w, DB_NEW_FILE); /* its -shm, if the close left one */
+    wallet_test_die(OFFPAY_WALLET_DB_FILE);
+    return wallet_open_store(w, 0);
+}
+
+/* Create the wallet w describes in w->dir: key file (unless an interrupted
+ * init already wrote this very key there), then the store.  Out: what was
+ * made, for the caller to remove on failure. */
 static enum offpay_status create_files(struct offpay_wallet *w, const struct wallet_key *k,
                                        const struct offpay_limits_policy *limits, const uint8_t *revocation,
                                        size_t revocation_len, const uint8_t *stamp, size_t stamp_len,
-                                       int *key_written)
+                                       int *key_written, int *db_published)
 {
-    char path[PATH_MAX + 16];
-    enum offpay_status s = wallet_key_file_write(w, wallet_key_file_name(wallet_key_kind_of(k)), k);
+    const char *key_file = wallet_key_file_name(wallet_key_kind_of(k));
+    int same, missing;
+    enum offpay_status s = wallet_key_file_same(w, key_file, k, &same, &missing);
     if (s != OFFPAY_OK)
         return s;
-    *key_written = 1;
-    if ((s = wallet_open_store(w, 1)) != OFFPAY_OK)
-        return s;
-    /* The store names who paid whom: only the owner reads it. */
-    if (wallet_path(path, sizeof path, w->dir, OFFPAY_WALLET_DB_FILE) == 0)
-        chmod(path, 0600);
-    return create_rows(w, limits, revocation, revocation_len, stamp, stamp_len);
+    if (!missing && !same)
+        return wallet_fail(w, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", w->dir);
+    if (missing) {
+        if ((s = wallet_key_file_write(w, key_file, k)) != OFFPAY_OK)
+            return s;
+        *key_written = 1;
+    }
+    return create_store(w, limits, revocation, revocation_len, stamp, stamp_len, db_published);
 }
 
 enum offpay_status wallet_create_keyed(struct offpay_wallet **out, char *err, const char *dir, const char *server_url,
@@ -276,7 +392,8 @@ enum offpay_status wallet_create_stamped(struct offpay_wallet **out, char *err, 
                                          size_t revocation_len, const uint8_t *stamp, size_t stamp_len)
 {
     enum offpay_status s = OFFPAY_OK;
-    int key_written = 0, dir_created = 0;
+    int key_written = 0, db_published = 0, dir_created = 0;
+    const char *key_file = wallet_key_file_name(wallet_key_kind_of(k));
 
     *out = NULL;
     if (err)
@@ -294,9 +411,10 @@ enum offpay_status wallet_create_stamped(struct offpay_wallet **out, char *err, 
         strcpy(w->server_url, server_url);
     /* Nothing is written before all checks out; an existing wallet is left untouched. */
     if (s == OFFPAY_OK && (s = create_check(w, wallet_key_public(k), limits, revocation, revocation_len)) == OFFPAY_OK &&
-        (s = create_folder(w, &dir_created)) == OFFPAY_OK &&
-        (s = create_files(w, k, limits, revocation, revocation_len, stamp, stamp_len, &key_written)) != OFFPAY_OK)
-        remove_created(w, wallet_key_file_name(wallet_key_kind_of(k)), key_written, dir_created);
+        (s = create_folder(w, key_file, &dir_created)) == OFFPAY_OK &&
+        (s = create_files(w, k, limits, revocation, revocation_len, stamp, stamp_len, &key_written, &db_published)) !=
+            OFFPAY_OK)
+        remove_created(w, key_file, key_written, db_published, dir_created);
     if (s != OFFPAY_OK) {
         pass_error(err, w, s);
         offpay_wallet_close(w);
