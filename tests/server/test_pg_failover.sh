@@ -216,6 +216,10 @@ CHECKS=$((CHECKS + 1))
 grep -q 'status=503' "$T/server.log" || fail "offpayd answered no 503 during the outage"
 eq "offpayd answered no status but 200 and 503" \
   "$(grep -o 'status=[0-9]*' "$T/server.log" | sort -u | grep -v -x -e status=200 -e status=503 | tr '\n' ' ')" ""
+# ... and says why: the dead primary refused, the standby was reached but
+# refused by target_session_attrs=read-write (libpq's words).
+contains "offpayd names the read-only standby it would not use" "$T/server.log" \
+  'Cannot reconnect to PostgreSQL: .*s\.sock.*session is read-only'
 CHECKS=$((CHECKS + 1))
 [ "$(awk -v a="$KILLED_AT" '$1 > a + 1 && $2 == 7' "$T/s0.outage" | wc -l)" -ge 1 ] ||
   fail "no shard-0 call was refused during the 4 s outage: $(cat "$T/s0.outage")"

@@ -275,7 +275,7 @@ struct pg_ledger {
     PGresult *keep; /* the last result: blobs handed out point into it */
     struct batch *b; /* set-based settlement in this transaction (prefetch), or NULL */
     int plain;       /* $OFFPAYD_PG_SET_BASED=0: never (to measure against) */
-    char err[256];
+    char err[512]; /* libpq names each host of a multi-host URL */
 };
 
 #define PL(l) ((struct pg_ledger *)(l))
@@ -445,7 +445,7 @@ static int reconnect_if_broken(struct pg_ledger *s)
     if (s->set_up)
         return 1;
     char why[sizeof s->err];
-    snprintf(why, sizeof why, "Cannot reconnect to PostgreSQL: %.200s",
+    snprintf(why, sizeof why, "Cannot reconnect to PostgreSQL: %.450s",
              PQstatus(s->conn) == CONNECTION_OK ? s->err : PQerrorMessage(s->conn));
     set_err(s, why);
     return -1;
