@@ -75,6 +75,22 @@ static enum offpay_status enrol_answer(struct offpay_wallet *w, const json_t *re
     return wallet_field_policy(w, resp, policy, rev, rev_len);
 }
 
+/* A finished init's last step: enrol.key goes, and with it the second names
+ * a crash between a link and its unlink can leave (wallet_file_publish). */
+static void enrol_tidy(struct offpay_wallet *scratch, enum offpay_wallet_key_kind kind)
+{
+    char path[PATH_MAX + 16], name[64];
+    const char *const news[] = {ENROL_KEY_FILE, wallet_key_file_name(kind)};
+    for (size_t i = 0; i < sizeof news / sizeof news[0]; i++)
+        if (snprintf(name, sizeof name, "%s.new", news[i]) < (int)sizeof name &&
+            wallet_path(path, sizeof path, scratch->dir, name) == 0)
+            unlink(path);
+    wallet_db_files_remove(scratch, OFFPAY_WALLET_DB_FILE ".new");
+    if (wallet_path(path, sizeof path, scratch->dir, ENROL_KEY_FILE) == 0)
+        unlink(path);
+    (void)wallet_dir_sync(scratch);
+}
+
 static enum offpay_status already_holds(struct offpay_wallet *scratch)
 {
     return wallet_fail(scratch, OFFPAY_ERR_USAGE, "%s already holds a wallet; it was left untouched.", scratch->dir);
@@ -109,11 +125,7 @@ static enum offpay_status enrol_leftover(struct offpay_wallet **out, struct offp
     if (s != OFFPAY_OK)
         return s;
     if (!found) {
-        static const char *const files[] = {OFFPAY_WALLET_DB_FILE, OFFPAY_WALLET_DB_FILE "-wal",
-                                            OFFPAY_WALLET_DB_FILE "-shm", OFFPAY_WALLET_DB_FILE "-journal"};
-        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-            if (wallet_path(db, sizeof db, scratch->dir, files[i]) == 0)
-                unlink(db);
+        wallet_db_files_remove(scratch, OFFPAY_WALLET_DB_FILE);
         (void)wallet_dir_sync(scratch);
         return OFFPAY_OK;
     }
@@ -126,8 +138,7 @@ static enum offpay_status enrol_leftover(struct offpay_wallet **out, struct offp
         return already_holds(scratch);
     if ((s = offpay_wallet_open(out, err, scratch->dir)) != OFFPAY_OK)
         return wallet_fail(scratch, s, "%s", err);
-    unlink(enrol_path);
-    (void)wallet_dir_sync(scratch);
+    enrol_tidy(scratch, spec->kind);
     return OFFPAY_OK;
 }
 
@@ -218,7 +229,6 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
 {
     uint8_t issuer_pk[OFFPAY_PUBLIC_KEY_BYTES], *rev = NULL, stamp[OFFPAY_STAMP_BYTES];
     size_t rev_len = 0, stamp_len = 0;
-    char path[PATH_MAX + 16];
     struct offpay_cert cert;
     struct offpay_limits_policy policy;
     enum offpay_status s = enrol_answer(scratch, resp, wallet_key_public(k), account, &cert, issuer_pk, &policy, &rev, &rev_len);
@@ -241,9 +251,7 @@ static enum offpay_status enrol_finish(struct offpay_wallet **out, char *err, st
     if (s == OFFPAY_OK) {
         offpay_wallet_contact_set(*out, &scratch->contact);
         scratch->err[0] = '\0';
-        if (wallet_path(path, sizeof path, scratch->dir, ENROL_KEY_FILE) == 0)
-            unlink(path);
-        (void)wallet_dir_sync(scratch);
+        enrol_tidy(scratch, wallet_key_kind_of(k));
         wallet_test_die(ENROL_KEY_FILE ".removed");
     } else if (err != NULL && err[0] != '\0') {
         snprintf(scratch->err, sizeof scratch->err, "%s", err); /* create's sentence */

@@ -76,6 +76,10 @@ int wallet_file_replace(struct offpay_wallet *w, const char *name, const void *d
  * -1 with errno set (EEXIST: name is taken; tmp_name is left then). */
 int wallet_file_publish(struct offpay_wallet *w, const char *tmp_name, const char *name);
 
+/* Remove the store file name of w's folder and its -wal, -shm, -journal
+ * (those first), as far as they are there (open.c). */
+void wallet_db_files_remove(const struct offpay_wallet *w, const char *name);
+
 /* Sync w's folder (after a file in it was made, renamed or removed).  Returns 0, or -1. */
 int wallet_dir_sync(const struct offpay_wallet *w);
 

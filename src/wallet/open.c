@@ -214,9 +214,11 @@ const char *offpay_wallet_server_url(const struct offpay_wallet *w) { return w->
 /* The store while it is being built; it takes the name wallet.db only whole. */
 #define DB_NEW_FILE OFFPAY_WALLET_DB_FILE ".new"
 
-static void remove_db_files(struct offpay_wallet *w, const char *name)
+void wallet_db_files_remove(const struct offpay_wallet *w, const char *name)
 {
-    static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
+    /* The store's own file last: a crash in between never leaves a store
+     * name beside another store's WAL, which SQLite would replay into it. */
+    static const char *const ends[] = {"-wal", "-shm", "-journal", ""};
     char file[64], path[PATH_MAX + 16];
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
         if (snprintf(file, sizeof file, "%s%s", name, ends[i]) < (int)sizeof file &&
@@ -230,9 +232,9 @@ static void remove_created(struct offpay_wallet *w, const char *key_file, int ke
     char path[PATH_MAX + 16];
     wallet_store_close(w->store);
     w->store = NULL;
-    remove_db_files(w, DB_NEW_FILE);
+    wallet_db_files_remove(w, DB_NEW_FILE);
     if (db_published)
-        remove_db_files(w, OFFPAY_WALLET_DB_FILE);
+        wallet_db_files_remove(w, OFFPAY_WALLET_DB_FILE);
     if (key_written && wallet_path(path, sizeof path, w->dir, key_file) == 0)
         unlink(path);
     if (dir_created)
@@ -325,7 +327,7 @@ static enum offpay_status create_store(struct offpay_wallet *w, const struct off
     if (wallet_path(tmp, sizeof tmp, w->dir, DB_NEW_FILE) != 0 ||
         wallet_path(wal, sizeof wal, w->dir, DB_NEW_FILE "-wal") != 0)
         return wallet_fail(w, OFFPAY_ERR_USAGE, "The wallet folder name is too long.");
-    remove_db_files(w, DB_NEW_FILE); /* what an interrupted init left: it holds nothing that counts */
+    wallet_db_files_remove(w, DB_NEW_FILE); /* what an interrupted init left: it holds nothing that counts */
     if ((s = wallet_store_open(&w->store, tmp, 1, w->err, sizeof w->err)) != OFFPAY_OK)
         return s;
     chmod(tmp, 0600); /* the store names who paid whom: only the owner reads it */
@@ -347,7 +349,7 @@ static enum offpay_status create_store(struct offpay_wallet *w, const struct off
                    : wallet_fail(w, OFFPAY_ERR_STORAGE, "The new wallet store cannot be named %s/%s: %s.", w->dir,
                                  OFFPAY_WALLET_DB_FILE, strerror(errno));
     *published = 1;
-    remove_db_files(w, DB_NEW_FILE); /* its -shm, if the close left one */
+    wallet_db_files_remove(w, DB_NEW_FILE); /* its -shm, if the close left one */
     wallet_test_die(OFFPAY_WALLET_DB_FILE);
     return wallet_open_store(w, 0);
 }

@@ -39,6 +39,9 @@ crash() {
   (OFFPAY_TEST_INIT_DIE=$step exec "$OFFPAY" --wallet "$T/$name" "${opts[@]}" "${init[@]}" >"$T/out" 2>"$T/err")
   rc=$?
   [ "$rc" = 137 ] || fail "$kind $step: init was not killed there (exit $rc: $(head -c 300 "$T/err"))"
+  # A crash between the link that names a file and the unlink of its
+  # temporary name leaves both names: as if killed there.
+  case $step in enrol.key | "$keyfile" | wallet.db) ln "$T/$name/$step" "$T/$name/$step.new" ;; esac
   [ -e "$T/$name/enrol.key" ] && cp "$T/$name/enrol.key" "$T/enrol.key.saved" || rm -f "$T/enrol.key.saved"
   if [ ! -e "$T/$name/wallet.db" ]; then
     run 2 "$name" balance --offline
