@@ -110,9 +110,8 @@ struct shard {
 
     /* Group commit (tx.c): requests waiting for the writer queue here; one
      * of them leads, running up to OFFPAYD_GROUP_MAX of them in one
-     * transaction, and wakes them all once it is durably committed. */
+     * transaction, and wakes them once it is durably committed. */
     pthread_mutex_t group_lock;
-    pthread_cond_t group_done;
     struct tx_waiter *group_head, **group_tail;
     unsigned group_leading; /* groups running (at most writers_n) */
 };

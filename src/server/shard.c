@@ -161,7 +161,6 @@ static void shard_init(struct shard *sh, unsigned index, const char *url, size_t
     pthread_mutex_init(&sh->pool_lock, NULL);
     pthread_mutex_init(&sh->writer_lock, NULL);
     pthread_mutex_init(&sh->group_lock, NULL);
-    pthread_cond_init(&sh->group_done, NULL);
     sh->group_tail = &sh->group_head;
     sh->pool_cap = pool_cap;
 }
@@ -215,7 +214,6 @@ void shards_stop(struct offpayd *srv)
         pthread_mutex_destroy(&sh->pool_lock);
         pthread_mutex_destroy(&sh->writer_lock);
         pthread_mutex_destroy(&sh->group_lock);
-        pthread_cond_destroy(&sh->group_done);
     }
     free(srv->shard);
     srv->shard = NULL;

@@ -330,6 +330,7 @@ struct tx_waiter {
     struct http_tx t;
     struct tx_member m;
     int done;
+    pthread_cond_t wake; /* signalled when done, or when it is to lead */
     struct tx_waiter *next;
 };
 
@@ -370,8 +371,8 @@ static void lead(struct shard *sh, struct tx_waiter **g, size_t n, unsigned writ
  * group is running, the first waiter to notice leads: it takes the queue (up
  * to OFFPAYD_GROUP_MAX), runs it as one transaction, and once the commit has
  * returned -- durable: SQLite synchronous=FULL, PostgreSQL
- * synchronous_commit=on -- marks its group done and wakes everyone; a waiter
- * still queued then leads the next group.  So while one group's commit goes
+ * synchronous_commit=on -- marks its group done, wakes its members and the first
+ * waiter still queued, which then leads the next group.  So while one group's commit goes
  * to the disk the next group gathers, and under load every commit carries
  * the requests that arrived during the previous one, with no timer: alone,
  * a request commits at once.  A PostgreSQL ledger may give a process
@@ -396,6 +397,7 @@ int request_tx_keys(struct request *rq, enum tx_step (*fn)(struct request *rq, v
     w.t.keys = keys;
     w.t.ctx = ctx;
     w.m.result = TX_BUSY;
+    pthread_cond_init(&w.wake, NULL);
     /* Storage must not stall crypto: while this request waits for its group
      * and for the commit to reach the disk, its worker permit goes to a
      * request that has signatures to verify. */
@@ -411,7 +413,7 @@ int request_tx_keys(struct request *rq, enum tx_step (*fn)(struct request *rq, v
         /* Lead when requests are queued and a writer is free; else wait
          * (this request is queued, or in a group that runs). */
         if (sh->group_head == NULL || sh->group_leading >= sh->writers_n) {
-            pthread_cond_wait(&sh->group_done, &sh->group_lock);
+            pthread_cond_wait(&w.wake, &sh->group_lock);
             continue;
         }
         struct tx_waiter *g[OFFPAYD_GROUP_MAX];
@@ -427,18 +429,28 @@ int request_tx_keys(struct request *rq, enum tx_step (*fn)(struct request *rq, v
             writer++;
         sh->writers_busy |= 1u << writer;
         sh->group_leading++;
+        if (sh->group_head != NULL && sh->group_leading < sh->writers_n)
+            pthread_cond_signal(&sh->group_head->wake); /* more than a group waits, and a writer is free */
         pthread_mutex_unlock(&sh->group_lock);
         lead(sh, g, n, writer);
         pthread_mutex_lock(&sh->group_lock);
-        for (size_t i = 0; i < n; i++)
+        /* Wake only those it concerns: the members (each its own
+         * condition, so that 64 waiting clients are not all woken by every
+         * commit) and the first one queued, which leads the next group. */
+        for (size_t i = 0; i < n; i++) {
             g[i]->done = 1;
+            if (g[i] != &w)
+                pthread_cond_signal(&g[i]->wake);
+        }
         sh->writers_busy &= ~(1u << writer);
         sh->group_leading--;
         __atomic_add_fetch(&srv->groups, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&srv->grouped, n, __ATOMIC_RELAXED);
-        pthread_cond_broadcast(&sh->group_done);
+        if (sh->group_head != NULL)
+            pthread_cond_signal(&sh->group_head->wake);
     }
     pthread_mutex_unlock(&sh->group_lock);
+    pthread_cond_destroy(&w.wake);
     while (sem_wait(&srv->workers) != 0)
         ; /* EINTR */
     rq->l = pool_take(sh);
