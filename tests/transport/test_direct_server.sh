@@ -5,7 +5,7 @@
 # rule 8), one whose record never reached the payee and one tampered with on
 # the way (both settle too: the payer's genuine signed record is a payment).
 # The ledger must conserve value.
-# Ports: offpayd 20300-20399, payees 20400-20499, relay 20900-20999.
+# Ports: offpayd 20300-20399, payees 20400-20499, relay 21000-21099 (apart from test_direct.c's peers, 20750-20999: a payer of that test retrying a port this relay took over would be relayed to bob).
 . "$(dirname "$0")/../wallet/lib.sh"
 PEER=${PEER:?PEER must name offpay-test-peer}
 
@@ -48,7 +48,7 @@ RELAY_PID=""
 RELAY_PORT=""
 # relay PLAN: start the test peer between alice and bob's receive.
 relay() {
-  "$PEER" relay 127.0.0.1:20900-20999 "127.0.0.1:$RPORT" "$1" >"$T/relay.out" 2>"$T/relay.err" &
+  "$PEER" relay 127.0.0.1:21000-21099 "127.0.0.1:$RPORT" "$1" >"$T/relay.out" 2>"$T/relay.err" &
   RELAY_PID=$!
   local i
   for i in $(seq 1 200); do
