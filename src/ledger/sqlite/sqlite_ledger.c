@@ -78,6 +78,10 @@ enum stmt {
     S_SAVEPOINT,
     S_RELEASE,
     S_ROLLBACK_TO,
+    S_BEGIN,
+    S_BEGIN_IMMEDIATE,
+    S_COMMIT,
+    S_ROLLBACK,
     S_COUNT
 };
 
@@ -156,6 +160,12 @@ static const char *const sql_text[S_COUNT] = {
     [S_SAVEPOINT] = "SAVEPOINT offpay_member",
     [S_RELEASE] = "RELEASE offpay_member",
     [S_ROLLBACK_TO] = "ROLLBACK TO offpay_member",
+    /* Prepared once, as the others: sqlite3_exec would parse them again for
+     * every transaction (every request reads in one). */
+    [S_BEGIN] = "BEGIN",
+    [S_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
 };
 
 /* Growable buffers for the blobs a get hands out (valid until the next call). */
@@ -219,6 +229,13 @@ static enum offpay_ledger_result exec_done(struct sqlite_ledger *s, sqlite3_stmt
     enum offpay_ledger_result r = rc == SQLITE_DONE ? OFFPAY_LEDGER_OK : fail(s, sqlite3_extended_errcode(s->db));
     sqlite3_reset(st);
     return r;
+}
+
+/* Run one of the statements that begin or end a transaction. */
+static enum offpay_ledger_result tx_stmt(struct sqlite_ledger *s, enum stmt i)
+{
+    sqlite3_stmt *st = stmt(s, i);
+    return st != NULL ? exec_done(s, st) : fail(s, sqlite3_extended_errcode(s->db));
 }
 
 /* Step to the first row: OK (row ready), NOT_FOUND, or an error (reset). */
@@ -382,7 +399,7 @@ static enum offpay_ledger_result sl_begin(struct offpay_ledger *l, int write)
     }
     if (write)
         pthread_mutex_lock(&write_lock);
-    r = exec_sql(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
+    r = tx_stmt(s, write ? S_BEGIN_IMMEDIATE : S_BEGIN);
     if (r != OFFPAY_LEDGER_OK) {
         if (write)
             pthread_mutex_unlock(&write_lock);
@@ -410,8 +427,13 @@ static void sl_rollback(struct offpay_ledger *l)
     for (int i = 0; i < S_COUNT; i++)
         if (s->st[i] != NULL)
             sqlite3_reset(s->st[i]);
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(s->db)) {
+        /* Best effort, and what went wrong before stays in s->err. */
+        char keep[sizeof s->err];
+        memcpy(keep, s->err, sizeof keep);
+        (void)tx_stmt(s, S_ROLLBACK);
+        memcpy(s->err, keep, sizeof keep);
+    }
     end_tx(s);
 }
 
@@ -425,7 +447,7 @@ static enum offpay_ledger_result sl_commit(struct offpay_ledger *l)
     for (int i = 0; i < S_COUNT; i++)
         if (s->st[i] != NULL)
             sqlite3_reset(s->st[i]); /* a pending read would keep the transaction open */
-    enum offpay_ledger_result r = exec_sql(s, "COMMIT");
+    enum offpay_ledger_result r = tx_stmt(s, S_COMMIT);
     if (r != OFFPAY_LEDGER_OK) {
         /* In WAL mode a commit appends the transaction's frames to the log,
          * its commit frame last, then syncs the log.  A write that failed
