@@ -398,14 +398,18 @@ int request_tx_keys(struct request *rq, enum tx_step (*fn)(struct request *rq, v
     w.t.ctx = ctx;
     w.m.result = TX_BUSY;
     pthread_cond_init(&w.wake, NULL);
-    /* Storage must not stall crypto: while this request waits for its group
-     * and for the commit to reach the disk, its worker permit goes to a
-     * request that has signatures to verify. */
-    sem_post(&srv->workers);
-    /* Nor its reader connection: there are as many waiting requests as
-     * clients, and a connection each would mean a database session each. */
+    /* While this request waits for its group and for the commit to reach
+     * the disk it holds no reader connection (there are as many waiting
+     * requests as clients, and a connection each would mean a database
+     * session each) ... */
     pool_give(sh, rq->l);
     rq->l = NULL;
+    /* ... nor its worker permit: storage must not stall crypto, the permit
+     * goes to a request that has signatures to verify.  In this order: the
+     * thread the post wakes may run at once and take a reader, and readers
+     * in use must stay within the pool (threads + 1), or each such take
+     * opens a connection and each give closes one. */
+    sem_post(&srv->workers);
     pthread_mutex_lock(&sh->group_lock);
     *sh->group_tail = &w;
     sh->group_tail = &w.next;
