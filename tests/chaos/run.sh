@@ -206,6 +206,10 @@ enrol() {
   for try in 1 2 3 4; do
     wrun "0 7" "$name" init --server "$PURL" --account "$name" --token "$token"
     [ -f "$T/$name/wallet.db" ] && [ "$RC" = 0 ] && break
+    # Killed once the wallet was whole (wallet.db appears only whole, and
+    # enrol.key goes last): it is made, and a re-run would rightly answer
+    # that the folder holds a wallet (exit 2).
+    [ "$RC" = 137 ] && [ -f "$T/$name/wallet.db" ] && [ ! -e "$T/$name/enrol.key" ] && break
     # The user tries again, on a network that works now.
     nofault
     [ -z "$SERVER_PID" ] && start_server
