@@ -152,6 +152,15 @@ restart_server() {
 }
 
 # ledger BASE_PORT: a fresh ledger and a running server.
+# audit WHEN: offpayd audit must pass (a check; its output on failure).
+audit() {
+  CHECKS=$((CHECKS + 1))
+  "$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit.out" 2>&1 || fail "audit after $1: $(cat "$T/audit.out")"
+}
+
+# wid NAME: wallet NAME's id, 32 lowercase hex digits, from its store.
+wid() { sqlite3 "$T/$1/wallet.db" "SELECT lower(hex(wallet_id)) FROM identity"; }
+
 ledger() {
   "$OFFPAYD" init --ledger "$LEDGER" >/dev/null || { echo "offpayd init failed" >&2; exit 1; }
   start_server "$1"

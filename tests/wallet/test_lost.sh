@@ -12,11 +12,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../common/proxy.sh"
 
-audit() {
-  CHECKS=$((CHECKS + 1))
-  "$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit.out" 2>&1 || fail "audit after $1: $(cat "$T/audit.out")"
-}
-wid() { sqlite3 "$T/$1/wallet.db" "SELECT lower(hex(wallet_id)) FROM identity"; }
 serial() { sqlite3 "$T/ledger.db" "SELECT serial FROM revocation"; }
 # d ARGS...: offpayd ARGS --ledger LEDGER --json; stdout in $T/d.json, exit code in $DRC
 d() {

@@ -15,11 +15,6 @@ ledger 19450
 enrol alice 100000
 enrol bob 100000
 
-audit() {
-  CHECKS=$((CHECKS + 1))
-  "$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit.out" 2>&1 || fail "audit after $1: $(cat "$T/audit.out")"
-}
-wid() { sqlite3 "$T/$1/wallet.db" "SELECT lower(hex(wallet_id)) FROM identity"; }
 stamp_hex() { sqlite3 "$T/$1/wallet.db" "SELECT hex(sync_stamp) FROM limits"; }
 kind() { head -c 7 "$1"; }
 

@@ -16,10 +16,6 @@ enrol alice 100000
 enrol bob 100000
 enrol carol 100000
 
-audit() {
-  CHECKS=$((CHECKS + 1))
-  "$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit.out" 2>&1 || fail "audit after $1: $(cat "$T/audit.out")"
-}
 server_at() {
   stop_server
   export OFFPAYD_NOW=$1

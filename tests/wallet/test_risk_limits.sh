@@ -12,11 +12,6 @@ ledger 19800
 enrol alice 100000
 enrol bob 100000
 
-audit() {
-  CHECKS=$((CHECKS + 1))
-  "$OFFPAYD" audit --ledger "$LEDGER" >"$T/audit.out" 2>&1 || fail "audit after $1: $(cat "$T/audit.out")"
-}
-wid() { sqlite3 "$T/$1/wallet.db" "SELECT lower(hex(wallet_id)) FROM identity"; }
 online() { j "$1" .online balance; }
 
 say "the defaults: holding 2000000, offline time a week, in offpayd limits and offpay limits"

@@ -2203,6 +2203,15 @@ static struct b_query *query_start(struct b_query *q, int stmt)
 }
 
 /* The parameters of q (arrays finished); -1 when out of memory. */
+/* Whether q has rows to send: kept (1), or freed (0). */
+static int query_kept(struct b_query *q)
+{
+    if (q->a[0].n > 0)
+        return 1;
+    query_free(q);
+    return 0;
+}
+
 static int query_params(struct b_query *q, struct params *p)
 {
     memset(p, 0, sizeof *p);
@@ -2250,9 +2259,7 @@ static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
         arr_i64(&c->a[3], (int64_t)u->amount);
         arr_i64(&c->a[4], (int64_t)u->created);
     }
-    nq += c->a[0].n > 0;
-    if (c->a[0].n == 0)
-        query_free(c);
+    nq += query_kept(c);
 
     c = query_start(&q[nq], S_F_COINS_SPEND);
     for (size_t i = from; i < to; i++) {
@@ -2266,9 +2273,7 @@ static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
         arr_add(&c->a[3], w->nw.spend.by_null ? NULL : w->nw.spend.by, OFFPAY_RECORD_ID_BYTES);
         arr_i64(&c->a[4], (int64_t)w->nw.spend.at);
     }
-    nq += c->a[0].n > 0;
-    if (c->a[0].n == 0)
-        query_free(c);
+    nq += query_kept(c);
 
     c = query_start(&q[nq], S_F_RECORDS);
     for (size_t i = from; i < to; i++) {
@@ -2284,9 +2289,7 @@ static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
         arr_add(&c->a[6], rec->refusal, rec->refusal_len);
         arr_i64(&c->a[7], (int64_t)rec->at);
     }
-    nq += c->a[0].n > 0;
-    if (c->a[0].n == 0)
-        query_free(c);
+    nq += query_kept(c);
 
     c = query_start(&q[nq], S_F_NONCES);
     for (size_t i = from; i < to; i++) {
@@ -2297,9 +2300,7 @@ static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
         arr_add(&c->a[1], e->key + OFFPAY_WALLET_ID_BYTES, OFFPAY_HTTP_NONCE_BYTES);
         arr_i64(&c->a[2], (int64_t)e->v.nonce.ts);
     }
-    nq += c->a[0].n > 0;
-    if (c->a[0].n == 0)
-        query_free(c);
+    nq += query_kept(c);
 
     /* an account once, with the last values of the stretch: many records
      * paying one payee make one row update, not one each */
@@ -2316,9 +2317,7 @@ static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
         arr_i64(&c->a[3], (int64_t)w->nw.acc.received);
         arr_i64(&c->a[4], (int64_t)w->nw.acc.sent);
     }
-    nq += c->a[0].n > 0;
-    if (c->a[0].n == 0)
-        query_free(c);
+    nq += query_kept(c);
 
     /* a wallet's last sync once, the latest */
     b->stamp++;
@@ -2331,9 +2330,7 @@ static int b_build(struct batch *b, size_t from, size_t to, struct b_query *q)
         arr_add(&c->a[0], b->e[w->entry].key, OFFPAY_WALLET_ID_BYTES);
         arr_i64(&c->a[1], (int64_t)b->e[w->entry].v.w.last_sync);
     }
-    nq += c->a[0].n > 0;
-    if (c->a[0].n == 0)
-        query_free(c);
+    nq += query_kept(c);
     for (int i = 0; i < nq; i++)
         q[i].want = q[i].a[0].n;
     return nq;
