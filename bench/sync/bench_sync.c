@@ -280,7 +280,8 @@ struct client {
     const struct wallet *payer;
     char **bodies; /* one per batch */
     size_t n_bodies, per_batch, records;
-    size_t settled;
+    size_t settled; /* records settled by the timed calls */
+    size_t warm;    /* the first warm bodies go before the start, untimed */
     int failed;
     pthread_barrier_t *start;
 };
@@ -288,17 +289,18 @@ struct client {
 static void *client_run(void *arg)
 {
     struct client *c = arg;
-    pthread_barrier_wait(c->start);
-    for (size_t b = 0; b < c->n_bodies; b++) {
+    size_t b;
+    for (b = 0; b < c->n_bodies; b++) {
         long st = 0;
         char *text = NULL;
         size_t len = 0;
+        if (b == c->warm)
+            pthread_barrier_wait(c->start);
         enum offpay_status s = offpay_client_call_text(c->base, "POST", "/v1/sync", c->bodies[b], strlen(c->bodies[b]),
                                                        &c->payer->auth, 300, &st, &text, &len);
         if (s != OFFPAY_OK || st != 200) {
-            c->failed = 1;
             free(text);
-            return NULL;
+            break;
         }
         /* The answer is checked by counting, not parsed (a tree of a megabyte
          * answer would cost the clients, which share the cores with the
@@ -313,14 +315,16 @@ static void *client_run(void *arg)
         for (const char *p = u; p != NULL && (p = strstr(p, "\"OP1UTX:")) != NULL; p += 8)
             coins++;
         size_t want = c->records - b * c->per_batch < c->per_batch ? c->records - b * c->per_batch : c->per_batch;
-        if (strncmp(text, "{\"results\":[", 12) != 0 || statuses != want || settled != want || coins != want) {
-            c->failed = 1;
-            free(text);
-            return NULL;
-        }
-        c->settled += settled;
+        int head = strncmp(text, "{\"results\":[", 12) == 0;
         free(text);
+        if (!head || statuses != want || settled != want || coins != want)
+            break;
+        if (b >= c->warm)
+            c->settled += settled;
     }
+    c->failed = b < c->n_bodies;
+    if (b < c->warm || c->warm >= c->n_bodies)
+        pthread_barrier_wait(c->start); /* the start was not reached: the others still wait for it */
     return NULL;
 }
 
@@ -755,6 +759,10 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
         cl[k].payer = &payers[k];
         cl[k].per_batch = 1;
         cl[k].records = per_client;
+        /* Each client's first sync warms its offpayd (connections opened
+         * through the delay, PostgreSQL's caches), untimed: the run measures
+         * servers that have been up, not their start. */
+        cl[k].warm = 1;
         cl[k].bodies = build(&payers[k], &payees[k], coins[k], per_client, 1, &cl[k].n_bodies);
         free(coins[k]);
     }
@@ -781,8 +789,9 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
     }
     size_t settled = 0;
     for (int k = 0; k < clients; k++) {
-        if (cl[k].failed || cl[k].settled != per_client)
-            die("scaling, %d processes: only %zu of %zu records settled", procs, cl[k].settled, per_client);
+        if (cl[k].failed || cl[k].settled != per_client - cl[k].warm)
+            die("scaling, %d processes: only %zu of %zu timed records settled", procs, cl[k].settled,
+                per_client - cl[k].warm);
         settled += cl[k].settled;
         for (size_t b = 0; b < cl[k].n_bodies; b++)
             free(cl[k].bodies[b]);
@@ -967,6 +976,8 @@ int main(int argc, char **argv)
                 die("--long-chunk takes at least 3 records");
         } else if (strcmp(argv[i], "--scaling-records") == 0 && i + 1 < argc) {
             scaling_records = (size_t)strtoul(argv[++i], NULL, 10);
+            if (scaling_records < 2)
+                die("--scaling-records takes at least 2 (the first of each client is untimed)");
         } else if (strcmp(argv[i], "--issuer-pkcs11") == 0 && i + 3 < argc) {
             char *o[] = {"--issuer-pkcs11", argv[i + 1], "--token", argv[i + 2], "--pin-file", argv[i + 3]};
             memcpy(issuer_args, o, sizeof o);
