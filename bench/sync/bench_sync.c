@@ -1156,7 +1156,7 @@ int main(int argc, char **argv)
          * server's sync stamp), all else free.  SQLite only: on PostgreSQL
          * the database's CPU is not in the server's figure. */
         double sus = sign_cpu_us(), b = best.cpu_us + best.client_us;
-        if (strncmp(ledger, "sqlite:", 7) == 0)
+        if (strncmp(ledger, "sqlite:", 7) == 0 && best.batch > 1)
             printf("name=many_wallets_signature_ceiling verify_us=%.1f sign_us=%.1f batch_cpu_us=%.1f "
                    "ceiling_over_best_batch=%.2f many_over_best_batch=%.2f\n",
                    vus, sus, b, b / (b + vus + 2 * sus), mw.rps / best.rps);
