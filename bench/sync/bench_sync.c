@@ -735,6 +735,30 @@ static void proxy_start(const char *url, char *out, size_t cap)
     snprintf(out, cap, "postgresql://%s@127.0.0.1:%u/%s", user, (unsigned)ntohs(sa.sin_port), db);
 }
 
+/* The machine's CPU time so far, from /proc/stat, in clock ticks: all of
+ * it, and the idle (with I/O wait) and stolen parts. */
+struct machine_cpu {
+    unsigned long long total, idle, steal;
+};
+
+static struct machine_cpu machine_cpu(void)
+{
+    struct machine_cpu m = {0, 0, 0};
+    unsigned long long v[10] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return m;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            m.total += v[i];
+        m.idle = v[3] + v[4];
+        m.steal = v[7];
+    }
+    fclose(f);
+    return m;
+}
+
 /* records/s of procs offpayd processes (threads workers each) on the
  * ledger at url, clients many-wallet clients spread over them, each syncing
  * per_client records one per request. */
@@ -775,10 +799,14 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
     }
     pthread_barrier_wait(&bar);
     double t0 = now_s();
+    struct machine_cpu m0 = machine_cpu();
     for (int k = 0; k < clients; k++)
         pthread_join(tid[k], NULL);
     double seconds = now_s() - t0;
+    struct machine_cpu m1 = machine_cpu();
     pthread_barrier_destroy(&bar);
+    double ticks = m1.total > m0.total ? (double)(m1.total - m0.total) : 1;
+    double busy = 1 - (double)(m1.idle - m0.idle) / ticks, stolen = (double)(m1.steal - m0.steal) / ticks;
     double cpu = 0;
     for (int i = 0; i < procs; i++) {
         struct rusage ru;
@@ -800,8 +828,9 @@ static double run_scaling(struct wallet *payers, struct wallet *payees, const ch
     }
     double rps = (double)settled / seconds;
     printf("name=pg_scaling shards=%d processes=%d threads=%d delay_us=%ld clients=%d records=%zu seconds=%.3f "
-           "records_per_second=%.0f offpayd_cpu_us_per_record=%.0f\n",
-           shards, procs, scaling_threads, proxy_delay_us, clients, settled, seconds, rps, cpu * 1e6 / (double)settled);
+           "records_per_second=%.0f offpayd_cpu_us_per_record=%.0f machine_busy=%.2f stolen=%.2f\n",
+           shards, procs, scaling_threads, proxy_delay_us, clients, settled, seconds, rps, cpu * 1e6 / (double)settled,
+           busy, stolen);
     fflush(stdout);
     return rps;
 }
