@@ -421,7 +421,15 @@ static enum offpay_ledger_result exec_cmd(struct pg_ledger *s, const char *sql);
 static enum offpay_ledger_result session_setup(struct pg_ledger *s)
 {
     enum offpay_ledger_result r = exec_cmd(s, "SET lock_timeout = '5s'");
-    return r == OFFPAY_LEDGER_OK ? exec_cmd(s, "SET client_min_messages = warning") : r;
+    if (r == OFFPAY_LEDGER_OK)
+        r = exec_cmd(s, "SET client_min_messages = warning");
+    /* Every statement is prepared once and run with keys as parameters: a
+     * generic plan looks each key up by its index, whatever the number of
+     * keys.  A custom plan (PostgreSQL's default for a statement's first
+     * five runs) sees a batch's 1000-element arrays and, on a young table's
+     * statistics, chooses to hash the whole table instead, and plans each
+     * time. */
+    return r == OFFPAY_LEDGER_OK ? exec_cmd(s, "SET plan_cache_mode = force_generic_plan") : r;
 }
 
 /* Outside a transaction a broken connection is reopened: the server may
@@ -2874,10 +2882,15 @@ static int b_ask(struct batch *b, int kind, const uint8_t *keys, size_t n, size_
     return 0;
 }
 
-static void arr_keys(struct b_array *a, const uint8_t *keys, size_t n, size_t size, size_t off, size_t len)
+/* The keys of kind's entries, each once (a group's records may all pay one
+ * payee: its key is asked for a thousand times).  A key sent twice costs
+ * PostgreSQL its lookup twice, and in a scan's filter (x = ANY($1) with the
+ * array a parameter) every row is compared with every element. */
+static void arr_entries(struct b_array *a, const struct batch *b, int kind, size_t off, size_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        arr_add(a, keys + i * size + off, len);
+    for (size_t i = 0; i < b->ne; i++)
+        if (b->e[i].kind == kind)
+            arr_add(a, b->e[i].key + off, len);
 }
 
 /* The rows of one read-ahead statement: ERROR (out of memory), or OK with
@@ -3122,46 +3135,41 @@ static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const stru
      * each wallet found absent until a row says otherwise). */
     if (n[OFFPAY_LEDGER_KEY_RECORD] > 0) {
         c = query_start(&q[nq++], S_B_RECORDS);
-        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_RECORD], n[OFFPAY_LEDGER_KEY_RECORD], OFFPAY_RECORD_ID_BYTES, 0,
-                 OFFPAY_RECORD_ID_BYTES);
+        arr_entries(&c->a[0], b, C_RECORD, 0, OFFPAY_RECORD_ID_BYTES);
     }
     for (int round = 0; round < 3 && wallets > 0; round++) {
         int stmt = round == 0 ? S_B_WALLETS : round == 1 ? S_B_ACCOUNTS : S_B_LIMITS, i = 0;
         c = query_start(&q[nq++], stmt);
         if (stmt == S_B_ACCOUNTS) {
-            for (size_t j = 0; j < n[OFFPAY_LEDGER_KEY_ACCOUNT]; j++) {
+            for (size_t j = 0; j < b->ne; j++) {
+                if (b->e[j].kind != C_ACCOUNT)
+                    continue;
                 uint64_t id = 0;
                 for (size_t x = 0; x < 8; x++)
-                    id = (id << 8) | key[OFFPAY_LEDGER_KEY_ACCOUNT][8 * j + x];
+                    id = (id << 8) | b->e[j].key[x];
                 arr_i64(&c->a[0], (int64_t)id);
             }
             i = 1;
         }
-        arr_keys(&c->a[i], key[OFFPAY_LEDGER_KEY_WALLET], n[OFFPAY_LEDGER_KEY_WALLET], OFFPAY_WALLET_ID_BYTES, 0,
-                 OFFPAY_WALLET_ID_BYTES);
-        if (stmt == S_B_LIMITS)
-            arr_add(&c->a[i], zero, sizeof zero);
-        arr_keys(&c->a[i + 1], key[OFFPAY_LEDGER_KEY_WALLET_KEY], n[OFFPAY_LEDGER_KEY_WALLET_KEY],
-                 OFFPAY_PUBLIC_KEY_BYTES, 0, OFFPAY_PUBLIC_KEY_BYTES);
+        /* the limits' entries are the wallets' ids and the default's */
+        arr_entries(&c->a[i], b, stmt == S_B_LIMITS ? C_LIMITS : C_WALLET, 0, OFFPAY_WALLET_ID_BYTES);
+        arr_entries(&c->a[i + 1], b, C_WALLET_KEY, 0, OFFPAY_PUBLIC_KEY_BYTES);
     }
     if (n[OFFPAY_LEDGER_KEY_COIN] > 0) {
         c = query_start(&q[nq++], S_B_COINS);
-        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_COIN], n[OFFPAY_LEDGER_KEY_COIN], coin, 0, OFFPAY_PUBLIC_KEY_BYTES);
-        arr_keys(&c->a[1], key[OFFPAY_LEDGER_KEY_COIN], n[OFFPAY_LEDGER_KEY_COIN], coin, OFFPAY_PUBLIC_KEY_BYTES,
-                 OFFPAY_UTXO_ID_BYTES);
+        arr_entries(&c->a[0], b, C_COIN, 0, OFFPAY_PUBLIC_KEY_BYTES);
+        arr_entries(&c->a[1], b, C_COIN, OFFPAY_PUBLIC_KEY_BYTES, OFFPAY_UTXO_ID_BYTES);
     }
     if (n[OFFPAY_LEDGER_KEY_NONCE] > 0) {
         c = query_start(&q[nq++], S_B_NONCES);
-        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_NONCE], n[OFFPAY_LEDGER_KEY_NONCE], nonce, 0, OFFPAY_WALLET_ID_BYTES);
-        arr_keys(&c->a[1], key[OFFPAY_LEDGER_KEY_NONCE], n[OFFPAY_LEDGER_KEY_NONCE], nonce, OFFPAY_WALLET_ID_BYTES,
-                 OFFPAY_HTTP_NONCE_BYTES);
+        arr_entries(&c->a[0], b, C_NONCE, 0, OFFPAY_WALLET_ID_BYTES);
+        arr_entries(&c->a[1], b, C_NONCE, OFFPAY_WALLET_ID_BYTES, OFFPAY_HTTP_NONCE_BYTES);
     }
     if (wallets > 0) /* the revocation list's head, for the answers (ep_sync.c) */
         (void)query_start(&q[nq++], S_REVOCATION_GET);
     if (n[OFFPAY_LEDGER_KEY_WALLET_KEY] > 0) {
         c = query_start(&q[nq++], S_B_HOLDINGS);
-        arr_keys(&c->a[0], key[OFFPAY_LEDGER_KEY_WALLET_KEY], n[OFFPAY_LEDGER_KEY_WALLET_KEY], OFFPAY_PUBLIC_KEY_BYTES,
-                 0, OFFPAY_PUBLIC_KEY_BYTES);
+        arr_entries(&c->a[0], b, C_HOLDING, 0, OFFPAY_PUBLIC_KEY_BYTES);
     }
     b->internal = 1;
     r = b_pipeline(s, q, nq, 0, &bad);
