@@ -297,6 +297,28 @@ int main(int argc, char **argv)
     CHECK(op->fraud_get(l, rid2, &fg) == OFFPAY_LEDGER_OK && fg.record_len == 6 && fg.first_record_len == 4);
     CHECK(op->commit(l) == OFFPAY_LEDGER_OK);
 
+    /* a coin's account must exist, statement by statement and (PostgreSQL)
+     * in a set-based write: the commit fails and stores nothing */
+    struct offpay_ledger_utxo stray = u;
+    stray.id[0] = 5;
+    stray.account_id = a1 + 1000;
+    CHECK(op->begin(l, 1) == OFFPAY_LEDGER_OK);
+    CHECK(op->utxo_insert(l, &stray, 1) == OFFPAY_LEDGER_ERROR);
+    op->rollback(l);
+    if (op->prefetch != NULL) {
+        struct offpay_ledger_keys k;
+        memset(&k, 0, sizeof k);
+        CHECK(offpay_ledger_keys_add(&k, OFFPAY_LEDGER_KEY_COIN, stray.owner, stray.id) == 0);
+        CHECK(op->begin(l, OFFPAY_LEDGER_BEGIN_DEFERRED) == OFFPAY_LEDGER_OK);
+        CHECK(op->prefetch(l, &k) == OFFPAY_LEDGER_OK);
+        CHECK(op->utxo_insert(l, &stray, 1) == OFFPAY_LEDGER_OK); /* deferred */
+        CHECK(op->commit(l) == OFFPAY_LEDGER_RETRY);
+        offpay_ledger_keys_free(&k);
+    }
+    CHECK(op->begin(l, 0) == OFFPAY_LEDGER_OK);
+    CHECK(op->utxo_get(l, stray.owner, stray.id, &ug) == OFFPAY_LEDGER_NOT_FOUND);
+    op->rollback(l);
+
     /* a key's unspent coins: the spent one is not listed, max is respected */
     struct offpay_ledger_utxo u2 = u, u3 = u;
     u2.id[0] = 3;

@@ -181,8 +181,12 @@ static const struct {
                                   "per_payment = EXCLUDED.per_payment, offline_total = EXCLUDED.offline_total, "
                                   "count = EXCLUDED.count, period = EXCLUDED.period, issued_at = EXCLUDED.issued_at, "
                                   "holding = EXCLUDED.holding, offline_time = EXCLUDED.offline_time"},
+    /* A coin's account must exist (a division by zero otherwise): the
+     * schema's foreign key did this until 005_coins.sql, one trigger query
+     * per coin. */
     [S_UTXO_INSERT] = {"bbiii", "INSERT INTO utxos (id, owner, account_id, amount, created) "
-                                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
+                                "VALUES ($1, $2, $3 * (SELECT 1 / count(*) FROM accounts WHERE id = $3), $4, $5) "
+                                "ON CONFLICT DO NOTHING"},
     /* A coin is found under its owner's key only (ledger.h). */
     [S_UTXO_GET] = {"bb", "SELECT owner, account_id, amount, spent, spent_by, created FROM utxos "
                           "WHERE id = $2 AND owner = $1"},
@@ -236,11 +240,18 @@ static const struct {
     /* The writes check that they changed the rows predicted (the last
      * parameter): if not, a division by zero aborts the transaction before
      * its COMMIT, which follows in the same round trip, and the group runs
-     * again statement by statement. */
+     * again statement by statement.  The inserts are plain: every row was
+     * read absent, so a conflict is a wrong prediction too (23505, the
+     * same rerun), and ON CONFLICT's check of each unique index before
+     * each row would only cost.  The new coins' accounts must all exist
+     * (one check for the statement, where the foreign key dropped by
+     * 005_coins.sql ran one query per coin). */
     [S_F_COINS_INSERT] = {"BBIIIi", "WITH w AS (INSERT INTO utxos (id, owner, account_id, amount, created) "
                                     "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::int8[], $5::int8[]) "
-                                    "ON CONFLICT DO NOTHING RETURNING 1) "
-                                    "SELECT 1 / (CASE WHEN count(*) = $6 THEN 1 ELSE 0 END) FROM w"},
+                                    "RETURNING 1) "
+                                    "SELECT 1 / (CASE WHEN count(*) = $6 AND (SELECT count(*) FROM accounts WHERE id IN "
+                                    "(SELECT unnest($3::int8[]))) = (SELECT count(DISTINCT a) FROM unnest($3::int8[]) a) "
+                                    "THEN 1 ELSE 0 END) FROM w"},
     [S_F_COINS_SPEND] = {"BBIBIi", "WITH w AS (UPDATE utxos u SET spent = k.how, spent_by = k.by, spent_at = k.at "
                                    "FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::bytea[], $5::int8[]) "
                                    "AS k(owner, id, how, by, at) "
@@ -249,10 +260,10 @@ static const struct {
     [S_F_RECORDS] = {"BIBBBBBIi", "WITH w AS (INSERT INTO records (id, state, payer_wallet, payee_key, body, "
                                   "confirmation, refusal, at) SELECT * FROM unnest($1::bytea[], $2::int8[], "
                                   "$3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[], $8::int8[]) "
-                                  "ON CONFLICT DO NOTHING RETURNING 1) "
+                                  "RETURNING 1) "
                                   "SELECT 1 / (CASE WHEN count(*) = $9 THEN 1 ELSE 0 END) FROM w"},
     [S_F_NONCES] = {"BBIi", "WITH w AS (INSERT INTO nonces (wallet_id, nonce, ts) "
-                            "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) ON CONFLICT DO NOTHING "
+                            "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) "
                             "RETURNING 1) SELECT 1 / (CASE WHEN count(*) = $4 THEN 1 ELSE 0 END) FROM w"},
     [S_F_ACCOUNTS] = {"IIIIIi", "WITH w AS (UPDATE accounts a SET online = k.online, minted = k.minted, "
                                 "received = k.received, sent = k.sent "
@@ -394,7 +405,7 @@ static enum offpay_ledger_result fail_res(struct pg_ledger *s, PGresult *res)
         strcmp(state, "40P01") == 0 || /* deadlock_detected */
         strcmp(state, "55P03") == 0)   /* lock_not_available (lock_timeout) */
         return OFFPAY_LEDGER_RETRY;
-    if (strcmp(state, "23505") == 0) /* unique_violation (not expected: inserts use ON CONFLICT) */
+    if (strcmp(state, "23505") == 0) /* unique_violation (a set-based insert's wrong prediction) */
         return OFFPAY_LEDGER_DUPLICATE;
     return OFFPAY_LEDGER_ERROR;
 }
