@@ -432,15 +432,7 @@ static enum offpay_ledger_result exec_cmd(struct pg_ledger *s, const char *sql);
 static enum offpay_ledger_result session_setup(struct pg_ledger *s)
 {
     enum offpay_ledger_result r = exec_cmd(s, "SET lock_timeout = '5s'");
-    if (r == OFFPAY_LEDGER_OK)
-        r = exec_cmd(s, "SET client_min_messages = warning");
-    /* Every statement is prepared once and run with keys as parameters: a
-     * generic plan looks each key up by its index, whatever the number of
-     * keys.  A custom plan (PostgreSQL's default for a statement's first
-     * five runs) sees a batch's 1000-element arrays and, on a young table's
-     * statistics, chooses to hash the whole table instead, and plans each
-     * time. */
-    return r == OFFPAY_LEDGER_OK ? exec_cmd(s, "SET plan_cache_mode = force_generic_plan") : r;
+    return r == OFFPAY_LEDGER_OK ? exec_cmd(s, "SET client_min_messages = warning") : r;
 }
 
 /* Outside a transaction a broken connection is reopened: the server may
