@@ -67,6 +67,8 @@ int main(void)
                u.spent == OFFPAY_LEDGER_SPENT_BY_UNLOAD);
         /* spent coins stay spent: not insertable again, not spendable */
         u.spent = 0;
+        /* a coin's insert is a look-up and an insert, atomic only in a write transaction */
+        CHECK(op->utxo_insert(l, &u, 10) == OFFPAY_LEDGER_ERROR);
         CHECK(op->begin(l, 1) == OFFPAY_LEDGER_OK);
         CHECK(op->utxo_insert(l, &u, 10) == OFFPAY_LEDGER_DUPLICATE);
         CHECK(op->utxo_spend(l, &u, OFFPAY_LEDGER_SPENT_BY_UNLOAD, NULL, 10) == OFFPAY_LEDGER_NOT_FOUND);
