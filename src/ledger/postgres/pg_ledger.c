@@ -101,6 +101,7 @@ enum stmt {
     S_B_NONCES,
     S_B_LIMITS,
     S_B_HOLDINGS,
+    S_B_HOLDINGS_DUE,
     S_F_COINS_INSERT,
     S_F_COINS_SPEND,
     S_F_RECORDS,
@@ -237,6 +238,21 @@ static const struct {
     [S_B_HOLDINGS] = {"B", "SELECT owner, least(sum(amount), 9223372036854775807)::int8, "
                            "(sum(amount) > 9223372036854775807 OR bool_or(amount <= 0)) "
                            "FROM utxos WHERE owner = ANY($1) AND spent = 0 GROUP BY owner"},
+    /* The read-ahead's holdings: only of the keys whose wallet has a
+     * holding limit, its own or the default (all zero; either one not
+     * 0: a superset of those that have one), each with its sum (0 without
+     * coins).  Without a limit the sum decides nothing (limits.c asks for
+     * it only under a limit), and it costs a read of every coin the key
+     * holds: a busy payee's are many, and each single-record sync paying
+     * it read them all again.  A key left out is not known to the batch,
+     * so asking for it runs the plain statement. */
+    [S_B_HOLDINGS_DUE] = {"B", "SELECT k.owner, least(coalesce(c.total, 0), 9223372036854775807)::int8, "
+                                "coalesce(c.total > 9223372036854775807 OR c.bad, false) "
+                                "FROM (SELECT DISTINCT w.public_key AS owner FROM wallets w JOIN limits l "
+                                "ON l.wallet_id = w.id OR l.wallet_id = '\\x00000000000000000000000000000000' "
+                                "WHERE w.public_key = ANY($1) AND l.holding <> 0) k "
+                                "LEFT JOIN LATERAL (SELECT sum(amount) AS total, bool_or(amount <= 0) AS bad "
+                                "FROM utxos WHERE owner = k.owner AND spent = 0) c ON true"},
     /* The writes check that they changed the rows predicted (the last
      * parameter): if not, a division by zero aborts the transaction before
      * its COMMIT, which follows in the same round trip, and the group runs
@@ -3020,7 +3036,8 @@ static enum offpay_ledger_result b_rows(struct pg_ledger *s, int stmt, int *bad)
             b->e[e].v.lim.issued_at = at;
             break;
         }
-        case S_B_HOLDINGS: {
+        case S_B_HOLDINGS:
+        case S_B_HOLDINGS_DUE: {
             uint64_t sum;
             int over;
             if (get_fixed(s, row, 0, key, OFFPAY_PUBLIC_KEY_BYTES) != 0 || get_u64(s, row, 1, &sum) != 0 ||
@@ -3059,7 +3076,7 @@ static enum offpay_ledger_result b_rows(struct pg_ledger *s, int stmt, int *bad)
 
 static const char *const b_shapes[S_COUNT] = {
     [S_B_RECORDS] = "bibbbbbi", [S_B_WALLETS] = WALLET_TYPES "b", [S_B_ACCOUNTS] = "itiiii", [S_B_COINS] = "biiibib",
-    [S_B_NONCES] = "bbiib",     [S_B_LIMITS] = "biiiiiii",        [S_B_HOLDINGS] = "bi?",
+    [S_B_NONCES] = "bbiib",     [S_B_LIMITS] = "biiiiiii",        [S_B_HOLDINGS] = "bi?", [S_B_HOLDINGS_DUE] = "bi?",
     [S_REVOCATION_GET] = "iii",
 };
 
@@ -3123,15 +3140,11 @@ static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const stru
         (b_ask(b, C_LIMITS, key[OFFPAY_LEDGER_KEY_WALLET], n[OFFPAY_LEDGER_KEY_WALLET], OFFPAY_WALLET_ID_BYTES) != 0 ||
          b_ask(b, C_LIMITS, zero, 1, OFFPAY_WALLET_ID_BYTES) != 0))
         goto plain;
-    /* every holding asked for starts at 0 (an owner without unspent coins has no row) */
-    for (size_t i = 0; i < n[OFFPAY_LEDGER_KEY_WALLET_KEY]; i++) {
-        long e = b_entry_of(b, C_HOLDING, key[OFFPAY_LEDGER_KEY_WALLET_KEY] + i * OFFPAY_PUBLIC_KEY_BYTES,
-                            OFFPAY_PUBLIC_KEY_BYTES);
-        if (e < 0)
+    /* a holding is known only if its row comes (S_B_HOLDINGS_DUE) */
+    for (size_t i = 0; i < n[OFFPAY_LEDGER_KEY_WALLET_KEY]; i++)
+        if (b_entry_of(b, C_HOLDING, key[OFFPAY_LEDGER_KEY_WALLET_KEY] + i * OFFPAY_PUBLIC_KEY_BYTES,
+                       OFFPAY_PUBLIC_KEY_BYTES) < 0)
             goto plain;
-        b->e[e].state = C_PRESENT;
-        b->e[e].v.holding = 0;
-    }
 
     /* One statement per kind of row, all in one round trip.  The wallets
      * come before their accounts and limits (b_rows marks the limits of
@@ -3171,7 +3184,7 @@ static enum offpay_ledger_result pg_prefetch(struct offpay_ledger *l, const stru
     if (wallets > 0) /* the revocation list's head, for the answers (ep_sync.c) */
         (void)query_start(&q[nq++], S_REVOCATION_GET);
     if (n[OFFPAY_LEDGER_KEY_WALLET_KEY] > 0) {
-        c = query_start(&q[nq++], S_B_HOLDINGS);
+        c = query_start(&q[nq++], S_B_HOLDINGS_DUE);
         arr_entries(&c->a[0], b, C_HOLDING, 0, OFFPAY_PUBLIC_KEY_BYTES);
     }
     b->internal = 1;
