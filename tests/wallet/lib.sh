@@ -12,6 +12,12 @@ OFFPAY=${OFFPAY:?OFFPAY must name the offpay program}
 OFFPAYD=${OFFPAYD:?OFFPAYD must name the offpayd program}
 T=$(mktemp -d "${TMPDIR:-/tmp}/offpay-wallet-test.XXXXXX")
 LEDGER="sqlite:$T/ledger.db"
+# Under tests/server/pg_run (a *_pg test): its PostgreSQL ledger, whose
+# issuer key needs a file of its own.
+if [ -n "${OFFPAY_TEST_LEDGER_URL:-}" ]; then
+  LEDGER=$OFFPAY_TEST_LEDGER_URL
+  export OFFPAYD_ISSUER_KEY=$T/issuer.key
+fi
 SERVER_PID=""
 # Extra options of every `offpayd serve` of the test (say, an issuer key in a token).
 SERVE_ARGS=()
