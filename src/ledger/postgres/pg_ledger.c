@@ -221,19 +221,25 @@ static const struct {
                      "WHERE spent = 0 AND account_id NOT IN (SELECT id FROM accounts) HAVING count(*) > 0"
                      ") t ORDER BY name COLLATE \"C\""},
     /* Set-based settlement: each statement reads (or writes) one kind of
-     * row for a whole group of requests, keys and values as arrays. */
+     * row for a whole group of requests, keys and values as arrays.  Each
+     * must cost in proportion to its keys, not to the table: a join with
+     * unnest(keys) runs as a nested loop of index lookups (the group's
+     * transaction asks for such plans, B_PLAN), and a key set
+     * read from another table is an array (= ANY(ARRAY(...)), an index
+     * scan) rather than a subquery PostgreSQL may run as a filter on every
+     * row. */
     [S_B_RECORDS] = {"B", "SELECT id, state, payer_wallet, payee_key, body, confirmation, refusal, at FROM records "
                           "WHERE id = ANY($1)"},
     [S_B_WALLETS] = {"BB", "SELECT " WALLET_COLS ", certificate FROM wallets WHERE id = ANY($1) OR public_key = ANY($2)"},
     [S_B_ACCOUNTS] = {"IBB", "SELECT id, name, online, minted, received, sent FROM accounts WHERE id = ANY($1) "
-                             "OR id IN (SELECT account_id FROM wallets WHERE id = ANY($2) OR public_key = ANY($3))"},
+                             "OR id = ANY(ARRAY(SELECT account_id FROM wallets WHERE id = ANY($2) OR public_key = ANY($3)))"},
     [S_B_COINS] = {"BB", "SELECT u.owner, u.account_id, u.amount, u.spent, u.spent_by, u.created, u.id FROM utxos u "
                          "JOIN unnest($1::bytea[], $2::bytea[]) AS k(owner, id) ON u.id = k.id AND u.owner = k.owner"},
     [S_B_NONCES] = {"BB", "SELECT n.wallet_id, n.nonce, n.ts, n.kind, n.answer FROM nonces n "
                           "JOIN unnest($1::bytea[], $2::bytea[]) AS k(w, n) ON n.wallet_id = k.w AND n.nonce = k.n"},
     [S_B_LIMITS] = {"BB", "SELECT wallet_id, per_payment, offline_total, count, period, issued_at, holding, "
                           "offline_time FROM limits WHERE wallet_id = ANY($1) "
-                          "OR wallet_id IN (SELECT id FROM wallets WHERE public_key = ANY($2))"},
+                          "OR wallet_id = ANY(ARRAY(SELECT id FROM wallets WHERE public_key = ANY($2)))"},
     /* as utxo_unspent_of would add them up: flag what does not fit, or a coin that is not positive */
     [S_B_HOLDINGS] = {"B", "SELECT owner, least(sum(amount), 9223372036854775807)::int8, "
                            "(sum(amount) > 9223372036854775807 OR bool_or(amount <= 0)) "
@@ -248,9 +254,9 @@ static const struct {
      * so asking for it runs the plain statement. */
     [S_B_HOLDINGS_DUE] = {"B", "SELECT k.owner, least(coalesce(c.total, 0), 9223372036854775807)::int8, "
                                 "coalesce(c.total > 9223372036854775807 OR c.bad, false) "
-                                "FROM (SELECT DISTINCT w.public_key AS owner FROM wallets w JOIN limits l "
-                                "ON l.wallet_id = w.id OR l.wallet_id = '\\x00000000000000000000000000000000' "
-                                "WHERE w.public_key = ANY($1) AND l.holding <> 0) k "
+                                "FROM (SELECT w.public_key AS owner FROM wallets w WHERE w.public_key = ANY($1) AND EXISTS "
+                                "(SELECT 1 FROM limits l WHERE l.wallet_id = ANY(ARRAY[w.id, "
+                                "'\\x00000000000000000000000000000000'::bytea]) AND l.holding <> 0)) k "
                                 "LEFT JOIN LATERAL (SELECT sum(amount) AS total, bool_or(amount <= 0) AS bad "
                                 "FROM utxos WHERE owner = k.owner AND spent = 0) c ON true"},
     /* The writes check that they changed the rows predicted (the last
@@ -265,8 +271,8 @@ static const struct {
     [S_F_COINS_INSERT] = {"BBIIIi", "WITH w AS (INSERT INTO utxos (id, owner, account_id, amount, created) "
                                     "SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::int8[], $5::int8[]) "
                                     "RETURNING 1) "
-                                    "SELECT 1 / (CASE WHEN count(*) = $6 AND (SELECT count(*) FROM accounts WHERE id IN "
-                                    "(SELECT unnest($3::int8[]))) = (SELECT count(DISTINCT a) FROM unnest($3::int8[]) a) "
+                                    "SELECT 1 / (CASE WHEN count(*) = $6 AND (SELECT count(*) FROM accounts WHERE id = ANY($3)) "
+                                    "= (SELECT count(DISTINCT a) FROM unnest($3::int8[]) a) "
                                     "THEN 1 ELSE 0 END) FROM w"},
     [S_F_COINS_SPEND] = {"BBIBIi", "WITH w AS (UPDATE utxos u SET spent = k.how, spent_by = k.by, spent_at = k.at "
                                    "FROM unnest($1::bytea[], $2::bytea[], $3::int8[], $4::bytea[], $5::int8[]) "
@@ -676,6 +682,19 @@ static enum offpay_ledger_result one_row(struct pg_ledger *s, const char *types,
 }
 
 #define BEGIN_WRITE "BEGIN ISOLATION LEVEL REPEATABLE READ"
+/* The plans of a set-based group (sent after its BEGIN, for that
+ * transaction only): generic plans, without hash and merge joins.  Left to
+ * itself, PostgreSQL plans each statement for the arrays it is given, and
+ * joins 1000 keys with a table of some ten thousand rows by hashing the
+ * table, all of it, on every group (a young table's statistics make that
+ * look cheap): a cost that grows with the ledger, where 1000 index lookups
+ * cost some 3 ms.  A generic plan is made once (no planning of 1000-element
+ * arrays on every group) for keys it does not know, and without hash and
+ * merge joins a join with unnest(keys) is a nested loop of index lookups
+ * whatever the statistics say. */
+#define B_PLAN                                                                                                         \
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_hashjoin', 'off', true), "  \
+    "set_config('enable_mergejoin', 'off', true)"
 
 /* The BEGIN of a write transaction goes with its first statement (in the
  * read-ahead's pipeline when there is one): sent here, alone, before any
@@ -2399,10 +2418,13 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
         return OFFPAY_LEDGER_ERROR;
     }
     count_trip();
-    int pre = s->begin_pending; /* the transaction's BEGIN goes first */
+    /* the transaction's BEGIN goes first, with its plan settings */
+    int pre = s->begin_pending ? 2 : 0;
     s->begin_pending = 0;
-    if (pre)
+    if (pre) {
         sent += PQsendQueryParams(s->conn, BEGIN_WRITE, 0, NULL, NULL, NULL, NULL, 1) == 1;
+        sent += PQsendQueryParams(s->conn, B_PLAN, 0, NULL, NULL, NULL, NULL, 1) == 1;
+    }
     for (int i = 0; i < nq; i++) {
         snprintf(name, sizeof name, "offpay_%d", q[i].stmt);
         sent += PQsendQueryPrepared(s->conn, name, p[i].n, p[i].v, p[i].len, p[i].fmt, 1) == 1;
@@ -2428,8 +2450,8 @@ static enum offpay_ledger_result b_pipeline(struct pg_ledger *s, struct b_query 
         if (st == PGRES_PIPELINE_SYNC) {
             synced = 1;
         } else if (at < 0) {
-            seen = 1; /* BEGIN */
-            if (st != PGRES_COMMAND_OK && r == OFFPAY_LEDGER_OK)
+            seen = 1; /* BEGIN, B_PLAN */
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && r == OFFPAY_LEDGER_OK)
                 r = fail_res(s, res);
         } else if (at < nq) {
             seen = 1;
