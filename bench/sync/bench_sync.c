@@ -744,7 +744,7 @@ struct machine_cpu {
 static struct machine_cpu machine_cpu(void)
 {
     struct machine_cpu m = {0, 0, 0};
-    unsigned long long v[10] = {0};
+    unsigned long long v[8] = {0};
     FILE *f = fopen("/proc/stat", "r");
     if (f == NULL)
         return m;
